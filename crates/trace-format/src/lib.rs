@@ -1,0 +1,274 @@
+#![doc = include_str!("../GRAMMAR.md")]
+//!
+//! # The API
+//!
+//! [`parse_line`] turns one line into a [`Line`] borrowing from it, or a [`ParseError`].
+//! The `write_*` functions append one line (with its `\n`) to a `Vec<u8>`. Nothing here does
+//! I/O, allocates while parsing, or panics on any input.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod parse;
+mod quote;
+mod write;
+
+pub use parse::parse_line;
+pub use write::{write_comment, write_entry, write_header, write_return};
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The format version this crate reads and writes (`# trace-format: 1`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One parsed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// `=> ...`: a thread entered an open-family call.
+    Entry(Entry<'a>),
+    /// `<= ...`: the call returned.
+    Return(Return<'a>),
+    /// `# key: value`: metadata about the trace.
+    Header(Header<'a>),
+    /// Any other line starting with `#`: the text after `#`, for people only.
+    Comment(&'a [u8]),
+    /// An empty line (DTrace prints one at exit).
+    Blank,
+}
+
+/// The task (thread) an event belongs to: the fields shared by entry and return lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Task<'a> {
+    /// Real user id of the process.
+    pub uid: u32,
+    /// Process id (thread group id on Linux).
+    pub pid: u32,
+    /// Thread id, when the tracer printed one.
+    pub tid: Option<u32>,
+    /// Process name (`comm`, `execname`), when the tracer printed one.
+    pub comm: Option<Text<'a>>,
+}
+
+impl Task<'_> {
+    /// The key that pairs a return with its entry: the thread id when known, else the pid.
+    pub fn thread_key(&self) -> u32 {
+        self.tid.unwrap_or(self.pid)
+    }
+}
+
+/// An entry line: `=> uid: U pid: P [tid: T] [comm: C] open: PATH TS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Who opened.
+    pub task: Task<'a>,
+    /// The path argument, as printed (raw or quoted).
+    pub path: Text<'a>,
+    /// Timestamp in nanoseconds (see the `clock` header for its origin).
+    pub ts: u64,
+}
+
+/// A return line: `<= uid: U pid: P [tid: T] [comm: C] ret: R TS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Return<'a> {
+    /// Who returned.
+    pub task: Task<'a>,
+    /// The return value, Linux convention: a file descriptor, or a negative errno.
+    pub ret: i64,
+    /// Timestamp in nanoseconds.
+    pub ts: u64,
+}
+
+/// A text field (path or comm) exactly as it stands in the line.
+///
+/// It is decoded only on demand, so parsing never allocates: a raw field is its own bytes, a
+/// quoted one is unescaped by [`Text::decode_into`] or [`Text::to_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text<'a> {
+    raw: &'a [u8],
+    form: TextForm,
+}
+
+/// How a [`Text`] field was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextForm {
+    /// The bytes themselves, kept byte-exact (spaces and non-UTF-8 included).
+    Raw,
+    /// A C-quoted string: `"..."` with backslash escapes.
+    Quoted,
+    /// A C-quoted string followed by `...`: the tracer cut it at its string size limit.
+    QuotedTruncated,
+}
+
+impl<'a> Text<'a> {
+    /// A raw field (for building values to write, and in tests).
+    pub fn raw(bytes: &'a [u8]) -> Text<'a> {
+        Text {
+            raw: bytes,
+            form: TextForm::Raw,
+        }
+    }
+
+    /// The field as it stands in the line, quotes and escapes included.
+    pub fn as_written(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// How the field was written.
+    pub fn form(&self) -> TextForm {
+        self.form
+    }
+
+    /// True when the tracer truncated the value (a quoted string followed by `...`).
+    pub fn is_truncated(&self) -> bool {
+        self.form == TextForm::QuotedTruncated
+    }
+
+    /// Appends the decoded bytes to `out`: raw bytes as they are; quoted ones unescaped, with a
+    /// final NUL byte (DTrace's `%S` prints the terminating NUL as `\0`) dropped.
+    pub fn decode_into(&self, out: &mut Vec<u8>) {
+        match self.form {
+            TextForm::Raw => out.extend_from_slice(self.raw),
+            TextForm::Quoted | TextForm::QuotedTruncated => {
+                let body_end = self.raw.len() - if self.is_truncated() { 4 } else { 1 };
+                let start = out.len();
+                quote::unquote_into(&self.raw[1..body_end], out);
+                if out.len() > start && out.last() == Some(&0) {
+                    out.pop();
+                }
+            }
+        }
+    }
+
+    /// The decoded bytes, borrowed when the field is raw.
+    pub fn to_bytes(&self) -> Cow<'a, [u8]> {
+        match self.form {
+            TextForm::Raw => Cow::Borrowed(self.raw),
+            _ => {
+                let mut out = Vec::with_capacity(self.raw.len());
+                self.decode_into(&mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// A `# key: value` line. Keys are ASCII letters, digits, `-` and `_`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header<'a> {
+    /// `# trace-format: N`: the grammar version (this crate: [`FORMAT_VERSION`]).
+    Version(u32),
+    /// `# backend: NAME [VERSION]`: the tracer that produced the lines.
+    Backend(&'a [u8]),
+    /// `# host: NAME`: the machine traced.
+    Host(&'a [u8]),
+    /// `# clock: monotonic|realtime`: what the timestamps count from.
+    Clock(Clock),
+    /// `# clock-offset-ns: N`: nanoseconds to add to a timestamp to get Unix time (may be
+    /// negative); meaningful with a monotonic clock.
+    ClockOffset(i64),
+    /// `# lost: N`: the tracer reported N events lost at this point; the trace is incomplete.
+    Lost(u64),
+    /// Any other key: kept for whoever knows it, never an error.
+    Other {
+        /// The key, before `: `.
+        key: &'a [u8],
+        /// Everything after `: `.
+        value: &'a [u8],
+    },
+}
+
+/// The clock behind the timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Time since boot (CLOCK_MONOTONIC, DTrace `timestamp`, bpftrace `nsecs`).
+    Monotonic,
+    /// Unix time in nanoseconds (SystemTap `gettimeofday_ns()`, DTrace `walltimestamp`).
+    Realtime,
+}
+
+impl Clock {
+    /// The name used in the `# clock:` header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Monotonic => "monotonic",
+            Clock::Realtime => "realtime",
+        }
+    }
+}
+
+/// A field of an entry or return line, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `uid:`
+    Uid,
+    /// `pid:`
+    Pid,
+    /// `tid:`
+    Tid,
+    /// `comm:`
+    Comm,
+    /// `open:` (the path)
+    Path,
+    /// `ret:`
+    Ret,
+    /// The final timestamp.
+    Timestamp,
+}
+
+impl Field {
+    /// The field's name as it appears in a line (`timestamp` for the unnamed last field).
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Uid => "uid",
+            Field::Pid => "pid",
+            Field::Tid => "tid",
+            Field::Comm => "comm",
+            Field::Path => "open",
+            Field::Ret => "ret",
+            Field::Timestamp => "timestamp",
+        }
+    }
+}
+
+/// Why a line is not in the grammar. Small, `Copy`, with fixed messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// The line starts with neither `=> `, `<= `, `#`, nor is empty: tracer chatter or garbage.
+    NotATraceLine,
+    /// A required field (or the separator before it) is missing: a truncated or foreign line.
+    MissingField(Field),
+    /// A numeric field holds something other than digits (and `-` for `ret`).
+    InvalidNumber(Field),
+    /// A numeric field is too large for its type (u32 ids, i64 ret, u64 timestamp).
+    NumberTooLarge(Field),
+    /// Bytes follow the timestamp of a return line.
+    TrailingData,
+    /// A known header key has a value that is not valid for it.
+    InvalidHeader(&'static str),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::NotATraceLine => {
+                f.write_str("not a trace line (expected `=> `, `<= `, `#` or an empty line)")
+            }
+            ParseError::MissingField(Field::Timestamp) => {
+                f.write_str("missing timestamp at end of line (truncated line?)")
+            }
+            ParseError::MissingField(field) => {
+                write!(f, "missing `{}:` field (truncated line?)", field.name())
+            }
+            ParseError::InvalidNumber(field) => {
+                write!(f, "invalid number in `{}` field", field.name())
+            }
+            ParseError::NumberTooLarge(field) => {
+                write!(f, "number too large in `{}` field", field.name())
+            }
+            ParseError::TrailingData => f.write_str("unexpected data after the timestamp"),
+            ParseError::InvalidHeader(key) => write!(f, "invalid value for header `# {key}:`"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}

@@ -1,0 +1,153 @@
+//! C-style quoting of byte strings, as SystemTap's `filename` and DTrace's `"%S"` print them.
+//!
+//! Kept apart from the line parser because it is used in both directions: the parser recognises
+//! and decodes quoted fields lazily (only when a consumer asks for the bytes), and the writer
+//! quotes fields that could not be written raw.
+
+/// Length of the quoted string at the start of `s` (opening and closing quote included), or
+/// `None` when `s` does not start with a well-formed quoted string.
+///
+/// Well-formed means: an opening `"`, then any bytes except an unescaped `"`, with every `\`
+/// followed by a recognised escape (see [`unquote_into`]), then a closing `"`.
+pub(crate) fn quoted_len(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 1 + escape_len(&s[i + 1..])?,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Number of bytes after a backslash that form one escape, or `None` if it is not one.
+fn escape_len(s: &[u8]) -> Option<usize> {
+    match *s.first()? {
+        b'n' | b't' | b'r' | b'v' | b'b' | b'f' | b'a' | b'e' | b'\\' | b'"' | b'\'' | b'?' => {
+            Some(1)
+        }
+        b'0'..=b'7' => Some(s.iter().take(3).take_while(|c| matches!(c, b'0'..=b'7')).count())
+            .filter(|&n| n < 3 || s[0] <= b'3'),
+        b'x' => {
+            let n = s[1..].iter().take(2).take_while(|c| c.is_ascii_hexdigit()).count();
+            (n > 0).then_some(1 + n)
+        }
+        _ => None,
+    }
+}
+
+/// Decodes the body of a quoted string (without its quotes) and appends the bytes to `out`.
+///
+/// Escapes: `\n \t \r \v \b \f \a \e \\ \" \' \?`, octal `\o`, `\oo`, `\ooo` (at most `\377`) and
+/// hex `\xH`, `\xHH`. The body must have been checked by [`quoted_len`].
+pub(crate) fn unquote_into(body: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        if c != b'\\' || i + 1 >= body.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let rest = &body[i + 1..];
+        let n = escape_len(rest).unwrap_or(0);
+        let byte = match rest[0] {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'v' => 0x0b,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'a' => 0x07,
+            b'e' => 0x1b,
+            b'0'..=b'7' => rest[..n]
+                .iter()
+                .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0')) as u8,
+            b'x' => rest[1..n].iter().fold(0u8, |acc, d| acc * 16 + hex_value(*d)),
+            other => other,
+        };
+        out.push(byte);
+        i += 1 + n.max(1);
+    }
+}
+
+fn hex_value(d: u8) -> u8 {
+    match d {
+        b'0'..=b'9' => d - b'0',
+        b'a'..=b'f' => d - b'a' + 10,
+        _ => d - b'A' + 10,
+    }
+}
+
+/// True when `bytes` must be quoted to survive as a field: it holds a control byte (which
+/// could end the line or hide in a terminal) or starts with `"` (which would read as quoted).
+pub(crate) fn needs_quoting(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'"') || bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+}
+
+/// Appends `bytes` in quoted form: `"` + escaped body + `"`. Printable ASCII stays as is,
+/// `\` and `"` are escaped, `\n \t \r` use their letters, other control bytes use three-digit
+/// octal (as DTrace's `%S` does), and bytes >= 0x80 are kept raw (UTF-8 stays readable).
+pub(crate) fn quote_into(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in bytes {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0..=0x1f | 0x7f => {
+                out.extend_from_slice(&[b'\\', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)])
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unquote(s: &[u8]) -> Vec<u8> {
+        let n = quoted_len(s).expect("well-formed");
+        let mut out = Vec::new();
+        unquote_into(&s[1..n - 1], &mut out);
+        out
+    }
+
+    #[test]
+    fn escapes_decode() {
+        assert_eq!(unquote(br#""a\nb""#), b"a\nb");
+        assert_eq!(unquote(br#""\033[31m""#), b"\x1b[31m");
+        assert_eq!(unquote(br#""caf\303\251""#), "café".as_bytes());
+        assert_eq!(unquote(br#""\x41\x7""#), b"A\x07");
+        assert_eq!(unquote(br#""q\"q\\""#), b"q\"q\\");
+        assert_eq!(unquote(br#""\0""#), b"\0");
+        assert_eq!(unquote(br#""\1234""#), b"S4");
+    }
+
+    #[test]
+    fn malformed_is_not_quoted() {
+        assert_eq!(quoted_len(b"\"abc"), None);
+        assert_eq!(quoted_len(b"\"a\\qb\""), None);
+        assert_eq!(quoted_len(b"\"\\400\""), None);
+        assert_eq!(quoted_len(b"\"\\x\""), None);
+        assert_eq!(quoted_len(b"abc\""), None);
+        assert_eq!(quoted_len(b"\"\\"), None);
+    }
+
+    #[test]
+    fn quote_then_unquote_is_identity() {
+        let all: Vec<u8> = (0..=255).collect();
+        let mut q = Vec::new();
+        quote_into(&all, &mut q);
+        assert_eq!(quoted_len(&q), Some(q.len()));
+        assert_eq!(unquote(&q), all);
+    }
+}

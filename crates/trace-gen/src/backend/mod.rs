@@ -1,0 +1,18 @@
+//! One module per tracer, behind the small [`Backend`] trait: each turns a [`ScriptSpec`] into
+//! a script in its language and says how to run its tracer on it.
+
+use crate::script::ScriptSpec;
+use std::ffi::OsString;
+
+/// A dynamic tracer trace-gen can drive.
+pub trait Backend {
+    /// Short name for messages and the `# backend:` header (`bpftrace`, `systemtap`, `dtrace`).
+    fn name(&self) -> &'static str;
+
+    /// The probe script, exactly as the tracer will read it on its stdin.
+    fn script(&self, spec: &ScriptSpec) -> String;
+
+    /// The tracer's arguments (after the binary itself) to read the script from stdin.
+    /// `target_pid` is the pid of the `-c` child, when there is one.
+    fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString>;
+}

@@ -1,0 +1,64 @@
+//! What a probe script must do, as plain typed values: the contract between the command line
+//! (which validates user input into a [`ScriptSpec`]) and the backends (which render it).
+//!
+//! Every value here is already validated: ids are numbers, a comm name has passed
+//! [`CommName::new`]. Backends render them as literals of their language and never paste
+//! user text into code.
+
+/// Which processes to trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every process on the system, except the tracer's and trace-gen's own.
+    SystemWide {
+        /// Pids to exclude (trace-gen itself; the tracer excludes itself by its own means).
+        exclude: Vec<u32>,
+    },
+    /// The given processes (`-p`, repeatable), as literals in the script.
+    Pids(Vec<u32>),
+    /// The process trace-gen started for `-c CMD`. Its pid is not known when the script is
+    /// generated; the backend reads it from the tracer's own target mechanism (stap `target()`
+    /// with `-x PID`, DTrace `$target` with `-p PID`, bpftrace positional `$1`), so the script
+    /// is the same whatever the pid, and `--print-script` shows exactly what runs.
+    Command,
+}
+
+/// A process name for `-n`, validated so that it can be a string literal in every dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommName(String);
+
+impl CommName {
+    /// Accepts 1 to 15 bytes (Linux `TASK_COMM_LEN` - 1; longer never matches) of printable
+    /// ASCII other than `"` and `\`, which then need no escaping in any of the three languages.
+    pub fn new(name: &str) -> Result<CommName, &'static str> {
+        if name.is_empty() {
+            return Err("must not be empty");
+        }
+        if name.len() > 15 {
+            return Err("is longer than 15 bytes, the kernel's limit for a process name");
+        }
+        if !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+            return Err("may only hold printable ASCII characters other than '\"' and '\\'");
+        }
+        Ok(CommName(name.to_owned()))
+    }
+
+    /// The validated name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Everything a backend needs to write a probe script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// Which processes.
+    pub target: Target,
+    /// Follow children and threads created later (`--no-follow` clears it).
+    pub follow: bool,
+    /// `-u`: only this real uid.
+    pub uid: Option<u32>,
+    /// `-n`: only processes with this name.
+    pub comm: Option<CommName>,
+    /// Per-CPU buffer size in bytes for the tracer's event buffer (`--buffer-size`).
+    pub buffer_size: u64,
+}
