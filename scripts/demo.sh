@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job, on a fresh machine: install the tracer, build, trace `cat /tmp/not_exists` with
+# bpftrace and print the merged result (the failed open shows as `ERROR -2`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+cargo build --release --quiet --bins
+rm -f /tmp/not_exists
+./target/release/trace-gen -B -c 'cat /tmp/not_exists' | ./target/release/trace-merge

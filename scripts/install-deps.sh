@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what trace-tools' demo and tests need on a Debian machine, as root, and prepares the
+# kernel interfaces the tracers use. Idempotent, and quick when everything is already there:
+# apt runs only when a package is missing.
+#
+#   bpftrace             the tracer the end-to-end tests run for real
+#   systemtap + linux-headers-amd64
+#                        `stap -r <headers> -p2` elaborates every generated SystemTap script
+#   strace, time, gcc, python3
+#                        benchmarks (strace baseline, peak RSS), the C test programs, and the
+#                        seed's Python post-processor used as the byte-exact baseline
+set -euo pipefail
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc libc6-dev python3 make; do
+    have_pkg "$pkg" || need+=("$pkg")
+done
+if ! command -v cargo >/dev/null 2>&1; then
+    # A machine without rustup: Debian's toolchain (may be older than the workspace's MSRV).
+    need+=(cargo rustc)
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages: ${need[*]}; run this script as root" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# bpftrace attaches to tracepoints through tracefs; without it, it says only
+# "tracepoint not found".
+if [ "$(id -u)" -eq 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
+    mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null \
+        || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
+fi
+if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/events ]; then
+    echo "install-deps: warning: tracefs is not mounted; bpftrace will not find tracepoints" >&2
+fi
+
+# Warm SystemTap's cache once: its first elaboration on a machine takes about a minute, which
+# would otherwise land inside one test's run.
+headers=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+if [ -n "$headers" ] && command -v stap >/dev/null 2>&1; then
+    kver=${headers#/usr/src/linux-headers-}
+    stamp="${HOME:-/root}/.systemtap/.trace-tools-warm-$kver"
+    if [ ! -e "$stamp" ]; then
+        echo "install-deps: warming the SystemTap cache for $kver (about a minute, once)" >&2
+        if echo 'probe syscall.openat { printf("%s\n", filename) }' \
+            | stap -r "$kver" -p2 - >/dev/null 2>&1; then
+            mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+        fi
+    fi
+fi

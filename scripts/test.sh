@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite, as README and CI run it: install what the tests need, then formatting,
+# lints, and every test of the workspace (unit, grammar properties, trace-merge CLI, real
+# bpftrace end to end, stap -p2 elaboration, DTrace golden scripts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace
