@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""The benchmarks of trace-tools (run through scripts/bench.sh).
+
+trace-merge: on a corpus from ../shared/bench/gen_trace.py, the release binary on a file and on a
+pipe, the seed's post-processor (../shared/bench/seed_merge.py, the baseline) and `wc -l` (the
+I/O floor), plus --format json and --summary. Each figure is the median of several runs in this
+one invocation. trace-merge's default output must be byte-identical to the baseline's, or the
+bench fails.
+
+trace-gen: a C program making 200,000 opens, untraced, under `trace-gen -B -c`, under a minimal
+hand-written bpftrace script with the same probes, and under strace; wall time, slowdown, and
+events lost (which must be 0).
+
+Prints one Markdown table per part; with --write, replaces BENCHMARKS.md with them.
+"""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+OUT = os.path.join(ROOT, "bench-out")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+MERGE = os.path.join(TARGET, "release", "trace-merge")
+GEN = os.path.join(TARGET, "release", "trace-gen")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def measure(cmd, runs, stdout_path=os.devnull):
+    """Median wall seconds and max peak RSS (KiB) of `cmd` (a shell string) over `runs` runs."""
+    walls, rss = [], []
+    for _ in range(runs):
+        with tempfile.NamedTemporaryFile("r") as tf:
+            full = "/usr/bin/time -f %%M -o %s sh -c %s > %s" % (tf.name, shquote(cmd), stdout_path)
+            t0 = time.perf_counter()
+            sh(full)
+            walls.append(time.perf_counter() - t0)
+            rss.append(int(tf.read().strip().splitlines()[-1]))
+    return statistics.median(walls), max(rss)
+
+
+def shquote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def corpus(lines):
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "corpus-%d.trace" % lines)
+    if not os.path.exists(path):
+        print("generating %s ..." % path, file=sys.stderr)
+        sh("python3 %s %d > %s.tmp && mv %s.tmp %s"
+           % (os.path.join(SHARED, "gen_trace.py"), lines, path, path, path))
+    return path
+
+
+def merge_table(lines, runs, baseline_runs):
+    path = corpus(lines)
+    size_mb = os.path.getsize(path) / 1e6
+    seed = "python3 %s %s" % (os.path.join(SHARED, "seed_merge.py"), path)
+
+    # Exactness first: the bench is meaningless if the outputs differ.
+    ours_out, seed_out = os.path.join(OUT, "merge.out"), os.path.join(OUT, "seed.out")
+    sh("%s %s > %s" % (MERGE, path, ours_out))
+    base_wall, base_rss = measure(seed, baseline_runs, seed_out)
+    if not filecmp(ours_out, seed_out):
+        sys.exit("bench: trace-merge output differs from seed_merge.py (see %s, %s)" % (ours_out, seed_out))
+
+    rows = [("seed_merge.py (baseline)", base_wall, base_rss)]
+    for name, cmd in [
+        ("wc -l (I/O floor)", "wc -l %s" % path),
+        ("trace-merge FILE", "%s %s" % (MERGE, path)),
+        ("cat FILE | trace-merge", "cat %s | %s" % (path, MERGE)),
+        ("trace-merge --format json FILE", "%s --format json %s" % (MERGE, path)),
+        ("trace-merge --summary FILE", "%s --summary %s" % (MERGE, path)),
+    ]:
+        wall, rss = measure(cmd, runs)
+        rows.append((name, wall, rss))
+    wc_wall = rows[1][1]
+
+    out = ["| command | median s | MB/s | Mlines/s | x baseline | x wc -l | peak RSS MB |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, wall, rss in rows:
+        out.append("| %s | %.3f | %.0f | %.2f | %.1f | %.1f | %.1f |" % (
+            name, wall, size_mb / wall, lines / wall / 1e6, base_wall / wall, wall / wc_wall, rss / 1024))
+    head = "trace-merge on %d lines (%.0f MB), median of %d runs (baseline: %d); output byte-identical to the baseline: yes" % (
+        lines, size_mb, runs, baseline_runs)
+    return head, out
+
+
+def filecmp(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+OPENS_C = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 200000;
+    for (long i = 0; i < n; i++) {
+        int fd = open((i & 1) ? "/tmp/trace-tools-bench-missing" : "/etc/hostname", O_RDONLY);
+        if (fd >= 0) close(fd);
+    }
+    return 0;
+}
+"""
+
+MINIMAL_BT = r"""
+tracepoint:syscalls:sys_enter_open,tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @path[tid] = args->filename; @ts[tid] = nsecs; }
+tracepoint:syscalls:sys_exit_open,tracepoint:syscalls:sys_exit_openat /@ts[tid]/ {
+  printf("%d %d %s %d %d\n", pid, tid, str(@path[tid]), args->ret, nsecs - @ts[tid]);
+  delete(@path[tid]); delete(@ts[tid]);
+}
+"""
+
+
+def gen_table(runs, opens=200000):
+    os.makedirs(OUT, exist_ok=True)
+    src, exe = os.path.join(OUT, "opens.c"), os.path.join(OUT, "opens")
+    with open(src, "w") as f:
+        f.write(OPENS_C)
+    sh("cc -O2 -o %s %s" % (exe, src))
+    bt = os.path.join(OUT, "minimal.bt")
+    with open(bt, "w") as f:
+        f.write(MINIMAL_BT)
+    traced = os.path.join(OUT, "trace-gen.out")
+    minimal = os.path.join(OUT, "minimal.out")
+    cmds = [
+        ("untraced", "%s %d" % (exe, opens), os.devnull),
+        ("trace-gen -B -c", "%s -B -c '%s %d'" % (GEN, exe, opens), traced),
+        ("minimal bpftrace script", "bpftrace %s -c '%s %d'" % (bt, exe, opens), minimal),
+        ("strace -f -e trace=open,openat", "strace -f -qq -e trace=open,openat -o /dev/null %s %d" % (exe, opens), os.devnull),
+    ]
+    rows = []
+    for name, cmd, dest in cmds:
+        wall, _ = measure(cmd, runs, dest)
+        rows.append((name, wall, dest))
+    base = rows[0][1]
+    minimal_wall = rows[2][1]
+
+    def lost_in(path):
+        seen, lost = 0, 0
+        with open(path, "rb") as f:
+            for line in f:
+                if line.startswith(b"<= ") and b" comm: opens " in line:
+                    seen += 1
+                elif line.startswith(b"# lost: "):
+                    lost += int(line.split()[2])
+        return seen, lost
+
+    seen, lost = lost_in(traced)
+    minimal_seen = sum(1 for line in open(minimal, "rb") if b"trace-tools-bench-missing" in line or b"/etc/hostname" in line)
+    out = ["| run | median s | x untraced | x minimal bpftrace | events |",
+           "|---|---:|---:|---:|---|"]
+    for name, wall, _ in rows:
+        events = ""
+        if name.startswith("trace-gen"):
+            events = "%d returns seen, %d reported lost, %d missing" % (seen, lost, max(0, opens - seen))
+        elif name.startswith("minimal"):
+            events = "%d of %d printed" % (minimal_seen, opens)
+        out.append("| %s | %.3f | %.2f | %.2f | %s |" % (name, wall, wall / base, wall / minimal_wall, events))
+    head = "trace-gen: a C program making %d opens, median of %d runs" % (opens, runs)
+    ok = lost == 0 and seen >= opens
+    return head, out, ok
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return "%s, %d cores, %.0f GiB, Linux %s, %s" % (cpu, os.cpu_count(), mem, platform.release(), time.strftime("%Y-%m-%d"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=2000000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline-runs", type=int, default=3)
+    ap.add_argument("--big", action="store_true", help="also check peak RSS on a 20M-line corpus")
+    ap.add_argument("--no-gen", action="store_true", help="skip the trace-gen part (needs root and bpftrace)")
+    ap.add_argument("--write", action="store_true", help="write the tables to BENCHMARKS.md")
+    args = ap.parse_args()
+
+    sections = ["Machine: " + machine(), ""]
+    head, rows = merge_table(args.lines, args.runs, args.baseline_runs)
+    sections += ["## " + head, ""] + rows + [""]
+    if args.big:
+        path = corpus(20000000)
+        wall, rss = measure("%s %s" % (MERGE, path), 1)
+        sections += ["20M-line corpus: trace-merge FILE %.2f s, peak RSS %.1f MB" % (wall, rss / 1024), ""]
+    ok = True
+    if not args.no_gen:
+        head, rows, ok = gen_table(args.runs)
+        sections += ["## " + head, ""] + rows + [""]
+    text = "\n".join(sections)
+    print(text)
+    if args.write:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+            f.write("# Benchmarks\n\nMade by `scripts/bench.sh --write` (see `scripts/bench.py` for what each row runs).\n\n" + text)
+    if not ok:
+        sys.exit("bench: trace-gen lost events")
+
+
+if __name__ == "__main__":
+    main()
