@@ -61,4 +61,39 @@ pub struct ScriptSpec {
     pub comm: Option<CommName>,
     /// Per-CPU buffer size in bytes for the tracer's event buffer (`--buffer-size`).
     pub buffer_size: u64,
+    /// The operating system (and so the DTrace dialect) the script is for (`--target-os`).
+    pub target_os: TargetOs,
+}
+
+/// The platform a script is written for: it decides which system calls exist, how they name
+/// their path argument, and how errors are returned. Only DTrace has several dialects; the
+/// other backends are Linux-only and ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOs {
+    /// Solaris 10: `open`/`open64`, path in `arg0`.
+    Solaris10,
+    /// Solaris 11: `openat`/`openat64`, path in `arg1`.
+    Solaris11,
+    /// illumos (OpenIndiana, SmartOS, OmniOS): like Solaris 11.
+    Illumos,
+    /// FreeBSD: `open` and `openat`.
+    FreeBsd,
+    /// macOS: `open`, `open_nocancel`, `open_extended` and the `openat` variants.
+    MacOs,
+    /// Linux (Oracle's DTrace for Linux, SystemTap, bpftrace).
+    Linux,
+}
+
+impl TargetOs {
+    /// The name used by `--target-os`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetOs::Solaris10 => "solaris10",
+            TargetOs::Solaris11 => "solaris11",
+            TargetOs::Illumos => "illumos",
+            TargetOs::FreeBsd => "freebsd",
+            TargetOs::MacOs => "macos",
+            TargetOs::Linux => "linux",
+        }
+    }
 }

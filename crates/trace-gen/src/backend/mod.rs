@@ -1,6 +1,10 @@
 //! One module per tracer, behind the small [`Backend`] trait: each turns a [`ScriptSpec`] into
 //! a script in its language and says how to run its tracer on it.
 
+pub mod bpftrace;
+pub mod dtrace;
+pub mod stap;
+
 use crate::script::ScriptSpec;
 use std::ffi::OsString;
 
@@ -15,4 +19,10 @@ pub trait Backend {
     /// The tracer's arguments (after the binary itself) to read the script from stdin.
     /// `target_pid` is the pid of the `-c` child, when there is one.
     fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString>;
+
+    /// Environment variables to set for the tracer (bpftrace takes its buffer and string
+    /// sizes only this way). `--print-script` shows them before the command line.
+    fn env(&self, _spec: &ScriptSpec) -> Vec<(OsString, OsString)> {
+        Vec::new()
+    }
 }

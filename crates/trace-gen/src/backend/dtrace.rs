@@ -1,0 +1,1 @@
+//! Placeholder: the dtrace backend is written by helper gen-scripts and replaces this file.

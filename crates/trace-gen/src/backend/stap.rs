@@ -1,0 +1,1 @@
+//! Placeholder: the stap backend is written by helper gen-scripts and replaces this file.

@@ -1,0 +1,6 @@
+//! trace-gen as a library: the typed script specification, the backends that render it, and
+//! the runner that drives a tracer. The binary (`main.rs`) is a thin layer over this, and the
+//! tests call the script builders directly.
+
+pub mod backend;
+pub mod script;
