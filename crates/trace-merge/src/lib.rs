@@ -5,3 +5,8 @@
 //! -> [`event::OpenEvent`] -> filters -> output (seed text, columns, JSON, CSV) or summary.
 
 pub mod event;
+
+pub mod columns;
+pub mod duration;
+pub mod errno;
+pub mod format;

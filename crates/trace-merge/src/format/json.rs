@@ -1,0 +1,299 @@
+//! `--format json`: JSON Lines, one object per open, for `jq`, pandas, and log pipelines.
+//!
+//! Every object has the same keys in the same order, typed; a value that does not apply is
+//! `null`, never a missing key or an empty string:
+//!
+//! | key              | type            | value                                                 |
+//! |------------------|-----------------|-------------------------------------------------------|
+//! | `ts`             | integer         | entry timestamp, ns, in the trace's clock             |
+//! | `uid`            | integer         |                                                       |
+//! | `user`           | string or null  | the user name; null when unknown or with `-n`         |
+//! | `pid`            | integer         |                                                       |
+//! | `tid`            | integer or null | null when the trace has no thread ids                 |
+//! | `comm`           | string or null  | process name                                          |
+//! | `comm_b64`       | string or null  | see below                                             |
+//! | `path`           | string          | the path                                              |
+//! | `path_b64`       | string or null  | see below                                             |
+//! | `path_truncated` | boolean         | the tracer cut the path at its string limit           |
+//! | `ret`            | integer or null | return value; null when the open never returned       |
+//! | `fd`             | integer or null | `ret` when it is a file descriptor                    |
+//! | `errno`          | string or null  | `ENOENT` etc. when `ret` is negative (`E4095` if unnamed) |
+//! | `duration_ns`    | integer or null | null when the open never returned                     |
+//!
+//! **Non-UTF-8 paths.** JSON strings are Unicode, paths are bytes. When a path is valid UTF-8,
+//! `path` is exactly it and `path_b64` is null. When it is not, `path` is the lossy form (each
+//! invalid sequence replaced by U+FFFD, for reading) and `path_b64` holds the exact bytes in
+//! standard base64 (RFC 4648, with padding): `jq -r .path_b64 | base64 -d` gives them back.
+//! So the rule for a program is: take `path_b64` when it is not null, else `path`. `comm` and
+//! `comm_b64` follow the same rule. (A `\u`-escape scheme cannot be lossless: JSON has no
+//! escape for a lone byte, and lone surrogates are rejected by strict parsers.)
+//!
+//! Written by hand rather than through serde: the set of keys is fixed, the writer never
+//! allocates per event, and the binary needs no serde at run time; the tests read the output
+//! back with `serde_json`.
+
+use std::io;
+
+use crate::errno::name_for_ret;
+use crate::event::OpenEvent;
+use crate::format::{push_i64, push_u64, Context, EventWriter};
+
+/// Writes one JSON object per line.
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    line: Vec<u8>,
+}
+
+impl JsonWriter {
+    /// A new writer.
+    pub fn new() -> Self {
+        JsonWriter::default()
+    }
+}
+
+impl EventWriter for JsonWriter {
+    fn begin(&mut self, _out: &mut dyn io::Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write_event(
+        &mut self,
+        out: &mut dyn io::Write,
+        event: &OpenEvent<'_>,
+        ctx: &mut Context<'_>,
+    ) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        line.extend_from_slice(b"{\"ts\":");
+        push_u64(line, event.start_ns);
+        line.extend_from_slice(b",\"uid\":");
+        push_u64(line, event.uid.into());
+        line.extend_from_slice(b",\"user\":");
+        match ctx.users.user_name(event.uid) {
+            Some(name) => push_json_str(line, name),
+            None => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(b",\"pid\":");
+        push_u64(line, event.pid.into());
+        line.extend_from_slice(b",\"tid\":");
+        match event.tid {
+            Some(tid) => push_u64(line, tid.into()),
+            None => line.extend_from_slice(b"null"),
+        }
+        match event.comm {
+            Some(comm) => push_bytes_pair(line, "comm", comm),
+            None => line.extend_from_slice(b",\"comm\":null,\"comm_b64\":null"),
+        }
+        push_bytes_pair(line, "path", event.path);
+        line.extend_from_slice(if event.path_truncated {
+            b",\"path_truncated\":true"
+        } else {
+            b",\"path_truncated\":false"
+        });
+        let ret = event.ret();
+        line.extend_from_slice(b",\"ret\":");
+        push_opt_i64(line, ret);
+        line.extend_from_slice(b",\"fd\":");
+        push_opt_i64(line, ret.filter(|&r| r >= 0));
+        line.extend_from_slice(b",\"errno\":");
+        match ret.and_then(name_for_ret) {
+            Some(name) => push_json_str(line, &name.to_string()),
+            None => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(b",\"duration_ns\":");
+        match event.duration_ns() {
+            Some(ns) => push_u64(line, ns),
+            None => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(b"}\n");
+        out.write_all(line)
+    }
+}
+
+fn push_opt_i64(out: &mut Vec<u8>, value: Option<i64>) {
+    match value {
+        Some(v) => push_i64(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `,"KEY":"text","KEY_b64":null` or, for bytes that are not UTF-8, the lossy text and the
+/// exact bytes in base64.
+fn push_bytes_pair(out: &mut Vec<u8>, key: &str, bytes: &[u8]) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            push_json_str(out, text);
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"_b64\":null");
+        }
+        Err(_) => {
+            push_json_str(out, &String::from_utf8_lossy(bytes));
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"_b64\":\"");
+            push_base64(out, bytes);
+            out.push(b'"');
+        }
+    }
+}
+
+/// A JSON string literal (RFC 8259): `"` and `\` escaped, control characters as `\n`-style
+/// escapes or `\u00XX`; DEL too, so that a path cannot drive a terminal when piped to `cat`.
+pub fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Standard base64 with padding (RFC 4648 section 4).
+pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        let sextet = |shift: u32| ALPHABET[(n >> shift & 63) as usize];
+        out.push(sextet(18));
+        out.push(sextet(12));
+        out.push(if chunk.len() > 1 { sextet(6) } else { b'=' });
+        out.push(if chunk.len() > 2 { sextet(0) } else { b'=' });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Outcome;
+    use crate::format::Numeric;
+    use std::collections::HashMap;
+
+    fn json(event: &OpenEvent<'_>, users: &mut dyn crate::format::UserNames) -> String {
+        let mut out = Vec::new();
+        let mut ctx = Context {
+            users,
+            wall_offset_ns: None,
+        };
+        JsonWriter::new()
+            .write_event(&mut out, event, &mut ctx)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_failed_open_exactly() {
+        let event = OpenEvent {
+            uid: 0,
+            pid: 3584,
+            tid: Some(3585),
+            comm: Some(b"cat"),
+            path: b"/tmp/not_exists",
+            path_truncated: false,
+            start_ns: 1_795_664_257_567_614_000,
+            outcome: Outcome::Returned {
+                ret: -2,
+                end_ns: 1_795_664_257_567_624_170,
+            },
+        };
+        let mut users = HashMap::from([(0, "root".to_string())]);
+        assert_eq!(
+            json(&event, &mut users),
+            "{\"ts\":1795664257567614000,\"uid\":0,\"user\":\"root\",\"pid\":3584,\"tid\":3585,\
+             \"comm\":\"cat\",\"comm_b64\":null,\"path\":\"/tmp/not_exists\",\"path_b64\":null,\
+             \"path_truncated\":false,\"ret\":-2,\"fd\":null,\"errno\":\"ENOENT\",\"duration_ns\":10170}\n"
+        );
+    }
+
+    #[test]
+    fn unfinished_and_anonymous_are_nulls() {
+        let event = OpenEvent {
+            uid: 7,
+            pid: 1,
+            tid: None,
+            comm: None,
+            path: b"/x",
+            path_truncated: true,
+            start_ns: 5,
+            outcome: Outcome::Unfinished,
+        };
+        let text = json(&event, &mut Numeric);
+        assert!(
+            text.contains("\"user\":null,\"pid\":1,\"tid\":null,\"comm\":null,\"comm_b64\":null"),
+            "{text}"
+        );
+        assert!(text.ends_with("\"path_truncated\":true,\"ret\":null,\"fd\":null,\"errno\":null,\"duration_ns\":null}\n"), "{text}");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut out = Vec::new();
+        push_json_str(&mut out, "a\"b\\c\nd\te\x1b[0m\x7f\u{8}é");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\"b\\c\nd\te\u001b[0m\u007f\bé""#
+        );
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut out = Vec::new();
+            push_base64(&mut out, plain.as_bytes());
+            assert_eq!(out, coded.as_bytes(), "{plain}");
+        }
+        let mut out = Vec::new();
+        push_base64(&mut out, b"\xff\xfe\x00");
+        assert_eq!(out, b"//4A");
+    }
+
+    #[test]
+    fn non_utf8_path_gets_its_bytes_in_base64() {
+        let mut out = Vec::new();
+        push_bytes_pair(&mut out, "path", b"/r\xe9sum\xe9");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            ",\"path\":\"/r\u{fffd}sum\u{fffd}\",\"path_b64\":\"L3Lpc3Vt6Q==\""
+        );
+    }
+}
