@@ -3,4 +3,9 @@
 //! tests call the script builders directly.
 
 pub mod backend;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod run;
 pub mod script;

@@ -1,11 +1,34 @@
-//! trace-gen: Generate and run SystemTap, DTrace and bpftrace probe scripts that trace open() calls.
+//! trace-gen: generate and run SystemTap, DTrace and bpftrace probe scripts that trace
+//! open() calls. This file only wires the command line to the library; see `run.rs`.
+
 use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+use trace_gen::{cli::Cli, config::Config, error::Error, run};
 
-/// Generate and run SystemTap, DTrace and bpftrace probe scripts that trace open() calls.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match try_main(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trace-gen: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
 
-fn main() {
-    let _cli = Cli::parse();
+fn try_main(cli: Cli) -> Result<u8, Error> {
+    let config = Config::from_cli(cli, |k| std::env::var_os(k))?;
+    let backend = config.make_backend()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if config.print_script {
+        run::print_script(&config, &*backend, &mut out, &mut std::io::stderr())
+            .map_err(|e| Error::io("writing the script to stdout", e))?;
+        out.flush()
+            .map_err(|e| Error::io("writing the script to stdout", e))?;
+        return Ok(0);
+    }
+    run::run(&config, &*backend, &mut out)
 }

@@ -5,6 +5,15 @@
 //! [`CommName::new`]. Backends render them as literals of their language and never paste
 //! user text into code.
 
+/// The line every backend's script prints once its probes are attached (a `# key: value`
+/// header, so readers that see it ignore it). trace-gen consumes it, and only then starts a
+/// `-c` command.
+pub const ATTACHED_MARKER: &str = "# trace-gen: attached";
+
+/// The line a script with a fence prints when trace-gen calls `getppid()` (see
+/// [`Backend::has_fence`](crate::backend::Backend::has_fence)); consumed by trace-gen.
+pub const FENCE_MARKER: &str = "# trace-gen: fence";
+
 /// Which processes to trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -17,7 +26,7 @@ pub enum Target {
     Pids(Vec<u32>),
     /// The process trace-gen started for `-c CMD`. Its pid is not known when the script is
     /// generated; the backend reads it from the tracer's own target mechanism (stap `target()`
-    /// with `-x PID`, DTrace `$target` with `-p PID`, bpftrace positional `$1`), so the script
+    /// with `-x PID`, DTrace `$target` with `-p PID`, bpftrace positional `$2`), so the script
     /// is the same whatever the pid, and `--print-script` shows exactly what runs.
     Command,
 }
@@ -36,7 +45,10 @@ impl CommName {
         if name.len() > 15 {
             return Err("is longer than 15 bytes, the kernel's limit for a process name");
         }
-        if !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        if !name
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
             return Err("may only hold printable ASCII characters other than '\"' and '\\'");
         }
         Ok(CommName(name.to_owned()))

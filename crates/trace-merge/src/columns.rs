@@ -267,7 +267,7 @@ pub fn write_cell(
     match column {
         Column::Time => write_time(event.start_ns, ctx.wall_offset_ns, time, out),
         Column::User => match ctx.users.user_name(event.uid) {
-            Some(name) => text(name.as_bytes(), out),
+            Some(name) => text(name, out),
             None => push_u64(out, event.uid.into()),
         },
         Column::Uid => push_u64(out, event.uid.into()),

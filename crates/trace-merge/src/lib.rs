@@ -9,4 +9,7 @@ pub mod event;
 pub mod columns;
 pub mod duration;
 pub mod errno;
+pub mod filter;
 pub mod format;
+pub mod sort;
+pub mod summary;

@@ -140,7 +140,7 @@ impl EventWriter for CsvWriter {
                 push_u64(&mut self.field, event.uid.into());
                 self.end_field(false);
                 if let Some(name) = ctx.users.user_name(event.uid) {
-                    self.field.extend_from_slice(name.as_bytes());
+                    self.field.extend_from_slice(name);
                 }
                 self.end_field(false);
                 for column in [

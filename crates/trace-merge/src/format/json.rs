@@ -70,7 +70,7 @@ impl EventWriter for JsonWriter {
         push_u64(line, event.uid.into());
         line.extend_from_slice(b",\"user\":");
         match ctx.users.user_name(event.uid) {
-            Some(name) => push_json_str(line, name),
+            Some(name) => push_json_str(line, &String::from_utf8_lossy(name)),
             None => line.extend_from_slice(b"null"),
         }
         line.extend_from_slice(b",\"pid\":");

@@ -25,8 +25,9 @@ use crate::event::OpenEvent;
 
 /// uid -> user name. Implemented by the core's cached user database; tests use a map.
 pub trait UserNames {
-    /// The name of `uid`, when known. `None` means "print the number".
-    fn user_name(&mut self, uid: u32) -> Option<&str>;
+    /// The name of `uid`, when known (bytes, as in a passwd file). `None` means "print the
+    /// number".
+    fn user_name(&mut self, uid: u32) -> Option<&[u8]>;
 }
 
 /// No names at all (`-n/--numeric`).
@@ -34,19 +35,19 @@ pub trait UserNames {
 pub struct Numeric;
 
 impl UserNames for Numeric {
-    fn user_name(&mut self, _uid: u32) -> Option<&str> {
+    fn user_name(&mut self, _uid: u32) -> Option<&[u8]> {
         None
     }
 }
 
 impl UserNames for HashMap<u32, String> {
-    fn user_name(&mut self, uid: u32) -> Option<&str> {
-        self.get(&uid).map(String::as_str)
+    fn user_name(&mut self, uid: u32) -> Option<&[u8]> {
+        self.get(&uid).map(String::as_bytes)
     }
 }
 
 impl<T: UserNames + ?Sized> UserNames for &mut T {
-    fn user_name(&mut self, uid: u32) -> Option<&str> {
+    fn user_name(&mut self, uid: u32) -> Option<&[u8]> {
         (**self).user_name(uid)
     }
 }

@@ -1,0 +1,151 @@
+//! The command line, as clap sees it. Nothing here is trusted yet: [`crate::config`] turns a
+//! [`Cli`] into a validated [`Config`](crate::config::Config) before any work starts.
+
+use clap::{ArgGroup, Parser, ValueEnum};
+
+/// Generate and run SystemTap, DTrace and bpftrace probe scripts that trace open() calls.
+///
+/// Prints raw trace lines (see trace-format's GRAMMAR.md) on stdout, nothing else: pipe them
+/// into trace-merge, or save them. Tracer messages go to stderr.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trace-gen",
+    version,
+    group(ArgGroup::new("backend").args(["stap", "dtrace", "bpftrace"])),
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Use SystemTap (`stap`; STAP_PATH overrides /usr/bin/stap).
+    #[arg(short = 'S', long)]
+    pub stap: bool,
+
+    /// Use DTrace (DTRACE_PATH overrides /usr/sbin/dtrace).
+    #[arg(short = 'D', long)]
+    pub dtrace: bool,
+
+    /// Use bpftrace (BPFTRACE_PATH overrides `bpftrace` from PATH). Default on Linux when
+    /// bpftrace is found, else SystemTap; DTrace on Solaris, illumos, FreeBSD and macOS.
+    #[arg(short = 'B', long)]
+    pub bpftrace: bool,
+
+    /// Trace only this process (and, unless --no-follow, the children and threads it creates
+    /// later). Repeatable: -p 10 -p 20.
+    #[arg(short, long = "pid", value_name = "PID", conflicts_with = "command")]
+    pub pid: Vec<u32>,
+
+    /// Trace only processes of this real user, by number or name. Combines with the other
+    /// filters (all must match).
+    #[arg(short, long, value_name = "UID|USER")]
+    pub uid: Option<String>,
+
+    /// Run CMD (with `sh -c`) once the probes are attached, trace it and its descendants, and
+    /// exit with its status.
+    #[arg(short, long, value_name = "CMD")]
+    pub command: Option<String>,
+
+    /// Trace only processes with this name (comm): 1 to 15 printable ASCII characters, no `"`
+    /// or `\`.
+    #[arg(short = 'n', long = "name", value_name = "COMM")]
+    pub name: Option<String>,
+
+    /// With -p or -c, trace only the given processes, not the children they create.
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Per-CPU event buffer, in bytes (suffixes K, M, G). Too small a buffer loses events on a
+    /// burst of opens; losses are reported as `# lost: N` lines.
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    pub buffer_size: u64,
+
+    /// Print the generated script on stdout and the tracer's command line on stderr, and run
+    /// nothing (needs no root).
+    #[arg(long)]
+    pub print_script: bool,
+
+    /// The platform the script is for (DTrace dialect). Default: this host (Solaris 10 or 11
+    /// from `uname -r`).
+    #[arg(long, value_enum, value_name = "OS")]
+    pub target_os: Option<TargetOsArg>,
+}
+
+/// `--target-os` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetOsArg {
+    /// Solaris 10 (`open`, `open64`).
+    Solaris10,
+    /// Solaris 11 (`openat`, `openat64`).
+    Solaris11,
+    /// illumos (`openat`, `openat64`).
+    Illumos,
+    /// FreeBSD (`open`, `openat`).
+    Freebsd,
+    /// macOS (`open`, `open_nocancel`, `open_extended`, `openat`...).
+    Macos,
+    /// Linux (Oracle's DTrace for Linux).
+    Linux,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  sudo trace-gen -c 'cat /tmp/not_exists' | trace-merge
+  sudo trace-gen -B -p 1234 -p 1235 > opens.trace
+  sudo trace-gen -u www-data -n nginx | trace-merge
+  trace-gen -S -c 'make' --print-script
+
+Exit status: with -c, the command's status; 128+N when stopped by signal N (SIGINT, SIGTERM
+and SIGHUP are passed to the tracer, whose buffered events are still written); 1 when the
+tracer cannot run or fails (missing, not root, tracefs not mounted); 2 for a usage error.
+
+Overhead: every open-family call in the system runs a small probe, even when filtered out;
+bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer.";
+
+/// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (a number, optionally followed by K, M or G)"))?;
+    match n.checked_mul(mult) {
+        Some(0) => Err("the buffer size must be at least 1 byte".to_owned()),
+        Some(v) if v <= 1 << 32 => Ok(v),
+        _ => Err(format!("{s} is too large (at most 4G per CPU)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("4M"), Ok(4 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("5G").is_err());
+        assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn backends_are_exclusive_and_p_conflicts_with_c() {
+        assert!(Cli::try_parse_from(["trace-gen", "-S", "-B"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "-D", "-S"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "-p", "1", "-c", "ls"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "-p", "x"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "-p", "-3"]).is_err());
+        let cli = Cli::try_parse_from(["trace-gen", "-p", "1", "-p", "2", "-u", "0"]).unwrap();
+        assert_eq!(cli.pid, vec![1, 2]);
+    }
+}

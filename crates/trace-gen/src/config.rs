@@ -1,0 +1,352 @@
+//! The validated configuration: [`Config::from_cli`] resolves users, checks names, picks the
+//! backend and the tracer binary, and builds the [`ScriptSpec`], so that the rest of trace-gen
+//! never sees a raw flag.
+
+use crate::backend::{bpftrace::Bpftrace, Backend};
+use crate::cli::{Cli, TargetOsArg};
+use crate::error::Error;
+use crate::script::{CommName, ScriptSpec, Target, TargetOs};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Which tracer to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// SystemTap.
+    Stap,
+    /// DTrace.
+    Dtrace,
+    /// bpftrace.
+    Bpftrace,
+}
+
+impl BackendKind {
+    /// The tracer's program name.
+    pub fn program(self) -> &'static str {
+        match self {
+            BackendKind::Stap => "stap",
+            BackendKind::Dtrace => "dtrace",
+            BackendKind::Bpftrace => "bpftrace",
+        }
+    }
+
+    /// The variable that overrides the tracer's path.
+    pub fn path_var(self) -> &'static str {
+        match self {
+            BackendKind::Stap => "STAP_PATH",
+            BackendKind::Dtrace => "DTRACE_PATH",
+            BackendKind::Bpftrace => "BPFTRACE_PATH",
+        }
+    }
+
+    /// How to install the tracer.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            BackendKind::Stap => "install it (Debian/Ubuntu: apt-get install systemtap linux-headers-$(uname -r))",
+            BackendKind::Dtrace => "it ships with Solaris, illumos, FreeBSD and macOS; on Linux install Oracle's dtrace-utils",
+            BackendKind::Bpftrace => "install it (Debian/Ubuntu: apt-get install bpftrace; Fedora: dnf install bpftrace)",
+        }
+    }
+}
+
+/// Everything trace-gen will do, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The tracer.
+    pub backend: BackendKind,
+    /// The tracer's binary: from its `*_PATH` variable, or the default (looked up in PATH when
+    /// it is a bare name).
+    pub tracer: PathBuf,
+    /// What the script must do.
+    pub spec: ScriptSpec,
+    /// `-c CMD`.
+    pub command: Option<String>,
+    /// `--print-script`.
+    pub print_script: bool,
+}
+
+impl Config {
+    /// Validates the command line. `env` reads an environment variable (the real environment
+    /// in main, a map in tests).
+    pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<OsString>) -> Result<Config, Error> {
+        let uid = cli.uid.as_deref().map(resolve_user).transpose()?;
+        let comm = cli
+            .name
+            .as_deref()
+            .map(|n| {
+                CommName::new(n).map_err(|why| Error::BadComm {
+                    name: n.to_owned(),
+                    why,
+                })
+            })
+            .transpose()?;
+        let target = if !cli.pid.is_empty() {
+            let mut pids = cli.pid.clone();
+            pids.sort_unstable();
+            pids.dedup();
+            Target::Pids(pids)
+        } else if cli.command.is_some() {
+            Target::Command
+        } else {
+            Target::SystemWide {
+                exclude: vec![std::process::id()],
+            }
+        };
+        let target_os = match cli.target_os {
+            Some(os) => target_os_of(os),
+            None => host_target_os(),
+        };
+        let backend = if cli.stap {
+            BackendKind::Stap
+        } else if cli.dtrace {
+            BackendKind::Dtrace
+        } else if cli.bpftrace {
+            BackendKind::Bpftrace
+        } else {
+            default_backend(&env)?
+        };
+        let tracer = tracer_path(backend, &env);
+        Ok(Config {
+            backend,
+            tracer,
+            spec: ScriptSpec {
+                target,
+                follow: !cli.no_follow,
+                uid,
+                comm,
+                buffer_size: cli.buffer_size,
+                target_os,
+            },
+            command: cli.command,
+            print_script: cli.print_script,
+        })
+    }
+
+    /// The backend that renders the script. bpftrace's probe list depends on the tracepoints
+    /// this kernel has.
+    pub fn make_backend(&self) -> Result<Box<dyn Backend>, Error> {
+        Ok(match self.backend {
+            BackendKind::Bpftrace => Box::new(Bpftrace::detect(tracefs_events().as_deref())),
+            BackendKind::Stap => Box::new(crate::backend::stap::SystemTap),
+            BackendKind::Dtrace => return Err(Error::NoDefaultBackend),
+        })
+    }
+}
+
+/// The tracefs `events` directory, where it is mounted.
+pub fn tracefs_events() -> Option<PathBuf> {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_dir())
+}
+
+fn resolve_user(s: &str) -> Result<u32, Error> {
+    if let Ok(n) = s.parse::<u32>() {
+        return Ok(n);
+    }
+    uzers::get_user_by_name(s)
+        .map(|u| u.uid())
+        .ok_or_else(|| Error::UnknownUser(s.to_owned()))
+}
+
+fn target_os_of(os: TargetOsArg) -> TargetOs {
+    match os {
+        TargetOsArg::Solaris10 => TargetOs::Solaris10,
+        TargetOsArg::Solaris11 => TargetOs::Solaris11,
+        TargetOsArg::Illumos => TargetOs::Illumos,
+        TargetOsArg::Freebsd => TargetOs::FreeBsd,
+        TargetOsArg::Macos => TargetOs::MacOs,
+        TargetOsArg::Linux => TargetOs::Linux,
+    }
+}
+
+/// This host's DTrace dialect. On Solaris, `uname -r` says 5.10 or 5.11 (the seed's test).
+fn host_target_os() -> TargetOs {
+    if cfg!(target_os = "illumos") {
+        TargetOs::Illumos
+    } else if cfg!(target_os = "solaris") {
+        let release = std::process::Command::new("uname").arg("-r").output().ok();
+        let minor = release
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|r| {
+                r.trim()
+                    .rsplit('.')
+                    .next()
+                    .and_then(|m| m.parse::<u32>().ok())
+            });
+        if minor.is_some_and(|m| m < 11) {
+            TargetOs::Solaris10
+        } else {
+            TargetOs::Solaris11
+        }
+    } else if cfg!(target_os = "freebsd") {
+        TargetOs::FreeBsd
+    } else if cfg!(target_os = "macos") {
+        TargetOs::MacOs
+    } else {
+        TargetOs::Linux
+    }
+}
+
+fn default_backend(env: &impl Fn(&str) -> Option<OsString>) -> Result<BackendKind, Error> {
+    if cfg!(target_os = "linux") {
+        let bpftrace = tracer_path(BackendKind::Bpftrace, env);
+        Ok(if is_executable(&bpftrace) {
+            BackendKind::Bpftrace
+        } else {
+            BackendKind::Stap
+        })
+    } else if cfg!(any(
+        target_os = "solaris",
+        target_os = "illumos",
+        target_os = "freebsd",
+        target_os = "macos"
+    )) {
+        Ok(BackendKind::Dtrace)
+    } else {
+        Err(Error::NoDefaultBackend)
+    }
+}
+
+/// The tracer binary: `*_PATH` if set, else the seed's default paths, and `bpftrace` from PATH.
+pub fn tracer_path(backend: BackendKind, env: &impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    if let Some(p) = env(backend.path_var()).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    match backend {
+        BackendKind::Stap => PathBuf::from("/usr/bin/stap"),
+        BackendKind::Dtrace => PathBuf::from("/usr/sbin/dtrace"),
+        BackendKind::Bpftrace => env("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("bpftrace"))
+                    .find(|p| is_executable(p))
+            })
+            .unwrap_or_else(|| PathBuf::from("bpftrace")),
+    }
+}
+
+/// Whether `p` is an executable file.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("trace-gen").chain(args.iter().copied())).unwrap();
+        Config::from_cli(cli, |k| (k == "PATH").then(|| "/nonexistent".into()))
+    }
+
+    #[test]
+    fn targets() {
+        let c = config(&["-B", "-p", "7", "-p", "3", "-p", "7"]).unwrap();
+        assert_eq!(c.spec.target, Target::Pids(vec![3, 7]));
+        let c = config(&["-B", "-c", "ls"]).unwrap();
+        assert_eq!(c.spec.target, Target::Command);
+        assert_eq!(c.command.as_deref(), Some("ls"));
+        let c = config(&["-B"]).unwrap();
+        assert_eq!(
+            c.spec.target,
+            Target::SystemWide {
+                exclude: vec![std::process::id()]
+            }
+        );
+        assert!(c.spec.follow);
+        assert!(
+            !config(&["-B", "-p", "1", "--no-follow"])
+                .unwrap()
+                .spec
+                .follow
+        );
+    }
+
+    #[test]
+    fn users_by_number_or_name() {
+        assert_eq!(config(&["-B", "-u", "1000"]).unwrap().spec.uid, Some(1000));
+        assert_eq!(config(&["-B", "-u", "root"]).unwrap().spec.uid, Some(0));
+        let err = config(&["-B", "-u", "no-such-user-xyz"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-u no-such-user-xyz: no such user (give a user name or a numeric uid)"
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn hostile_names_are_refused_with_the_flag_named() {
+        for bad in [
+            r#"x" } system("id") {"#,
+            "a\nb",
+            "\\",
+            "",
+            "sixteen-bytes-xx",
+        ] {
+            let err = config(&["-B", "-n", bad]).unwrap_err();
+            assert!(err.to_string().starts_with("-n "), "{err}");
+        }
+        assert_eq!(
+            config(&["-B", "-n", "Web Content"])
+                .unwrap()
+                .spec
+                .comm
+                .unwrap()
+                .as_str(),
+            "Web Content"
+        );
+    }
+
+    #[test]
+    fn tracer_paths() {
+        let env = |k: &str| (k == "STAP_PATH").then(|| OsString::from("/opt/stap"));
+        assert_eq!(
+            tracer_path(BackendKind::Stap, &env),
+            PathBuf::from("/opt/stap")
+        );
+        assert_eq!(
+            tracer_path(BackendKind::Dtrace, &env),
+            PathBuf::from("/usr/sbin/dtrace")
+        );
+        let none = |_: &str| None;
+        assert_eq!(
+            tracer_path(BackendKind::Bpftrace, &none),
+            PathBuf::from("bpftrace")
+        );
+    }
+
+    #[test]
+    fn default_backend_on_linux_falls_back_to_stap() {
+        if cfg!(target_os = "linux") {
+            assert_eq!(config(&[]).unwrap().backend, BackendKind::Stap);
+            let env = |k: &str| (k == "BPFTRACE_PATH").then(|| OsString::from("/bin/sh"));
+            assert_eq!(default_backend(&env).unwrap(), BackendKind::Bpftrace);
+        }
+    }
+
+    #[test]
+    fn target_os_flag() {
+        assert_eq!(
+            config(&["-D", "--target-os", "solaris10"])
+                .unwrap()
+                .spec
+                .target_os,
+            TargetOs::Solaris10
+        );
+        assert_eq!(
+            config(&["-D", "--target-os", "macos"])
+                .unwrap()
+                .spec
+                .target_os,
+            TargetOs::MacOs
+        );
+    }
+}

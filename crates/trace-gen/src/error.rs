@@ -1,0 +1,88 @@
+//! Every way trace-gen can fail, each with a message that names the flag or the fix.
+
+use std::path::PathBuf;
+
+/// A trace-gen error. Usage errors (bad flag values) exit 2, the rest 1.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `-u` named a user that does not exist.
+    #[error("-u {0}: no such user (give a user name or a numeric uid)")]
+    UnknownUser(String),
+    /// `-n` is not a name every dialect can hold.
+    #[error("-n {name:?}: a process name {why}")]
+    BadComm {
+        /// What was given.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// No backend flag, and none is standard here.
+    #[error("no tracer is standard on this platform: choose one with -S (SystemTap), -D (DTrace) or -B (bpftrace)")]
+    NoDefaultBackend,
+    /// The tracer binary cannot be found.
+    #[error("{tracer} not found at {path}: {hint}")]
+    TracerMissing {
+        /// bpftrace, stap, dtrace.
+        tracer: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// How to install it, or the variable to set.
+        hint: String,
+    },
+    /// Tracing needs root.
+    #[error("{0} needs root to load probes: run trace-gen with sudo (or use --print-script to see the script)")]
+    NotRoot(&'static str),
+    /// bpftrace needs the tracepoints in tracefs.
+    #[error("tracefs is not mounted, so the syscall tracepoints cannot be found: run `mount -t tracefs nodev /sys/kernel/tracing` as root")]
+    NoTracefs,
+    /// A system call or I/O step failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The tracer exited with an error; its stderr follows.
+    #[error("{tracer} failed ({status}){}", stderr_tail(.stderr))]
+    TracerFailed {
+        /// bpftrace, stap, dtrace.
+        tracer: &'static str,
+        /// How it ended.
+        status: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+}
+
+fn stderr_tail(stderr: &str) -> String {
+    let s = stderr.trim_end();
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(":\n{s}")
+    }
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::UnknownUser(_) | Error::BadComm { .. } | Error::NoDefaultBackend => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether this is a broken pipe on our output (a quiet exit 0).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
