@@ -1,15 +1,26 @@
 //! trace-merge as a library: the binary in `main.rs` is a thin shell over these modules, and
 //! the fuzz targets and benchmarks drive the same code.
 //!
-//! Pipeline: input (files/stdin, line splitting) -> trace-format parsing -> pairing per thread
-//! -> [`event::OpenEvent`] -> filters -> output (seed text, columns, JSON, CSV) or summary.
+//! Pipeline: [`input`] (files/stdin, line splitting) -> trace-format parsing -> [`pair`]
+//! (per thread, reorder window) -> [`event::OpenEvent`] -> filters -> [`output`] (seed text;
+//! columns, JSON, CSV, summary) -> [`report`] on stderr. [`info::TraceInfo`] carries the
+//! trace's headers to the outputs; [`users`] names uids once each.
 
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod escape;
 pub mod event;
+pub mod info;
+pub mod input;
+pub mod output;
+pub mod pair;
+pub mod report;
+pub mod run;
+pub mod timefmt;
+pub mod users;
 
 pub mod columns;
 pub mod duration;
 pub mod errno;
-pub mod filter;
 pub mod format;
-pub mod sort;
-pub mod summary;

@@ -1,0 +1,163 @@
+//! Making paths and process names safe to print on a terminal.
+//!
+//! A traced path is chosen by whoever created the file, so it may hold bytes that a terminal
+//! would act on (ESC sequences that recolour or retitle the window, a carriage return that
+//! overwrites the line, bidi controls that reorder it). Text output shows those as visible
+//! escapes instead. The form, documented in `--help`:
+//!
+//! | input                                      | shown as                    |
+//! |--------------------------------------------|-----------------------------|
+//! | newline, tab, carriage return              | `\n`, `\t`, `\r`            |
+//! | other C0 control bytes (0x00-0x1f), DEL    | `\xHH` (`\x1b` for ESC)     |
+//! | backslash                                  | `\\`                        |
+//! | C1 controls U+0080-U+009F (UTF-8 encoded)  | `\u{0085}`                  |
+//! | bidi controls U+200E, U+200F, U+202A-U+202E, U+2066-U+2069 | `\u{202e}`  |
+//!
+//! Every backslash in the output therefore starts an escape, so the form is unambiguous.
+//! All other bytes, including invalid UTF-8, pass through unchanged.
+
+/// Bytes that may start something to escape; everything else is copied as is.
+const fn special_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[0x7f] = true;
+    t[b'\\' as usize] = true;
+    t[0xc2] = true; // lead byte of U+0080..U+00BF (C1 controls are U+0080..U+009F)
+    t[0xe2] = true; // lead byte of U+2000..U+2FFF (bidi controls)
+    t
+}
+
+static SPECIAL: [bool; 256] = special_table();
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` to `out`, escaping control characters and backslashes (see module docs).
+pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !SPECIAL[b as usize] {
+            i += 1;
+            continue;
+        }
+        // How many bytes of the input the escape replaces, and what it writes.
+        let consumed = match b {
+            b'\\' | b'\n' | b'\t' | b'\r' | 0..=0x1f | 0x7f => 1,
+            0xc2 => match bytes.get(i + 1) {
+                Some(0x80..=0x9f) => 2,
+                _ => 0,
+            },
+            _ => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9)) => {
+                    3
+                }
+                _ => 0,
+            },
+        };
+        if consumed == 0 {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[copied..i]);
+        match consumed {
+            1 => match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]),
+            },
+            2 => push_unicode_escape(out, u32::from(bytes[i + 1])),
+            _ => {
+                let cp = (u32::from(b & 0x0f) << 12)
+                    | (u32::from(bytes[i + 1] & 0x3f) << 6)
+                    | u32::from(bytes[i + 2] & 0x3f);
+                push_unicode_escape(out, cp);
+            }
+        }
+        i += consumed;
+        copied = i;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+}
+
+/// `\u{hhhh}`, four lowercase hex digits (all escaped code points are below U+10000).
+fn push_unicode_escape(out: &mut Vec<u8>, cp: u32) {
+    out.extend_from_slice(b"\\u{");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((cp >> shift) & 15) as usize]);
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_into;
+
+    fn esc(b: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        escape_into(&mut v, b);
+        v
+    }
+
+    macro_rules! case {
+        ($name:ident, $input:expr, $want:expr) => {
+            #[test]
+            fn $name() {
+                assert_eq!(
+                    String::from_utf8_lossy(&esc($input)),
+                    String::from_utf8_lossy($want)
+                );
+                assert_eq!(esc($input), $want.to_vec());
+            }
+        };
+    }
+
+    case!(plain, b"/etc/passwd", b"/etc/passwd");
+    case!(
+        space_kept,
+        b"/home/My Documents/a b",
+        b"/home/My Documents/a b"
+    );
+    case!(newline, b"/tmp/new\nline", b"/tmp/new\\nline");
+    case!(tab_cr, b"a\tb\rc", b"a\\tb\\rc");
+    case!(esc_seq, b"/tmp/esc\x1b[31mred", b"/tmp/esc\\x1b[31mred");
+    case!(nul_del, b"a\x00b\x7f", b"a\\x00b\\x7f");
+    case!(backslash, b"back\\slash", b"back\\\\slash");
+    case!(c1_csi, "x\u{9b}31m".as_bytes(), b"x\\u{009b}31m");
+    case!(c1_nel, "\u{85}".as_bytes(), b"\\u{0085}");
+    case!(latin1_kept, "café ©".as_bytes(), "café ©".as_bytes());
+    case!(
+        rlo,
+        "evil\u{202e}fdp.exe".as_bytes(),
+        b"evil\\u{202e}fdp.exe"
+    );
+    case!(
+        lrm_rlm,
+        "\u{200e}\u{200f}".as_bytes(),
+        b"\\u{200e}\\u{200f}"
+    );
+    case!(
+        isolates,
+        "\u{2066}\u{2069}".as_bytes(),
+        b"\\u{2066}\\u{2069}"
+    );
+    case!(
+        other_e2_kept,
+        "a\u{2014}b\u{20ac}".as_bytes(),
+        "a\u{2014}b\u{20ac}".as_bytes()
+    );
+    case!(invalid_utf8_kept, b"bad\xff\xc2", b"bad\xff\xc2");
+    case!(truncated_e2_kept, b"x\xe2\x80", b"x\xe2\x80");
+    case!(lone_c1_byte_kept, b"x\x9by", b"x\x9by");
+}

@@ -1,0 +1,641 @@
+//! The pairing engine: entry + return of the same thread -> one [`OpenEvent`].
+//!
+//! Pairing is per thread (the `tid`, else the `pid`), because a multi-threaded process has
+//! several opens in flight at once; the seed's per-pid dictionary mixes them up.
+//!
+//! Tracers with per-CPU buffers deliver lines out of timestamp order, so a return can arrive
+//! before its entry. Pairing therefore goes by timestamps: a return takes the latest pending
+//! entry of its thread whose timestamp is not after its own. A return with no such entry is
+//! held for a *reorder window* of trace time; if its entry shows up within the window the two
+//! are paired then, otherwise the return is counted as having no entry. Likewise an entry
+//! followed by a newer entry of the same thread is counted unfinished only once the window has
+//! passed after the newer one, since its return may still be on its way.
+//!
+//! Every open is emitted as soon as both halves are seen, so output stays live. Memory is
+//! bounded by `max_pending` (entries and held returns together): past it the oldest entry is
+//! evicted (emitted as unfinished and counted). Storage is a slab of slots whose text buffers
+//! are reused, and the thread map uses a fast hasher (FxHash): no allocation per event once
+//! warmed up.
+
+use crate::event::{OpenEvent, Outcome};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use trace_format::{Entry, Return};
+
+const NIL: u32 = u32::MAX;
+
+/// Pairing limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairConfig {
+    /// Most entries (plus held returns) kept at once; more evicts the oldest.
+    pub max_pending: usize,
+    /// Reorder window in trace time (ns); 0 trusts the input to be in order.
+    pub window_ns: u64,
+}
+
+/// What the engine counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairStats {
+    /// Opens paired and emitted with their return.
+    pub paired: u64,
+    /// Returns whose entry never came (not printed).
+    pub returns_without_entry: u64,
+    /// Entries never completed: replaced by a newer entry of the thread, or still open at the
+    /// end of the input.
+    pub unfinished: u64,
+    /// Entries dropped because more than `max_pending` were in flight.
+    pub evicted: u64,
+    /// Most entries pending at once.
+    pub peak_pending: u64,
+}
+
+/// A pending entry. Its text lives in `buf`: the comm, then the path.
+#[derive(Debug)]
+struct Slot {
+    key: u32,
+    uid: u32,
+    pid: u32,
+    tid: Option<u32>,
+    ts: u64,
+    /// Timestamp of a newer entry of the same thread (0: none yet).
+    replaced_at: u64,
+    has_comm: bool,
+    path_truncated: bool,
+    comm_len: usize,
+    buf: Vec<u8>,
+    /// Next older entry of the same thread.
+    thread_next: u32,
+    /// Arrival-order list, for eviction.
+    prev: u32,
+    next: u32,
+}
+
+/// A return waiting for its late entry.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    key: u32,
+    ret: i64,
+    ts: u64,
+    live: bool,
+}
+
+/// The engine. Feed it entries and returns; it calls `emit` with each finished open.
+#[derive(Debug)]
+pub struct Pairer {
+    cfg: PairConfig,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Thread key -> newest pending entry (a list through `Slot::thread_next`, newest first).
+    threads: FxHashMap<u32, u32>,
+    oldest: u32,
+    newest: u32,
+    pending: usize,
+    held: VecDeque<Held>,
+    held_per_thread: FxHashMap<u32, u32>,
+    held_live: usize,
+    max_ts: u64,
+    scratch: Vec<u8>,
+    stats: PairStats,
+}
+
+impl Pairer {
+    /// An empty engine.
+    pub fn new(cfg: PairConfig) -> Pairer {
+        Pairer {
+            cfg: PairConfig {
+                max_pending: cfg.max_pending.max(1),
+                ..cfg
+            },
+            slots: Vec::new(),
+            free: Vec::new(),
+            threads: FxHashMap::default(),
+            oldest: NIL,
+            newest: NIL,
+            pending: 0,
+            held: VecDeque::new(),
+            held_per_thread: FxHashMap::default(),
+            held_live: 0,
+            max_ts: 0,
+            scratch: Vec::new(),
+            stats: PairStats::default(),
+        }
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> PairStats {
+        self.stats
+    }
+
+    /// Entries waiting for their return.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// An entry line.
+    pub fn entry<E, F>(&mut self, e: &Entry<'_>, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        self.advance(e.ts);
+        let key = e.task.thread_key();
+        if self.held_live > 0 && self.held_per_thread.contains_key(&key) {
+            if let Some((ret, end_ns)) = self.take_held(key, e.ts) {
+                self.scratch.clear();
+                let mut comm_len = 0;
+                if let Some(c) = e.task.comm {
+                    c.decode_into(&mut self.scratch);
+                    comm_len = self.scratch.len();
+                }
+                e.path.decode_into(&mut self.scratch);
+                let ev = OpenEvent {
+                    uid: e.task.uid,
+                    pid: e.task.pid,
+                    tid: e.task.tid,
+                    comm: e.task.comm.map(|_| &self.scratch[..comm_len]),
+                    path: &self.scratch[comm_len..],
+                    path_truncated: e.path.is_truncated(),
+                    start_ns: e.ts,
+                    outcome: Outcome::Returned { ret, end_ns },
+                };
+                self.stats.paired += 1;
+                return emit(&ev);
+            }
+        }
+        let idx = self.alloc();
+        {
+            let s = &mut self.slots[idx as usize];
+            s.key = key;
+            s.uid = e.task.uid;
+            s.pid = e.task.pid;
+            s.tid = e.task.tid;
+            s.ts = e.ts;
+            s.replaced_at = 0;
+            s.path_truncated = e.path.is_truncated();
+            s.buf.clear();
+            s.has_comm = e.task.comm.is_some();
+            if let Some(c) = e.task.comm {
+                c.decode_into(&mut s.buf);
+            }
+            s.comm_len = s.buf.len();
+            e.path.decode_into(&mut s.buf);
+        }
+        self.thread_insert(key, idx);
+        self.lru_push(idx);
+        self.pending += 1;
+        self.stats.peak_pending = self.stats.peak_pending.max(self.pending as u64);
+        self.prune_thread(key, emit)?;
+        self.enforce_bound(emit)
+    }
+
+    /// A return line.
+    pub fn ret<E, F>(&mut self, r: &Return<'_>, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        self.advance(r.ts);
+        let key = r.task.thread_key();
+        let mut prev = NIL;
+        let mut cur = self.threads.get(&key).copied().unwrap_or(NIL);
+        while cur != NIL && self.slots[cur as usize].ts > r.ts {
+            prev = cur;
+            cur = self.slots[cur as usize].thread_next;
+        }
+        if cur == NIL {
+            // No entry yet: hold the return in case its entry is late.
+            self.held.push_back(Held {
+                key,
+                ret: r.ret,
+                ts: r.ts,
+                live: true,
+            });
+            *self.held_per_thread.entry(key).or_insert(0) += 1;
+            self.held_live += 1;
+            self.expire_held();
+            return self.enforce_bound(emit);
+        }
+        self.thread_unlink(key, prev, cur);
+        self.lru_unlink(cur);
+        self.pending -= 1;
+        self.stats.paired += 1;
+        let result = emit(&self.slots[cur as usize].event(Outcome::Returned {
+            ret: r.ret,
+            end_ns: r.ts,
+        }));
+        self.release(cur);
+        result?;
+        self.prune_thread(key, emit)
+    }
+
+    /// End of input: held returns are counted, pending entries emitted as unfinished.
+    pub fn finish<E, F>(&mut self, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        self.stats.returns_without_entry += self.held_live as u64;
+        self.held.clear();
+        self.held_per_thread.clear();
+        self.held_live = 0;
+        while self.oldest != NIL {
+            self.drop_entry(self.oldest, false, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Moves trace time forward and expires held returns older than the window.
+    fn advance(&mut self, ts: u64) {
+        self.max_ts = self.max_ts.max(ts);
+        if self.held_live > 0 {
+            self.expire_held();
+        } else {
+            self.held.clear();
+        }
+    }
+
+    fn expire_held(&mut self) {
+        while let Some(h) = self.held.front().copied() {
+            if h.live && h.ts.saturating_add(self.cfg.window_ns) > self.max_ts {
+                break;
+            }
+            self.held.pop_front();
+            if h.live {
+                self.forget_held(h.key);
+                self.stats.returns_without_entry += 1;
+            }
+        }
+    }
+
+    fn forget_held(&mut self, key: u32) {
+        self.held_live -= 1;
+        if let Some(n) = self.held_per_thread.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.held_per_thread.remove(&key);
+            }
+        }
+    }
+
+    /// The earliest held return of `key` at or after `ts`, removed.
+    fn take_held(&mut self, key: u32, ts: u64) -> Option<(i64, u64)> {
+        let i = self
+            .held
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.live && h.key == key && h.ts >= ts)
+            .min_by_key(|(_, h)| h.ts)
+            .map(|(i, _)| i)?;
+        let h = self.held[i];
+        self.held[i].live = false;
+        self.forget_held(key);
+        Some((h.ret, h.ts))
+    }
+
+    /// Older entries of `key` that a newer one replaced, once the window has passed, are
+    /// unfinished.
+    fn prune_thread<E, F>(&mut self, key: u32, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        let mut cur = self.threads.get(&key).copied().unwrap_or(NIL);
+        while cur != NIL {
+            let s = &self.slots[cur as usize];
+            let next = s.thread_next;
+            if s.replaced_at != 0 && s.replaced_at.saturating_add(self.cfg.window_ns) <= self.max_ts
+            {
+                self.drop_entry(cur, false, emit)?;
+            }
+            cur = next;
+        }
+        Ok(())
+    }
+
+    fn enforce_bound<E, F>(&mut self, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        while self.pending + self.held_live > self.cfg.max_pending {
+            if self.oldest != NIL {
+                self.drop_entry(self.oldest, true, emit)?;
+            } else if let Some(h) = self.held.pop_front() {
+                if h.live {
+                    self.forget_held(h.key);
+                    self.stats.returns_without_entry += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes an entry that will never be paired and emits it as unfinished.
+    fn drop_entry<E, F>(&mut self, idx: u32, evicted: bool, emit: &mut F) -> Result<(), E>
+    where
+        F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
+    {
+        let key = self.slots[idx as usize].key;
+        let mut prev = NIL;
+        let mut cur = self.threads.get(&key).copied().unwrap_or(NIL);
+        while cur != idx {
+            prev = cur;
+            cur = self.slots[cur as usize].thread_next;
+        }
+        self.thread_unlink(key, prev, idx);
+        self.lru_unlink(idx);
+        self.pending -= 1;
+        if evicted {
+            self.stats.evicted += 1;
+        } else {
+            self.stats.unfinished += 1;
+        }
+        let result = emit(&self.slots[idx as usize].event(Outcome::Unfinished));
+        self.release(idx);
+        result
+    }
+
+    fn alloc(&mut self) -> u32 {
+        if let Some(i) = self.free.pop() {
+            return i;
+        }
+        self.slots.push(Slot {
+            key: 0,
+            uid: 0,
+            pid: 0,
+            tid: None,
+            ts: 0,
+            replaced_at: 0,
+            has_comm: false,
+            path_truncated: false,
+            comm_len: 0,
+            buf: Vec::new(),
+            thread_next: NIL,
+            prev: NIL,
+            next: NIL,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    fn release(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        if s.buf.capacity() > 64 * 1024 {
+            s.buf = Vec::new(); // do not keep a huge path's buffer around
+        }
+        self.free.push(idx);
+    }
+
+    /// Inserts into the thread's list, kept newest first, and marks replaced entries.
+    fn thread_insert(&mut self, key: u32, idx: u32) {
+        let ts = self.slots[idx as usize].ts;
+        let head = self.threads.entry(key).or_insert(NIL);
+        let mut prev = NIL;
+        let mut cur = *head;
+        while cur != NIL && self.slots[cur as usize].ts > ts {
+            prev = cur;
+            cur = self.slots[cur as usize].thread_next;
+        }
+        // A newer entry (prev) replaces this one; this one replaces the older ones.
+        if prev != NIL {
+            self.slots[idx as usize].replaced_at = self.slots[prev as usize].ts;
+        }
+        self.slots[idx as usize].thread_next = cur;
+        if prev == NIL {
+            *head = idx;
+        } else {
+            self.slots[prev as usize].thread_next = idx;
+        }
+        let mut older = cur;
+        while older != NIL {
+            let s = &mut self.slots[older as usize];
+            if s.replaced_at == 0 || s.replaced_at > ts {
+                s.replaced_at = ts.max(1);
+            }
+            older = s.thread_next;
+        }
+    }
+
+    fn thread_unlink(&mut self, key: u32, prev: u32, idx: u32) {
+        let next = self.slots[idx as usize].thread_next;
+        if prev == NIL {
+            if next == NIL {
+                self.threads.remove(&key);
+            } else {
+                self.threads.insert(key, next);
+            }
+        } else {
+            self.slots[prev as usize].thread_next = next;
+        }
+    }
+
+    fn lru_push(&mut self, idx: u32) {
+        self.slots[idx as usize].prev = self.newest;
+        self.slots[idx as usize].next = NIL;
+        if self.newest != NIL {
+            self.slots[self.newest as usize].next = idx;
+        } else {
+            self.oldest = idx;
+        }
+        self.newest = idx;
+    }
+
+    fn lru_unlink(&mut self, idx: u32) {
+        let (prev, next) = {
+            let s = &self.slots[idx as usize];
+            (s.prev, s.next)
+        };
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        } else {
+            self.oldest = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        } else {
+            self.newest = prev;
+        }
+    }
+}
+
+impl Slot {
+    fn event(&self, outcome: Outcome) -> OpenEvent<'_> {
+        OpenEvent {
+            uid: self.uid,
+            pid: self.pid,
+            tid: self.tid,
+            comm: self.has_comm.then(|| &self.buf[..self.comm_len]),
+            path: &self.buf[self.comm_len..],
+            path_truncated: self.path_truncated,
+            start_ns: self.ts,
+            outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trace_format::{parse_line, Line};
+
+    /// Runs lines through a pairer; returns "path ret|U" strings and the stats.
+    fn run(window_ns: u64, max_pending: usize, lines: &[&str]) -> (Vec<String>, PairStats) {
+        let mut p = Pairer::new(PairConfig {
+            max_pending,
+            window_ns,
+        });
+        let mut out = Vec::new();
+        let mut emit = |ev: &OpenEvent<'_>| -> Result<(), ()> {
+            let end = match ev.outcome {
+                Outcome::Returned { ret, end_ns } => format!("{ret}@{end_ns}"),
+                Outcome::Unfinished => "U".to_owned(),
+            };
+            out.push(format!("{} {}", String::from_utf8_lossy(ev.path), end));
+            Ok(())
+        };
+        for l in lines {
+            match parse_line(l.as_bytes()).unwrap() {
+                Line::Entry(e) => p.entry(&e, &mut emit).unwrap(),
+                Line::Return(r) => p.ret(&r, &mut emit).unwrap(),
+                _ => {}
+            }
+        }
+        p.finish(&mut emit).unwrap();
+        assert_eq!(p.pending(), 0);
+        (out, p.stats())
+    }
+
+    #[test]
+    fn per_thread_not_per_pid() {
+        let (out, st) = run(
+            0,
+            100,
+            &[
+                "=> uid: 0 pid: 10 tid: 11 open: /a 100",
+                "=> uid: 0 pid: 10 tid: 12 open: /b 110",
+                "<= uid: 0 pid: 10 tid: 11 ret: 3 120",
+                "<= uid: 0 pid: 10 tid: 12 ret: -2 130",
+            ],
+        );
+        assert_eq!(out, ["/a 3@120", "/b -2@130"]);
+        assert_eq!(st.paired, 2);
+        assert_eq!(st.unfinished, 0);
+    }
+
+    #[test]
+    fn replaced_entry_is_unfinished_and_orphan_counted() {
+        let (out, st) = run(
+            0,
+            100,
+            &[
+                "<= uid: 0 pid: 1 ret: 5 50",
+                "=> uid: 0 pid: 1 open: /lost 100",
+                "=> uid: 0 pid: 1 open: /b 200",
+                "<= uid: 0 pid: 1 ret: 4 210",
+                "=> uid: 0 pid: 2 open: /never 300",
+            ],
+        );
+        assert_eq!(out, ["/lost U", "/b 4@210", "/never U"]);
+        assert_eq!(
+            (st.returns_without_entry, st.unfinished, st.paired),
+            (1, 2, 1)
+        );
+    }
+
+    #[test]
+    fn return_before_entry_pairs_within_window() {
+        let (out, st) = run(
+            1_000,
+            100,
+            &[
+                "<= uid: 0 pid: 7 tid: 8 ret: 3 150",
+                "=> uid: 0 pid: 7 tid: 9 open: /other 140",
+                "=> uid: 0 pid: 7 tid: 8 open: /late 100",
+                "<= uid: 0 pid: 7 tid: 9 ret: 4 160",
+            ],
+        );
+        assert_eq!(out, ["/late 3@150", "/other 4@160"]);
+        assert_eq!(st.returns_without_entry, 0);
+    }
+
+    #[test]
+    fn out_of_order_entries_of_one_thread() {
+        // Thread 8 opened /one (100..150) and /two (200..250); lines arrive shuffled.
+        let (out, st) = run(
+            1_000,
+            100,
+            &[
+                "=> uid: 0 pid: 8 open: /two 200",
+                "=> uid: 0 pid: 8 open: /one 100",
+                "<= uid: 0 pid: 8 ret: 6 250",
+                "<= uid: 0 pid: 8 ret: 5 150",
+            ],
+        );
+        assert_eq!(out, ["/two 6@250", "/one 5@150"]);
+        assert_eq!((st.unfinished, st.returns_without_entry), (0, 0));
+    }
+
+    #[test]
+    fn orphan_expires_after_window() {
+        let (out, st) = run(
+            100,
+            100,
+            &[
+                "<= uid: 0 pid: 8 ret: 3 1000",
+                "=> uid: 0 pid: 9 open: /x 2000",
+                "=> uid: 0 pid: 8 open: /late 900",
+                "<= uid: 0 pid: 8 ret: 1 2100",
+                "<= uid: 0 pid: 9 ret: 2 2100",
+            ],
+        );
+        // The held return expired when time reached 2000, so /late pairs with the next one.
+        assert_eq!(out, ["/late 1@2100", "/x 2@2100"]);
+        assert_eq!(st.returns_without_entry, 1);
+    }
+
+    #[test]
+    fn eviction_is_bounded_and_counted() {
+        let mut lines = Vec::new();
+        for pid in 0..10 {
+            lines.push(format!("=> uid: 0 pid: {pid} open: /p{pid} {}", 100 + pid));
+        }
+        lines.push("<= uid: 0 pid: 9 ret: 3 500".to_owned());
+        lines.push("<= uid: 0 pid: 0 ret: 3 501".to_owned());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (out, st) = run(0, 4, &refs);
+        assert_eq!(st.evicted, 6);
+        assert_eq!(st.peak_pending, 5);
+        assert_eq!(
+            &out[..6],
+            ["/p0 U", "/p1 U", "/p2 U", "/p3 U", "/p4 U", "/p5 U"]
+        );
+        assert_eq!(out[6], "/p9 3@500");
+        assert_eq!(st.returns_without_entry, 1, "pid 0's entry was evicted");
+        assert_eq!(st.unfinished, 3);
+    }
+
+    #[test]
+    fn decoded_comm_and_path() {
+        let mut p = Pairer::new(PairConfig {
+            max_pending: 10,
+            window_ns: 0,
+        });
+        let mut got = Vec::new();
+        let mut emit = |ev: &OpenEvent<'_>| -> Result<(), ()> {
+            got.push((
+                ev.comm.map(<[u8]>::to_vec),
+                ev.path.to_vec(),
+                ev.duration_ns(),
+            ));
+            Ok(())
+        };
+        for l in [
+            &br#"=> uid: 0 pid: 9 tid: 9 comm: "a b" open: "/tmp/new\nline\0" 5"#[..],
+            b"<= uid: 0 pid: 9 tid: 9 comm: a b ret: 0 15",
+        ] {
+            match parse_line(l).unwrap() {
+                Line::Entry(e) => p.entry(&e, &mut emit).unwrap(),
+                Line::Return(r) => p.ret(&r, &mut emit).unwrap(),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            got,
+            [(Some(b"a b".to_vec()), b"/tmp/new\nline".to_vec(), Some(10))]
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! One run: every input, line by line, through the parser and the pairing engine into a sink,
+//! then the end-of-run report. This is where flushing for live output is decided.
+
+use crate::config::{Config, MALFORMED_SHOWN};
+use crate::error::Error;
+use crate::event::OpenEvent;
+use crate::info::TraceInfo;
+use crate::input::{self, InputError, LineSource, Next, NextError};
+use crate::output::text::TextSink;
+use crate::output::Sink;
+use crate::pair::Pairer;
+use crate::report::{write_report, Stats};
+use crate::users::UserDb;
+use std::io::{self, BufWriter, Write};
+use trace_format::{parse_line, Line};
+
+/// Output buffer size: large writes for files, flushed early on pipes and terminals.
+const OUT_BUF: usize = 128 * 1024;
+
+/// How a run ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// What was counted.
+    pub stats: Stats,
+    /// Some input could not be read (exit status 2).
+    pub input_failed: bool,
+}
+
+/// Runs with the seed text format on stdout and messages on stderr.
+pub fn run(cfg: &Config) -> Result<Outcome, Error> {
+    let stdout = io::stdout().lock();
+    let sink = TextSink::new(
+        BufWriter::with_capacity(OUT_BUF, stdout),
+        UserDb::new(cfg.users.clone()),
+        cfg.unfinished,
+    );
+    run_with(cfg, sink, &mut io::stderr().lock())
+}
+
+/// Runs into any sink; messages (bad lines, unreadable inputs, the report) go to `err`.
+pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut state = State {
+        pairer: Pairer::new(cfg.pairing),
+        info: TraceInfo::default(),
+        stats: Stats::default(),
+        line_buffered: cfg.line_buffered,
+    };
+    let mut input_failed = false;
+    for spec in &cfg.inputs {
+        let mut reader = match input::open(spec) {
+            Ok(r) => r,
+            Err(e) => {
+                input_failed = true;
+                report_input_error(&mut sink, err, &e)?;
+                continue;
+            }
+        };
+        if let Err(e) = state.read_all(cfg, &mut reader, &mut sink, err) {
+            match e {
+                RunError::Input(e) => {
+                    input_failed = true;
+                    report_input_error(&mut sink, err, &e)?;
+                }
+                RunError::Fatal(e) => {
+                    let _ = sink.flush();
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let State {
+        mut pairer,
+        info,
+        mut stats,
+        ..
+    } = state;
+    pairer
+        .finish(&mut emitter(&mut sink, &info, false))
+        .map_err(Error::Output)?;
+    stats.pairs = pairer.stats();
+    stats.lost = info.lost;
+    if input_failed {
+        stats.unreadable_inputs += 1;
+    }
+    sink.finish(&info, &stats).map_err(Error::Output)?;
+    let _ = write_report(err, &stats, cfg.pairing.max_pending);
+    Ok(Outcome {
+        stats,
+        input_failed,
+    })
+}
+
+/// The pairing engine's callback: each finished open to the sink, flushed at once when
+/// stdout is a terminal.
+fn emitter<'a, S: Sink>(
+    sink: &'a mut S,
+    info: &'a TraceInfo,
+    line_buffered: bool,
+) -> impl FnMut(&OpenEvent<'_>) -> io::Result<()> + 'a {
+    move |ev| {
+        sink.event(ev, info)?;
+        if line_buffered {
+            sink.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Shows an input error; stdout is flushed first so the message lands after the output it
+/// follows.
+fn report_input_error<S: Sink>(
+    sink: &mut S,
+    err: &mut dyn Write,
+    e: &InputError,
+) -> Result<(), Error> {
+    sink.flush().map_err(Error::Output)?;
+    let _ = writeln!(err, "trace-merge: {e}");
+    Ok(())
+}
+
+enum RunError {
+    Input(InputError),
+    Fatal(Error),
+}
+
+struct State {
+    pairer: Pairer,
+    info: TraceInfo,
+    stats: Stats,
+    line_buffered: bool,
+}
+
+impl State {
+    fn read_all<R: LineSource, S: Sink>(
+        &mut self,
+        cfg: &Config,
+        reader: &mut R,
+        sink: &mut S,
+        err: &mut dyn Write,
+    ) -> Result<(), RunError> {
+        loop {
+            let mut flush = || sink.flush();
+            let next = match reader.next_line(&mut flush) {
+                Ok(n) => n,
+                Err(NextError::Input(e)) => return Err(RunError::Input(e)),
+                Err(NextError::Hook(e)) => return Err(RunError::Fatal(Error::Output(e))),
+            };
+            let (bytes, number) = match next {
+                Next::End => return Ok(()),
+                Next::Line { bytes, number } => (bytes, number),
+                Next::TooLong { number } => {
+                    let reason = format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
+                    self.malformed(cfg, reader.name(), number, reason, err)?;
+                    continue;
+                }
+            };
+            self.stats.lines += 1;
+            let line = match parse_line(bytes) {
+                Ok(l) => l,
+                Err(e) => {
+                    let name = reader.name().to_owned();
+                    self.malformed(cfg, &name, number, e.to_string(), err)?;
+                    continue;
+                }
+            };
+            let lb = self.line_buffered;
+            let result = match line {
+                Line::Entry(e) => {
+                    self.info.saw_timestamp(e.ts);
+                    self.pairer.entry(&e, &mut emitter(sink, &self.info, lb))
+                }
+                Line::Return(r) => {
+                    self.info.saw_timestamp(r.ts);
+                    self.pairer.ret(&r, &mut emitter(sink, &self.info, lb))
+                }
+                Line::Header(h) => {
+                    self.info.header(&h);
+                    Ok(())
+                }
+                Line::Comment(_) | Line::Blank => Ok(()),
+            };
+            result.map_err(|e: io::Error| RunError::Fatal(Error::Output(e)))?;
+        }
+    }
+
+    fn malformed(
+        &mut self,
+        cfg: &Config,
+        name: &str,
+        number: u64,
+        reason: String,
+        err: &mut dyn Write,
+    ) -> Result<(), RunError> {
+        self.stats.malformed += 1;
+        if cfg.strict {
+            return Err(RunError::Fatal(Error::Strict {
+                name: name.to_owned(),
+                line: number,
+                reason,
+            }));
+        }
+        if self.stats.malformed <= MALFORMED_SHOWN {
+            self.stats.malformed_shown += 1;
+            let _ = writeln!(err, "trace-merge: {name}:{number}: {reason}");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! The seed's `human_time`: a duration in ns, us, ms or s with two decimals, reproduced to the
+//! byte so that default output matches the Python baseline.
+//!
+//! The seed computes `float(ns)`, divides by `1000.0` while the value is at least 1000 (at
+//! most three times), and prints `"%.2f %s"`. Python's `%.2f` rounds the exact binary value
+//! of the double, ties to even; Rust's `{:.2}` does the same, so the same divisions on the same
+//! `f64` give the same text. A fast path avoids the formatter when the rounding is clear-cut,
+//! and is checked against `{:.2}` in the tests.
+
+use std::io::Write as _;
+
+/// Appends the seed's human-readable form of `ns` (e.g. `10.17 us`) to `out`.
+pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
+    let mut x = ns as f64;
+    let mut unit: &[u8] = b"s";
+    for u in [&b"ns"[..], b"us", b"ms"] {
+        if x.abs() < 1000.0 {
+            unit = u;
+            break;
+        }
+        x /= 1000.0;
+    }
+    push_fixed2(out, x);
+    out.push(b' ');
+    out.extend_from_slice(unit);
+}
+
+/// Appends `x` (finite, non-negative) with exactly two decimals, rounded as `{:.2}` does.
+pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
+    // x * 100 is off the exact product by at most half an ulp: below 1e9 that is < 1e-7, so
+    // unless the fraction is within 1e-6 of one half, rounding the computed product gives the
+    // same digits as rounding the exact value. Otherwise let the exact formatter decide.
+    if (0.0..1e7).contains(&x) {
+        let y = x * 100.0;
+        let k = y.floor();
+        let frac = y - k;
+        if (frac - 0.5).abs() > 1e-6 {
+            let r = k as u64 + u64::from(frac > 0.5);
+            push_u64(out, r / 100);
+            out.push(b'.');
+            let c = (r % 100) as u8;
+            out.push(b'0' + c / 10);
+            out.push(b'0' + c % 10);
+            return;
+        }
+    }
+    let _ = write!(out, "{x:.2}");
+}
+
+/// Appends the decimal digits of `n`.
+pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `n` in decimal with a `-` when negative.
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn human(ns: u64) -> String {
+        let mut v = Vec::new();
+        push_human_time(&mut v, ns);
+        String::from_utf8(v).unwrap()
+    }
+
+    /// The reference: the seed's algorithm with the standard formatter.
+    fn reference(ns: u64) -> String {
+        let mut x = ns as f64;
+        for u in ["ns", "us", "ms"] {
+            if x.abs() < 1000.0 {
+                return format!("{x:.2} {u}");
+            }
+            x /= 1000.0;
+        }
+        format!("{x:.2} s")
+    }
+
+    #[test]
+    fn units_and_boundaries() {
+        assert_eq!(human(0), "0.00 ns");
+        assert_eq!(human(999), "999.00 ns");
+        assert_eq!(human(1000), "1.00 us");
+        assert_eq!(human(10170), "10.17 us");
+        assert_eq!(human(999_995), "1000.00 us"); // the seed tests the unit before rounding
+        assert_eq!(human(1_500_000), "1.50 ms");
+        assert_eq!(human(2_000_000_000), "2.00 s");
+        assert_eq!(human(7_200_000_000_000), "7200.00 s");
+    }
+
+    #[test]
+    fn ties_round_like_python() {
+        // Exactly representable halves round to even, as Python's "%.2f" does.
+        assert_eq!(human(1125), "1.12 us");
+        assert_eq!(human(1375), "1.38 us");
+        assert_eq!(human(10125), "10.12 us");
+        // Not representable: the double is just below or above the decimal tie.
+        assert_eq!(human(2675), "2.67 us");
+        assert_eq!(human(1005), "1.00 us");
+    }
+
+    #[test]
+    fn fast_path_matches_formatter() {
+        // Every value up to 3 ms, then a deterministic spread up to hours.
+        for ns in 0..3_000_000u64 {
+            assert_eq!(human(ns), reference(ns), "ns = {ns}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ns = x % (1u64 << (x % 50));
+            assert_eq!(human(ns), reference(ns), "ns = {ns}");
+        }
+        assert_eq!(human(u64::MAX), reference(u64::MAX));
+    }
+
+    #[test]
+    fn integers() {
+        let mut v = Vec::new();
+        push_i64(&mut v, -2);
+        v.push(b' ');
+        push_i64(&mut v, i64::MIN);
+        v.push(b' ');
+        push_u64(&mut v, u64::MAX);
+        assert_eq!(v, b"-2 -9223372036854775808 18446744073709551615");
+    }
+}
