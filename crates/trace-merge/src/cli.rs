@@ -10,6 +10,14 @@ Examples:
   trace-merge saved.trace                       a trace saved earlier
   trace-merge --passwd web1-passwd web1.trace   name users as on the traced host
   trace-merge -n --unfinished saved.trace       uids only; also opens that never returned
+  trace-merge -x -c nginx saved.trace           failed opens of nginx only
+  trace-merge -T -o pid,comm,path,errno,duration saved.trace    chosen columns, with time
+  trace-merge --path '^/etc/' --min-duration 1ms saved.trace    slow opens under /etc
+  trace-merge --sort duration -r --top 10 saved.trace           the ten slowest opens
+  trace-merge --format json saved.trace | jq .path              JSON Lines (or --format csv)
+  trace-merge --summary saved.trace             totals, p50/p90/p99, top paths, histogram
+  trace-merge --summary-by comm saved.trace     one row per process name
+  trace-merge --generate man > trace-merge.1    man page (or completions-bash|zsh|fish)
 
 Output (the seed's format):
   OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]
@@ -75,6 +83,10 @@ pub struct Cli {
     /// unfinished only after it. 0 trusts the input order. Units: ns, us, ms, s.
     #[arg(long, value_name = "DUR", default_value = "1s")]
     pub reorder_window: String,
+
+    /// Filters, columns, formats, sorting and summaries (see `features`).
+    #[command(flatten)]
+    pub features: crate::features::FeatureArgs,
 }
 
 #[cfg(test)]

@@ -420,12 +420,6 @@ impl ColumnWriter {
         }
     }
 
-    /// Relative times count from `ns` instead of the first event written (when sorting, the
-    /// first written is not the first in time).
-    pub fn set_time_base(&mut self, ns: u64) {
-        self.time.base_ns = Some(ns);
-    }
-
     /// The columns, in order.
     pub fn columns(&self) -> &[Column] {
         &self.columns
@@ -472,6 +466,10 @@ fn display_width(cell: &[u8]) -> usize {
 }
 
 impl EventWriter for ColumnWriter {
+    fn set_time_base(&mut self, ns: u64) {
+        self.time.base_ns = Some(ns);
+    }
+
     fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
         if !self.header {
             return Ok(());

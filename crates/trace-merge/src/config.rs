@@ -27,11 +27,16 @@ pub struct Config {
     pub pairing: PairConfig,
     /// Flush after every line (stdout is a terminal).
     pub line_buffered: bool,
+    /// Filters, columns, formats, sorting, summaries; `None`: the seed's text, unfiltered.
+    pub features: Option<crate::features::FeatureConfig>,
 }
 
 /// A flag value that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A filter, column, format, sort or summary option.
+    #[error(transparent)]
+    Features(#[from] crate::features::FeatureError),
     /// `--passwd FILE` unreadable.
     #[error(transparent)]
     Passwd(#[from] PasswdError),
@@ -58,6 +63,7 @@ impl Config {
         } else {
             UserSource::System
         };
+        let features = crate::features::FeatureConfig::from_args(&cli.features)?;
         if cli.max_pending == 0 {
             return Err(ConfigError::MaxPendingZero);
         }
@@ -90,6 +96,7 @@ impl Config {
                 window_ns,
             },
             line_buffered: std::io::stdout().is_terminal(),
+            features,
         })
     }
 }

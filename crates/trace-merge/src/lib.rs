@@ -23,6 +23,7 @@ pub mod users;
 pub mod columns;
 pub mod duration;
 pub mod errno;
+pub mod features;
 pub mod filter;
 pub mod format;
 pub mod generate;

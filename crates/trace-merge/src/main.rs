@@ -9,7 +9,19 @@ use trace_merge::config::Config;
 use trace_merge::error::Error;
 
 fn main() -> ExitCode {
-    let result = Config::from_cli(Cli::parse())
+    let cli = Cli::parse();
+    if let Some(what) = cli.features.generate {
+        use clap::CommandFactory;
+        let out = &mut std::io::stdout().lock();
+        return match trace_merge::generate::generate(what, Cli::command(), out) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("trace-merge: --generate: {e}");
+                ExitCode::from(2)
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
+    let result = Config::from_cli(cli)
         .map_err(Error::from)
         .and_then(|cfg| trace_merge::run::run(&cfg));
     match result {

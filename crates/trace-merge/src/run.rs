@@ -29,6 +29,16 @@ pub struct Outcome {
 /// Runs with the seed text format on stdout and messages on stderr.
 pub fn run(cfg: &Config) -> Result<Outcome, Error> {
     let stdout = io::stdout().lock();
+    if let Some(features) = &cfg.features {
+        let sink = crate::features::FeatureSink::new(
+            BufWriter::with_capacity(OUT_BUF, stdout),
+            UserDb::new(cfg.users.clone()),
+            features,
+            cfg.line_buffered,
+            cfg.unfinished,
+        );
+        return run_with(cfg, sink, &mut io::stderr().lock());
+    }
     let sink = TextSink::new(
         BufWriter::with_capacity(OUT_BUF, stdout),
         UserDb::new(cfg.users.clone()),

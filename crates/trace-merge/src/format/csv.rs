@@ -60,12 +60,6 @@ impl CsvWriter {
         }
     }
 
-    /// Relative times (the `time` column) count from `ns`; see
-    /// [`crate::columns::ColumnWriter::set_time_base`].
-    pub fn set_time_base(&mut self, ns: u64) {
-        self.time.base_ns = Some(ns);
-    }
-
     fn end_field(&mut self, last: bool) {
         push_field(&mut self.record, &self.field);
         self.record
@@ -94,6 +88,10 @@ pub fn push_field(out: &mut Vec<u8>, field: &[u8]) {
 }
 
 impl EventWriter for CsvWriter {
+    fn set_time_base(&mut self, ns: u64) {
+        self.time.base_ns = Some(ns);
+    }
+
     fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
         if !self.header {
             return Ok(());

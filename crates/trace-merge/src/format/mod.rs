@@ -86,6 +86,11 @@ pub fn wall_clock_offset(
 pub trait EventWriter {
     /// Writes what comes before the first event (a header row), if anything.
     fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()>;
+    /// Relative times (a `time` column) count from `ns`, the trace's first timestamp, instead
+    /// of the first event written. Formats without a time column ignore it.
+    fn set_time_base(&mut self, ns: u64) {
+        let _ = ns;
+    }
     /// Writes one event.
     fn write_event(
         &mut self,
