@@ -17,20 +17,16 @@
 //!   before the handler runs).
 //! - The return value is the tapset's `retval` (already `fd` or `-errno`), never `$return`,
 //!   which `stap -p2` rejects on the tracepoint route.
-//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`, comparable across CPUs); `probe begin`
-//!   prints the `# clock:` and `# clock-offset-ns:` headers, then [`ATTACHED_MARKER`].
+//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`, comparable across CPUs, the clock
+//!   of trace-gen's own `# clock-offset-ns:` header); `probe begin` prints
+//!   [`ATTACHED_MARKER`] once every probe is registered.
 //! - Filters are literals: numbers, and a [`CommName`] that was validated to need no escaping
 //!   (escaped here all the same).
 
 use super::Backend;
-use crate::script::{CommName, ScriptSpec, Target};
+use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER};
 use std::ffi::OsString;
 use std::fmt::Write as _;
-
-/// The line every backend prints once its probes are attached. It is a `# key: value` header
-/// (key `trace-gen`), so trace-merge ignores it; trace-gen waits for it before it starts a
-/// `-c` command.
-pub const ATTACHED_MARKER: &str = "# trace-gen: attached";
 
 /// Longest string the script handles (`-DMAXSTRINGLEN`): `PATH_MAX`, so that every path the
 /// kernel accepts is read whole (stap's default is 512 bytes).
@@ -168,7 +164,10 @@ struct StapWriter {
 
 impl StapWriter {
     fn new() -> StapWriter {
-        StapWriter { out: String::new(), depth: 0 }
+        StapWriter {
+            out: String::new(),
+            depth: 0,
+        }
     }
 
     fn line(&mut self, code: &str) {
@@ -218,8 +217,6 @@ fn render(spec: &ScriptSpec) -> String {
     }
     w.line("");
     w.block("probe begin", |w| {
-        w.line("printf(\"# clock: monotonic\\n\")");
-        w.line("printf(\"# clock-offset-ns: %d\\n\", gettimeofday_ns() - ktime_get_ns())");
         if let Some(pids) = traced_pids {
             for pid in pids {
                 w.line(&format!("traced[{pid}] = 1"));
@@ -236,7 +233,12 @@ fn render(spec: &ScriptSpec) -> String {
         w.block("probe process.end", |w| w.line("delete traced[pid()]"));
     }
     w.line("");
-    entry_probe(&mut w, "syscall.open, syscall.creat", &filter, "pointer_arg(1)");
+    entry_probe(
+        &mut w,
+        "syscall.open, syscall.creat",
+        &filter,
+        "pointer_arg(1)",
+    );
     entry_probe(&mut w, "syscall.openat", &filter, "pointer_arg(2)");
     w.line("");
     w.line("# No openat2 tapset: take it from the raw syscall tracepoints (64-bit tasks).");

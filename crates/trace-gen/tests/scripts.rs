@@ -1,0 +1,592 @@
+//! The generated SystemTap and DTrace scripts, checked without running a trace:
+//!
+//! - every stap script the option combinations produce is elaborated by the real
+//!   `stap -r <headers> -p2` (these tests fail when `CI=true` and stap or the kernel headers
+//!   are missing; elsewhere they are skipped with a notice);
+//! - the scripts for a fixed set of specs are compared with golden files in `tests/golden/`
+//!   (`UPDATE_GOLDEN=1` rewrites them; `DTRACE.md` justifies each D line per platform);
+//! - hostile `-n` values are refused by `CommName::new`, and accepted ones appear only as one
+//!   string literal: checked with `stap -p1` (the parse tree) and a D tokenizer.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use trace_gen::backend::dtrace::DTrace;
+use trace_gen::backend::stap::SystemTap;
+use trace_gen::backend::Backend;
+use trace_gen::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER};
+
+const ALL_OS: [TargetOs; 6] = [
+    TargetOs::Solaris10,
+    TargetOs::Solaris11,
+    TargetOs::Illumos,
+    TargetOs::FreeBsd,
+    TargetOs::MacOs,
+    TargetOs::Linux,
+];
+
+fn spec(target: Target, follow: bool, uid: Option<u32>, comm: Option<&str>) -> ScriptSpec {
+    ScriptSpec {
+        target,
+        follow,
+        uid,
+        comm: comm.map(|c| CommName::new(c).unwrap()),
+        buffer_size: 16 << 20,
+        target_os: TargetOs::Linux,
+    }
+}
+
+/// Every combination of target kind, follow, uid and comm, with extreme numbers.
+fn all_specs() -> Vec<ScriptSpec> {
+    let targets = [
+        Target::SystemWide { exclude: vec![] },
+        Target::SystemWide {
+            exclude: vec![4242, u32::MAX],
+        },
+        Target::Pids(vec![42]),
+        Target::Pids(vec![1, 42, u32::MAX]),
+        Target::Command,
+    ];
+    let mut specs = Vec::new();
+    for target in &targets {
+        for follow in [true, false] {
+            for uid in [None, Some(0), Some(u32::MAX)] {
+                for comm in [None, Some("cat"), Some("Web Content")] {
+                    specs.push(spec(target.clone(), follow, uid, comm));
+                }
+            }
+        }
+    }
+    specs
+}
+
+/// The fixed specs of the golden files, by name.
+fn golden_specs() -> Vec<(&'static str, ScriptSpec)> {
+    vec![
+        (
+            "system-wide",
+            spec(
+                Target::SystemWide {
+                    exclude: vec![4242],
+                },
+                true,
+                None,
+                None,
+            ),
+        ),
+        (
+            "pids-follow",
+            spec(Target::Pids(vec![42, 43]), true, None, None),
+        ),
+        (
+            "pid-nofollow-uid",
+            spec(Target::Pids(vec![42]), false, Some(1000), None),
+        ),
+        (
+            "command-uid-comm",
+            spec(Target::Command, true, Some(1000), Some("cat")),
+        ),
+        ("command-nofollow", spec(Target::Command, false, None, None)),
+    ]
+}
+
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A missing tool: a failure in CI, a notice elsewhere.
+fn missing(what: &str) {
+    assert!(!is_ci(), "CI=true but {what}");
+    eprintln!("notice: skipping, {what}");
+}
+
+/// The stap binary and the release of the installed kernel headers (`-r`), found on the
+/// machine rather than hard-coded.
+fn stap_setup() -> Option<(PathBuf, String)> {
+    let stap =
+        std::env::var_os("STAP_PATH").map_or_else(|| PathBuf::from("/usr/bin/stap"), PathBuf::from);
+    if !stap.exists() {
+        missing(&format!("{} is not installed", stap.display()));
+        return None;
+    }
+    let Some(release) = headers_release() else {
+        missing("no kernel headers (/lib/modules/*/build) are installed");
+        return None;
+    };
+    Some((stap, release))
+}
+
+fn headers_release() -> Option<String> {
+    let mut releases: Vec<String> = std::fs::read_dir("/lib/modules")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("build").join("Makefile").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    releases.sort();
+    releases.pop()
+}
+
+/// Runs stap with `args` on `script` (given on stdin); returns (success, stdout, stderr).
+fn run_stap(stap: &Path, args: &[std::ffi::OsString], script: &str) -> (bool, String, String) {
+    let mut child = Command::new(stap)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stap starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `stap -r RELEASE -p2` plus the backend's own arguments (`-s`, `-D`, `-x`, `-`).
+fn elaborate_args(release: &str, spec: &ScriptSpec) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["-r".into(), release.into(), "-p2".into()];
+    args.extend(SystemTap.args(spec, Some(1)));
+    args
+}
+
+/// Elaborates each (script, args) job; returns the failures with stap's messages.
+fn elaborate(stap: &Path, jobs: &[(String, Vec<std::ffi::OsString>)]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (script, args) in jobs {
+        let (ok, stdout, stderr) = run_stap(stap, args, script);
+        // The probes must have resolved: pass 2 lists each alias it expanded.
+        let resolved = ["syscall.open", "syscall.openat", "syscall.creat"]
+            .iter()
+            .all(|alias| stdout.contains(&format!("<- {alias}")));
+        if !ok || !resolved {
+            failures.push(format!("{script}\n--- stap {args:?}:\n{stderr}"));
+        }
+    }
+    failures
+}
+
+#[test]
+fn every_stap_script_elaborates() {
+    let Some((stap, release)) = stap_setup() else {
+        return;
+    };
+    let mut jobs: Vec<(String, Vec<std::ffi::OsString>)> = Vec::new();
+    for spec in all_specs() {
+        let job = (SystemTap.script(&spec), elaborate_args(&release, &spec));
+        if !jobs.contains(&job) {
+            jobs.push(job);
+        }
+    }
+    // Two workers: the machine is small and shared.
+    let (left, right) = jobs.split_at(jobs.len() / 2);
+    let stap = stap.as_path();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let a = s.spawn(move || elaborate(stap, left));
+        let b = s.spawn(move || elaborate(stap, right));
+        let mut f = a.join().unwrap();
+        f.extend(b.join().unwrap());
+        f
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} scripts failed:\n{}",
+        failures.len(),
+        jobs.len(),
+        failures.join("\n\n")
+    );
+    eprintln!(
+        "{} distinct stap scripts elaborated against {release}",
+        jobs.len()
+    );
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it with `UPDATE_GOLDEN=1`.
+fn check_golden(name: &str, actual: &str) -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return Ok(());
+    }
+    let expected =
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} differs from the generated script:\n{actual}"
+        ))
+    }
+}
+
+#[test]
+fn stap_scripts_match_golden_files() {
+    let errors: Vec<String> = golden_specs()
+        .iter()
+        .filter_map(|(name, spec)| {
+            check_golden(&format!("stap-{name}.stp"), &SystemTap.script(spec)).err()
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}\n(UPDATE_GOLDEN=1 rewrites them)",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn dtrace_scripts_match_golden_files() {
+    let mut errors = Vec::new();
+    for os in ALL_OS {
+        for (name, spec) in golden_specs() {
+            let spec = ScriptSpec {
+                target_os: os,
+                ..spec
+            };
+            let golden = format!("dtrace-{}-{name}.d", os.name());
+            errors.extend(check_golden(&golden, &DTrace.script(&spec)).err());
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{}\n(UPDATE_GOLDEN=1 rewrites them)",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn stap_args_read_stdin_and_size_the_buffer() {
+    let command = spec(Target::Command, true, None, None);
+    let args = |spec: &ScriptSpec, pid| -> Vec<String> {
+        SystemTap
+            .args(spec, pid)
+            .iter()
+            .map(|a| a.to_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        args(&command, Some(77)),
+        ["-s", "16", "-DMAXSTRINGLEN=4096", "-x", "77", "-"]
+    );
+    assert_eq!(
+        args(&command, None),
+        ["-s", "16", "-DMAXSTRINGLEN=4096", "-"]
+    );
+    // -x only for the -c child; rounded up to whole megabytes, at least 1.
+    let pids = ScriptSpec {
+        buffer_size: (1 << 20) + 1,
+        ..spec(Target::Pids(vec![3]), true, None, None)
+    };
+    assert_eq!(
+        args(&pids, Some(77)),
+        ["-s", "2", "-DMAXSTRINGLEN=4096", "-"]
+    );
+    let tiny = ScriptSpec {
+        buffer_size: 1,
+        ..command.clone()
+    };
+    assert_eq!(args(&tiny, None)[1], "1");
+}
+
+#[test]
+fn dtrace_args_read_stdin_and_name_the_target() {
+    let args = |spec: &ScriptSpec, pid| -> Vec<String> {
+        DTrace
+            .args(spec, pid)
+            .iter()
+            .map(|a| a.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let command = spec(Target::Command, true, None, None);
+    assert_eq!(
+        args(&command, Some(77)),
+        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "77"]
+    );
+    let wide = spec(Target::SystemWide { exclude: vec![1] }, true, None, None);
+    assert_eq!(args(&wide, Some(77)), ["-q", "-Z", "-s", "/dev/fd/0"]);
+}
+
+#[test]
+fn every_script_announces_attachment_once() {
+    for spec in all_specs() {
+        assert_eq!(SystemTap.script(&spec).matches(ATTACHED_MARKER).count(), 1);
+        for os in ALL_OS {
+            let d = DTrace.script(&ScriptSpec {
+                target_os: os,
+                ..spec.clone()
+            });
+            assert_eq!(d.matches(ATTACHED_MARKER).count(), 1, "{d}");
+        }
+    }
+}
+
+#[test]
+fn d_filters_follow_the_spec() {
+    let d = |s: ScriptSpec| {
+        DTrace.script(&ScriptSpec {
+            target_os: TargetOs::FreeBsd,
+            ..s
+        })
+    };
+    let wide = d(spec(
+        Target::SystemWide {
+            exclude: vec![9, 10],
+        },
+        true,
+        None,
+        None,
+    ));
+    assert!(
+        wide.contains("/pid != $pid && pid != 9 && pid != 10/"),
+        "{wide}"
+    );
+    let pids = d(spec(Target::Pids(vec![5, 6]), true, Some(7), Some("a b")));
+    assert!(
+        pids.contains("/(progenyof(5) || progenyof(6)) && uid == 7 && execname == \"a b\"/"),
+        "{pids}"
+    );
+    let pids = d(spec(Target::Pids(vec![5, 6]), false, None, None));
+    assert!(pids.contains("/(pid == 5 || pid == 6)/"), "{pids}");
+    assert!(d(spec(Target::Command, true, None, None)).contains("/progenyof($target)/"));
+    assert!(d(spec(Target::Command, false, None, None)).contains("/pid == $target/"));
+}
+
+#[test]
+fn stap_filters_follow_the_spec() {
+    let wide = SystemTap.script(&spec(
+        Target::SystemWide { exclude: vec![9] },
+        true,
+        Some(7),
+        None,
+    ));
+    assert!(
+        wide.contains("if (!(pid() != stp_pid() && pid() != 9 && uid() == 7)) next"),
+        "{wide}"
+    );
+    let pids = SystemTap.script(&spec(Target::Pids(vec![5, 6]), true, None, None));
+    assert!(
+        pids.contains("traced[5] = 1") && pids.contains("traced[6] = 1"),
+        "{pids}"
+    );
+    assert!(pids.contains("if (!(pid() in traced)) next"), "{pids}");
+    let pids = SystemTap.script(&spec(Target::Pids(vec![5, 6]), false, None, Some("cat")));
+    assert!(
+        pids.contains("if (!((pid() == 5 || pid() == 6) && execname() == \"cat\")) next"),
+        "{pids}"
+    );
+    assert!(!pids.contains("global traced"), "{pids}");
+    let cmd = SystemTap.script(&spec(Target::Command, true, None, None));
+    assert!(cmd.contains("if (!(target_set_pid(pid()))) next"), "{cmd}");
+    let cmd = SystemTap.script(&spec(Target::Command, false, None, None));
+    assert!(cmd.contains("if (!(pid() == target())) next"), "{cmd}");
+}
+
+// ---- Hostile input -------------------------------------------------------------------
+
+/// Values for `-n` that must be refused: quotes and backslashes that would end a literal,
+/// control characters, non-ASCII, and names the kernel could never report.
+const REFUSED_NAMES: &[&str] = &[
+    "x\" } system(\"id\") {",
+    "\"",
+    "a\"b",
+    "\\",
+    "a\\\"",
+    "x\\n",
+    "line\nbreak",
+    "cr\r",
+    "tab\there",
+    "nul\0",
+    "esc\x1b[31m",
+    "del\x7f",
+    "caf\u{e9}",
+    "\u{202e}rtl",
+    "",
+    "sixteen-bytes-xx",
+    "a much longer name than any comm",
+];
+
+/// Values for `-n` that are accepted although they look like code in some dialect.
+const TRICKY_NAMES: &[&str] = &[
+    "a b",
+    " lead",
+    "x' y",
+    "} next {",
+    "%s%n%d",
+    "$(id)",
+    "`id`",
+    "$target",
+    "$1",
+    "@1",
+    "%( 1 %? 2 %)",
+    "/* c */",
+    "*/ x /*",
+    "// c",
+    "# c",
+    "#pragma D",
+    ";exit(0);",
+    "x) || (1",
+    "'",
+    "{}",
+];
+
+#[test]
+fn hostile_names_are_refused() {
+    for name in REFUSED_NAMES {
+        let err = CommName::new(name).expect_err(name);
+        assert!(!err.is_empty());
+    }
+    for name in TRICKY_NAMES {
+        assert!(CommName::new(name).is_ok(), "{name:?} should be accepted");
+    }
+}
+
+/// The stap parse tree (`stap -p1`) of `script`.
+fn stap_parse_tree(stap: &Path, release: &str, script: &str) -> String {
+    let args = ["-r".into(), release.into(), "-p1".into(), "-".into()];
+    let (ok, stdout, stderr) = run_stap(stap, &args, script);
+    assert!(ok, "stap -p1 rejects the script:\n{script}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn accepted_names_are_one_stap_literal() {
+    let Some((stap, release)) = stap_setup() else {
+        return;
+    };
+    for target in [Target::SystemWide { exclude: vec![1] }, Target::Command] {
+        let with = |name: &str| SystemTap.script(&spec(target.clone(), true, Some(5), Some(name)));
+        let reference = stap_parse_tree(&stap, &release, &with("REFERENCE"));
+        // One literal per entry probe: open/creat, openat, openat2.
+        assert_eq!(reference.matches("\"REFERENCE\"").count(), 3, "{reference}");
+        for name in TRICKY_NAMES {
+            // The same tree with only the literal changed: the name added no code.
+            let tree = stap_parse_tree(&stap, &release, &with(name));
+            assert_eq!(
+                tree.replace(&format!("\"{name}\""), "\"REFERENCE\""),
+                reference,
+                "{name:?}"
+            );
+        }
+    }
+}
+
+/// A D token: a string literal (decoded) or any other lexeme. Comments and the text of
+/// `#pragma` lines are skipped as the D compiler's lexer does.
+#[derive(Debug, PartialEq)]
+enum DToken {
+    Str(String),
+    Other(String),
+}
+
+fn d_tokens(src: &str) -> Vec<DToken> {
+    let b = src.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            line_start = true;
+            i += 1;
+        } else if c.is_ascii_whitespace() {
+            i += 1;
+        } else if line_start && c == b'#' {
+            let end = src[i..].find('\n').map_or(b.len(), |n| i + n);
+            tokens.push(DToken::Other(src[i..end].to_owned()));
+            i = end;
+        } else if src[i..].starts_with("/*") {
+            i += src[i..].find("*/").expect("comment is closed") + 2;
+        } else if c == b'"' {
+            let mut s = String::new();
+            i += 1;
+            loop {
+                match b[i] {
+                    b'"' => break,
+                    b'\\' => {
+                        i += 1;
+                        s.push(match b[i] {
+                            b'n' => '\n',
+                            b'\\' => '\\',
+                            b'"' => '"',
+                            other => panic!("unexpected escape \\{}", other as char),
+                        });
+                    }
+                    b'\n' => panic!("newline in a string literal"),
+                    other => s.push(other as char),
+                }
+                i += 1;
+            }
+            i += 1;
+            tokens.push(DToken::Str(s));
+            line_start = false;
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            tokens.push(DToken::Other(src[start..i].to_owned()));
+            line_start = false;
+        } else {
+            tokens.push(DToken::Other((c as char).to_string()));
+            i += 1;
+            line_start = false;
+        }
+    }
+    tokens
+}
+
+#[test]
+fn accepted_names_are_one_d_literal() {
+    for os in ALL_OS {
+        for target in [Target::SystemWide { exclude: vec![1] }, Target::Command] {
+            let with = |name: &str| {
+                let s = spec(target.clone(), true, Some(5), Some(name));
+                d_tokens(&DTrace.script(&ScriptSpec { target_os: os, ..s }))
+            };
+            let reference = with("REFERENCE");
+            let literal = DToken::Str("REFERENCE".into());
+            let n = reference.iter().filter(|t| **t == literal).count();
+            assert_eq!(n, entry_clauses(os), "one literal per entry clause");
+            for name in TRICKY_NAMES {
+                let tokens: Vec<DToken> = with(name)
+                    .into_iter()
+                    .map(|t| {
+                        if t == DToken::Str((*name).into()) {
+                            DToken::Str("REFERENCE".into())
+                        } else {
+                            t
+                        }
+                    })
+                    .collect();
+                assert_eq!(tokens, reference, "{os:?} {name:?}");
+            }
+        }
+    }
+}
+
+fn entry_clauses(os: TargetOs) -> usize {
+    match os {
+        TargetOs::Solaris11 => 1,
+        _ => 2,
+    }
+}
+
+#[test]
+fn d_tokenizer_sees_code_in_a_broken_literal() {
+    // The check above would catch a name that escaped its literal: here, by hand.
+    let good = d_tokens(r#"/execname == "a b"/"#);
+    let bad = d_tokens(r#"/execname == "x" } system("id") { ""/"#);
+    assert_eq!(good.len(), 6);
+    assert!(bad.len() > good.len());
+    assert!(bad.contains(&DToken::Other("system".into())));
+}
