@@ -47,7 +47,7 @@ impl Progress {
     pub fn new(name: &str, len: u64) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{prefix} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "{prefix} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -77,7 +77,12 @@ impl Progress {
                     output_on_screen_while_reading,
                 ) =>
             {
-                Progress::new(&path.display().to_string(), len)
+                // The file name only: the bar fits the terminal's width.
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                Progress::new(&name, len)
             }
             _ => Progress::hidden(),
         }

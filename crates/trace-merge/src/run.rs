@@ -54,6 +54,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
         info: TraceInfo::default(),
         stats: Stats::default(),
         line_buffered: cfg.line_buffered,
+        progress: crate::progress::Progress::hidden(),
     };
     let mut input_failed = false;
     for spec in &cfg.inputs {
@@ -65,7 +66,18 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
                 continue;
             }
         };
-        if let Err(e) = state.read_all(cfg, &mut reader, &mut sink, err) {
+        if let input::InputSpec::Path(path) = spec {
+            let waits = cfg
+                .features
+                .as_ref()
+                .is_some_and(|f| f.output_waits_for_the_end());
+            let stderr_tty = std::io::IsTerminal::is_terminal(&io::stderr());
+            state.progress =
+                crate::progress::Progress::for_file(path, stderr_tty, cfg.line_buffered && !waits);
+        }
+        let read = state.read_all(cfg, &mut reader, &mut sink, err);
+        state.progress.finish();
+        if let Err(e) = read {
             match e {
                 RunError::Input(e) => {
                     input_failed = true;
@@ -138,6 +150,8 @@ struct State {
     info: TraceInfo,
     stats: Stats,
     line_buffered: bool,
+    /// The progress bar of the input being read (hidden unless wanted, see `progress`).
+    progress: crate::progress::Progress,
 }
 
 impl State {
@@ -165,6 +179,7 @@ impl State {
                 }
             };
             self.stats.lines += 1;
+            self.progress.advance(bytes.len() as u64 + 1);
             let line = match parse_line(bytes) {
                 Ok(l) => l,
                 Err(e) => {
