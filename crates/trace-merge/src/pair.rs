@@ -179,11 +179,13 @@ impl Pairer {
             s.comm_len = s.buf.len();
             e.path.decode_into(&mut s.buf);
         }
-        self.thread_insert(key, idx);
+        let shared = self.thread_insert(key, idx);
         self.lru_push(idx);
         self.pending += 1;
         self.stats.peak_pending = self.stats.peak_pending.max(self.pending as u64);
-        self.prune_thread(key, emit)?;
+        if shared {
+            self.prune_thread(key, emit)?;
+        }
         self.enforce_bound(emit)
     }
 
@@ -213,6 +215,7 @@ impl Pairer {
             self.expire_held();
             return self.enforce_bound(emit);
         }
+        let others = prev != NIL || self.slots[cur as usize].thread_next != NIL;
         self.thread_unlink(key, prev, cur);
         self.lru_unlink(cur);
         self.pending -= 1;
@@ -223,7 +226,10 @@ impl Pairer {
         }));
         self.release(cur);
         result?;
-        self.prune_thread(key, emit)
+        if others {
+            self.prune_thread(key, emit)?;
+        }
+        Ok(())
     }
 
     /// End of input: held returns are counted, pending entries emitted as unfinished.
@@ -381,7 +387,8 @@ impl Pairer {
     }
 
     /// Inserts into the thread's list, kept newest first, and marks replaced entries.
-    fn thread_insert(&mut self, key: u32, idx: u32) {
+    /// Returns true when the thread has other pending entries.
+    fn thread_insert(&mut self, key: u32, idx: u32) -> bool {
         let ts = self.slots[idx as usize].ts;
         let head = self.threads.entry(key).or_insert(NIL);
         let mut prev = NIL;
@@ -400,6 +407,7 @@ impl Pairer {
         } else {
             self.slots[prev as usize].thread_next = idx;
         }
+        let shared = prev != NIL || cur != NIL;
         let mut older = cur;
         while older != NIL {
             let s = &mut self.slots[older as usize];
@@ -408,6 +416,7 @@ impl Pairer {
             }
             older = s.thread_next;
         }
+        shared
     }
 
     fn thread_unlink(&mut self, key: u32, prev: u32, idx: u32) {

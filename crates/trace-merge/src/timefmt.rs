@@ -29,20 +29,26 @@ pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
 pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
     // x * 100 is off the exact product by at most half an ulp: below 1e9 that is < 1e-7, so
     // unless the fraction is within 1e-6 of one half, rounding the computed product gives the
-    // same digits as rounding the exact value. Otherwise let the exact formatter decide.
+    // same digits as rounding the exact value. Near a half (every duration whose last
+    // decimal digit is 5), the sign of 200x - (2k+1), computed with one rounding by a fused
+    // multiply-add, says exactly on which side of the tie x lies.
     if (0.0..1e7).contains(&x) {
         let y = x * 100.0;
         let k = y.floor();
         let frac = y - k;
-        if (frac - 0.5).abs() > 1e-6 {
-            let r = k as u64 + u64::from(frac > 0.5);
-            push_u64(out, r / 100);
-            out.push(b'.');
-            let c = (r % 100) as u8;
-            out.push(b'0' + c / 10);
-            out.push(b'0' + c % 10);
-            return;
-        }
+        let round_up = if (frac - 0.5).abs() > 1e-6 {
+            frac > 0.5
+        } else {
+            let d = x.mul_add(200.0, -(2.0 * k + 1.0));
+            d > 0.0 || (d == 0.0 && (k as u64) % 2 == 1)
+        };
+        let r = k as u64 + u64::from(round_up);
+        push_u64(out, r / 100);
+        out.push(b'.');
+        let c = (r % 100) as u8;
+        out.push(b'0' + c / 10);
+        out.push(b'0' + c % 10);
+        return;
     }
     let _ = write!(out, "{x:.2}");
 }
