@@ -112,28 +112,12 @@ pub enum Format {
     Csv,
 }
 
-/// Appends `bytes` so that they cannot move the terminal or break a tab-separated row:
-/// backslash becomes `\\`, `\n` `\t` `\r` stay readable as such, other control bytes (below
-/// 0x20, and 0x7f) become `\xHH`. Other bytes, including non-UTF-8 ones, pass unchanged.
+/// Appends `bytes` so that they cannot move the terminal or break a tab-separated row: the
+/// same escapes as the seed text ([`crate::escape`]): `\\`, `\n` `\t` `\r`, `\xHH` for other
+/// control bytes, `\u{hhhh}` for C1 and bidi controls. Other bytes, including non-UTF-8 ones,
+/// pass unchanged.
 pub fn escape_text(bytes: &[u8], out: &mut Vec<u8>) {
-    for &b in bytes {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0..=0x1f | 0x7f => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'x',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 15)],
-                ]);
-            }
-            _ => out.push(b),
-        }
-    }
+    crate::escape::escape_into(out, bytes);
 }
 
 /// Appends `n` in decimal without going through `fmt`.
@@ -177,6 +161,7 @@ mod tests {
         assert_eq!(escaped(b"\x1b[31mred"), b"\\x1b[31mred");
         assert_eq!(escaped(b"\x7f\x00"), b"\\x7f\\x00");
         assert_eq!(escaped(b"back\\slash"), b"back\\\\slash");
+        assert_eq!(escaped("evil\u{202e}txt".as_bytes()), b"evil\\u{202e}txt");
         assert_eq!(
             escaped(b"r\xe9sum\xe9 caf\xc3\xa9"),
             b"r\xe9sum\xe9 caf\xc3\xa9"
