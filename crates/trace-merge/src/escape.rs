@@ -35,11 +35,35 @@ static SPECIAL: [bool; 256] = special_table();
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// True when one of the 8 bytes of `x` may need escaping (below 0x20, DEL, `\\`, or a lead
+/// byte 0xc2/0xe2). Exact as a yes/no answer: the classic "has a zero byte" bit trick.
+#[inline]
+fn chunk_may_need_escape(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let below_space = x.wrapping_sub(LO * 0x20) & !x & HI;
+    (below_space
+        | has_zero(x ^ (LO * 0x5c))
+        | has_zero(x ^ (LO * 0x7f))
+        | has_zero(x ^ (LO * 0xc2))
+        | has_zero(x ^ (LO * 0xe2)))
+        != 0
+}
+
 /// Appends `bytes` to `out`, escaping control characters and backslashes (see module docs).
 pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Skip 8 clean bytes at a time: paths almost never need escaping.
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if !chunk_may_need_escape(x) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if !SPECIAL[b as usize] {
             i += 1;
@@ -160,4 +184,65 @@ mod tests {
     case!(invalid_utf8_kept, b"bad\xff\xc2", b"bad\xff\xc2");
     case!(truncated_e2_kept, b"x\xe2\x80", b"x\xe2\x80");
     case!(lone_c1_byte_kept, b"x\x9by", b"x\x9by");
+
+    /// The byte-at-a-time definition, to check the 8-bytes-at-a-time skipping against.
+    fn reference(bytes: &[u8]) -> Vec<u8> {
+        let s = String::from_utf8_lossy(bytes);
+        let mut out = Vec::new();
+        let mut i = 0;
+        for c in s.chars() {
+            let len = if c == '\u{fffd}' && !bytes[i..].starts_with("\u{fffd}".as_bytes()) {
+                1 // an invalid byte (lossy gives one U+FFFD per invalid sequence; ours are single bytes)
+            } else {
+                c.len_utf8()
+            };
+            match c {
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\0'..='\x1f' | '\x7f' => {
+                    out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes())
+                }
+                '\u{80}'..='\u{9f}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}' => {
+                    out.extend_from_slice(format!("\\u{{{:04x}}}", c as u32).as_bytes())
+                }
+                _ => out.extend_from_slice(&bytes[i..i + len]),
+            }
+            i += len;
+        }
+        out
+    }
+
+    #[test]
+    fn word_skipping_matches_byte_definition_at_every_offset() {
+        let specials: [&[u8]; 9] = [
+            b"\n",
+            b"\x1b",
+            b"\x00",
+            b"\x7f",
+            b"\\",
+            "\u{9b}".as_bytes(),
+            "\u{202e}".as_bytes(),
+            "\u{2069}".as_bytes(),
+            b"\xff",
+        ];
+        for special in specials {
+            for pos in 0..20 {
+                for len in pos..pos + 20 {
+                    let mut input = vec![b'a'; len];
+                    input.splice(pos..pos, special.iter().copied());
+                    assert_eq!(
+                        esc(&input),
+                        reference(&input),
+                        "{special:?} at {pos} in {len}"
+                    );
+                }
+            }
+        }
+    }
 }
