@@ -27,6 +27,7 @@ pub mod features;
 pub mod filter;
 pub mod format;
 pub mod generate;
+pub mod merge;
 pub mod progress;
 pub mod sort;
 pub mod summary;
