@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::event::OpenEvent;
 use crate::info::TraceInfo;
 use crate::input::{self, InputError, LineSource, Next, NextError};
+use crate::merge::{Merged, MergedLines};
 use crate::output::text::TextSink;
 use crate::output::Sink;
 use crate::pair::Pairer;
@@ -49,6 +50,9 @@ pub fn run(cfg: &Config) -> Result<Outcome, Error> {
 
 /// Runs into any sink; messages (bad lines, unreadable inputs, the report) go to `err`.
 pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result<Outcome, Error> {
+    if cfg.inputs.len() > 1 {
+        return run_merged(cfg, sink, err);
+    }
     let mut state = State {
         pairer: Pairer::new(cfg.pairing),
         info: TraceInfo::default(),
@@ -110,6 +114,141 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
         stats,
         input_failed,
     })
+}
+
+/// Several inputs, merged in timestamp order while streaming ([`MergedLines`]). Headers are
+/// kept per input (each trace has its own clock offset); pairing is per traced host: inputs
+/// with different `# host:` headers are paired apart (pid 1 of one machine is not pid 1 of
+/// another), inputs with the same host or none share one state, so a trace cut into pieces
+/// still pairs an entry in one piece with its return in the next. No progress bar here.
+fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut input_failed = false;
+    let mut readers = Vec::new();
+    for spec in &cfg.inputs {
+        match input::open(spec) {
+            Ok(r) => readers.push(r),
+            Err(e) => {
+                input_failed = true;
+                report_input_error(&mut sink, err, &e)?;
+            }
+        }
+    }
+    let names: Vec<String> = readers.iter().map(|r| r.name().to_owned()).collect();
+    let mut infos = vec![TraceInfo::default(); readers.len()];
+    let mut group_of: Vec<Option<usize>> = vec![None; readers.len()];
+    // (host, pairing state, first input of the host)
+    let mut groups: Vec<(Vec<u8>, Pairer, usize)> = Vec::new();
+    let mut stats = Stats::default();
+    let mut merged = MergedLines::new(readers);
+    let lb = cfg.line_buffered;
+    loop {
+        let mut flush = || sink.flush();
+        let (i, bytes, number) = match merged.next_line(&mut flush) {
+            Ok(Merged::End) => break,
+            Ok(Merged::Line {
+                input,
+                bytes,
+                number,
+            }) => (input, bytes, number),
+            Ok(Merged::TooLong { input, number }) => {
+                let reason = format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
+                merged_malformed(cfg, &mut stats, &names[input], number, reason, err)
+                    .inspect_err(|_| drop(sink.flush()))?;
+                continue;
+            }
+            Err((_, NextError::Input(e))) => {
+                input_failed = true;
+                report_input_error(&mut sink, err, &e)?;
+                continue;
+            }
+            Err((_, NextError::Hook(e))) => return Err(Error::Output(e)),
+        };
+        stats.lines += 1;
+        let line = match parse_line(bytes) {
+            Ok(l) => l,
+            Err(e) => {
+                merged_malformed(cfg, &mut stats, &names[i], number, e.to_string(), err)
+                    .inspect_err(|_| drop(sink.flush()))?;
+                continue;
+            }
+        };
+        let ts = match line {
+            Line::Entry(e) => e.ts,
+            Line::Return(r) => r.ts,
+            Line::Header(h) => {
+                infos[i].header(&h);
+                continue;
+            }
+            Line::Comment(_) | Line::Blank => continue,
+        };
+        infos[i].saw_timestamp(ts);
+        let g = *group_of[i].get_or_insert_with(|| {
+            let host = infos[i].host.clone().unwrap_or_default();
+            groups
+                .iter()
+                .position(|(h, ..)| *h == host)
+                .unwrap_or_else(|| {
+                    groups.push((host, Pairer::new(cfg.pairing), i));
+                    groups.len() - 1
+                })
+        });
+        let pairer = &mut groups[g].1;
+        let result = match line {
+            Line::Entry(e) => pairer.entry(&e, &mut emitter(&mut sink, &infos[i], lb)),
+            Line::Return(r) => pairer.ret(&r, &mut emitter(&mut sink, &infos[i], lb)),
+            _ => Ok(()),
+        };
+        result.map_err(Error::Output)?;
+    }
+    for (_, pairer, first) in &mut groups {
+        pairer
+            .finish(&mut emitter(&mut sink, &infos[*first], false))
+            .map_err(Error::Output)?;
+        let p = pairer.stats();
+        stats.pairs.paired += p.paired;
+        stats.pairs.returns_without_entry += p.returns_without_entry;
+        stats.pairs.unfinished += p.unfinished;
+        stats.pairs.evicted += p.evicted;
+        stats.pairs.peak_pending = stats.pairs.peak_pending.max(p.peak_pending);
+    }
+    // What the sink's end needs: the earliest first timestamp, all lost events.
+    let mut info = infos.first().cloned().unwrap_or_default();
+    info.first_ts = infos.iter().filter_map(|i| i.first_ts).min();
+    info.lost = infos.iter().map(|i| i.lost).sum();
+    stats.lost = info.lost;
+    if input_failed {
+        stats.unreadable_inputs += 1;
+    }
+    sink.finish(&info, &stats).map_err(Error::Output)?;
+    let _ = write_report(err, &stats, cfg.pairing.max_pending);
+    Ok(Outcome {
+        stats,
+        input_failed,
+    })
+}
+
+/// [`State::malformed`] for the merged reader.
+fn merged_malformed(
+    cfg: &Config,
+    stats: &mut Stats,
+    name: &str,
+    number: u64,
+    reason: String,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    stats.malformed += 1;
+    if cfg.strict {
+        return Err(Error::Strict {
+            name: name.to_owned(),
+            line: number,
+            reason,
+        });
+    }
+    if stats.malformed <= MALFORMED_SHOWN {
+        stats.malformed_shown += 1;
+        let _ = writeln!(err, "trace-merge: {name}:{number}: {reason}");
+    }
+    Ok(())
 }
 
 /// The pairing engine's callback: each finished open to the sink, flushed at once when

@@ -841,3 +841,93 @@ fn generate_man_page_and_completions() {
     assert!(run("completions-zsh").starts_with("#compdef trace-merge"));
     assert!(run("completions-fish").contains("complete -c trace-merge -l summary-by"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Several inputs
+
+#[test]
+fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
+    // host-a.trace booted at Unix 1000 s, host-b.trace at 1004 s; both trace pid/tid 42.
+    // Wall-clock entries: a/one 1005 s, b/one 1006 s, a/two 1007 s, b/two 1007.000001 s, and
+    // b/two's entry falls between a/two's entry and return: shared pairing state would give
+    // a/two's return to b/two's entry.
+    let expected = "OPEN 0 42 /a/one => FD 3 [1.00 us]\n\
+                    OPEN 0 42 /b/one => FD 5 [500.00 ns]\n\
+                    OPEN 0 42 /a/two => ERROR -2 [2.00 us]\n\
+                    OPEN 0 42 /b/two => FD 4 [4.00 us]\n";
+    for (first, second) in [
+        ("host-a.trace", "host-b.trace"),
+        ("host-b.trace", "host-a.trace"),
+    ] {
+        let out = trace_merge()
+            .arg("-n")
+            .arg(data(first))
+            .arg(data(second))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{first} {second}"
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "clean: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = trace_merge()
+        .args(["-n", "--time", "absolute", "-o", "path", "--no-header"])
+        .arg(data("host-b.trace"))
+        .arg(data("host-a.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1970-01-01T00:16:45.000000Z\t/a/one\n\
+         1970-01-01T00:16:46.000000Z\t/b/one\n\
+         1970-01-01T00:16:47.000000Z\t/a/two\n\
+         1970-01-01T00:16:47.000001Z\t/b/two\n"
+    );
+}
+
+#[test]
+fn pieces_of_one_trace_pair_across_files() {
+    // No host header: one pairing state; /split/across enters in piece 1 and returns in 2.
+    let out = trace_merge()
+        .arg("-n")
+        .arg(data("piece-1.trace"))
+        .arg(data("piece-2.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "OPEN 0 9 /split/first => FD 3 [100.00 ns]\n\
+         OPEN 0 9 /split/across => FD 4 [250.00 ns]\n\
+         OPEN 0 9 /split/last => ERROR -2 [100.00 ns]\n"
+    );
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn merged_summary_counts_every_input_and_a_missing_one_fails() {
+    let out = trace_merge()
+        .args(["-n", "--summary"])
+        .arg(data("host-a.trace"))
+        .arg(data("no-such.trace"))
+        .arg(data("host-b.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreadable input is exit status 2"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("opens: 4  failed: 1 (25.0%)"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.trace"));
+}
