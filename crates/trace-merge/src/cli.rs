@@ -10,6 +10,7 @@ Examples:
   trace-merge saved.trace                       a trace saved earlier
   trace-merge --passwd web1-passwd web1.trace   name users as on the traced host
   trace-merge -n --unfinished saved.trace       uids only; also opens that never returned
+  trace-merge web1.trace web2.trace             two hosts' traces, merged in time order
   trace-merge -x -c nginx saved.trace           failed opens of nginx only
   trace-merge -T -o pid,comm,path,errno,duration saved.trace    chosen columns, with time
   trace-merge --path '^/etc/' --min-duration 1ms saved.trace    slow opens under /etc
@@ -51,7 +52,9 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Trace files to read, one after another; `-` or none means standard input. FIFOs work.
+    /// Trace files to read; `-` or none means standard input. FIFOs work. Several files are
+    /// merged in timestamp order while streaming (wall-clock order when each has a
+    /// `# clock-offset-ns:` header); files with different `# host:` headers are paired apart.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
