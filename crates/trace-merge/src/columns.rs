@@ -133,7 +133,7 @@ impl Column {
     }
 
     /// The width the table starts with, from the usual values (a 7-digit pid, a 16-byte
-    /// comm, `2026-11-26T04:34:05.123456Z`).
+    /// comm, a 24-byte path, `2026-11-26T04:34:05.123456Z`).
     fn min_width(self, time: TimeMode) -> usize {
         let typical = match self {
             Column::Time => match time {
@@ -143,7 +143,8 @@ impl Column {
             Column::User => 8,
             Column::Uid | Column::Pid | Column::Tid => 7,
             Column::Comm => 16,
-            Column::Path => 0,
+            // Not a maximum: a path column that is not the last grows with long paths.
+            Column::Path => 24,
             Column::Result => 10,
             Column::Ret | Column::Fd => 4,
             Column::Errno => 7,
@@ -737,22 +738,19 @@ pub(crate) mod tests {
         ];
         let text = render(Layout::Aligned, true, &events);
         let lines: Vec<&str> = text.lines().collect();
+        let row = |pid: &str, comm: &str, comm_w: usize, path: &str, errno: &str, ns: &str| {
+            format!("{pid:>7} {comm:<comm_w$} {path:<24} {errno:<7} {ns:>11}")
+        };
         assert_eq!(
             lines[0],
-            "    PID COMM             PATH ERRNO   DURATION_NS"
+            row("PID", "COMM", 16, "PATH", "ERRNO", "DURATION_NS")
         );
-        assert_eq!(
-            lines[1],
-            "     42 cat              /a   ENOENT          250"
-        );
+        assert_eq!(lines[1], row("42", "cat", 16, "/a", "ENOENT", "250"));
         // The wide comm pushes the later columns right, and they stay there.
         assert_eq!(
             lines[2],
-            "      1 a-very-long-process-name /p   -                 1"
+            row("1", "a-very-long-process-name", 24, "/p", "-", "1")
         );
-        assert_eq!(
-            lines[3],
-            "      7 cat                      /c   ENOENT            5"
-        );
+        assert_eq!(lines[3], row("7", "cat", 24, "/c", "ENOENT", "5"));
     }
 }

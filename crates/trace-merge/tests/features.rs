@@ -22,7 +22,7 @@
 #[path = "features/util.rs"]
 mod util;
 
-use util::{base64_decode, data, refused, small, trace_merge};
+use util::{base64_decode, data, on_terminal, refused, small, trace_merge};
 
 /// The rows of a TSV output without header: one Vec of cells per line.
 fn rows(text: &str) -> Vec<Vec<&str>> {
@@ -930,4 +930,92 @@ fn merged_summary_counts_every_input_and_a_missing_one_fails() {
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.trace"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// On a terminal
+
+/// Quotes a path for `sh -c`.
+fn sh_quote(path: &std::path::Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn columns_are_aligned_on_a_terminal() {
+    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let command = format!(
+        "{} --passwd {} -o pid,comm,path,errno,duration_ns -x {} 2>/dev/null",
+        sh_quote(&bin),
+        sh_quote(&data("passwd")),
+        sh_quote(&data("small.trace"))
+    );
+    let Some(screen) = on_terminal(&command) else {
+        return;
+    };
+    let row = |pid: &str, comm: &str, path: &str, errno: &str, ns: &str| {
+        format!("{pid:>7} {comm:<16} {path:<24} {errno:<7} {ns:>11}")
+    };
+    let want = [
+        row("PID", "COMM", "PATH", "ERRNO", "DURATION_NS"),
+        row("200", "nginx", "/var/www/index.html", "ENOENT", "4000"),
+        row("100", "cat", "/root/secret", "EACCES", "9000"),
+        row("200", "nginx", "/var/www/missing", "ENOENT", "6000"),
+        row("500", "bash", "/etc/bash.bashrc", "ENOENT", "700"),
+    ];
+    assert_eq!(screen.lines().collect::<Vec<_>>(), want, "{screen:?}");
+}
+
+#[test]
+fn progress_bar_on_a_terminal_for_a_big_file() {
+    let dir = std::env::temp_dir().join(format!("tm-features-pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big-progress.trace");
+    let line =
+        "=> uid: 0 pid: 7 tid: 7 comm: worker open: /var/lib/some/fairly/long/path.dat 1000\n\
+                <= uid: 0 pid: 7 tid: 7 comm: worker ret: 3 1100\n";
+    std::fs::write(&path, line.repeat((9 << 20) / line.len() + 1)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    // The summary is printed at the end only, so the bar may use the terminal meanwhile.
+    let with_summary = on_terminal(&format!(
+        "{} -n --summary {} >/dev/null",
+        sh_quote(&bin),
+        sh_quote(&path)
+    ));
+    // Output on the same terminal while reading (stdout is the terminal; --top 1 keeps the
+    // screen short): no bar. Through a pipe (`| tail -1`), stdout is not the terminal: a bar.
+    let scrolling = on_terminal(&format!(
+        "{} -n --top 1 {}",
+        sh_quote(&bin),
+        sh_quote(&path)
+    ));
+    let piped = on_terminal(&format!(
+        "{} -n {} | tail -1",
+        sh_quote(&bin),
+        sh_quote(&path)
+    ));
+    let small = on_terminal(&format!(
+        "{} -n --summary {} >/dev/null",
+        sh_quote(&bin),
+        sh_quote(&data("small.trace"))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (Some(with_summary), Some(scrolling), Some(piped), Some(small)) =
+        (with_summary, scrolling, piped, small)
+    else {
+        return;
+    };
+    assert!(
+        with_summary.contains("big-progress.trace [") && with_summary.contains("MiB"),
+        "{with_summary:?}"
+    );
+    assert_eq!(
+        scrolling,
+        "OPEN 0 7 /var/lib/some/fairly/long/path.dat => FD 3 [100.00 ns]\n"
+    );
+    assert!(piped.contains("MiB"), "{piped:?}");
+    assert!(piped.ends_with("OPEN 0 7 /var/lib/some/fairly/long/path.dat => FD 3 [100.00 ns]\n"));
+    assert!(
+        !small.contains("small.trace ["),
+        "small files get no bar: {small:?}"
+    );
 }

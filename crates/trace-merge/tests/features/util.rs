@@ -71,3 +71,20 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Runs `command` (a shell command line) with stdout and stderr on a pseudo-terminal, through
+/// util-linux `script`, and returns what the terminal received. `None` (with a notice) when
+/// `script` is not installed: terminal behaviour cannot be shown without a terminal.
+pub fn on_terminal(command: &str) -> Option<String> {
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")),
+        Err(e) => {
+            eprintln!("notice: skipping a terminal test, util-linux `script` unavailable: {e}");
+            None
+        }
+    }
+}
