@@ -34,8 +34,9 @@ pub enum FormatArg {
     /// The seed's lines, or columns with -o/-T.
     #[default]
     Text,
-    /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path path_b64
-    /// path_truncated ret fd errno duration_ns; null when absent).
+    /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
+    /// path_b64 path_truncated ret fd errno duration_ns; null when absent). A path that is
+    /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
@@ -167,8 +168,9 @@ pub struct FeatureArgs {
     #[arg(long, value_name = "N", help_heading = "Sorting and summaries")]
     pub top: Option<usize>,
 
-    /// Print a summary instead of the opens: totals, latency percentiles, top paths and
-    /// processes, failures by errno, a log2 latency histogram.
+    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (exact,
+    /// nearest-rank), top paths and processes by count and by total time, failures by errno,
+    /// a log2 latency histogram like bpftrace's hist(). Keeps 8 bytes per open until the end.
     #[arg(long, help_heading = "Sorting and summaries")]
     pub summary: bool,
 
