@@ -123,8 +123,9 @@ impl<'a> Text<'a> {
         self.form == TextForm::QuotedTruncated
     }
 
-    /// Appends the decoded bytes to `out`: raw bytes as they are; quoted ones unescaped, with a
-    /// final NUL byte (DTrace's `%S` prints the terminating NUL as `\0`) dropped.
+    /// Appends the decoded bytes to `out`: raw bytes as they are; quoted ones unescaped, with
+    /// final NUL bytes dropped (DTrace's `%S` prints the terminating NUL as `\0`; on Solaris,
+    /// illumos, FreeBSD and macOS it prints the whole fixed-size string buffer, `\0\0\0...`).
     pub fn decode_into(&self, out: &mut Vec<u8>) {
         match self.form {
             TextForm::Raw => out.extend_from_slice(self.raw),
@@ -132,7 +133,7 @@ impl<'a> Text<'a> {
                 let body_end = self.raw.len() - if self.is_truncated() { 4 } else { 1 };
                 let start = out.len();
                 quote::unquote_into(&self.raw[1..body_end], out);
-                if out.len() > start && out.last() == Some(&0) {
+                while out.len() > start && out.last() == Some(&0) {
                     out.pop();
                 }
             }

@@ -77,7 +77,9 @@ fn parse_task<'a>(
     sep_field: Field,
 ) -> Result<(Task<'a>, &'a [u8]), ParseError> {
     let (uid, rest) = numeric_field(s, b"uid: ", Field::Uid)?;
-    let rest = rest.strip_prefix(b" ").ok_or(ParseError::MissingField(Field::Pid))?;
+    let rest = rest
+        .strip_prefix(b" ")
+        .ok_or(ParseError::MissingField(Field::Pid))?;
     let (pid, mut rest) = numeric_field(rest, b"pid: ", Field::Pid)?;
     let mut tid = None;
     if rest.starts_with(b" tid: ") {
@@ -91,7 +93,15 @@ fn parse_task<'a>(
         comm = Some(c);
         rest = r;
     }
-    Ok((Task { uid, pid, tid, comm }, rest))
+    Ok((
+        Task {
+            uid,
+            pid,
+            tid,
+            comm,
+        },
+        rest,
+    ))
 }
 
 /// Splits `comm` from what follows. A well-formed quoted comm directly followed by `sep` is
@@ -131,7 +141,9 @@ fn numeric_field<'a>(
     name: &[u8],
     field: Field,
 ) -> Result<(u32, &'a [u8]), ParseError> {
-    let rest = s.strip_prefix(name).ok_or(ParseError::MissingField(field))?;
+    let rest = s
+        .strip_prefix(name)
+        .ok_or(ParseError::MissingField(field))?;
     let (digits, rest) = split_word(rest);
     let n = parse_u64(digits, field)?;
     let n = u32::try_from(n).map_err(|_| ParseError::NumberTooLarge(field))?;
@@ -152,14 +164,24 @@ fn parse_u64(s: &[u8], field: Field) -> Result<u64, ParseError> {
             ParseError::InvalidNumber(field)
         });
     }
+    // Up to 19 digits cannot overflow a u64: no per-digit overflow check on that (hot) path.
+    let (fast, slow) = s.split_at(s.len().min(19));
     let mut n: u64 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
+    for &b in fast {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(ParseError::InvalidNumber(field));
+        }
+        n = n * 10 + u64::from(d);
+    }
+    for &b in slow {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             return Err(ParseError::InvalidNumber(field));
         }
         n = n
             .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .and_then(|n| n.checked_add(u64::from(d)))
             .ok_or(ParseError::NumberTooLarge(field))?;
     }
     Ok(n)

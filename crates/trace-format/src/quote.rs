@@ -30,20 +30,44 @@ fn escape_len(s: &[u8]) -> Option<usize> {
         b'n' | b't' | b'r' | b'v' | b'b' | b'f' | b'a' | b'e' | b'\\' | b'"' | b'\'' | b'?' => {
             Some(1)
         }
-        b'0'..=b'7' => Some(s.iter().take(3).take_while(|c| matches!(c, b'0'..=b'7')).count())
-            .filter(|&n| n < 3 || s[0] <= b'3'),
+        b'0'..=b'7' => Some(
+            s.iter()
+                .take(3)
+                .take_while(|c| matches!(c, b'0'..=b'7'))
+                .count(),
+        )
+        .filter(|&n| n < 3 || s[0] <= b'3'),
         b'x' => {
-            let n = s[1..].iter().take(2).take_while(|c| c.is_ascii_hexdigit()).count();
+            let n = s[1..]
+                .iter()
+                .take(2)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             (n > 0).then_some(1 + n)
         }
+        b'u' => unicode_escape(&s[1..], 4).map(|_| 5),
+        b'U' => unicode_escape(&s[1..], 8).map(|_| 9),
         _ => None,
     }
 }
 
+/// The character of a `\\u` (4 hex digits) or `\\U` (8 hex digits) escape, as SystemTap prints
+/// valid multi-byte UTF-8 in quoted strings. Exactly `digits` hex digits, and a valid scalar.
+fn unicode_escape(s: &[u8], digits: usize) -> Option<char> {
+    let hex = s.get(..digits)?;
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    char::from_u32(
+        hex.iter()
+            .fold(0u32, |acc, &d| acc * 16 + u32::from(hex_value(d))),
+    )
+}
+
 /// Decodes the body of a quoted string (without its quotes) and appends the bytes to `out`.
 ///
-/// Escapes: `\n \t \r \v \b \f \a \e \\ \" \' \?`, octal `\o`, `\oo`, `\ooo` (at most `\377`) and
-/// hex `\xH`, `\xHH`. The body must have been checked by [`quoted_len`].
+/// Escapes: `\n \t \r \v \b \f \a \e \\ \" \' \?`, octal `\o`, `\oo`, `\ooo` (at most `\377`),
+/// hex `\xH`, `\xHH`, and Unicode `\uHHHH`, `\UHHHHHHHH` (written out as UTF-8). The body must have been checked by [`quoted_len`].
 pub(crate) fn unquote_into(body: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < body.len() {
@@ -66,8 +90,18 @@ pub(crate) fn unquote_into(body: &[u8], out: &mut Vec<u8>) {
             b'e' => 0x1b,
             b'0'..=b'7' => rest[..n]
                 .iter()
-                .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0')) as u8,
-            b'x' => rest[1..n].iter().fold(0u8, |acc, d| acc * 16 + hex_value(*d)),
+                .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'))
+                as u8,
+            b'x' => rest[1..n]
+                .iter()
+                .fold(0u8, |acc, d| acc * 16 + hex_value(*d)),
+            b'u' | b'U' => {
+                if let Some(c) = unicode_escape(&rest[1..], n - 1) {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                i += 1 + n;
+                continue;
+            }
             other => other,
         };
         out.push(byte);
@@ -101,9 +135,12 @@ pub(crate) fn quote_into(bytes: &[u8], out: &mut Vec<u8>) {
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\t' => out.extend_from_slice(b"\\t"),
             b'\r' => out.extend_from_slice(b"\\r"),
-            0..=0x1f | 0x7f => {
-                out.extend_from_slice(&[b'\\', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)])
-            }
+            0..=0x1f | 0x7f => out.extend_from_slice(&[
+                b'\\',
+                b'0' + (b >> 6),
+                b'0' + ((b >> 3) & 7),
+                b'0' + (b & 7),
+            ]),
             _ => out.push(b),
         }
     }
@@ -130,6 +167,7 @@ mod tests {
         assert_eq!(unquote(br#""q\"q\\""#), b"q\"q\\");
         assert_eq!(unquote(br#""\0""#), b"\0");
         assert_eq!(unquote(br#""\1234""#), b"S4");
+        assert_eq!(unquote(br#""caf\u00e9 \U0001F600""#), "café 😀".as_bytes());
     }
 
     #[test]
@@ -140,6 +178,9 @@ mod tests {
         assert_eq!(quoted_len(b"\"\\x\""), None);
         assert_eq!(quoted_len(b"abc\""), None);
         assert_eq!(quoted_len(b"\"\\"), None);
+        assert_eq!(quoted_len(b"\"\\u12\""), None);
+        assert_eq!(quoted_len(b"\"\\ud800\""), None);
+        assert_eq!(quoted_len(b"\"\\U00110000\""), None);
     }
 
     #[test]

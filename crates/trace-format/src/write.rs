@@ -132,7 +132,11 @@ fn push_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
 }
 
 fn push_clean(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend(bytes.iter().map(|&b| if b < 0x20 || b == 0x7f { b'?' } else { b }));
+    out.extend(
+        bytes
+            .iter()
+            .map(|&b| if b < 0x20 || b == 0x7f { b'?' } else { b }),
+    );
 }
 
 /// Appends the decimal digits of `n` without going through `fmt`.

@@ -18,7 +18,10 @@ macro_rules! entry {
             assert_eq!(e.task.pid, $pid);
             assert_eq!(e.task.tid, $tid);
             let comm: Option<&[u8]> = $comm;
-            assert_eq!(e.task.comm.map(|c| c.to_bytes().into_owned()), comm.map(|c| c.to_vec()));
+            assert_eq!(
+                e.task.comm.map(|c| c.to_bytes().into_owned()),
+                comm.map(|c| c.to_vec())
+            );
             let path: &[u8] = $path;
             assert_eq!(&*e.path.to_bytes(), path);
             assert_eq!(e.ts, $ts);
@@ -36,7 +39,10 @@ macro_rules! ret {
             };
             assert_eq!((r.task.uid, r.task.pid, r.task.tid), ($uid, $pid, $tid));
             let comm: Option<&[u8]> = $comm;
-            assert_eq!(r.task.comm.map(|c| c.to_bytes().into_owned()), comm.map(|c| c.to_vec()));
+            assert_eq!(
+                r.task.comm.map(|c| c.to_bytes().into_owned()),
+                comm.map(|c| c.to_vec())
+            );
             assert_eq!((r.ret, r.ts), ($ret, $ts));
         }
     };
@@ -83,6 +89,8 @@ entry!(path_looks_like_entry: b"=> uid: 0 pid: 1 open: /x => uid: 0 pid: 2 open:
 entry!(quoted_newline: br#"=> uid: 0 pid: 1 open: "/tmp/new\nline" 5"# => 0, 1, None, None, b"/tmp/new\nline", 5);
 entry!(quoted_dtrace_nul: br#"=> uid: 0 pid: 1 open: "/tmp/a b\0" 5"# => 0, 1, None, None, b"/tmp/a b", 5);
 entry!(quoted_escapes: br#"=> uid: 0 pid: 1 open: "q\"q\\s\033\x41\t" 5"# => 0, 1, None, None, b"q\"q\\s\x1bA\t", 5);
+entry!(quoted_solaris_nuls: br#"=> uid: 0 pid: 1 open: "/etc/passwd\0\0\0\0" 5"# => 0, 1, None, None, b"/etc/passwd", 5);
+entry!(quoted_stap_unicode: br#"=> uid: 0 pid: 1 comm: "caf\u00e9" open: "/tmp/\u00e9t\u00e9 \U0001f600" 5"# => 0, 1, None, Some("café".as_bytes()), "/tmp/été 😀".as_bytes(), 5);
 entry!(quoted_octal_utf8: br#"=> uid: 0 pid: 1 open: "caf\303\251" 5"# => 0, 1, None, None, "café".as_bytes(), 5);
 entry!(quoted_bad_escape_is_raw: br#"=> uid: 0 pid: 1 open: "a\qb" 5"# => 0, 1, None, None, br#""a\qb""#, 5);
 entry!(unbalanced_quote_is_raw: br#"=> uid: 0 pid: 1 open: "abc 5"# => 0, 1, None, None, br#""abc"#, 5);
@@ -97,14 +105,22 @@ fn path_forms_are_reported() {
         _ => unreachable!(),
     };
     assert_eq!(form(b"=> uid: 0 pid: 1 open: /a 5"), (TextForm::Raw, false));
-    assert_eq!(form(b"=> uid: 0 pid: 1 open: \"/a\" 5"), (TextForm::Quoted, false));
-    assert_eq!(form(b"=> uid: 0 pid: 1 open: \"/a\"... 5"), (TextForm::QuotedTruncated, true));
+    assert_eq!(
+        form(b"=> uid: 0 pid: 1 open: \"/a\" 5"),
+        (TextForm::Quoted, false)
+    );
+    assert_eq!(
+        form(b"=> uid: 0 pid: 1 open: \"/a\"... 5"),
+        (TextForm::QuotedTruncated, true)
+    );
 }
 
 #[test]
 fn raw_path_borrows_from_line() {
     let line = b"=> uid: 0 pid: 1 open: /a b 5".to_vec();
-    let Line::Entry(e) = parse_line(&line).unwrap() else { unreachable!() };
+    let Line::Entry(e) = parse_line(&line).unwrap() else {
+        unreachable!()
+    };
     assert!(matches!(e.path.to_bytes(), std::borrow::Cow::Borrowed(_)));
     assert_eq!(e.path.as_written(), b"/a b");
 }
@@ -116,13 +132,31 @@ fn headers() {
         parse_line(l).unwrap()
     }
     assert_eq!(h(b"# trace-format: 1"), Line::Header(Header::Version(1)));
-    assert_eq!(h(b"# backend: bpftrace v0.17.0"), Line::Header(Header::Backend(b"bpftrace v0.17.0")));
+    assert_eq!(
+        h(b"# backend: bpftrace v0.17.0"),
+        Line::Header(Header::Backend(b"bpftrace v0.17.0"))
+    );
     assert_eq!(h(b"# host: db-7"), Line::Header(Header::Host(b"db-7")));
-    assert_eq!(h(b"# clock: realtime\r\n"), Line::Header(Header::Clock(Clock::Realtime)));
-    assert_eq!(h(b"# clock-offset-ns: -12"), Line::Header(Header::ClockOffset(-12)));
-    assert_eq!(h(b"# clock-offset-ns: 1795664257000000000"), Line::Header(Header::ClockOffset(1795664257000000000)));
+    assert_eq!(
+        h(b"# clock: realtime\r\n"),
+        Line::Header(Header::Clock(Clock::Realtime))
+    );
+    assert_eq!(
+        h(b"# clock-offset-ns: -12"),
+        Line::Header(Header::ClockOffset(-12))
+    );
+    assert_eq!(
+        h(b"# clock-offset-ns: 1795664257000000000"),
+        Line::Header(Header::ClockOffset(1795664257000000000))
+    );
     assert_eq!(h(b"# lost: 0"), Line::Header(Header::Lost(0)));
-    assert_eq!(h(b"# future_key: anything: at all"), Line::Header(Header::Other { key: b"future_key", value: b"anything: at all" }));
+    assert_eq!(
+        h(b"# future_key: anything: at all"),
+        Line::Header(Header::Other {
+            key: b"future_key",
+            value: b"anything: at all"
+        })
+    );
     assert_eq!(h(b"#no space"), Line::Comment(b"no space"));
     assert_eq!(h(b"#"), Line::Comment(b""));
     assert_eq!(h(b"# : empty key"), Line::Comment(b" : empty key"));
@@ -169,14 +203,25 @@ ret!(max_ids: b"<= uid: 4294967295 pid: 4294967295 tid: 4294967295 ret: 92233720
 
 #[test]
 fn errors_have_fixed_messages() {
-    assert_eq!(ParseError::MissingField(Field::Pid).to_string(), "missing `pid:` field (truncated line?)");
-    assert_eq!(ParseError::NumberTooLarge(Field::Timestamp).to_string(), "number too large in `timestamp` field");
-    assert!(ParseError::NotATraceLine.to_string().starts_with("not a trace line"));
+    assert_eq!(
+        ParseError::MissingField(Field::Pid).to_string(),
+        "missing `pid:` field (truncated line?)"
+    );
+    assert_eq!(
+        ParseError::NumberTooLarge(Field::Timestamp).to_string(),
+        "number too large in `timestamp` field"
+    );
+    assert!(ParseError::NotATraceLine
+        .to_string()
+        .starts_with("not a trace line"));
 }
 
 #[test]
 fn dtrace_linux_capture_parses_whole() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/traces/dtrace-linux-names.trace");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/traces/dtrace-linux-names.trace"
+    );
     let Ok(data) = std::fs::read(path) else {
         assert!(std::env::var_os("CI").is_none(), "{path} is missing");
         return;
@@ -189,10 +234,21 @@ fn dtrace_linux_capture_parses_whole() {
             other => panic!("line {}: {other:?}", n + 1),
         }
     }
-    for want in [&b"/tmp/weird/a b"[..], b"/tmp/weird/new\nline", b"/tmp/weird/back\\slash",
-        b"/tmp/weird/esc\x1b[31mred", b"/tmp/weird/quote\"q", "/tmp/weird/café".as_bytes(),
-        b"/tmp/weird/bad\xff", b"/tmp/not_exists"] {
-        assert!(paths.iter().any(|p| p == want), "{:?} not found", String::from_utf8_lossy(want));
+    for want in [
+        &b"/tmp/weird/a b"[..],
+        b"/tmp/weird/new\nline",
+        b"/tmp/weird/back\\slash",
+        b"/tmp/weird/esc\x1b[31mred",
+        b"/tmp/weird/quote\"q",
+        "/tmp/weird/café".as_bytes(),
+        b"/tmp/weird/bad\xff",
+        b"/tmp/not_exists",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == want),
+            "{:?} not found",
+            String::from_utf8_lossy(want)
+        );
     }
 }
 
@@ -201,14 +257,26 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..40),
         "[ -~]{0,40}".prop_map(String::into_bytes),
-        proptest::collection::vec(prop_oneof![Just(b' '), Just(b'"'), Just(b'\\'), Just(b'\n'), Just(b'0'), Just(b'o'), Just(b'p'), Just(b':')], 0..30),
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b' '),
+                Just(b'"'),
+                Just(b'\\'),
+                Just(b'\n'),
+                Just(b'0'),
+                Just(b'o'),
+                Just(b'p'),
+                Just(b':')
+            ],
+            0..30
+        ),
     ]
 }
 
 proptest! {
     #[test]
     fn entry_round_trip(uid: u32, pid: u32, tid: Option<u32>, comm in proptest::option::of(bytes()), path in bytes(), ts: u64) {
-        // A path that decodes with a final NUL cannot be told from DTrace's "\0" terminator.
+        // A path that decodes with final NULs cannot be told from DTrace's "\0" terminators.
         prop_assume!(path.last() != Some(&0));
         prop_assume!(comm.as_ref().is_none_or(|c| c.last() != Some(&0)));
         let mut out = Vec::new();
