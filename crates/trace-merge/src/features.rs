@@ -559,7 +559,12 @@ impl<W: Write> Sink for FeatureSink<W> {
             Stage::Summary(summary) => {
                 let counts = EndCounts {
                     lost: stats.lost.max(info.lost),
-                    unfinished: stats.pairs.unfinished,
+                    // With filters, only the unfinished opens that passed them count.
+                    unfinished: if self.filter.is_empty() {
+                        stats.pairs.unfinished
+                    } else {
+                        0
+                    },
                     unmatched_returns: stats.pairs.returns_without_entry,
                 };
                 summary.write(&mut self.out, &mut self.users, &counts)?;

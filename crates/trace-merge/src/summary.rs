@@ -246,6 +246,7 @@ impl Summary {
             }
         }
         match self.by {
+            _ if t.count == 0 => {}
             None => self.write_tops(out)?,
             Some(by) => self.write_groups(out, by, users)?,
         }

@@ -733,9 +733,22 @@ fn summary_by_each_key() {
 #[test]
 fn summary_respects_filters_and_refuses_other_formats() {
     let out = small(&["--summary", "-c", "nginx"]);
-    assert!(out.starts_with("opens: 3  failed: 2 (66.6%)"), "{out}");
+    // The unfinished open (sleepy) is not nginx's: 0.
+    assert!(
+        out.starts_with("opens: 3  failed: 2 (66.6%)  unfinished: 0  lost: 2\n"),
+        "{out}"
+    );
     // nginx durations 2000 4000 6000: p50 = rank 2 -> 4000.
     assert!(out.contains("  p50      4.00 us  (4000 ns)\n"), "{out}");
+    let out = small(&["--summary", "-c", "sleepy"]);
+    assert!(
+        out.starts_with("opens: 0  failed: 0  unfinished: 1  lost: 2\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("latency"),
+        "no completed opens, no latency: {out}"
+    );
     assert!(refused(&["--summary", "--format", "csv"]).contains("--summary prints text"));
     assert!(
         refused(&["--summary", "--sort", "pid"]).contains("--summary cannot be used with --sort")
