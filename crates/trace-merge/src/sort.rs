@@ -44,6 +44,8 @@ pub struct Sorter {
     held: Vec<Held>,
     seq: u64,
     earliest_ns: Option<u64>,
+    /// `held[..top]` has been sorted and cut at least once: `held[top - 1]` is the N-th best.
+    cut: bool,
 }
 
 impl Sorter {
@@ -56,6 +58,7 @@ impl Sorter {
             held: Vec::new(),
             seq: 0,
             earliest_ns: None,
+            cut: false,
         }
     }
 
@@ -80,12 +83,27 @@ impl Sorter {
         } else {
             None
         };
+        let seq = self.seq;
+        self.seq += 1;
+        // Once the best N are known, an open that does not beat the N-th is not copied.
+        if let Some(top) = self.top {
+            if self.cut && self.held.len() >= top {
+                let candidate = Key {
+                    event: *event,
+                    user: user.as_deref(),
+                    seq,
+                };
+                let nth = self.held[top - 1].key();
+                if compare(&self.keys, self.reverse, &candidate, &nth) != Ordering::Less {
+                    return;
+                }
+            }
+        }
         self.held.push(Held {
             event: event.to_owned(),
             user,
-            seq: self.seq,
+            seq,
         });
-        self.seq += 1;
         if let Some(top) = self.top {
             if self.held.len() >= top.saturating_mul(2).max(64) {
                 self.sort_and_cut();
@@ -111,9 +129,11 @@ impl Sorter {
 
     fn sort_and_cut(&mut self) {
         let (keys, reverse) = (&self.keys, self.reverse);
-        self.held.sort_by(|a, b| compare(keys, reverse, a, b));
+        self.held
+            .sort_by(|a, b| compare(keys, reverse, &a.key(), &b.key()));
         if let Some(top) = self.top {
             self.held.truncate(top);
+            self.cut = true;
         }
     }
 
@@ -124,7 +144,24 @@ impl Sorter {
     }
 }
 
-fn compare(keys: &[Column], reverse: bool, a: &Held, b: &Held) -> Ordering {
+/// What the comparison looks at, borrowed from a held open or from one not yet copied.
+struct Key<'a> {
+    event: OpenEvent<'a>,
+    user: Option<&'a [u8]>,
+    seq: u64,
+}
+
+impl Held {
+    fn key(&self) -> Key<'_> {
+        Key {
+            event: self.event.as_event(),
+            user: self.user.as_deref(),
+            seq: self.seq,
+        }
+    }
+}
+
+fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
     for &key in keys {
         let ord = compare_key(key, reverse, a, b);
         if ord != Ordering::Equal {
@@ -145,13 +182,14 @@ fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
     }
 }
 
-fn compare_key(key: Column, reverse: bool, a: &Held, b: &Held) -> Ordering {
-    let (x, y) = (a.event.as_event(), b.event.as_event());
+fn compare_key(key: Column, reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
+    let (x, y) = (&a.event, &b.event);
     match key {
         Column::Time => by(Some(x.start_ns), Some(y.start_ns), reverse),
         // By name, then by uid for users without one (numbers after names).
-        Column::User => by(a.user.as_deref(), b.user.as_deref(), reverse)
-            .then_with(|| by(Some(x.uid), Some(y.uid), reverse)),
+        Column::User => {
+            by(a.user, b.user, reverse).then_with(|| by(Some(x.uid), Some(y.uid), reverse))
+        }
         Column::Uid => by(Some(x.uid), Some(y.uid), reverse),
         Column::Pid => by(Some(x.pid), Some(y.pid), reverse),
         Column::Tid => by(x.tid, y.tid, reverse),
@@ -164,8 +202,8 @@ fn compare_key(key: Column, reverse: bool, a: &Held, b: &Held) -> Ordering {
             reverse,
         ),
         Column::Errno => by(
-            x.ret().and_then(name_for_ret).map(|n| n.to_string()),
-            y.ret().and_then(name_for_ret).map(|n| n.to_string()),
+            x.ret().and_then(name_for_ret),
+            y.ret().and_then(name_for_ret),
             reverse,
         ),
         Column::Duration | Column::DurationNs => by(x.duration_ns(), y.duration_ns(), reverse),
