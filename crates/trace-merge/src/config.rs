@@ -67,11 +67,15 @@ impl Config {
         if cli.max_pending == 0 {
             return Err(ConfigError::MaxPendingZero);
         }
-        let window_ns =
-            parse_duration(&cli.reorder_window).map_err(|e| ConfigError::ReorderWindow {
-                value: cli.reorder_window.clone(),
-                reason: e.to_string(),
-            })?;
+        // A bare `0` needs no unit (the help offers `0` to trust the input order).
+        let window_ns = match cli.reorder_window.trim() {
+            "0" => Ok(0),
+            text => parse_duration(text),
+        }
+        .map_err(|e| ConfigError::ReorderWindow {
+            value: cli.reorder_window.clone(),
+            reason: e.to_string(),
+        })?;
         let inputs = if cli.files.is_empty() {
             vec![InputSpec::Stdin]
         } else {

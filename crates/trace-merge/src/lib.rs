@@ -26,6 +26,7 @@ pub mod errno;
 pub mod features;
 pub mod filter;
 pub mod format;
+pub mod fuzzing;
 pub mod generate;
 pub mod merge;
 pub mod progress;

@@ -1,0 +1,98 @@
+//! The whole trace-merge pipeline on bytes in memory, for the fuzz targets (`fuzz/`) and the
+//! hostile-input tests: the same command-line parsing, validation, reading, pairing, sinks and
+//! report as the binary, with stdout and stderr captured instead of printed.
+//!
+//! The inputs are written to files in a private temporary directory first, so the run goes
+//! through [`crate::input::open`] and [`crate::run::run_with`] exactly as a run on saved traces
+//! does (one input: the single-file path; several: the merged path).
+
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::output::text::TextSink;
+use crate::run::{run_with, Outcome};
+use crate::users::UserDb;
+use clap::Parser;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What one in-memory run produced.
+#[derive(Debug)]
+pub struct MergeRun {
+    /// Everything the run wrote on its standard output.
+    pub stdout: Vec<u8>,
+    /// Messages and the end-of-run report.
+    pub stderr: Vec<u8>,
+    /// How it ended: the counts, or the error `main` would print (usage errors included).
+    pub outcome: Result<Outcome, String>,
+}
+
+/// Runs `trace-merge ARGS FILE...` where each FILE holds one of `inputs`. `args` are options
+/// only (e.g. `["-n", "--format", "json"]`); no input means an empty stdin is not read: give
+/// at least one input.
+pub fn merge_bytes(inputs: &[&[u8]], args: &[&str]) -> io::Result<MergeRun> {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "trace-merge-fuzzing-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_in(&dir, inputs, args);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(dir: &std::path::Path, inputs: &[&[u8]], args: &[&str]) -> io::Result<MergeRun> {
+    let mut paths: Vec<PathBuf> = Vec::with_capacity(inputs.len());
+    for (i, bytes) in inputs.iter().enumerate() {
+        let path = dir.join(format!("input-{i}.trace"));
+        std::fs::write(&path, bytes)?;
+        paths.push(path);
+    }
+    let argv = std::iter::once("trace-merge".into())
+        .chain(args.iter().map(Into::into))
+        .chain(paths.iter().map(|p| p.clone().into_os_string()))
+        .collect::<Vec<std::ffi::OsString>>();
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            return Ok(MergeRun {
+                stdout,
+                stderr,
+                outcome: Err(e.to_string()),
+            })
+        }
+    };
+    let mut cfg = match Config::from_cli(cli) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            return Ok(MergeRun {
+                stdout,
+                stderr,
+                outcome: Err(e.to_string()),
+            })
+        }
+    };
+    cfg.line_buffered = false;
+    let outcome = if let Some(features) = &cfg.features {
+        let sink = crate::features::FeatureSink::new(
+            &mut stdout,
+            UserDb::new(cfg.users.clone()),
+            features,
+            false,
+            cfg.unfinished,
+        );
+        run_with(&cfg, sink, &mut stderr)
+    } else {
+        let sink = TextSink::new(&mut stdout, UserDb::new(cfg.users.clone()), cfg.unfinished);
+        run_with(&cfg, sink, &mut stderr)
+    };
+    Ok(MergeRun {
+        stdout,
+        stderr,
+        outcome: outcome.map_err(|e| e.to_string()),
+    })
+}
