@@ -17,9 +17,21 @@ use crate::{Clock, Entry, Field, Header, Line, ParseError, Return, Task, Text, T
 /// assert_eq!(&*entry.path.to_bytes(), b"/tmp/not_exists");
 /// # Ok::<(), trace_format::ParseError>(())
 /// ```
+#[inline]
 pub fn parse_line(line: &[u8]) -> Result<Line<'_>, ParseError> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match fast::parse(line) {
+        Some(l) => Ok(l),
+        None => parse_general(line),
+    }
+}
+
+/// The whole grammar, byte by byte: every line the fast path declines comes here, so the fast
+/// path only has to be right about the lines it accepts.
+#[cold]
+#[inline(never)]
+fn parse_general(line: &[u8]) -> Result<Line<'_>, ParseError> {
     if let Some(rest) = line.strip_prefix(b"=> ") {
         parse_entry(rest).map(Line::Entry)
     } else if let Some(rest) = line.strip_prefix(b"<= ") {
@@ -249,4 +261,244 @@ fn find_first(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The fast path for the shapes tracers print millions of times: `=> uid: U pid: P [tid: T]
+/// open: PATH TS` and `<= uid: U pid: P [tid: T] ret: R TS` (no comm), well-formed, plain
+/// (unquoted) path. Numbers are read while they are scanned, the timestamp 8 digits at a
+/// time. Anything else, including every error, answers `None` and goes to the general parser,
+/// which then gives the same result it always did; the tests below check both agree.
+mod fast {
+    use crate::{Entry, Line, Return, Task, Text, TextForm};
+
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+
+    #[inline]
+    pub(super) fn parse(line: &[u8]) -> Option<Line<'_>> {
+        if let Some(rest) = line.strip_prefix(b"=> ") {
+            entry(rest).map(Line::Entry)
+        } else if let Some(rest) = line.strip_prefix(b"<= ") {
+            ret(rest).map(Line::Return)
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn entry(s: &[u8]) -> Option<Entry<'_>> {
+        let (task, rest) = task(s)?;
+        let rest = rest.strip_prefix(b" open: ")?;
+        // The timestamp: the digits after the last space.
+        let digits = trailing_digits(rest);
+        if digits == 0 || digits > 19 || digits >= rest.len() {
+            return None;
+        }
+        let space = rest.len() - digits - 1;
+        if rest[space] != b' ' {
+            return None;
+        }
+        let path = &rest[..space];
+        if path.first() == Some(&b'"') {
+            return None; // maybe quoted: the general parser classifies it
+        }
+        Some(Entry {
+            task,
+            path: Text {
+                raw: path,
+                form: TextForm::Raw,
+            },
+            ts: digits_value(&rest[space + 1..]),
+        })
+    }
+
+    #[inline]
+    fn ret(s: &[u8]) -> Option<Return<'_>> {
+        let (task, rest) = task(s)?;
+        let rest = rest.strip_prefix(b" ret: ")?;
+        let (neg, rest) = match rest.strip_prefix(b"-") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let (r, rest) = small_number(rest, 18)?;
+        let ts = rest.strip_prefix(b" ")?;
+        if ts.is_empty() || ts.len() > 19 || trailing_digits(ts) != ts.len() {
+            return None;
+        }
+        Some(Return {
+            task,
+            ret: if neg { -(r as i64) } else { r as i64 },
+            ts: digits_value(ts),
+        })
+    }
+
+    /// `uid: U pid: P [tid: T]`, then the rest (which starts with a space).
+    #[inline]
+    fn task(s: &[u8]) -> Option<(Task<'_>, &[u8])> {
+        let (uid, rest) = small_number(s.strip_prefix(b"uid: ")?, 10)?;
+        let (pid, mut rest) = small_number(rest.strip_prefix(b" pid: ")?, 10)?;
+        let mut tid = None;
+        if let Some(r) = rest.strip_prefix(b" tid: ") {
+            let (t, r) = small_number(r, 10)?;
+            tid = Some(u32::try_from(t).ok()?);
+            rest = r;
+        }
+        Some((
+            Task {
+                uid: u32::try_from(uid).ok()?,
+                pid: u32::try_from(pid).ok()?,
+                tid,
+                comm: None,
+            },
+            rest,
+        ))
+    }
+
+    /// 1 to `max` digits ending at a space: their value and the rest from that space.
+    #[inline]
+    fn small_number(s: &[u8], max: usize) -> Option<(u64, &[u8])> {
+        let mut n = 0u64;
+        for (i, &b) in s.iter().enumerate().take(max + 1) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return (b == b' ' && i > 0).then(|| (n, &s[i..]));
+            }
+            n = n * 10 + u64::from(d);
+        }
+        None
+    }
+
+    /// High bit set in each byte of `x` that is an ASCII digit (exact per byte: no carries
+    /// cross byte boundaries).
+    #[inline]
+    fn digit_bits(x: u64) -> u64 {
+        let at_least_0 = (x | HI) - LO * 0x30; // (b & 0x7f) >= '0'
+        let above_9 = (x & !HI) + LO * (0x80 - 0x3a); // (b & 0x7f) > '9'
+        at_least_0 & !above_9 & !x & HI
+    }
+
+    /// How many bytes at the end of `s` are digits (counted 8 at a time, at most 24).
+    #[inline]
+    pub(super) fn trailing_digits(s: &[u8]) -> usize {
+        let mut end = s.len();
+        let mut n = 0;
+        while end >= 8 {
+            let w = u64::from_le_bytes(s[end - 8..end].try_into().expect("8 bytes"));
+            let not_digits = !digit_bits(w) & HI;
+            let k = (not_digits.leading_zeros() / 8) as usize;
+            n += k;
+            if k < 8 || n >= 24 {
+                return n;
+            }
+            end -= 8;
+        }
+        n + s[..end]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    }
+
+    /// The value of 1 to 19 ASCII digits (checked by the caller), 8 at a time.
+    #[inline]
+    pub(super) fn digits_value(d: &[u8]) -> u64 {
+        let head = d.len() % 8;
+        let mut n = 0u64;
+        for &b in &d[..head] {
+            n = n * 10 + u64::from(b - b'0');
+        }
+        for c in d[head..].chunks_exact(8) {
+            n = n * 100_000_000 + eight_digits(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        n
+    }
+
+    /// The value of 8 ASCII digits loaded little-endian (first digit in the low byte).
+    #[inline]
+    fn eight_digits(x: u64) -> u64 {
+        // Pairs, then quads, then all eight; the multiplications shift the top lane out.
+        let x = x - LO * 0x30;
+        let x = (x * 10 + (x >> 8)) & 0x00ff_00ff_00ff_00ff;
+        let x = (x.wrapping_mul(1 + (100 << 16)) >> 16) & 0x0000_ffff_0000_ffff;
+        x.wrapping_mul(1 + (10_000 << 32)) >> 32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fast, parse_general, parse_line};
+
+    #[test]
+    fn digit_helpers() {
+        for s in [
+            &b"1795664257000001717"[..],
+            b"0",
+            b"12345678",
+            b"123456789",
+            b"9999999999999999999",
+            b"0000000000000000001",
+        ] {
+            let want: u64 = std::str::from_utf8(s).unwrap().parse().unwrap();
+            assert_eq!(fast::digits_value(s), want);
+            assert_eq!(fast::trailing_digits(s), s.len());
+        }
+        for b in 0..=255u8 {
+            let mut s = *b"x1234567890123456789012";
+            for pos in 1..s.len() {
+                s[pos] = b;
+                let want = s.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+                assert_eq!(fast::trailing_digits(&s), want.min(24), "{b} at {pos}");
+                s[pos] = b'5';
+            }
+        }
+    }
+
+    /// Lines near the fast path's shapes, each mutated at every byte: the fast path must give
+    /// what the general parser gives, or decline.
+    #[test]
+    fn fast_path_agrees_with_general_parser() {
+        let lines: [&[u8]; 10] = [
+            b"=> uid: 33 pid: 686900 open: /etc/report final.pdf 1795664257000001717",
+            b"<= uid: 0 pid: 2839208 ret: 355 1795664257000015134",
+            b"<= uid: 0 pid: 2839208 ret: -2 15134",
+            b"=> uid: 0 pid: 1 tid: 2 open: a 0",
+            b"<= uid: 4294967295 pid: 4294967296 tid: 3 ret: -9223372036854775808 18446744073709551615",
+            b"<= uid: 1 pid: 1 ret: 9223372036854775807 99999999999999999999",
+            b"=> uid: 1 pid: 2 open: \"quoted\" 5",
+            b"=> uid: 1 pid: 2 open:  5",
+            b"=> uid: 1 pid: 2 comm: sh open: /x 5",
+            b"<= uid: 01 pid: 02 ret: 00 0000000000000000000",
+        ];
+        let swaps = [
+            b' ', b'0', b'9', b'-', b'x', b'"', b'\\', b':', 0, 0x80, 0xff, b'/',
+        ];
+        for line in lines {
+            let mut buf = line.to_vec();
+            check(&buf);
+            for i in 0..buf.len() {
+                let orig = buf[i];
+                for &b in &swaps {
+                    buf[i] = b;
+                    check(&buf);
+                }
+                buf[i] = orig;
+                let mut cut = buf.clone();
+                cut.remove(i);
+                check(&cut);
+                check(&buf[..i]);
+            }
+        }
+    }
+
+    fn check(line: &[u8]) {
+        if let Some(fast) = fast::parse(line) {
+            assert_eq!(
+                Ok(fast),
+                parse_general(line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        assert_eq!(parse_line(line), parse_general(line));
+    }
 }
