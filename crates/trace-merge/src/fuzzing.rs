@@ -31,15 +31,29 @@ pub struct MergeRun {
 /// only (e.g. `["-n", "--format", "json"]`); no input means an empty stdin is not read: give
 /// at least one input.
 pub fn merge_bytes(inputs: &[&[u8]], args: &[&str]) -> io::Result<MergeRun> {
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "trace-merge-fuzzing-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    ));
+    // One directory per thread, made once and reused: a fuzzer calls this thousands of times
+    // a second, and creating and removing a directory each time would dominate. The files
+    // are removed after each run; the directory lives in `$TMPDIR` (scripts/fuzz.sh points
+    // it at its own scratch directory).
+    thread_local! {
+        static DIR: std::cell::OnceCell<PathBuf> = const { std::cell::OnceCell::new() };
+    }
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    let dir = DIR.with(|d| {
+        d.get_or_init(|| {
+            std::env::temp_dir().join(format!(
+                "trace-merge-fuzzing-{}-{}",
+                std::process::id(),
+                THREADS.fetch_add(1, Ordering::Relaxed)
+            ))
+        })
+        .clone()
+    });
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&dir, inputs, args);
-    let _ = std::fs::remove_dir_all(&dir);
+    for i in 0..inputs.len() {
+        let _ = std::fs::remove_file(dir.join(format!("input-{i}.trace")));
+    }
     result
 }
 
