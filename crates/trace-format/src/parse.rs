@@ -276,28 +276,59 @@ mod fast {
 
     #[inline]
     pub(super) fn parse(line: &[u8]) -> Option<Line<'_>> {
-        if let Some(rest) = line.strip_prefix(b"=> ") {
-            entry(rest).map(Line::Entry)
-        } else if let Some(rest) = line.strip_prefix(b"<= ") {
-            ret(rest).map(Line::Return)
+        let is_entry = match line.get(..8)? {
+            b"=> uid: " => true,
+            b"<= uid: " => false,
+            _ => return None,
+        };
+        let (uid, i) = id_at(line, 8)?;
+        if line.get(i..i + 6)? != b" pid: " {
+            return None;
+        }
+        let (pid, mut i) = id_at(line, i + 6)?;
+        let mut tid = None;
+        if line.get(i..i + 6) == Some(b" tid: ") {
+            let (t, j) = id_at(line, i + 6)?;
+            tid = Some(t);
+            i = j;
+        }
+        let task = Task {
+            uid,
+            pid,
+            tid,
+            comm: None,
+        };
+        if is_entry {
+            if line.get(i..i + 7)? != b" open: " {
+                return None;
+            }
+            entry(task, &line[i + 7..]).map(Line::Entry)
         } else {
-            None
+            if line.get(i..i + 6)? != b" ret: " {
+                return None;
+            }
+            ret(task, &line[i + 6..]).map(Line::Return)
         }
     }
 
+    /// `PATH TS`.
     #[inline]
-    fn entry(s: &[u8]) -> Option<Entry<'_>> {
-        let (task, rest) = task(s)?;
-        let rest = rest.strip_prefix(b" open: ")?;
-        // The timestamp: the digits after the last space.
-        let digits = trailing_digits(rest);
-        if digits == 0 || digits > 19 || digits >= rest.len() {
-            return None;
-        }
-        let space = rest.len() - digits - 1;
-        if rest[space] != b' ' {
-            return None;
-        }
+    fn entry<'a>(task: Task<'a>, rest: &'a [u8]) -> Option<Entry<'a>> {
+        let (ts, space) = match last_word_19_digits(rest) {
+            Some(found) => found,
+            None => {
+                // The timestamp: the digits after the last space.
+                let digits = trailing_digits(rest);
+                if digits == 0 || digits > 19 || digits >= rest.len() {
+                    return None;
+                }
+                let space = rest.len() - digits - 1;
+                if rest[space] != b' ' {
+                    return None;
+                }
+                (digits_value(&rest[space + 1..]), space)
+            }
+        };
         let path = &rest[..space];
         if path.first() == Some(&b'"') {
             return None; // maybe quoted: the general parser classifies it
@@ -308,14 +339,37 @@ mod fast {
                 raw: path,
                 form: TextForm::Raw,
             },
-            ts: digits_value(&rest[space + 1..]),
+            ts,
         })
     }
 
+    /// A 19-digit timestamp (the usual nanoseconds since 1970) after a space ending `s`: its
+    /// value and the position of the space.
     #[inline]
-    fn ret(s: &[u8]) -> Option<Return<'_>> {
-        let (task, rest) = task(s)?;
-        let rest = rest.strip_prefix(b" ret: ")?;
+    fn last_word_19_digits(s: &[u8]) -> Option<(u64, usize)> {
+        let n = s.len();
+        if n < 20 || s[n - 20] != b' ' {
+            return None;
+        }
+        let w1 = word(s, n - 16);
+        let w2 = word(s, n - 8);
+        if digit_bits(w1) & digit_bits(w2) != HI
+            || !s[n - 19..n - 16].iter().all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        let head = s[n - 19..n - 16]
+            .iter()
+            .fold(0, |n, &b| n * 10 + u64::from(b - b'0'));
+        Some((
+            (head * 100_000_000 + eight_digits(w1)) * 100_000_000 + eight_digits(w2),
+            n - 20,
+        ))
+    }
+
+    /// `R TS`.
+    #[inline]
+    fn ret<'a>(task: Task<'a>, rest: &'a [u8]) -> Option<Return<'a>> {
         let (neg, rest) = match rest.strip_prefix(b"-") {
             Some(r) => (true, r),
             None => (false, rest),
@@ -332,26 +386,30 @@ mod fast {
         })
     }
 
-    /// `uid: U pid: P [tid: T]`, then the rest (which starts with a space).
+    /// The 8 bytes at `s[i..]`, first in the low byte.
     #[inline]
-    fn task(s: &[u8]) -> Option<(Task<'_>, &[u8])> {
-        let (uid, rest) = small_number(s.strip_prefix(b"uid: ")?, 10)?;
-        let (pid, mut rest) = small_number(rest.strip_prefix(b" pid: ")?, 10)?;
-        let mut tid = None;
-        if let Some(r) = rest.strip_prefix(b" tid: ") {
-            let (t, r) = small_number(r, 10)?;
-            tid = Some(u32::try_from(t).ok()?);
-            rest = r;
+    fn word(s: &[u8], i: usize) -> u64 {
+        u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"))
+    }
+
+    /// A u32 at `s[i..]` (1 to 10 digits) followed by a space: its value and the position of
+    /// the space. Up to 7 digits are read as one word.
+    #[inline]
+    fn id_at(s: &[u8], i: usize) -> Option<(u32, usize)> {
+        if s.len() >= i + 8 {
+            let w = word(s, i);
+            let k = ((!digit_bits(w) & HI).trailing_zeros() / 8) as usize;
+            if k < 8 {
+                if k == 0 || (w >> (8 * k)) as u8 != b' ' {
+                    return None;
+                }
+                // Move the k digits to the top and fill the bottom with '0's (leading zeros).
+                let w = (w << (8 * (8 - k))) | ((LO * 0x30) >> (8 * k));
+                return Some((eight_digits(w) as u32, i + k));
+            }
         }
-        Some((
-            Task {
-                uid: u32::try_from(uid).ok()?,
-                pid: u32::try_from(pid).ok()?,
-                tid,
-                comm: None,
-            },
-            rest,
-        ))
+        let (n, rest) = small_number(&s[i..], 10)?;
+        Some((u32::try_from(n).ok()?, s.len() - rest.len()))
     }
 
     /// 1 to `max` digits ending at a space: their value and the rest from that space.
@@ -457,7 +515,11 @@ mod tests {
     /// what the general parser gives, or decline.
     #[test]
     fn fast_path_agrees_with_general_parser() {
-        let lines: [&[u8]; 10] = [
+        let lines: [&[u8]; 14] = [
+            b"=> uid: 12345678 pid: 123456789 tid: 1234567 open: /a b 01795664257000001717",
+            b"=> uid: 1 pid: 2 open: /a/b/c 1795664257000001717 1795664257000001717",
+            b"=> uid: 1 pid: 2 open: x1795664257000001717",
+            b"<= uid: 7 pid: 8 tid: 9 ret: 3 1795664257000015134",
             b"=> uid: 33 pid: 686900 open: /etc/report final.pdf 1795664257000001717",
             b"<= uid: 0 pid: 2839208 ret: 355 1795664257000015134",
             b"<= uid: 0 pid: 2839208 ret: -2 15134",

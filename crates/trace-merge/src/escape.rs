@@ -52,7 +52,40 @@ fn chunk_may_need_escape(x: u64) -> bool {
 }
 
 /// Appends `bytes` to `out`, escaping control characters and backslashes (see module docs).
+#[inline]
 pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Paths almost never need escaping: check the whole text a word at a time, then copy it
+    // in one piece.
+    if is_clean(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        escape_slow(out, bytes);
+    }
+}
+
+/// True when no byte of `bytes` may start an escape (a 0xc2/0xe2 lead byte counts as one,
+/// whatever follows it: the slow path decides).
+#[inline]
+fn is_clean(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().all(|&b| !SPECIAL[b as usize]);
+    }
+    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if chunk_may_need_escape(word(i)) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last (possibly overlapping) word.
+    !chunk_may_need_escape(word(n - 8))
+}
+
+/// [`escape_into`] for text that holds something to escape.
+#[cold]
+fn escape_slow(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {

@@ -53,19 +53,41 @@ pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
     let _ = write!(out, "{x:.2}");
 }
 
+/// "00" to "99": two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends the decimal digits of `n`.
+#[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
     }
-    out.extend_from_slice(&buf[i..]);
+    let len = n.ilog10() as usize + 1;
+    // Room for the digits as a fixed-size append (no length-dependent copy), written from the
+    // end, then cut to length.
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 20]);
+    let digits = &mut out[start..start + len];
+    let mut i = len;
+    while n >= 100 {
+        let r = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+    }
+    if n >= 10 {
+        let r = n as usize * 2;
+        digits[..2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+    } else {
+        digits[0] = b'0' + n as u8;
+    }
+    out.truncate(start + len);
 }
 
 /// Appends `n` in decimal with a `-` when negative.
@@ -147,5 +169,14 @@ mod tests {
         v.push(b' ');
         push_u64(&mut v, u64::MAX);
         assert_eq!(v, b"-2 -9223372036854775808 18446744073709551615");
+        let mut p = 1u64;
+        for _ in 0..20 {
+            for n in [p - 1, p, p + 1, p.wrapping_mul(7) / 3] {
+                v.clear();
+                push_u64(&mut v, n);
+                assert_eq!(v, n.to_string().as_bytes());
+            }
+            p = p.wrapping_mul(10);
+        }
     }
 }
