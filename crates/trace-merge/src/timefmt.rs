@@ -10,7 +10,43 @@
 use std::io::Write as _;
 
 /// Appends the seed's human-readable form of `ns` (e.g. `10.17 us`) to `out`.
+#[inline]
 pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
+    // Integer fast path. Below 1000 ns the double is the integer itself. Above, the seed's
+    // double x is ns / 10^(3u) to within a few ulps, so x * 100 is ns / 10^(3u-2) to within
+    // far less than the distance to a rounding tie unless the dropped digits are exactly
+    // 5000...: only those ties need the exact float rounding (and so do durations of 1000 s
+    // and more, where the error grows).
+    let (div, unit): (u64, &[u8]) = match ns {
+        0..=999 => {
+            push_u64(out, ns);
+            out.extend_from_slice(b".00 ns");
+            return;
+        }
+        1_000..=999_999 => (10, b" us"),
+        1_000_000..=999_999_999 => (10_000, b" ms"),
+        1_000_000_000..=999_999_999_999 => (10_000_000, b" s"),
+        _ => return push_human_time_float(out, ns),
+    };
+    let (q, rem) = (ns / div, ns % div);
+    if rem == div / 2 {
+        return push_human_time_float(out, ns);
+    }
+    let r = q + u64::from(rem > div / 2);
+    push_cents(out, r);
+    out.extend_from_slice(unit);
+}
+
+/// `r / 100` with two decimals.
+#[inline]
+fn push_cents(out: &mut Vec<u8>, r: u64) {
+    push_u64(out, r / 100);
+    let c = (r % 100) as usize * 2;
+    out.extend_from_slice(&[b'.', DIGIT_PAIRS[c], DIGIT_PAIRS[c + 1]]);
+}
+
+/// The seed's algorithm itself, in floating point.
+fn push_human_time_float(out: &mut Vec<u8>, ns: u64) {
     let mut x = ns as f64;
     let mut unit: &[u8] = b"s";
     for u in [&b"ns"[..], b"us", b"ms"] {
@@ -43,11 +79,7 @@ pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
             d > 0.0 || (d == 0.0 && (k as u64) % 2 == 1)
         };
         let r = k as u64 + u64::from(round_up);
-        push_u64(out, r / 100);
-        out.push(b'.');
-        let c = (r % 100) as u8;
-        out.push(b'0' + c / 10);
-        out.push(b'0' + c % 10);
+        push_cents(out, r);
         return;
     }
     let _ = write!(out, "{x:.2}");
@@ -61,6 +93,17 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
+/// 10^0 to 10^19.
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
 /// Appends the decimal digits of `n`.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
@@ -68,7 +111,9 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         out.push(b'0' + n as u8);
         return;
     }
-    let len = n.ilog10() as usize + 1;
+    // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
+    let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
+    let len = t + 1 - usize::from(n < POW10[t]);
     // Room for the digits as a fixed-size append (no length-dependent copy), written from the
     // end, then cut to length.
     let start = out.len();
@@ -158,6 +203,20 @@ mod tests {
             assert_eq!(human(ns), reference(ns), "ns = {ns}");
         }
         assert_eq!(human(u64::MAX), reference(u64::MAX));
+        // Around every unit boundary and near the rounding ties of the integer fast path.
+        for base in [1_000u64, 1_000_000, 1_000_000_000, 1_000_000_000_000] {
+            for k in 1..1000u64 {
+                for ns in [base * k - 1, base * k, base * k + 1] {
+                    assert_eq!(human(ns), reference(ns), "ns = {ns}");
+                }
+                for half in [5u64, 5_000, 5_000_000] {
+                    let tie = base * k + half;
+                    for ns in [tie - 1, tie, tie + 1] {
+                        assert_eq!(human(ns), reference(ns), "ns = {ns}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
