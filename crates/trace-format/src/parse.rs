@@ -351,20 +351,22 @@ mod fast {
         if n < 20 || s[n - 20] != b' ' {
             return None;
         }
-        let w1 = word(s, n - 16);
-        let w2 = word(s, n - 8);
-        if digit_bits(w1) & digit_bits(w2) != HI
-            || !s[n - 19..n - 16].iter().all(u8::is_ascii_digit)
-        {
+        Some((nineteen_digits(&s[n - 19..])?, n - 20))
+    }
+
+    /// The value of `d` when it is exactly 19 ASCII digits: 3 one by one, then 8 and 8.
+    #[inline]
+    fn nineteen_digits(d: &[u8]) -> Option<u64> {
+        if d.len() != 19 {
             return None;
         }
-        let head = s[n - 19..n - 16]
-            .iter()
-            .fold(0, |n, &b| n * 10 + u64::from(b - b'0'));
-        Some((
-            (head * 100_000_000 + eight_digits(w1)) * 100_000_000 + eight_digits(w2),
-            n - 20,
-        ))
+        let w1 = word(d, 3);
+        let w2 = word(d, 11);
+        if digit_bits(w1) & digit_bits(w2) != HI || !d[..3].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let head = d[..3].iter().fold(0, |n, &b| n * 10 + u64::from(b - b'0'));
+        Some((head * 100_000_000 + eight_digits(w1)) * 100_000_000 + eight_digits(w2))
     }
 
     /// `R TS`.
@@ -376,13 +378,19 @@ mod fast {
         };
         let (r, rest) = small_number(rest, 18)?;
         let ts = rest.strip_prefix(b" ")?;
-        if ts.is_empty() || ts.len() > 19 || trailing_digits(ts) != ts.len() {
-            return None;
-        }
+        let ts = match nineteen_digits(ts) {
+            Some(v) => v,
+            None => {
+                if ts.is_empty() || ts.len() > 19 || trailing_digits(ts) != ts.len() {
+                    return None;
+                }
+                digits_value(ts)
+            }
+        };
         Some(Return {
             task,
             ret: if neg { -(r as i64) } else { r as i64 },
-            ts: digits_value(ts),
+            ts,
         })
     }
 
@@ -394,7 +402,7 @@ mod fast {
 
     /// A u32 at `s[i..]` (1 to 10 digits) followed by a space: its value and the position of
     /// the space. Up to 7 digits are read as one word.
-    #[inline]
+    #[inline(always)]
     fn id_at(s: &[u8], i: usize) -> Option<(u32, usize)> {
         if s.len() >= i + 8 {
             let w = word(s, i);
