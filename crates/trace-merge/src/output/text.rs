@@ -21,6 +21,18 @@ pub struct TextSink<W: Write> {
     users: UserDb,
     show_unfinished: bool,
     line: Vec<u8>,
+    /// `OPEN <escaped user> ` per uid, direct-mapped by `uid % PREFIX_SLOTS`: most events
+    /// then cost no user lookup and no escaping of the name.
+    prefixes: Vec<Prefix>,
+}
+
+/// Slots of the per-uid line-start cache (a trace has a handful of users).
+const PREFIX_SLOTS: usize = 64;
+
+/// One cached line start.
+struct Prefix {
+    uid: Option<u32>,
+    bytes: Vec<u8>,
 }
 
 impl<W: Write> TextSink<W> {
@@ -31,6 +43,12 @@ impl<W: Write> TextSink<W> {
             users,
             show_unfinished,
             line: Vec::with_capacity(512),
+            prefixes: (0..PREFIX_SLOTS)
+                .map(|_| Prefix {
+                    uid: None,
+                    bytes: Vec::new(),
+                })
+                .collect(),
         }
     }
 
@@ -45,6 +63,12 @@ pub fn format_line(line: &mut Vec<u8>, ev: &OpenEvent<'_>, user: &[u8]) {
     line.extend_from_slice(b"OPEN ");
     escape_into(line, user);
     line.push(b' ');
+    format_after_user(line, ev);
+}
+
+/// The line from the pid on.
+#[inline]
+fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
     push_u64(line, u64::from(ev.pid));
     line.push(b' ');
     escape_into(line, ev.path);
@@ -70,8 +94,16 @@ impl<W: Write> Sink for TextSink<W> {
             return Ok(());
         }
         self.line.clear();
-        let user = self.users.name(ev.uid);
-        format_line(&mut self.line, ev, user);
+        let slot = &mut self.prefixes[ev.uid as usize % PREFIX_SLOTS];
+        if slot.uid != Some(ev.uid) {
+            slot.bytes.clear();
+            slot.bytes.extend_from_slice(b"OPEN ");
+            escape_into(&mut slot.bytes, self.users.name(ev.uid));
+            slot.bytes.push(b' ');
+            slot.uid = Some(ev.uid);
+        }
+        self.line.extend_from_slice(&slot.bytes);
+        format_after_user(&mut self.line, ev);
         self.out.write_all(&self.line)
     }
 
@@ -138,5 +170,30 @@ mod tests {
              OPEN root 3584 /very/long... => UNFINISHED\n"
         );
         assert_eq!(text(&[cut], false), "");
+    }
+
+    #[test]
+    fn user_cache_slots_shared_by_several_uids() {
+        let mut map = rustc_hash::FxHashMap::default();
+        map.insert(1, b"one".to_vec());
+        map.insert(1 + PREFIX_SLOTS as u32, b"esc\x1b".to_vec());
+        let mut sink = TextSink::new(Vec::new(), UserDb::new(UserSource::Passwd(map)), false);
+        let done = Outcome::Returned {
+            ret: 3,
+            end_ns: 1_795_664_257_567_615_000,
+        };
+        for uid in [1, 1 + PREFIX_SLOTS as u32, 1, 2, 1 + PREFIX_SLOTS as u32] {
+            let mut e = ev(b"/p", done);
+            e.uid = uid;
+            sink.event(&e, &TraceInfo::default()).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(sink.into_inner()).unwrap(),
+            "OPEN one 3584 /p => FD 3 [1.00 us]\n\
+             OPEN esc\\x1b 3584 /p => FD 3 [1.00 us]\n\
+             OPEN one 3584 /p => FD 3 [1.00 us]\n\
+             OPEN 2 3584 /p => FD 3 [1.00 us]\n\
+             OPEN esc\\x1b 3584 /p => FD 3 [1.00 us]\n"
+        );
     }
 }
