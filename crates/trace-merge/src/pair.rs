@@ -19,6 +19,7 @@
 
 use crate::event::{OpenEvent, Outcome};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::VecDeque;
 use trace_format::{Entry, Return};
 
@@ -196,13 +197,30 @@ impl Pairer {
     {
         self.advance(r.ts);
         let key = r.task.thread_key();
-        let mut prev = NIL;
-        let mut cur = self.threads.get(&key).copied().unwrap_or(NIL);
-        while cur != NIL && self.slots[cur as usize].ts > r.ts {
-            prev = cur;
-            cur = self.slots[cur as usize].thread_next;
-        }
-        if cur == NIL {
+        // The entry it returns from, unlinked from its thread's list with one map lookup.
+        let found = match self.threads.entry(key) {
+            MapEntry::Vacant(_) => None,
+            MapEntry::Occupied(mut head) => {
+                let mut prev = NIL;
+                let mut cur = *head.get();
+                while cur != NIL && self.slots[cur as usize].ts > r.ts {
+                    prev = cur;
+                    cur = self.slots[cur as usize].thread_next;
+                }
+                (cur != NIL).then(|| {
+                    let next = self.slots[cur as usize].thread_next;
+                    if prev != NIL {
+                        self.slots[prev as usize].thread_next = next;
+                    } else if next == NIL {
+                        head.remove();
+                    } else {
+                        *head.get_mut() = next;
+                    }
+                    (cur, prev != NIL || next != NIL)
+                })
+            }
+        };
+        let Some((cur, others)) = found else {
             // No entry yet: hold the return in case its entry is late.
             self.held.push_back(Held {
                 key,
@@ -214,9 +232,7 @@ impl Pairer {
             self.held_live += 1;
             self.expire_held();
             return self.enforce_bound(emit);
-        }
-        let others = prev != NIL || self.slots[cur as usize].thread_next != NIL;
-        self.thread_unlink(key, prev, cur);
+        };
         self.lru_unlink(cur);
         self.pending -= 1;
         self.stats.paired += 1;
