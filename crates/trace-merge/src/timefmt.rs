@@ -114,6 +114,14 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
     let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
     let len = t + 1 - usize::from(n < POW10[t]);
+    if n < 100_000_000 {
+        // All 8 digits at once, leading zeros shifted out, appended as one word.
+        let start = out.len();
+        let word = eight_digits_ascii(n as u32) >> (8 * (8 - len));
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(start + len);
+        return;
+    }
     // Room for the digits as a fixed-size append (no length-dependent copy), written from the
     // end, then cut to length.
     let start = out.len();
@@ -133,6 +141,19 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         digits[0] = b'0' + n as u8;
     }
     out.truncate(start + len);
+}
+
+/// `n` (below 10^8) as 8 ASCII digits with leading zeros, the first digit in the low byte:
+/// split into halves of 4 digits, then 2, then 1, each split done in every lane at once
+/// (the products stay inside their lanes for these ranges).
+#[inline]
+fn eight_digits_ascii(n: u32) -> u64 {
+    let v = u64::from(n / 10_000) | (u64::from(n % 10_000) << 32);
+    let hundreds = ((v * 5243) >> 19) & 0x0000_007f_0000_007f; // x / 100 for x < 43699
+    let v = hundreds | ((v - hundreds * 100) << 16);
+    let tens = ((v * 103) >> 10) & 0x000f_000f_000f_000f; // x / 10 for x < 179
+    let v = tens | ((v - tens * 10) << 8);
+    v + 0x3030_3030_3030_3030
 }
 
 /// Appends `n` in decimal with a `-` when negative.
@@ -228,6 +249,11 @@ mod tests {
         v.push(b' ');
         push_u64(&mut v, u64::MAX);
         assert_eq!(v, b"-2 -9223372036854775808 18446744073709551615");
+        for n in (0..1_000_000u64).chain((0..100_000_000).step_by(997)) {
+            v.clear();
+            push_u64(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
+        }
         let mut p = 1u64;
         for _ in 0..20 {
             for n in [p - 1, p, p + 1, p.wrapping_mul(7) / 3] {
