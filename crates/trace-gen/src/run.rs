@@ -227,25 +227,51 @@ struct Stopper {
     fence: bool,
     requested: AtomicBool,
     attached: AtomicBool,
+    /// The fence thread is running.
+    fencing: AtomicBool,
+    /// The fence was seen: the tracer has drained and is told to stop.
+    fence_seen: AtomicBool,
+    /// The tracer's output has ended.
+    finished: AtomicBool,
 }
 
 impl Stopper {
     /// Asks the tracer to stop: with a fence, the reader sends SIGINT when the fence line
     /// arrives; without one, SIGINT now.
-    fn request(&self) {
+    fn request(self: &Arc<Self>) {
         self.requested.store(true, Ordering::SeqCst);
         if self.attached.load(Ordering::SeqCst) {
             self.trigger();
         }
     }
 
-    fn trigger(&self) {
-        if self.fence {
-            // SAFETY: getppid has no preconditions; the script's probe on it is the fence.
-            unsafe { libc::getppid() };
-        } else {
+    /// Fires the fence, again every 100 ms until it is seen, then SIGINT every 100 ms until
+    /// the tracer's output ends. Both are repeated because both can be missed, as measured:
+    /// a fence event is lost like any other when the buffer is full, and bpftrace 0.17 acts
+    /// on SIGINT only when it arrives during its `epoll_wait` (one that lands while it prints
+    /// a batch sets a flag that is not checked again, and it then waits forever). A later
+    /// fence still comes after every event emitted before the first.
+    fn trigger(self: &Arc<Self>) {
+        if !self.fence {
             kill(self.tracer_pid, libc::SIGINT);
+            return;
         }
+        if self.fencing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = Arc::clone(self);
+        std::thread::spawn(move || {
+            while !me.finished.load(Ordering::SeqCst) {
+                if me.fence_seen.load(Ordering::SeqCst) {
+                    kill(me.tracer_pid, libc::SIGINT);
+                } else {
+                    // SAFETY: getppid has no preconditions; the script's probe on it is the
+                    // fence.
+                    unsafe { libc::getppid() };
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
     }
 }
 
@@ -395,6 +421,9 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
         fence: backend.has_fence(),
         requested: AtomicBool::new(false),
         attached: AtomicBool::new(false),
+        fencing: AtomicBool::new(false),
+        fence_seen: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
     });
     let signal = Arc::new(AtomicI32::new(0));
     let command_done = Arc::new(AtomicBool::new(false));
@@ -466,7 +495,9 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
                 }
             }
             TracerLine::Fence => {
-                if stopper.requested.load(Ordering::SeqCst) {
+                if stopper.requested.load(Ordering::SeqCst)
+                    && !stopper.fence_seen.swap(true, Ordering::SeqCst)
+                {
                     kill(tracer_pid, libc::SIGINT);
                 }
             }
@@ -504,6 +535,7 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     }
     let attached = stopper.attached.load(Ordering::SeqCst);
+    stopper.finished.store(true, Ordering::SeqCst);
 
     let tracer_status = tracer
         .wait()
