@@ -128,7 +128,7 @@ impl Config {
         Ok(match self.backend {
             BackendKind::Bpftrace => Box::new(Bpftrace::detect(tracefs_events().as_deref())),
             BackendKind::Stap => Box::new(crate::backend::stap::SystemTap),
-            BackendKind::Dtrace => return Err(Error::NoDefaultBackend),
+            BackendKind::Dtrace => Box::new(crate::backend::dtrace::DTrace),
         })
     }
 }
