@@ -34,9 +34,10 @@
 
 use std::io;
 
-use crate::errno::name_for_ret;
+use crate::errno::{name_for_ret, ErrnoName};
 use crate::event::OpenEvent;
-use crate::format::{push_i64, push_u64, Context, EventWriter};
+use crate::format::{Context, EventWriter};
+use crate::timefmt::{push_i64, push_u64};
 
 /// Writes one JSON object per line.
 #[derive(Debug, Default)]
@@ -70,6 +71,7 @@ impl EventWriter for JsonWriter {
         push_u64(line, event.uid.into());
         line.extend_from_slice(b",\"user\":");
         match ctx.users.user_name(event.uid) {
+            Some(name) if is_plain_ascii(name) => push_quoted(line, name),
             Some(name) => push_json_str(line, &String::from_utf8_lossy(name)),
             None => line.extend_from_slice(b"null"),
         }
@@ -97,6 +99,7 @@ impl EventWriter for JsonWriter {
         push_opt_i64(line, ret.filter(|&r| r >= 0));
         line.extend_from_slice(b",\"errno\":");
         match ret.and_then(name_for_ret) {
+            Some(ErrnoName::Known(name)) => push_json_str(line, name),
             Some(name) => push_json_str(line, &name.to_string()),
             None => line.extend_from_slice(b"null"),
         }
@@ -123,6 +126,14 @@ fn push_bytes_pair(out: &mut Vec<u8>, key: &str, bytes: &[u8]) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
+    if is_plain_ascii(bytes) {
+        // The usual path: valid UTF-8 with nothing to escape.
+        push_quoted(out, bytes);
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"_b64\":null");
+        return;
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => {
             push_json_str(out, text);
@@ -139,6 +150,47 @@ fn push_bytes_pair(out: &mut Vec<u8>, key: &str, bytes: &[u8]) {
             out.push(b'"');
         }
     }
+}
+
+/// True when every byte is printable ASCII other than `"` and `\\` (0x20..=0x7e): the bytes
+/// are then valid UTF-8 and their JSON string is themselves in quotes. Checked 8 bytes at a
+/// time (exact yes/no answers of the "has a byte below / equal to" bit tricks).
+#[inline]
+fn is_plain_ascii(bytes: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let special = |x: u64| {
+        let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+        (x & HI)
+            | (x.wrapping_sub(LO * 0x20) & !x & HI)
+            | has_zero(x ^ (LO * 0x22))
+            | has_zero(x ^ (LO * 0x5c))
+            | has_zero(x ^ (LO * 0x7f))
+            != 0
+    };
+    let n = bytes.len();
+    if n < 8 {
+        return bytes
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    }
+    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if special(word(i)) {
+            return false;
+        }
+        i += 8;
+    }
+    !special(word(n - 8))
+}
+
+/// `"bytes"`, for bytes that [`is_plain_ascii`] accepted.
+#[inline]
+fn push_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
 }
 
 /// A JSON string literal (RFC 8259): `"` and `\` escaped, control characters as `\n`-style
@@ -265,6 +317,37 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#""a\"b\\c\nd\te\u001b[0m\u007f\bé""#
         );
+    }
+
+    #[test]
+    fn plain_ascii_check_matches_byte_definition() {
+        let plain = |b: &[u8]| {
+            b.iter()
+                .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+        };
+        for byte in 0..=255u8 {
+            for len in 1..24 {
+                for pos in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[pos] = byte;
+                    assert_eq!(
+                        is_plain_ascii(&text),
+                        plain(&text),
+                        "{byte} at {pos} of {len}"
+                    );
+                    // The fast path writes what the general one writes.
+                    if plain(&text) {
+                        let mut fast = Vec::new();
+                        push_bytes_pair(&mut fast, "path", &text);
+                        let mut slow = b",\"path\":".to_vec();
+                        push_json_str(&mut slow, std::str::from_utf8(&text).unwrap());
+                        slow.extend_from_slice(b",\"path_b64\":null");
+                        assert_eq!(fast, slow);
+                    }
+                }
+            }
+        }
+        assert!(is_plain_ascii(b""));
     }
 
     #[test]
