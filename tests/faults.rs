@@ -1,0 +1,432 @@
+//! Signals and faults end to end (issue 7, point 5), with the real bpftrace:
+//! - SIGINT to trace-gen mid-run: every open the tracer saw before the signal reaches
+//!   trace-merge and is printed; trace-gen exits 130;
+//! - the tracer killed with SIGKILL: trace-gen says so and exits non-zero;
+//! - trace-merge's reader goes away (`| head -1`): trace-merge exits 0 without a message;
+//! - output on a full disk (`/dev/full`): a clear error and a non-zero exit, for both tools.
+//!
+//! Needs root and bpftrace: FAILS in CI (CI=true) when they are missing, skips with a notice
+//! elsewhere. The tests that run a tracer hold one lock, so only one tracer runs at a time.
+//! The traced program is a copy of `cat` named `hardcat-NNN` (a unique comm), so `-n` keeps
+//! other activity on the machine out of the trace.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static TRACER: Mutex<()> = Mutex::new(());
+
+fn bin(name: &str) -> PathBuf {
+    let p = assert_cmd::cargo::cargo_bin(name);
+    assert!(
+        p.exists(),
+        "{} missing: build the workspace (cargo test --workspace)",
+        p.display()
+    );
+    p
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// True when bpftrace can run here; otherwise fails in CI, prints a notice elsewhere.
+fn tracer_available() -> bool {
+    let found = Command::new("bpftrace")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // SAFETY-free root check: /proc/self/status Uid line.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if found && root {
+        return true;
+    }
+    let why = if found {
+        "not root"
+    } else {
+        "bpftrace not installed"
+    };
+    assert!(
+        !in_ci(),
+        "CI=true but {why}: the fault tests need root and bpftrace"
+    );
+    eprintln!("skipped: {why}");
+    false
+}
+
+/// A scratch directory with a copy of `cat` under a unique name.
+struct Scratch {
+    dir: PathBuf,
+    comm: String,
+}
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let n = std::process::id() % 1000;
+        let dir =
+            std::env::temp_dir().join(format!("trace-tools-faults-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let comm = format!("hc{}{n}", &tag[..tag.len().min(6)]);
+        std::fs::copy("/bin/cat", dir.join(&comm)).unwrap();
+        Scratch { dir, comm }
+    }
+
+    /// Runs the copy of cat on `paths` (missing files: each open fails with ENOENT).
+    fn cat(&self, paths: &[PathBuf]) {
+        let _ = Command::new(self.dir.join(&self.comm))
+            .args(paths)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+    }
+
+    fn missing(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Lines of a child's pipe, read on a thread.
+fn lines_of(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).split(b'\n') {
+            let Ok(line) = line else { break };
+            if tx
+                .send(String::from_utf8_lossy(&line).into_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Opens `ready` with the traced program until a line naming it comes out of `rx`: the
+/// probes are attached and the pipeline is live.
+fn wait_until_live(s: &Scratch, rx: &mpsc::Receiver<String>, seen: &mut Vec<String>) {
+    let ready = s.missing("ready");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        s.cat(std::slice::from_ref(&ready));
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            let hit = line.contains("/ready");
+            seen.push(line);
+            if hit {
+                return;
+            }
+        }
+    }
+    panic!(
+        "the tracer never showed an open of {}: {seen:?}",
+        ready.display()
+    );
+}
+
+fn kill(sig: &str, pid: u32) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+fn trace_gen(s: &Scratch) -> Command {
+    let mut c = Command::new(bin("trace-gen"));
+    c.args(["-B", "-n", &s.comm]);
+    c
+}
+
+/// Waits for a child with a generous deadline (a hang is a failure, not a wait forever).
+fn wait(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigint_to_trace_gen_drains_every_event_into_trace_merge() {
+    let _lock = TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    if !tracer_available() {
+        return;
+    }
+    let s = Scratch::new("sigint");
+    let mut gen = trace_gen(&s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gen_err = lines_of(gen.stderr.take().unwrap());
+    let mut merge = Command::new(bin("trace-merge"))
+        .arg("-n")
+        .stdin(Stdio::from(gen.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(merge.stdout.take().unwrap());
+    let mut merge_err = merge.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    wait_until_live(&s, &out, &mut seen);
+    // 40 opens in one burst, then SIGINT at once, without waiting to see them.
+    let paths: Vec<PathBuf> = (0..40).map(|i| s.missing(&format!("gone-{i}"))).collect();
+    s.cat(&paths);
+    kill("-INT", gen.id());
+    let gen_status = wait(&mut gen, "trace-gen");
+    let merge_status = wait(&mut merge, "trace-merge");
+    seen.extend(out.iter());
+    let mut err = String::new();
+    merge_err.read_to_string(&mut err).unwrap();
+    let gen_err: Vec<String> = gen_err.try_iter().collect();
+    assert_eq!(gen_status.code(), Some(130), "trace-gen: {gen_err:?}");
+    assert_eq!(merge_status.code(), Some(0), "trace-merge: {err}");
+    for p in &paths {
+        let want = format!(" {} => ERROR -2 [", p.display());
+        assert!(
+            seen.iter()
+                .any(|l| l.starts_with("OPEN 0 ") && l.contains(&want)),
+            "lost the open of {}: {seen:#?}\ntrace-gen: {gen_err:?}\ntrace-merge: {err}",
+            p.display()
+        );
+    }
+    assert!(!err.contains("lost"), "{err}");
+}
+
+#[test]
+fn a_tracer_killed_with_sigkill_is_reported() {
+    let _lock = TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    if !tracer_available() {
+        return;
+    }
+    let s = Scratch::new("sigkill");
+    let mut gen = trace_gen(&s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(gen.stdout.take().unwrap());
+    let err = lines_of(gen.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    wait_until_live(&s, &out, &mut seen);
+    // The tracer is trace-gen's child (the only one: no -c).
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", gen.id())).unwrap();
+    let tracer: Vec<u32> = children
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(tracer.len(), 1, "children of trace-gen: {children:?}");
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", tracer[0])).unwrap();
+    assert_eq!(comm.trim(), "bpftrace");
+    kill("-KILL", tracer[0]);
+    let status = wait(&mut gen, "trace-gen");
+    let messages: Vec<String> = err.iter().collect();
+    assert!(
+        !status.success(),
+        "trace-gen exited 0 after its tracer was killed: {messages:?}"
+    );
+    let text = messages.join("\n");
+    assert!(
+        text.contains("trace-gen:")
+            && (text.contains("signal 9") || text.contains("SIGKILL") || text.contains("killed")),
+        "trace-gen did not say the tracer was killed: {text}"
+    );
+}
+
+#[test]
+fn trace_merge_exits_quietly_when_its_reader_goes_away() {
+    let _lock = TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    if !tracer_available() {
+        return;
+    }
+    let s = Scratch::new("epipe");
+    let mut gen = trace_gen(&s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gen_err = lines_of(gen.stderr.take().unwrap());
+    let mut merge = Command::new(bin("trace-merge"))
+        .arg("-n")
+        .stdin(Stdio::from(gen.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -1`: read one line, then close the pipe.
+    let mut reader = BufReader::new(merge.stdout.take().unwrap());
+    let ready = s.missing("ready");
+    let mut first = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = reader.read_line(&mut first);
+        let _ = tx.send(first);
+        // `reader` (the pipe) is dropped here.
+    });
+    let first = loop {
+        s.cat(std::slice::from_ref(&ready));
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "no output from the pipeline");
+    };
+    assert!(first.starts_with("OPEN 0 "), "{first}");
+    // More opens: trace-merge's next write hits the closed pipe.
+    let paths: Vec<PathBuf> = (0..20).map(|i| s.missing(&format!("after-{i}"))).collect();
+    let merge_status = loop {
+        s.cat(&paths);
+        if let Some(st) = merge.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace-merge kept running with no reader"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    merge
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(merge_status.code(), Some(0), "{err}");
+    assert_eq!(err, "", "a closed output is not an error");
+    // trace-gen in turn finds its output closed: it must end too (not trace forever).
+    let gen_status = wait(&mut gen, "trace-gen after its reader exited");
+    let gen_err: Vec<String> = gen_err.try_iter().collect();
+    assert!(
+        !gen_err.iter().any(|l| l.contains("panicked")),
+        "trace-gen: {gen_err:?} ({gen_status})"
+    );
+}
+
+#[test]
+fn trace_merge_output_on_a_full_disk_is_an_error() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostile/pid-reuse.trace");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(bin("trace-merge"))
+        .arg("-n")
+        .arg(&input)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("trace-merge: "), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
+}
+
+#[test]
+fn trace_gen_output_on_a_full_disk_is_an_error() {
+    let _lock = TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    if !tracer_available() {
+        return;
+    }
+    let s = Scratch::new("full");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut gen = trace_gen(&s)
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = lines_of(gen.stderr.take().unwrap());
+    // The headers alone hit the full disk; events too, should it get that far.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        s.cat(&[s.missing("x")]);
+        if let Some(st) = gen.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace-gen kept running on a full disk"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text: Vec<String> = err.iter().collect();
+    assert!(!status.success(), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("trace-gen: ") && l.contains("No space left on device")),
+        "{text:?}"
+    );
+}
+
+#[test]
+#[ignore = "known bug, reported to gen-core: after SIGINT to the job's process group (trace-gen \
+            and trace-merge, as a shell's `kill -INT -PGID`), trace-merge dies at once and \
+            trace-gen hangs (blocked reading the tracer, SIGTERM no longer ends it)"]
+fn sigint_to_the_whole_pipeline_ends_trace_gen() {
+    use std::os::unix::process::CommandExt;
+    let _lock = TRACER.lock().unwrap_or_else(|e| e.into_inner());
+    if !tracer_available() {
+        return;
+    }
+    let s = Scratch::new("pgrp");
+    let mut gen = trace_gen(&s)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gen_err = lines_of(gen.stderr.take().unwrap());
+    let mut merge = Command::new(bin("trace-merge"))
+        .arg("-n")
+        .process_group(gen.id() as i32)
+        .stdin(Stdio::from(gen.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = lines_of(merge.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    wait_until_live(&s, &out, &mut seen);
+    s.cat(&[s.missing("burst")]);
+    // What a shell's `kill -INT %1` does: the signal to every process of the job.
+    let pgid = format!("-{}", gen.id());
+    let ok = Command::new("kill")
+        .args(["-INT", "--", &pgid])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let _ = wait(&mut merge, "trace-merge");
+    let status = wait(&mut gen, "trace-gen after SIGINT to its job");
+    let text: Vec<String> = gen_err.try_iter().collect();
+    assert_eq!(status.code(), Some(130), "{text:?}");
+}
