@@ -21,7 +21,7 @@
 //! Memory grows with the number of completed opens and of distinct paths and processes; the
 //! event modes, unlike this one, are bounded.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
@@ -152,10 +152,10 @@ impl Summary {
             total: Agg::default(),
             unfinished_seen: 0,
             durations: Vec::new(),
-            paths: HashMap::new(),
-            procs: HashMap::new(),
-            errnos: HashMap::new(),
-            groups: HashMap::new(),
+            paths: HashMap::default(),
+            procs: HashMap::default(),
+            errnos: HashMap::default(),
+            groups: HashMap::default(),
         }
     }
 
@@ -269,7 +269,7 @@ impl Summary {
         let mut label = Vec::new();
         for by_time in [false, true] {
             let mut rows: Vec<(&Vec<u8>, &Agg)> = self.paths.iter().collect();
-            sort_rows(&mut rows, by_time);
+            sort_rows(&mut rows, by_time, self.top);
             let what = if by_time { "total time" } else { "count" };
             writeln!(out, "\ntop paths by {what}:")?;
             writeln!(
@@ -285,7 +285,7 @@ impl Summary {
         }
         for by_time in [false, true] {
             let mut rows: Vec<(&ProcessKey, &Agg)> = self.procs.iter().collect();
-            sort_rows(&mut rows, by_time);
+            sort_rows(&mut rows, by_time, self.top);
             let what = if by_time { "total time" } else { "count" };
             writeln!(out, "\ntop processes by {what}:")?;
             writeln!(
@@ -310,7 +310,7 @@ impl Summary {
         users: &mut dyn UserNames,
     ) -> io::Result<()> {
         let mut rows: Vec<(&GroupValue, &Agg)> = self.groups.iter().collect();
-        sort_rows(&mut rows, false);
+        sort_rows(&mut rows, false, self.top);
         writeln!(out, "\nsummary by {by}:")?;
         writeln!(
             out,
@@ -349,16 +349,27 @@ fn get_or_insert<'m>(map: &'m mut HashMap<Vec<u8>, Agg>, key: &[u8]) -> &'m mut 
     map.get_mut(key).expect("inserted above")
 }
 
-/// Most first (by count or by total time); ties by key, so output is deterministic.
-fn sort_rows<K: Ord>(rows: &mut [(K, &Agg)], by_time: bool) {
-    rows.sort_by(|a, b| {
+/// Most first (by count or by total time); ties by key, so output is deterministic. Only the
+/// first `top` rows are kept: they are selected first and only they are sorted (a summary of
+/// millions of opens may have a million processes and show ten).
+fn sort_rows<K: Ord>(rows: &mut Vec<(K, &Agg)>, by_time: bool, top: usize) {
+    let order = |a: &(K, &Agg), b: &(K, &Agg)| {
         let (x, y) = if by_time {
             (a.1.total_ns, b.1.total_ns)
         } else {
             (a.1.count, b.1.count)
         };
         y.cmp(&x).then_with(|| a.0.cmp(&b.0))
-    });
+    };
+    if top == 0 {
+        rows.clear();
+        return;
+    }
+    if rows.len() > top {
+        rows.select_nth_unstable_by(top - 1, order);
+        rows.truncate(top);
+    }
+    rows.sort_by(order);
 }
 
 fn write_agg_row(out: &mut dyn Write, agg: &Agg, detail: bool, label: &[u8]) -> io::Result<()> {
