@@ -39,7 +39,8 @@ pub struct Cli {
     pub uid: Option<String>,
 
     /// Run CMD (with `sh -c`) once the probes are attached, trace it and its descendants, and
-    /// exit with its status.
+    /// exit with its status. Its standard output goes to trace-gen's standard error, so that
+    /// standard output holds trace lines only.
     #[arg(short, long, value_name = "CMD")]
     pub command: Option<String>,
 

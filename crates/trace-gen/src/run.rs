@@ -11,8 +11,8 @@
 //! 4. When the command exits, the tracer is stopped, but only after it has drained: bpftrace
 //!    0.17 drops what is still in its buffers on SIGINT (measured: the last opens of
 //!    `cat /tmp/not_exists` were missing), so with a backend that has a fence, trace-gen calls
-//!    `getppid()`, reads on until the script's [`FENCE_MARKER`] line, then sends SIGINT and
-//!    reads to end-of-file.
+//!    `getppid()` on every CPU, reads on until the script's [`FENCE_MARKER`] line of every
+//!    CPU, then sends SIGINT and reads to end-of-file (see [`Stopper::trigger`]).
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
 //!    gets the signal too, unless it came from the terminal (which sent it to the command
 //!    already). trace-gen exits 128 + n after the drain. The tracer runs in its own process
@@ -25,6 +25,7 @@ use crate::error::Error;
 use crate::script::{ScriptSpec, ATTACHED_MARKER, FENCE_MARKER};
 use signal_hook::iterator::{exfiltrator::WithOrigin, SignalsInfo};
 use signal_hook::low_level::siginfo::Cause;
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -201,6 +202,13 @@ impl Held {
                 Ok(())
             });
         }
+        // stdout is for trace lines only: the command's output goes to trace-gen's stderr.
+        use std::os::fd::AsFd;
+        let stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::io("duplicating stderr for -c", e))?;
+        command.stdout(Stdio::from(stderr));
         let child = command
             .spawn()
             .map_err(|e| Error::io(format!("starting sh -c {}", shell_quote(cmd)), e))?;
@@ -229,15 +237,15 @@ struct Stopper {
     attached: AtomicBool,
     /// The fence thread is running.
     fencing: AtomicBool,
-    /// The fence was seen: the tracer has drained and is told to stop.
-    fence_seen: AtomicBool,
+    /// CPUs the fence was fired on, and CPUs whose fence line was read.
+    cpus: Mutex<(BTreeSet<u32>, BTreeSet<u32>)>,
     /// The tracer's output has ended.
     finished: AtomicBool,
 }
 
 impl Stopper {
-    /// Asks the tracer to stop: with a fence, the reader sends SIGINT when the fence line
-    /// arrives; without one, SIGINT now.
+    /// Asks the tracer to stop: with a fence, once the fence has been read from every CPU;
+    /// without one, SIGINT now.
     fn request(self: &Arc<Self>) {
         self.requested.store(true, Ordering::SeqCst);
         if self.attached.load(Ordering::SeqCst) {
@@ -245,12 +253,26 @@ impl Stopper {
         }
     }
 
-    /// Fires the fence, again every 100 ms until it is seen, then SIGINT every 100 ms until
-    /// the tracer's output ends. Both are repeated because both can be missed, as measured:
-    /// a fence event is lost like any other when the buffer is full, and bpftrace 0.17 acts
-    /// on SIGINT only when it arrives during its `epoll_wait` (one that lands while it prints
-    /// a batch sets a flag that is not checked again, and it then waits forever). A later
-    /// fence still comes after every event emitted before the first.
+    /// The reader saw the fence line of `cpu`.
+    fn fence_seen(&self, cpu: u32) {
+        self.cpus
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .insert(cpu);
+    }
+
+    /// Fires the fence on every CPU, until each one's fence line has been read; then sends
+    /// SIGINT, every 100 ms until the tracer's output ends.
+    ///
+    /// Why per CPU: the tracer's buffers are per CPU and read one after the other, and
+    /// bpftrace 0.17 discards whatever it has not printed yet when SIGINT arrives (measured:
+    /// with one fence, a burst lost the last 2% of two threads' opens, still queued on the
+    /// other CPU). A CPU's buffer is first in, first out, so its fence line means all it held
+    /// before is out. Why repeated: a fence event can be lost like any other when a buffer is
+    /// full, and bpftrace acts on SIGINT only when it arrives during its `epoll_wait` (one
+    /// that lands while it prints sets a flag that it does not look at again: it then waits
+    /// forever, as measured).
     fn trigger(self: &Arc<Self>) {
         if !self.fence {
             kill(self.tracer_pid, libc::SIGINT);
@@ -261,17 +283,52 @@ impl Stopper {
         }
         let me = Arc::clone(self);
         std::thread::spawn(move || {
+            let cpus = cpu_count();
             while !me.finished.load(Ordering::SeqCst) {
-                if me.fence_seen.load(Ordering::SeqCst) {
+                let (fired, seen) = me.cpus.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if !fired.is_empty() && fired.is_subset(&seen) {
                     kill(me.tracer_pid, libc::SIGINT);
                 } else {
-                    // SAFETY: getppid has no preconditions; the script's probe on it is the
-                    // fence.
-                    unsafe { libc::getppid() };
+                    for cpu in (0..cpus).filter(|c| !seen.contains(c)) {
+                        if pin_to_cpu(cpu) {
+                            me.cpus
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0
+                                .insert(cpu);
+                            // SAFETY: getppid has no preconditions; the script's probe on it
+                            // is the fence.
+                            unsafe { libc::getppid() };
+                        }
+                    }
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
+    }
+}
+
+/// CPUs that may run tasks (configured, online or not).
+fn cpu_count() -> u32 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    u32::try_from(n).unwrap_or(1).clamp(1, 4096)
+}
+
+/// Moves the calling thread to `cpu`; false when that CPU is offline or not allowed.
+fn pin_to_cpu(cpu: u32) -> bool {
+    let Ok(cpu) = usize::try_from(cpu) else {
+        return false;
+    };
+    // SAFETY: cpu_set_t is plain data, zeroed is the empty set; CPU_SET stays in bounds
+    // (checked against CPU_SETSIZE); sched_setaffinity(0, ...) applies to this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= usize::try_from(libc::CPU_SETSIZE).unwrap_or(0) {
+            return false;
+        }
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     }
 }
 
@@ -299,8 +356,8 @@ pub enum TracerLine<'a> {
     Trace(&'a [u8]),
     /// The script's "probes attached" line.
     Attached,
-    /// The script's fence line.
-    Fence,
+    /// The script's fence line, with the CPU it came from.
+    Fence(u32),
     /// bpftrace's `Lost N events`.
     Lost(u64),
     /// Empty: dropped (bpftrace and dtrace print some at exit).
@@ -318,8 +375,13 @@ pub fn classify(line: &[u8]) -> TracerLine<'_> {
     if line == ATTACHED_MARKER.as_bytes() {
         return TracerLine::Attached;
     }
-    if line == FENCE_MARKER.as_bytes() {
-        return TracerLine::Fence;
+    if let Some(cpu) = line
+        .strip_prefix(FENCE_MARKER.as_bytes())
+        .and_then(|r| r.strip_prefix(b" "))
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| n.parse().ok())
+    {
+        return TracerLine::Fence(cpu);
     }
     if line.starts_with(b"=> ") || line.starts_with(b"<= ") || line.starts_with(b"#") {
         return TracerLine::Trace(line);
@@ -422,7 +484,7 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
         requested: AtomicBool::new(false),
         attached: AtomicBool::new(false),
         fencing: AtomicBool::new(false),
-        fence_seen: AtomicBool::new(false),
+        cpus: Mutex::new((BTreeSet::new(), BTreeSet::new())),
         finished: AtomicBool::new(false),
     });
     let signal = Arc::new(AtomicI32::new(0));
@@ -494,11 +556,9 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
                     }));
                 }
             }
-            TracerLine::Fence => {
-                if stopper.requested.load(Ordering::SeqCst)
-                    && !stopper.fence_seen.swap(true, Ordering::SeqCst)
-                {
-                    kill(tracer_pid, libc::SIGINT);
+            TracerLine::Fence(cpu) => {
+                if stopper.requested.load(Ordering::SeqCst) {
+                    stopper.fence_seen(cpu);
                 }
             }
             TracerLine::Blank => {}
@@ -551,8 +611,12 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
             let _ = child.wait();
         }
     }
+    // After a signal the command got it too; trace-gen does not wait for a command that
+    // ignores it.
     if let Some(w) = waiter {
-        let _ = w.join();
+        if signal.load(Ordering::SeqCst) == 0 {
+            let _ = w.join();
+        }
     }
     if lost_total > 0 {
         eprintln!("trace-gen: {program} lost {lost_total} events (the trace has `# lost:` lines); raise --buffer-size");
@@ -617,6 +681,11 @@ mod tests {
         );
         assert_eq!(classify(ATTACHED_MARKER.as_bytes()), TracerLine::Attached);
         assert_eq!(classify(b"Lost 1234 events"), TracerLine::Lost(1234));
+        assert_eq!(classify(b"# trace-gen: fence 3"), TracerLine::Fence(3));
+        assert_eq!(
+            classify(b"# trace-gen: fence x"),
+            TracerLine::Trace(b"# trace-gen: fence x")
+        );
         assert_eq!(
             classify(b"Lost many events"),
             TracerLine::Chatter(b"Lost many events")

@@ -7,7 +7,12 @@
 //!   ([`Bpftrace::detect`] reads tracefs) and only existing tracepoints are named;
 //! - the entry stashes the user pointer and the time per thread (`@path[tid]`, `@ts[tid]`);
 //!   the return reads the string (at entry the page may not be faulted in yet: bpftrace #2005)
-//!   and prints the entry and the return line together, so pairing is done in the kernel;
+//!   and prints the entry and the return line with ONE `printf`, one event: bpftrace reads
+//!   its per-CPU buffers while the probes write them, and with two `printf`s it was measured
+//!   to print other CPUs' events between a thread's entry and its return, among them older
+//!   events of the same thread (it had migrated), which pairs them wrongly. One event cannot
+//!   be split. The return line has no `comm:` (it is optional in the grammar): with two
+//!   copies of `comm` and the 200-byte path the event no longer fits the 512-byte BPF stack;
 //! - timestamps are `nsecs` (CLOCK_MONOTONIC); trace-gen writes the clock headers;
 //! - following (`-p`, `-c`): `@traced[tgid]` is seeded in `BEGIN` and grown on
 //!   `sched_process_fork`, entries of exited tasks are removed on `sched_process_exit`;
@@ -17,8 +22,9 @@
 //!   every probe is attached, so when trace-gen reads the marker, tracing is live;
 //! - `END` clears every map, or bpftrace would print them on stdout at exit;
 //! - bpftrace 0.17 drops the events still in its buffers when it gets SIGINT, so the script
-//!   has a fence: a `getppid()` by trace-gen (positional `$1`) prints [`FENCE_MARKER`], and
-//!   trace-gen stops bpftrace only once it has read that line. The `-c` command's pid is `$2`.
+//!   has a fence: a `getppid()` by trace-gen (positional `$1`) prints [`FENCE_MARKER`] and the
+//!   CPU, and trace-gen stops bpftrace only once it has read that line from every CPU. The
+//!   `-c` command's pid is `$2`.
 //!
 //! User values reach the script only as numbers (`u32` formatted by Rust) or as a validated
 //! [`CommName`](crate::script::CommName) inside a string literal.
@@ -185,7 +191,7 @@ impl Backend for Bpftrace {
         let _ = writeln!(s, "  printf(\"{ATTACHED_MARKER}\\n\");\n}}\n");
         let _ = writeln!(
             s,
-            "tracepoint:syscalls:sys_enter_getppid\n/pid == $1/\n{{\n  printf(\"{FENCE_MARKER}\\n\");\n}}\n"
+            "tracepoint:syscalls:sys_enter_getppid\n/pid == $1/\n{{\n  printf(\"{FENCE_MARKER} %d\\n\", cpu);\n}}\n"
         );
 
         if follow {
@@ -216,9 +222,9 @@ impl Backend for Bpftrace {
                 .collect();
             s.push_str(&exits.join(",\n"));
             s.push_str(
-                "\n/@ts[tid]/\n{\n  $now = nsecs;\n  \
-                 printf(\"=> uid: %d pid: %d tid: %d comm: %s open: %s %lld\\n\", uid, pid, tid, comm, str(@path[tid]), @ts[tid]);\n  \
-                 printf(\"<= uid: %d pid: %d tid: %d comm: %s ret: %d %lld\\n\", uid, pid, tid, comm, args->ret, $now);\n  \
+                "\n/@ts[tid]/\n{\n  \
+                 printf(\"=> uid: %d pid: %d tid: %d comm: %s open: %s %lld\\n<= uid: %d pid: %d tid: %d ret: %d %lld\\n\",\n    \
+                 uid, pid, tid, comm, str(@path[tid]), @ts[tid], uid, pid, tid, args->ret, nsecs);\n  \
                  delete(@path[tid]);\n  delete(@ts[tid]);\n}\n\n",
             );
         }
@@ -303,6 +309,12 @@ mod tests {
             "creat names it pathname"
         );
         assert!(s.contains("str(@path[tid])"), "read at return");
+        // One printf for both lines, so that nothing can come between them.
+        assert_eq!(s.matches("printf(\"=> ").count(), 1, "{s}");
+        assert!(
+            s.contains("%lld\\n<= uid: %d pid: %d tid: %d ret: %d %lld\\n\""),
+            "{s}"
+        );
         assert!(!s.contains("str(args->"), "never read at entry");
         assert!(s.contains("/pid != @tracer && pid != 77/"), "{s}");
         assert!(s.contains("clear(@tracer)"));
@@ -351,7 +363,9 @@ mod tests {
             vec!["-".into(), me]
         );
         assert!(
-            s.contains("sys_enter_getppid\n/pid == $1/\n{\n  printf(\"# trace-gen: fence\\n\");"),
+            s.contains(
+                "sys_enter_getppid\n/pid == $1/\n{\n  printf(\"# trace-gen: fence %d\\n\", cpu);"
+            ),
             "{s}"
         );
     }

@@ -26,11 +26,11 @@ pub trait Backend {
         Vec::new()
     }
 
-    /// Whether the script prints [`FENCE_MARKER`](crate::script::FENCE_MARKER) when trace-gen
-    /// itself calls `getppid()`. A tracer stopped by SIGINT may drop what is still in its
-    /// buffers (bpftrace 0.17 does); with a fence, trace-gen calls `getppid()`, reads on until
-    /// the marker (so everything emitted before it has been read), and only then stops the
-    /// tracer.
+    /// Whether the script prints [`FENCE_MARKER`](crate::script::FENCE_MARKER), a space and
+    /// the CPU number when trace-gen itself calls `getppid()`. A tracer stopped by SIGINT may
+    /// drop what is still in its buffers (bpftrace 0.17 does); with a fence, trace-gen calls
+    /// `getppid()` on every CPU, reads on until the marker of each (so everything emitted
+    /// before has been read), and only then stops the tracer.
     fn has_fence(&self) -> bool {
         false
     }

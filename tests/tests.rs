@@ -1,0 +1,444 @@
+//! End to end against the real kernel: `trace-gen -B` runs bpftrace, and its lines are read
+//! back with trace-format (and through trace-merge). Needs root and bpftrace: FAILS in CI
+//! when they are missing, skips with a notice elsewhere. One tracer at a time
+//! ([`common::tracer_lock`]).
+//!
+//! Every traced program here works on paths in a fresh scratch directory, so the assertions
+//! are exact: each open has a known result.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn trace_gen() -> Command {
+    let mut c = Command::new(bin("trace-gen"));
+    c.env_remove("BPFTRACE_PATH");
+    c
+}
+
+/// Runs `trace-gen -B ARGS` to its end.
+fn traced(args: &[&str]) -> (std::process::ExitStatus, Trace, String) {
+    let mut c = trace_gen();
+    c.arg("-B").args(args);
+    let (status, out, err) = run_with_limit(c, LIMIT);
+    let trace = Trace::parse(&out);
+    (status, trace, err)
+}
+
+/// The checks every complete trace passes: headers first, every line parses, nothing lost,
+/// every entry paired with its return.
+fn assert_clean(t: &Trace, err: &str) {
+    let keys: Vec<&str> = t.headers.iter().take(5).map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "trace-format",
+            "backend",
+            "host",
+            "clock",
+            "clock-offset-ns"
+        ],
+        "{t:?}"
+    );
+    assert_eq!(t.header("trace-format"), Some("1"));
+    assert!(t.header("backend").unwrap().starts_with("bpftrace"));
+    assert_eq!(t.header("clock"), Some("monotonic"));
+    assert!(
+        t.bad_lines.is_empty(),
+        "unparsable lines: {:?}\nstderr: {err}",
+        t.bad_lines
+    );
+    assert_eq!(t.lost, 0, "events lost; stderr: {err}");
+    assert_eq!(
+        (t.unpaired_entries, t.unpaired_returns),
+        (0, 0),
+        "stderr: {err}"
+    );
+    for o in &t.opens {
+        assert!(o.return_ts >= o.entry_ts, "{o:?}");
+    }
+    assert!(
+        !err.contains("Attaching") || err.contains("bpftrace: Attaching"),
+        "chatter on stderr is labelled"
+    );
+}
+
+#[test]
+fn failed_open_of_cat_is_error_2_through_trace_merge() {
+    if !bpftrace_ready("failed_open_of_cat_is_error_2_through_trace_merge") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("cat");
+    let missing = s.path("not_exists");
+    let (status, t, err) = traced(&["-c", &format!("cat {missing}")]);
+    assert_eq!(status.code(), Some(1), "cat's status; stderr: {err}");
+    assert!(err.contains("the command exited with status 1"), "{err}");
+    assert_clean(&t, &err);
+    let opens = t.of_path(&missing);
+    assert_eq!(opens.len(), 1, "{t:?}");
+    assert_eq!(
+        (opens[0].ret, opens[0].comm.as_slice(), opens[0].uid),
+        (-2, &b"cat"[..], 0)
+    );
+    // The offset turns the monotonic timestamp into the wall-clock time of the run.
+    let offset: i64 = t.header("clock-offset-ns").unwrap().parse().unwrap();
+    let unix_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let when = opens[0].entry_ts as i64 + offset;
+    assert!(
+        (unix_ns - when).abs() < 600_000_000_000,
+        "open at {when}, now {unix_ns}"
+    );
+
+    // The README's pipeline, through a real shell pipe.
+    let pipeline = format!(
+        "'{}' -B -c 'cat {missing}' | '{}'",
+        bin("trace-gen").display(),
+        bin("trace-merge").display()
+    );
+    let mut c = Command::new("sh");
+    c.args(["-c", &pipeline]);
+    let (status, out, err) = run_with_limit(c, LIMIT);
+    let out = String::from_utf8_lossy(&out);
+    assert!(status.success(), "trace-merge failed: {err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&missing))
+        .unwrap_or_else(|| panic!("{out}\n{err}"));
+    assert!(line.contains("ERROR -2"), "{line}");
+}
+
+#[test]
+fn every_open_of_a_multithreaded_program_is_paired() {
+    if !bpftrace_ready("every_open_of_a_multithreaded_program_is_paired") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("threads");
+    let opener = build_opener(&s.0);
+    let (threads, rounds) = (4, 2000);
+    let (status, t, err) = traced(&[
+        "-c",
+        &format!("{} {} {threads} {rounds}", opener.display(), s.0.display()),
+    ]);
+    assert!(status.success(), "{err}");
+    assert_clean(&t, &err);
+    let mut worker_tids = Vec::new();
+    for n in 0..threads {
+        let exists = t.of_path(&s.path(&format!("exists-{n}")));
+        let missing = t.of_path(&s.path(&format!("missing-{n}")));
+        // One more open of exists-N: main creates it first.
+        assert_eq!(exists.len(), rounds + 1, "exists-{n}: {err}");
+        assert_eq!(missing.len(), rounds, "missing-{n}: {err}");
+        assert!(exists.iter().all(|o| o.ret >= 0), "exists-{n} failed");
+        assert!(
+            missing.iter().all(|o| o.ret == -2),
+            "missing-{n} did not fail with ENOENT"
+        );
+        let pid = exists[0].pid;
+        assert!(exists
+            .iter()
+            .chain(&missing)
+            .all(|o| o.pid == pid && o.comm == b"opener"));
+        // The worker's opens are all on one thread, not the main one.
+        let tid = missing[0].tid;
+        assert_ne!(tid, pid);
+        assert!(missing.iter().all(|o| o.tid == tid));
+        assert_eq!(exists.iter().filter(|o| o.tid == tid).count(), rounds);
+        worker_tids.push(tid);
+    }
+    worker_tids.sort_unstable();
+    worker_tids.dedup();
+    assert_eq!(worker_tids.len(), threads);
+}
+
+/// The burst the default --buffer-size is sized for (see its help).
+#[test]
+fn a_burst_of_200000_opens_loses_nothing() {
+    if !bpftrace_ready("a_burst_of_200000_opens_loses_nothing") {
+        return;
+    }
+    // The compiler runs under the lock too: nothing else of these tests competes for the
+    // CPUs while bpftrace empties its buffers.
+    let _lock = tracer_lock();
+    let s = Scratch::new("burst");
+    let opener = build_opener(&s.0);
+    let (status, t, err) = traced(&[
+        "-c",
+        &format!("{} {} 4 25000", opener.display(), s.0.display()),
+    ]);
+    assert!(status.success(), "{err}");
+    assert_clean(&t, &err);
+    let ours = t
+        .opens
+        .iter()
+        .filter(|o| o.path.starts_with(s.0.to_str().unwrap().as_bytes()))
+        .count();
+    assert_eq!(ours, 200_004);
+}
+
+/// trace-gen running live, its stdout lines read on a thread.
+struct Live {
+    child: Child,
+    lines: Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Live {
+    fn start(args: &[&str]) -> Live {
+        let mut child = trace_gen()
+            .arg("-B")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let stderr = read_in_thread(child.stderr.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).split(b'\n') {
+                let Ok(mut line) = line else { break };
+                line.push(b'\n');
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Live {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Reads lines until the trace so far satisfies `done`.
+    fn wait_for(&mut self, what: &str, done: impl Fn(&Trace) -> bool) {
+        let start = Instant::now();
+        while !done(&Trace::parse(&self.seen)) {
+            let left = LIMIT.checked_sub(start.elapsed()).unwrap_or_default();
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.extend_from_slice(&l),
+                Err(_) => {
+                    let _ = Command::new("kill")
+                        .args(["-INT", &self.child.id().to_string()])
+                        .status();
+                    panic!(
+                        "never saw {what}; trace so far:\n{}",
+                        String::from_utf8_lossy(&self.seen)
+                    );
+                }
+            }
+        }
+    }
+
+    /// SIGINT to trace-gen; its status and the whole trace.
+    fn interrupt(mut self) -> (std::process::ExitStatus, Trace, String) {
+        let st = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let status = wait_with_limit(&mut self.child, LIMIT);
+        while let Ok(l) = self.lines.recv() {
+            self.seen.extend_from_slice(&l);
+        }
+        let err = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
+        (status, Trace::parse(&self.seen), err)
+    }
+}
+
+/// A shell loop that opens OWN itself (a redirection) and CHILD through a `cat` child.
+fn looper(s: &Scratch) -> (Child, String, String) {
+    let (own, child) = (s.path("own"), s.path("child"));
+    std::fs::write(&own, "").unwrap();
+    std::fs::write(&child, "").unwrap();
+    let target = Command::new("sh")
+        .args([
+            "-c",
+            &format!("while :; do : < {own}; cat {child}; sleep 0.05; done"),
+        ])
+        .spawn()
+        .unwrap();
+    (target, own, child)
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn pid_filter_follows_children_unless_no_follow() {
+    if !bpftrace_ready("pid_filter_follows_children_unless_no_follow") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("pid");
+    let (target, own, child) = looper(&s);
+    let target = KillOnDrop(target);
+    let pid = target.0.id();
+
+    let mut live = Live::start(&["-p", &pid.to_string()]);
+    live.wait_for("the loop's own open and its child's", |t| {
+        !t.of_path(&own).is_empty() && !t.of_path(&child).is_empty()
+    });
+    let (status, t, err) = live.interrupt();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_clean(&t, &err);
+    assert!(t.of_path(&own).iter().all(|o| o.pid == pid && o.ret >= 0));
+    assert!(t
+        .of_path(&child)
+        .iter()
+        .all(|o| o.pid != pid && o.comm == b"cat"));
+    for o in &t.opens {
+        assert!(
+            [&b"sh"[..], b"cat", b"sleep"].contains(&o.comm.as_slice()),
+            "not the target's: {o:?}"
+        );
+    }
+
+    let mut live = Live::start(&["-p", &pid.to_string(), "--no-follow"]);
+    // Three opens of OWN: the loop went round twice, with a `cat` of CHILD each time.
+    live.wait_for("three rounds of the loop", |t| t.of_path(&own).len() >= 3);
+    let (status, t, err) = live.interrupt();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_clean(&t, &err);
+    assert!(
+        t.of_path(&child).is_empty(),
+        "a child was traced with --no-follow"
+    );
+    assert!(t.opens.iter().all(|o| o.pid == pid), "{t:?}");
+}
+
+#[test]
+fn command_children_are_followed_unless_no_follow() {
+    if !bpftrace_ready("command_children_are_followed_unless_no_follow") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("follow");
+    let (f1, f2, f3) = (s.path("f1"), s.path("f2"), s.path("f3"));
+    // f1: a child; f3: a grandchild (through a second shell); f2: the last command, which
+    // the shell may exec in place.
+    let cmd = format!("cat {f1}; sh -c 'cat {f3}; true'; cat {f2}");
+    let (_, t, err) = traced(&["-c", &cmd]);
+    assert_clean(&t, &err);
+    for f in [&f1, &f2, &f3] {
+        assert_eq!(t.of_path(f).len(), 1, "{f}: {err}");
+        assert_eq!(t.of_path(f)[0].ret, -2);
+    }
+
+    let (_, t, err) = traced(&["--no-follow", "-c", &cmd]);
+    assert_clean(&t, &err);
+    assert!(
+        t.of_path(&f1).is_empty() && t.of_path(&f3).is_empty(),
+        "children traced: {t:?}"
+    );
+    let pids: std::collections::BTreeSet<u32> = t.opens.iter().map(|o| o.pid).collect();
+    assert_eq!(pids.len(), 1, "only the command's own pid: {pids:?}");
+}
+
+#[test]
+fn uid_filter_keeps_only_that_user() {
+    if !bpftrace_ready("uid_filter_keeps_only_that_user") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("uid");
+    let (u1, u2) = (s.path("as-nobody"), s.path("as-root"));
+    let cmd = format!("setpriv --reuid=65534 --regid=65534 --clear-groups cat {u1}; cat {u2}");
+    for user in ["65534", "nobody"] {
+        let (_, t, err) = traced(&["-u", user, "-c", &cmd]);
+        assert_clean(&t, &err);
+        let o = t.of_path(&u1);
+        assert_eq!(o.len(), 1, "-u {user}: {err}");
+        assert_eq!((o[0].uid, o[0].ret), (65534, -2));
+        assert!(t.of_path(&u2).is_empty(), "-u {user}: root's open traced");
+        assert!(t.opens.iter().all(|o| o.uid == 65534));
+    }
+}
+
+#[test]
+fn name_filter_keeps_only_that_comm() {
+    if !bpftrace_ready("name_filter_keeps_only_that_comm") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("comm");
+    let ncat = renamed_cat(&s.0, "ncat-e2e");
+    let (n1, n2) = (s.path("by-cat"), s.path("by-ncat"));
+    // System-wide with -n: nothing but the renamed cat matches.
+    let mut live = Live::start(&["-n", "ncat-e2e"]);
+    // Nothing says from outside when the probes are live: run both programs until the
+    // renamed one shows up.
+    let start = Instant::now();
+    loop {
+        let _ = Command::new("cat").arg(&n1).stderr(Stdio::null()).status();
+        let _ = Command::new(&ncat).arg(&n2).stderr(Stdio::null()).status();
+        if let Ok(l) = live.lines.recv_timeout(Duration::from_millis(500)) {
+            live.seen.extend_from_slice(&l);
+        }
+        if !Trace::parse(&live.seen).of_path(&n2).is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "the renamed cat never showed up");
+    }
+    let (status, t, err) = live.interrupt();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_clean(&t, &err);
+    assert!(t.of_path(&n1).is_empty(), "plain cat traced");
+    assert!(t.opens.iter().all(|o| o.comm == b"ncat-e2e"), "{t:?}");
+}
+
+#[test]
+fn sigint_stops_trace_gen_with_130_after_draining() {
+    if !bpftrace_ready("sigint_stops_trace_gen_with_130_after_draining") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("sigint");
+    let (s1, s2) = (s.path("s1"), s.path("s2"));
+    let mut live = Live::start(&["-c", &format!("cat {s1}; cat {s2}; exec sleep 600")]);
+    live.wait_for("sleep's start", |t| {
+        t.opens.iter().any(|o| o.comm == b"sleep")
+    });
+    let sleep_pid = Trace::parse(&live.seen)
+        .opens
+        .iter()
+        .find(|o| o.comm == b"sleep")
+        .unwrap()
+        .pid;
+    let (status, t, err) = live.interrupt();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert_clean(&t, &err);
+    assert_eq!(t.of_path(&s1).len(), 1);
+    assert_eq!(t.of_path(&s2).len(), 1);
+    // The command got the SIGINT too.
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{sleep_pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{sleep_pid}/stat"))
+            .is_ok_and(|s| s.contains(") Z "))
+    {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the command did not get the signal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
