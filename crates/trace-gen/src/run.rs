@@ -611,10 +611,14 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
             let _ = child.wait();
         }
     }
+    // Stopped by trace-gen (the command ended, or a signal), or on its own (it failed, or was
+    // killed): then the command, if any, runs on untraced, and trace-gen does not wait.
+    let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
+    let sig = signal.load(Ordering::SeqCst);
     // After a signal the command got it too; trace-gen does not wait for a command that
     // ignores it.
     if let Some(w) = waiter {
-        if signal.load(Ordering::SeqCst) == 0 {
+        if stopped_by_us && sig == 0 {
             let _ = w.join();
         }
     }
@@ -625,12 +629,20 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
     if let Some(e) = out_err {
         return if e.is_broken_pipe() { Ok(0) } else { Err(e) };
     }
-    let sig = signal.load(Ordering::SeqCst);
     if !attached {
         return Err(tracer_failure(program, tracer_status, stderr_text));
     }
     if sig != 0 {
         return Ok(u8::try_from(128 + sig).unwrap_or(255));
+    }
+    if !stopped_by_us && (target_pid.is_some() || !tracer_status.success()) {
+        let mut e = tracer_failure(program, tracer_status, stderr_text);
+        if let (Some(pid), Error::TracerFailed { status, .. }) = (target_pid, &mut e) {
+            status.push_str(&format!(
+                ", before the command (pid {pid}) ended; it runs on untraced"
+            ));
+        }
+        return Err(e);
     }
     if let Some(status) = *command_status.lock().unwrap_or_else(|p| p.into_inner()) {
         let code = exit_code_of(status);
