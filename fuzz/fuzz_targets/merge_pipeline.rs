@@ -16,7 +16,10 @@ use trace_merge::fuzzing::merge_bytes;
 /// Format choices (low 3 bits of the first byte).
 const FORMATS: [&[&str]; 8] = [
     &[],
-    &["-o", "time,user,uid,pid,tid,comm,path,result,ret,fd,errno,duration,duration_ns"],
+    &[
+        "-o",
+        "time,user,uid,pid,tid,comm,path,result,ret,fd,errno,duration,duration_ns",
+    ],
     &["--format", "json"],
     &["--format", "csv"],
     &["--summary"],
@@ -26,7 +29,9 @@ const FORMATS: [&[&str]; 8] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&opts, trace)) = data.split_first() else { return };
+    let Some((&opts, trace)) = data.split_first() else {
+        return;
+    };
     let kind = usize::from(opts & 7);
     let mut args: Vec<&str> = vec!["-n"];
     args.extend_from_slice(FORMATS[kind]);
@@ -52,8 +57,9 @@ fuzz_target!(|data: &[u8]| {
     match kind {
         2 => {
             for line in run.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let v: serde_json::Value = serde_json::from_slice(line)
-                    .unwrap_or_else(|e| panic!("invalid JSON line {:?}: {e}", String::from_utf8_lossy(line)));
+                let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                    panic!("invalid JSON line {:?}: {e}", String::from_utf8_lossy(line))
+                });
                 assert!(v.is_object(), "not an object: {v}");
             }
         }
