@@ -276,10 +276,14 @@ mod fast {
 
     #[inline]
     pub(super) fn parse(line: &[u8]) -> Option<Line<'_>> {
-        let is_entry = match line.get(..8)? {
-            b"=> uid: " => true,
-            b"<= uid: " => false,
-            _ => return None,
+        // The 8-byte line start, compared as one word.
+        let head = u64::from_le_bytes(line.get(..8)?.try_into().ok()?);
+        let is_entry = if head == u64::from_le_bytes(*b"=> uid: ") {
+            true
+        } else if head == u64::from_le_bytes(*b"<= uid: ") {
+            false
+        } else {
+            return None;
         };
         let (uid, i) = id_at(line, 8)?;
         if line.get(i..i + 6)? != b" pid: " {
