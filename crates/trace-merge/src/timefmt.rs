@@ -106,15 +106,15 @@ const POW10: [u64; 20] = {
 
 /// Appends the decimal digits of `n`.
 #[inline]
-pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
     if n < 10 {
         out.push(b'0' + n as u8);
         return;
     }
-    // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
-    let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
-    let len = t + 1 - usize::from(n < POW10[t]);
     if n < 100_000_000 {
+        // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
+        let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
+        let len = t + 1 - usize::from(n < POW10[t]);
         // All 8 digits at once, leading zeros shifted out, appended as one word.
         let start = out.len();
         let word = eight_digits_ascii(n as u32) >> (8 * (8 - len));
@@ -122,25 +122,14 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         out.truncate(start + len);
         return;
     }
-    // Room for the digits as a fixed-size append (no length-dependent copy), written from the
-    // end, then cut to length.
-    let start = out.len();
-    out.extend_from_slice(&[0u8; 20]);
-    let digits = &mut out[start..start + len];
-    let mut i = len;
-    while n >= 100 {
-        let r = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
-    }
-    if n >= 10 {
-        let r = n as usize * 2;
-        digits[..2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
-    } else {
-        digits[0] = b'0' + n as u8;
-    }
-    out.truncate(start + len);
+    push_large(out, n);
+}
+
+/// [`push_u64`] for 10^8 and more (nanosecond timestamps): the digits above the last eight,
+/// then those eight with their leading zeros, one word each.
+fn push_large(out: &mut Vec<u8>, n: u64) {
+    push_u64(out, n / 100_000_000);
+    out.extend_from_slice(&eight_digits_ascii((n % 100_000_000) as u32).to_le_bytes());
 }
 
 /// `n` (below 10^8) as 8 ASCII digits with leading zeros, the first digit in the low byte:
