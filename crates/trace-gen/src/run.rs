@@ -241,6 +241,8 @@ struct Stopper {
     cpus: Mutex<(BTreeSet<u32>, BTreeSet<u32>)>,
     /// The tracer's output has ended.
     finished: AtomicBool,
+    /// Our output is gone: stop the tracer without waiting for a drain.
+    abandon: AtomicBool,
 }
 
 impl Stopper {
@@ -249,6 +251,17 @@ impl Stopper {
     fn request(self: &Arc<Self>) {
         self.requested.store(true, Ordering::SeqCst);
         if self.attached.load(Ordering::SeqCst) {
+            self.trigger();
+        }
+    }
+
+    /// Stops the tracer without a drain (nobody reads our output any more), SIGINT repeated
+    /// as in [`Stopper::trigger`].
+    fn abandon(self: &Arc<Self>) {
+        self.abandon.store(true, Ordering::SeqCst);
+        self.requested.store(true, Ordering::SeqCst);
+        kill(self.tracer_pid, libc::SIGINT);
+        if self.fence {
             self.trigger();
         }
     }
@@ -286,7 +299,8 @@ impl Stopper {
             let cpus = cpu_count();
             while !me.finished.load(Ordering::SeqCst) {
                 let (fired, seen) = me.cpus.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                if !fired.is_empty() && fired.is_subset(&seen) {
+                let drained = !fired.is_empty() && fired.is_subset(&seen);
+                if drained || me.abandon.load(Ordering::SeqCst) {
                     kill(me.tracer_pid, libc::SIGINT);
                 } else {
                     for cpu in (0..cpus).filter(|c| !seen.contains(c)) {
@@ -486,6 +500,7 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
         fencing: AtomicBool::new(false),
         cpus: Mutex::new((BTreeSet::new(), BTreeSet::new())),
         finished: AtomicBool::new(false),
+        abandon: AtomicBool::new(false),
     });
     let signal = Arc::new(AtomicI32::new(0));
     let command_done = Arc::new(AtomicBool::new(false));
@@ -591,7 +606,7 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
     if out_err.is_some() {
         // Our reader is gone (broken pipe) or the tracer's output failed: stop the tracer and
         // let its remaining output go.
-        kill(tracer_pid, libc::SIGINT);
+        stopper.abandon();
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     }
     let attached = stopper.attached.load(Ordering::SeqCst);
@@ -627,7 +642,12 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
     }
 
     if let Some(e) = out_err {
-        return if e.is_broken_pipe() { Ok(0) } else { Err(e) };
+        return match e.is_broken_pipe() {
+            // The reader went away because of the same signal (a Ctrl-C to the pipeline).
+            true if sig != 0 => Ok(u8::try_from(128 + sig).unwrap_or(255)),
+            true => Ok(0),
+            false => Err(e),
+        };
     }
     if !attached {
         return Err(tracer_failure(program, tracer_status, stderr_text));
