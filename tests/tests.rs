@@ -186,6 +186,39 @@ fn a_burst_of_200000_opens_loses_nothing() {
     assert_eq!(ours, 200_004);
 }
 
+/// With a buffer far too small, events are lost, and every one is accounted for: the opens
+/// that came out plus the `# lost:` counts make all the opens the program did.
+#[test]
+fn losses_are_reported_never_silent() {
+    if !bpftrace_ready("losses_are_reported_never_silent") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("lost");
+    let opener = build_opener(&s.0);
+    let cmd = format!("{} {} 4 5000", opener.display(), s.0.display());
+    let (status, t, err) = traced(&["--buffer-size", "4K", "-c", &cmd]);
+    assert!(status.success(), "{err}");
+    assert!(t.lost > 0, "a one-page buffer lost nothing? {err}");
+    assert!(
+        err.contains(&format!("bpftrace lost {} events", t.lost)),
+        "{err}"
+    );
+    let ours = t
+        .opens
+        .iter()
+        .filter(|o| o.path.starts_with(s.0.to_str().unwrap().as_bytes()))
+        .count();
+    // One event per open (plus the few of the shell and the loader, and fences).
+    assert!(
+        ours as u64 + t.lost >= 40_004,
+        "{ours} seen + {} lost < 40004",
+        t.lost
+    );
+    assert!(ours < 40_004);
+    assert!(t.bad_lines.is_empty() && t.unpaired_entries == 0 && t.unpaired_returns == 0);
+}
+
 /// trace-gen running live, its stdout lines read on a thread.
 struct Live {
     child: Child,

@@ -43,7 +43,7 @@ pub enum Error {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// The tracer exited with an error; its stderr follows.
+    /// The tracer exited with an error (its stderr was shown as it came).
     #[error("{tracer} failed ({status}){}", stderr_tail(.stderr))]
     TracerFailed {
         /// bpftrace, stap, dtrace.
@@ -55,12 +55,13 @@ pub enum Error {
     },
 }
 
+/// The tracer's stderr was shown live, line by line, prefixed with its name: point there
+/// rather than print it twice.
 fn stderr_tail(stderr: &str) -> String {
-    let s = stderr.trim_end();
-    if s.is_empty() {
-        String::new()
+    if stderr.trim().is_empty() {
+        " without a message".to_owned()
     } else {
-        format!(":\n{s}")
+        "; its messages are above, prefixed with its name".to_owned()
     }
 }
 
