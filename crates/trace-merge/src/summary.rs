@@ -204,7 +204,6 @@ impl Summary {
         users: &mut dyn UserNames,
         counts: &EndCounts,
     ) -> io::Result<()> {
-        self.durations.sort_unstable();
         let t = self.total;
         write!(out, "opens: {}  failed: {}", t.count, t.failed)?;
         if let Some(permille) = (t.failed * 1000).checked_div(t.count) {
@@ -236,8 +235,10 @@ impl Summary {
                 "\nlatency of {} completed opens:",
                 self.durations.len()
             )?;
+            // Selected, not sorted: each rank is found in what lies above the previous one.
+            let mut below = 0;
             for (label, p) in [("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)] {
-                let ns = nearest_rank(&self.durations, p).unwrap_or(0);
+                let ns = select_nearest_rank(&mut self.durations, &mut below, p);
                 writeln!(
                     out,
                     "  {label} {:>12}  ({ns} ns)",
@@ -404,6 +405,18 @@ fn nearest_rank(sorted: &[u64], p: u32) -> Option<u64> {
     Some(sorted[(rank - 1) as usize])
 }
 
+/// [`nearest_rank`] without sorting, for increasing `p` in turn: `values[..*below]` are known
+/// to be no larger than the rest (from the previous call), so the rank is selected in the rest.
+fn select_nearest_rank(values: &mut [u64], below: &mut usize, p: u32) -> u64 {
+    let n = values.len() as u128;
+    let rank = (u128::from(p) * n).div_ceil(100).clamp(1, n);
+    let k = (rank - 1) as usize;
+    debug_assert!(k >= *below, "ranks asked in increasing order");
+    values[*below..].select_nth_unstable(k - *below);
+    *below = k;
+    values[k]
+}
+
 /// bpftrace's log2 bucket: 0 for 0, 1 for 1, k for [2^(k-1), 2^k).
 fn bucket(ns: u64) -> usize {
     if ns == 0 {
@@ -462,6 +475,31 @@ mod tests {
         assert_eq!(nearest_rank(&[7, 8, 9], 1), Some(7));
         assert_eq!(nearest_rank(&[42], 99), Some(42));
         assert_eq!(nearest_rank(&[], 50), None);
+    }
+
+    #[test]
+    fn selected_ranks_match_sorted_ones() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for n in [1usize, 2, 3, 10, 99, 100, 101, 1000, 4097] {
+            let mut values: Vec<u64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x % 5000
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let mut below = 0;
+            for p in [1, 50, 50, 90, 99, 100] {
+                assert_eq!(
+                    Some(select_nearest_rank(&mut values, &mut below, p)),
+                    nearest_rank(&sorted, p),
+                    "n = {n}, p = {p}"
+                );
+            }
+        }
     }
 
     #[test]
