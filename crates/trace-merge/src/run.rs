@@ -164,7 +164,9 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
             Err((_, NextError::Hook(e))) => return Err(Error::Output(e)),
         };
         stats.lines += 1;
-        let line = match parse_line(bytes) {
+        // Used in place, not moved (see `State::read_all`).
+        let parsed = parse_line(bytes);
+        let line = match &parsed {
             Ok(l) => l,
             Err(e) => {
                 merged_malformed(cfg, &mut stats, &names[i], number, e.to_string(), err)
@@ -176,7 +178,7 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
             Line::Entry(e) => e.ts,
             Line::Return(r) => r.ts,
             Line::Header(h) => {
-                infos[i].header(&h);
+                infos[i].header(h);
                 continue;
             }
             Line::Comment(_) | Line::Blank => continue,
@@ -194,8 +196,8 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
         });
         let pairer = &mut groups[g].1;
         let result = match line {
-            Line::Entry(e) => pairer.entry(&e, &mut emitter(&mut sink, &infos[i], lb)),
-            Line::Return(r) => pairer.ret(&r, &mut emitter(&mut sink, &infos[i], lb)),
+            Line::Entry(e) => pairer.entry(e, &mut emitter(&mut sink, &infos[i], lb)),
+            Line::Return(r) => pairer.ret(r, &mut emitter(&mut sink, &infos[i], lb)),
             _ => Ok(()),
         };
         result.map_err(Error::Output)?;
@@ -319,11 +321,16 @@ impl State {
             };
             self.stats.lines += 1;
             self.progress.advance(bytes.len() as u64 + 1);
-            let line = match parse_line(bytes) {
+            // Used in place, not moved: copying the parsed line out of the result made the
+            // CPU reload it in wide pieces just after it was stored in narrow ones (a
+            // store-forwarding stall on every line).
+            let parsed = parse_line(bytes);
+            let line = match &parsed {
                 Ok(l) => l,
                 Err(e) => {
+                    let reason = e.to_string();
                     let name = reader.name().to_owned();
-                    self.malformed(cfg, &name, number, e.to_string(), err)?;
+                    self.malformed(cfg, &name, number, reason, err)?;
                     continue;
                 }
             };
@@ -331,14 +338,14 @@ impl State {
             let result = match line {
                 Line::Entry(e) => {
                     self.info.saw_timestamp(e.ts);
-                    self.pairer.entry(&e, &mut emitter(sink, &self.info, lb))
+                    self.pairer.entry(e, &mut emitter(sink, &self.info, lb))
                 }
                 Line::Return(r) => {
                     self.info.saw_timestamp(r.ts);
-                    self.pairer.ret(&r, &mut emitter(sink, &self.info, lb))
+                    self.pairer.ret(r, &mut emitter(sink, &self.info, lb))
                 }
                 Line::Header(h) => {
-                    self.info.header(&h);
+                    self.info.header(h);
                     Ok(())
                 }
                 Line::Comment(_) | Line::Blank => Ok(()),
