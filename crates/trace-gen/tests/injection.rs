@@ -302,8 +302,6 @@ fn print_script_of_the_binary_matches_for_bpftrace_and_stap() {
 }
 
 #[test]
-#[ignore = "known bug, reported to gen-core: Config::make_backend still returns \
-            NoDefaultBackend for BackendKind::Dtrace, so every `trace-gen -D` fails"]
 fn print_script_of_the_binary_works_for_dtrace() {
     let out = trace_gen()
         .args([

@@ -43,7 +43,10 @@ Exit status:
   0  all inputs were read (anomalies, if any, are reported on stderr)
   2  an input could not be read (the others are still processed), a malformed line with
      --strict, or a usage error
-  A closed output (e.g. `| head -1`) ends the run quietly with status 0.";
+  A closed output (e.g. `| head -1`) ends the run quietly with status 0.
+  Ctrl-C while reading a pipe (`trace-gen | trace-merge`): the first one lets trace-gen
+  write out what its tracer still held, and trace-merge ends at the end of the pipe with
+  status 0; a second Ctrl-C ends it at once with status 130.";
 
 /// Pair, name, time and print the open() events traced by trace-gen.
 ///

@@ -13,6 +13,7 @@ pub mod escape;
 pub mod event;
 pub mod info;
 pub mod input;
+pub mod interrupt;
 pub mod output;
 pub mod pair;
 pub mod report;

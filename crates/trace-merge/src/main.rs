@@ -21,9 +21,10 @@ fn main() -> ExitCode {
             _ => ExitCode::SUCCESS,
         };
     }
-    let result = Config::from_cli(cli)
-        .map_err(Error::from)
-        .and_then(|cfg| trace_merge::run::run(&cfg));
+    let result = Config::from_cli(cli).map_err(Error::from).and_then(|cfg| {
+        trace_merge::interrupt::defer_sigint_for_pipes(&cfg.inputs);
+        trace_merge::run::run(&cfg)
+    });
     match result {
         Ok(outcome) if outcome.input_failed => ExitCode::from(2),
         Ok(_) => ExitCode::SUCCESS,
