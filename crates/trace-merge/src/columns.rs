@@ -237,6 +237,9 @@ pub enum CellStyle {
     Text,
     /// For CSV: raw bytes (the CSV writer quotes), empty for a value that is absent.
     Raw,
+    /// For CSV shown on a terminal: escaped text (as [`CellStyle::Text`]), empty for a value
+    /// that is absent.
+    EscapedRaw,
 }
 
 /// The time column's state: the base of relative times.
@@ -259,10 +262,10 @@ pub fn write_cell(
 ) {
     let absent: &[u8] = match style {
         CellStyle::Text => b"-",
-        CellStyle::Raw => b"",
+        CellStyle::Raw | CellStyle::EscapedRaw => b"",
     };
     let text = |bytes: &[u8], out: &mut Vec<u8>| match style {
-        CellStyle::Text => escape_text(bytes, out),
+        CellStyle::Text | CellStyle::EscapedRaw => escape_text(bytes, out),
         CellStyle::Raw => out.extend_from_slice(bytes),
     };
     match column {

@@ -455,9 +455,12 @@ impl<W: Write> FeatureSink<W> {
                 ))
             }
             OutputMode::Json => Box::new(JsonWriter::new()),
-            OutputMode::Csv(columns) => {
-                Box::new(CsvWriter::new(columns.clone(), cfg.header, cfg.time))
-            }
+            OutputMode::Csv(columns) => Box::new(CsvWriter::new(
+                columns.clone(),
+                cfg.header,
+                cfg.time,
+                stdout_is_terminal,
+            )),
         };
         let (stage, remaining) = match &cfg.output {
             OutputMode::Summary(by) => (Stage::Summary(Box::new(Summary::new(*by, cfg.top))), None),

@@ -979,6 +979,35 @@ fn columns_are_aligned_on_a_terminal() {
 }
 
 #[test]
+fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
+    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let command = format!(
+        "{} -n --format csv {} 2>/dev/null",
+        sh_quote(&bin),
+        sh_quote(&data("odd-paths.trace"))
+    );
+    let Some(screen) = on_terminal(&command) else {
+        return;
+    };
+    // On the terminal: the newline, the ESC and the tab of the file names are shown escaped,
+    // and no raw control byte reaches the screen.
+    assert!(screen.contains(r"/tmp/new\nline\x1b[31m"), "{screen:?}");
+    assert!(screen.contains(r"tab\there"), "{screen:?}");
+    assert!(
+        !screen.bytes().any(|b| b == 0x1b || b == b'\t'),
+        "raw control on the terminal: {screen:?}"
+    );
+    // Through a pipe the same CSV keeps the raw bytes (lossless for readers).
+    let piped = trace_merge()
+        .args(["-n", "--format", "csv"])
+        .arg(data("odd-paths.trace"))
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(piped.contains("\"/tmp/new\nline\x1b[31m\""), "{piped:?}");
+}
+
+#[test]
 fn progress_bar_on_a_terminal_for_a_big_file() {
     let dir = std::env::temp_dir().join(format!("tm-features-pty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

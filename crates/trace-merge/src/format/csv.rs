@@ -41,14 +41,22 @@ pub struct CsvWriter {
     columns: Option<Vec<Column>>,
     header: bool,
     time: TimeState,
+    /// Raw bytes, or escaped when the CSV is shown on a terminal.
+    style: CellStyle,
     field: Vec<u8>,
     record: Vec<u8>,
 }
 
 impl CsvWriter {
-    /// A writer of `columns` (`None` for the default fields); `header` false for `--no-header`.
-    pub fn new(columns: Option<Vec<Column>>, header: bool, time: TimeMode) -> Self {
+    /// A writer of `columns` (`None` for the default fields); `header` false for `--no-header`;
+    /// `escape` when the output is a terminal.
+    pub fn new(columns: Option<Vec<Column>>, header: bool, time: TimeMode, escape: bool) -> Self {
         CsvWriter {
+            style: if escape {
+                CellStyle::EscapedRaw
+            } else {
+                CellStyle::Raw
+            },
             columns,
             header,
             time: TimeState {
@@ -119,14 +127,7 @@ impl EventWriter for CsvWriter {
             Some(columns) => {
                 for (i, &column) in columns.iter().enumerate() {
                     let mut field = std::mem::take(&mut self.field);
-                    write_cell(
-                        column,
-                        event,
-                        ctx,
-                        &mut self.time,
-                        CellStyle::Raw,
-                        &mut field,
-                    );
+                    write_cell(column, event, ctx, &mut self.time, self.style, &mut field);
                     self.field = field;
                     self.end_field(i + 1 == columns.len());
                 }
@@ -138,7 +139,11 @@ impl EventWriter for CsvWriter {
                 push_u64(&mut self.field, event.uid.into());
                 self.end_field(false);
                 if let Some(name) = ctx.users.user_name(event.uid) {
-                    self.field.extend_from_slice(name);
+                    if self.style == CellStyle::Raw {
+                        self.field.extend_from_slice(name);
+                    } else {
+                        crate::escape::escape_into(&mut self.field, name);
+                    }
                 }
                 self.end_field(false);
                 for column in [
@@ -152,14 +157,7 @@ impl EventWriter for CsvWriter {
                     Column::DurationNs,
                 ] {
                     let mut field = std::mem::take(&mut self.field);
-                    write_cell(
-                        column,
-                        event,
-                        ctx,
-                        &mut self.time,
-                        CellStyle::Raw,
-                        &mut field,
-                    );
+                    write_cell(column, event, ctx, &mut self.time, self.style, &mut field);
                     self.field = field;
                     self.end_field(column == Column::DurationNs);
                 }
@@ -218,7 +216,7 @@ mod tests {
                 outcome: Outcome::Unfinished,
             },
         ];
-        let mut writer = CsvWriter::new(columns, header, TimeMode::Relative);
+        let mut writer = CsvWriter::new(columns, header, TimeMode::Relative, false);
         let mut out = Vec::new();
         writer.begin(&mut out).unwrap();
         for event in &events {
