@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README and CI run it: install what the tests need, then formatting,
-# lints, and every test of the workspace (unit, grammar properties, trace-merge CLI, real
-# bpftrace end to end, stap -p2 elaboration, DTrace golden scripts).
+# lints, every test of the workspace (unit, grammar properties, trace-merge CLI, real bpftrace
+# end to end, stap -p2 elaboration, DTrace golden scripts), and a bounded fuzz run of each
+# fuzz target (FUZZ_SECONDS each, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +14,5 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace
+echo "== fuzz (bounded)" >&2
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
