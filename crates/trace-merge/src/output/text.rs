@@ -77,7 +77,12 @@ fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
     }
     match ev.outcome {
         Outcome::Returned { ret, .. } => {
-            line.extend_from_slice(if ret >= 0 { b" => FD " } else { b" => ERROR " });
+            // Two fixed-size appends (one variable-size one is a memcpy call).
+            if ret >= 0 {
+                line.extend_from_slice(b" => FD ");
+            } else {
+                line.extend_from_slice(b" => ERROR ");
+            }
             push_i64(line, ret);
             line.extend_from_slice(b" [");
             push_human_time(line, ev.duration_ns().unwrap_or(0));
