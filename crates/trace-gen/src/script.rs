@@ -58,6 +58,24 @@ impl CommName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as a double-quoted string literal, the same in bpftrace, SystemTap and D.
+    /// Validation already excludes `"`, `\` and control characters; they are escaped anyway
+    /// (octal for any byte that is not printable ASCII), so that the literal stays one token
+    /// whatever the validation.
+    pub fn string_literal(&self) -> String {
+        let mut lit = String::from("\"");
+        for b in self.0.bytes() {
+            match b {
+                b'"' => lit.push_str("\\\""),
+                b'\\' => lit.push_str("\\\\"),
+                b' ' | 0x21..=0x7e => lit.push(char::from(b)),
+                _ => lit.push_str(&format!("\\{b:03o}")),
+            }
+        }
+        lit.push('"');
+        lit
+    }
 }
 
 /// Everything a backend needs to write a probe script.

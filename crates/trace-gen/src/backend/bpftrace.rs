@@ -162,7 +162,7 @@ fn entry_predicate(spec: &ScriptSpec) -> Option<String> {
     }
     if let Some(comm) = &spec.comm {
         // CommName holds printable ASCII without '"' or '\': a valid string literal as is.
-        terms.push(format!("comm == \"{}\"", comm.as_str()));
+        terms.push(format!("comm == {}", comm.string_literal()));
     }
     (!terms.is_empty()).then(|| terms.join(" && "))
 }

@@ -21,7 +21,6 @@
 use super::Backend;
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER};
 use std::ffi::OsString;
-use std::fmt::Write as _;
 
 /// The DTrace backend; the dialect comes from `spec.target_os`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,27 +110,6 @@ const SWITCH_RATE: &str = "100hz";
 /// Room for the `self->` variables of threads inside an open call (default 1m).
 const DYNVAR_SIZE: &str = "16m";
 
-/// A D string literal. [`CommName`] already excludes `"`, `\` and control characters; they
-/// are escaped anyway, so that the literal stays one token whatever the validation.
-fn string_literal(name: &CommName) -> String {
-    let mut lit = String::from("\"");
-    for c in name.as_str().chars() {
-        match c {
-            '"' => lit.push_str("\\\""),
-            '\\' => lit.push_str("\\\\"),
-            c if c.is_ascii_graphic() || c == ' ' => lit.push(c),
-            c => {
-                let mut buf = [0; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    let _ = write!(lit, "\\{b:03o}");
-                }
-            }
-        }
-    }
-    lit.push('"');
-    lit
-}
-
 /// One condition of the predicate, as a typed value; [`Test::render`] is the only place
 /// that turns it into D.
 enum Test<'a> {
@@ -175,7 +153,7 @@ impl Test<'_> {
             Test::TargetProgeny => "progenyof($target)".to_owned(),
             Test::PidIsTarget => "pid == $target".to_owned(),
             Test::UidIs(uid) => format!("uid == {uid}"),
-            Test::CommIs(name) => format!("execname == {}", string_literal(name)),
+            Test::CommIs(name) => format!("execname == {}", name.string_literal()),
         }
     }
 }

@@ -26,7 +26,6 @@
 use super::Backend;
 use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER};
 use std::ffi::OsString;
-use std::fmt::Write as _;
 
 /// Longest string the script handles (`-DMAXSTRINGLEN`): `PATH_MAX`, so that every path the
 /// kernel accepts is read whole (stap's default is 512 bytes).
@@ -76,27 +75,6 @@ fn buffer_megabytes(bytes: u64) -> u64 {
     bytes.div_ceil(1 << 20).max(1)
 }
 
-/// A stap string literal. [`CommName`] already excludes `"`, `\` and control characters;
-/// they are escaped anyway, so that the literal stays one token whatever the validation.
-fn string_literal(name: &CommName) -> String {
-    let mut lit = String::from("\"");
-    for c in name.as_str().chars() {
-        match c {
-            '"' => lit.push_str("\\\""),
-            '\\' => lit.push_str("\\\\"),
-            c if c.is_ascii_graphic() || c == ' ' => lit.push(c),
-            c => {
-                let mut buf = [0; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    let _ = write!(lit, "\\{b:03o}");
-                }
-            }
-        }
-    }
-    lit.push('"');
-    lit
-}
-
 /// One condition of the filter, as a typed value; [`Test::render`] is the only place that
 /// turns it into stap code.
 enum Test<'a> {
@@ -133,7 +111,7 @@ impl Test<'_> {
             Test::TargetSet => "target_set_pid(pid())".to_owned(),
             Test::PidIsTarget => "pid() == target()".to_owned(),
             Test::UidIs(uid) => format!("uid() == {uid}"),
-            Test::CommIs(name) => format!("execname() == {}", string_literal(name)),
+            Test::CommIs(name) => format!("execname() == {}", name.string_literal()),
         }
     }
 }
