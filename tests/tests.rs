@@ -476,3 +476,83 @@ fn sigint_stops_trace_gen_with_130_after_draining() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn hostile_file_names_come_out_whole_and_escaped() {
+    if !bpftrace_ready("hostile_file_names_come_out_whole_and_escaped") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("names");
+    // bpftrace cannot escape: trace-gen rejoins an entry that a newline split, and quotes it.
+    let names = [
+        "new\nline",
+        "two\n\nnewlines\n",
+        "a b",
+        "esc\x1b[31mred",
+        "quote\"q",
+        "back\\slash",
+        "=> uid: 0 pid: 1 open: x 5",
+    ];
+    let mut script = String::from("for f in");
+    for n in names {
+        script.push_str(&format!(" {}", shell_quote(&s.path(n))));
+    }
+    script.push_str("; do : > \"$f\"; done");
+    let (status, t, err) = traced(&["-c", &script]);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_clean(&t, &err);
+    for n in names {
+        let opens = t.of_path(&s.path(n));
+        assert_eq!(opens.len(), 1, "{n:?} in {:?}", t.opens);
+        assert!(opens[0].ret >= 0, "{n:?}: {:?}", opens[0]);
+    }
+
+    // Through trace-merge: one line per open, the names escaped, nothing malformed.
+    let mut merge = Command::new(bin("trace-merge"));
+    merge
+        .arg("-n")
+        .arg("--path")
+        .arg(format!("^{}/", s.0.display()));
+    let mut gen = trace_gen();
+    gen.arg("-B").arg("-c").arg(&script);
+    let pipeline = format!("{} | {}", shell_command(&gen), shell_command(&merge));
+    let mut c = Command::new("sh");
+    c.args(["-c", &pipeline]);
+    let (status, out, err) = run_with_limit(c, LIMIT);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("malformed"), "{err}");
+    let text = String::from_utf8(out).unwrap();
+    let dir = s.0.display().to_string();
+    for shown in [
+        r"new\nline",
+        r"two\n\nnewlines\n",
+        "a b",
+        r"esc\x1b[31mred",
+        "quote\"q",
+        r"back\\slash",
+        "=> uid: 0 pid: 1 open: x 5",
+    ] {
+        let want = format!("{dir}/{shown} => FD ");
+        assert_eq!(
+            text.lines().filter(|l| l.contains(&want)).count(),
+            1,
+            "{want:?} in\n{text}"
+        );
+    }
+    assert_eq!(text.lines().count(), names.len(), "{text}");
+}
+
+/// `s` quoted for `sh`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A command as one `sh` word list.
+fn shell_command(c: &Command) -> String {
+    std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|a| shell_quote(a.to_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod rejoin;
 pub mod run;
 pub mod script;

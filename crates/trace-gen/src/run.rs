@@ -22,6 +22,7 @@
 use crate::backend::Backend;
 use crate::config::{is_executable, tracefs_events, BackendKind, Config};
 use crate::error::Error;
+use crate::rejoin::{Rejoiner, Step};
 use crate::script::{ScriptSpec, ATTACHED_MARKER, FENCE_MARKER};
 use signal_hook::iterator::{exfiltrator::WithOrigin, SignalsInfo};
 use signal_hook::low_level::siginfo::Cause;
@@ -531,6 +532,7 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
     let mut line = Vec::with_capacity(512);
     let mut out_err: Option<Error> = None;
     let mut text = Vec::with_capacity(1024);
+    let mut rejoiner = backend.rejoins_raw_names().then(Rejoiner::default);
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -542,6 +544,12 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
             }
         }
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        let in_entry = rejoiner
+            .as_mut()
+            .is_some_and(|r| r.push(body, &mut text) == Step::Held);
+        if in_entry {
+            continue;
+        }
         match classify(body) {
             TracerLine::Trace(l) => {
                 text.extend_from_slice(l);
@@ -597,6 +605,9 @@ pub fn run(config: &Config, backend: &dyn Backend, out: &mut dyn Write) -> Resul
                 break;
             }
         }
+    }
+    if let Some(r) = rejoiner.as_mut() {
+        r.finish(&mut text);
     }
     if out_err.is_none() {
         if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {

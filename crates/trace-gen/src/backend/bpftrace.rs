@@ -254,6 +254,10 @@ impl Backend for Bpftrace {
         true
     }
 
+    fn rejoins_raw_names(&self) -> bool {
+        true
+    }
+
     fn env(&self, spec: &ScriptSpec) -> Vec<(OsString, OsString)> {
         vec![
             ("BPFTRACE_STRLEN".into(), MAX_STRLEN.to_string().into()),

@@ -34,4 +34,11 @@ pub trait Backend {
     fn has_fence(&self) -> bool {
         false
     }
+
+    /// Whether the tracer prints names raw (it cannot escape them) and the script prints each
+    /// entry together with its return, in one `printf`: then trace-gen rejoins an entry that a
+    /// newline in a name split into pieces, and quotes it ([`crate::rejoin`]).
+    fn rejoins_raw_names(&self) -> bool {
+        false
+    }
 }
