@@ -34,11 +34,18 @@ pub enum InputSpec {
 }
 
 impl InputSpec {
-    /// The name used in messages: the path as given, or `<stdin>`.
+    /// The name used in messages: the path as given, or `<stdin>`; escaped as paths are in the
+    /// output (a file name with ESC or a newline must not reach the terminal through an error
+    /// message).
     pub fn display_name(&self) -> String {
         match self {
             InputSpec::Stdin => "<stdin>".to_owned(),
-            InputSpec::Path(p) => p.display().to_string(),
+            InputSpec::Path(p) => {
+                use std::os::unix::ffi::OsStrExt;
+                let mut out = Vec::new();
+                crate::escape::escape_into(&mut out, p.as_os_str().as_bytes());
+                String::from_utf8_lossy(&out).into_owned()
+            }
         }
     }
 }

@@ -190,9 +190,6 @@ fn json_escapes_controls_and_reads_back_exactly() {
 }
 
 #[test]
-#[ignore = "known gap, reported to json.rs's owner: C1 (U+0080-U+009F) and bidi controls are \
-            written raw inside JSON strings; \\u escapes would keep the JSON identical once \
-            parsed and keep `trace-merge --format json` safe on a terminal"]
 fn json_escapes_c1_and_bidi_controls_too() {
     let (_dir, path) = write_trace("json-c1");
     let (stdout, _) = run(&path, &["--format", "json"]);
@@ -217,9 +214,6 @@ fn csv_keeps_the_raw_bytes_for_readers() {
 }
 
 #[test]
-#[ignore = "known gap, reported to input.rs's owner: an input file name is printed raw in \
-            `trace-merge: FILE:LINE:` messages and input errors (InputSpec::display_name), so a \
-            file name with ESC or a newline reaches the terminal"]
 fn input_file_names_are_escaped_in_messages() {
     let (dir, _) = write_trace("names");
     let evil = dir.join("\x1b]0;owned\x07\nfake: line.trace");

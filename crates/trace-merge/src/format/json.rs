@@ -194,38 +194,42 @@ fn push_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// A JSON string literal (RFC 8259): `"` and `\` escaped, control characters as `\n`-style
-/// escapes or `\u00XX`; DEL too, so that a path cannot drive a terminal when piped to `cat`.
+/// escapes or `\u00XX`; DEL, C1 controls (U+0080-U+009F) and bidi controls (U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069) as `\uXXXX` too, so that a path cannot drive a terminal when
+/// the JSON is shown there. Parsed, the string is the same text.
 pub fn push_json_str(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f | 0x7f => b"",
+    for (i, c) in text.char_indices() {
+        let escape: &[u8] = match c {
+            '"' => b"\\\"",
+            '\\' => b"\\\\",
+            '\n' => b"\\n",
+            '\r' => b"\\r",
+            '\t' => b"\\t",
+            '\u{8}' => b"\\b",
+            '\u{c}' => b"\\f",
+            '\u{0}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => b"",
             _ => continue,
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]);
+            let code = u32::from(c);
+            out.extend_from_slice(b"\\u");
+            for shift in [12, 8, 4, 0] {
+                out.push(HEX[((code >> shift) & 15) as usize]);
+            }
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
+        start = i + c.len_utf8();
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -312,10 +316,10 @@ mod tests {
     #[test]
     fn strings_are_escaped() {
         let mut out = Vec::new();
-        push_json_str(&mut out, "a\"b\\c\nd\te\x1b[0m\x7f\u{8}é");
+        push_json_str(&mut out, "a\"b\\c\nd\te\x1b[0m\x7f\u{8}é\u{9b}\u{202e}x");
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            r#""a\"b\\c\nd\te\u001b[0m\u007f\bé""#
+            r#""a\"b\\c\nd\te\u001b[0m\u007f\bé\u009b\u202ex""#
         );
     }
 
