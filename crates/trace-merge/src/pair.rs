@@ -12,8 +12,9 @@
 //! passed after the newer one, since its return may still be on its way.
 //!
 //! Every open is emitted as soon as both halves are seen, so output stays live. Memory is
-//! bounded by `max_pending` (entries and held returns together): past it the oldest entry is
-//! evicted (emitted as unfinished and counted). Storage is a slab of slots whose text buffers
+//! bounded by `max_pending` entries, and as many held returns: past it the oldest entry is
+//! evicted (emitted as unfinished and counted), or the oldest held return is counted as
+//! having no entry. Storage is a slab of slots whose text buffers
 //! are reused, and the thread map uses a fast hasher (FxHash): no allocation per event once
 //! warmed up.
 
@@ -28,7 +29,7 @@ const NIL: u32 = u32::MAX;
 /// Pairing limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairConfig {
-    /// Most entries (plus held returns) kept at once; more evicts the oldest.
+    /// Most entries kept at once (and, apart, most held returns); more evicts the oldest.
     pub max_pending: usize,
     /// Reorder window in trace time (ns); 0 trusts the input to be in order.
     pub window_ns: u64,
@@ -334,14 +335,18 @@ impl Pairer {
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
     {
-        while self.pending + self.held_live > self.cfg.max_pending {
-            if self.oldest != NIL {
-                self.drop_entry(self.oldest, true, emit)?;
-            } else if let Some(h) = self.held.pop_front() {
-                if h.live {
-                    self.forget_held(h.key);
-                    self.stats.returns_without_entry += 1;
-                }
+        // Entries and held returns are bounded apart: a burst of returns whose entries were
+        // evicted must not push out the live entries still waiting for theirs.
+        while self.pending > self.cfg.max_pending && self.oldest != NIL {
+            self.drop_entry(self.oldest, true, emit)?;
+        }
+        while self.held_live > self.cfg.max_pending {
+            let Some(h) = self.held.pop_front() else {
+                break;
+            };
+            if h.live {
+                self.forget_held(h.key);
+                self.stats.returns_without_entry += 1;
             }
         }
         Ok(())

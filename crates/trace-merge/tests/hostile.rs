@@ -496,9 +496,6 @@ fn more_threads_in_flight_than_max_pending_are_evicted_and_counted() {
 }
 
 #[test]
-#[ignore = "known bug, reported to pair.rs's owner: with a reorder window, returns of evicted \
-            entries are held as pending and evict the live entries, so one eviction loses every \
-            later pair"]
 fn evicted_entries_returns_do_not_evict_live_entries() {
     // Same as above with the default --reorder-window 1s: the returns of /p10-/p12 have no
     // entry any more and wait for one; they must not push out /p13 and /p14.
