@@ -158,7 +158,8 @@ def gen_table(runs, opens=200000):
         seen, lost = 0, 0
         with open(path, "rb") as f:
             for line in f:
-                if line.startswith(b"<= ") and b" comm: opens " in line:
+                # bpftrace prints each entry with its return; entries carry the comm.
+                if line.startswith(b"=> ") and b" comm: opens open: " in line:
                     seen += 1
                 elif line.startswith(b"# lost: "):
                     lost += int(line.split()[2])
@@ -171,7 +172,7 @@ def gen_table(runs, opens=200000):
     for name, wall, _ in rows:
         events = ""
         if name.startswith("trace-gen"):
-            events = "%d returns seen, %d reported lost, %d missing" % (seen, lost, max(0, opens - seen))
+            events = "%d opens seen, %d reported lost, %d missing" % (seen, lost, max(0, opens - seen))
         elif name.startswith("minimal"):
             events = "%d of %d printed" % (minimal_seen, opens)
         out.append("| %s | %.3f | %.2f | %.2f | %s |" % (name, wall, wall / base, wall / minimal_wall, events))
