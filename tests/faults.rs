@@ -110,6 +110,25 @@ fn trace_gen(s: &CatScratch) -> Command {
     c
 }
 
+/// `trace-gen -B -n COMM | trace-merge -n`, with trace-gen's stderr read as lines and
+/// trace-merge's stdout and stderr left piped for the test.
+fn pipeline(s: &CatScratch) -> (Child, mpsc::Receiver<String>, Child) {
+    let mut gen = trace_gen(s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gen_err = lines_of(gen.stderr.take().unwrap());
+    let merge = Command::new(bin("trace-merge"))
+        .arg("-n")
+        .stdin(Stdio::from(gen.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (gen, gen_err, merge)
+}
+
 /// Waits for a child with a generous deadline (a hang is a failure, not a wait forever).
 fn wait(child: &mut Child, what: &str) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -132,19 +151,7 @@ fn sigint_to_trace_gen_drains_every_event_into_trace_merge() {
         return;
     }
     let s = CatScratch::new("sigint");
-    let mut gen = trace_gen(&s)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let gen_err = lines_of(gen.stderr.take().unwrap());
-    let mut merge = Command::new(bin("trace-merge"))
-        .arg("-n")
-        .stdin(Stdio::from(gen.stdout.take().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut gen, gen_err, mut merge) = pipeline(&s);
     let out = lines_of(merge.stdout.take().unwrap());
     let mut merge_err = merge.stderr.take().unwrap();
     let mut seen = Vec::new();
@@ -221,19 +228,7 @@ fn trace_merge_exits_quietly_when_its_reader_goes_away() {
         return;
     }
     let s = CatScratch::new("epipe");
-    let mut gen = trace_gen(&s)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let gen_err = lines_of(gen.stderr.take().unwrap());
-    let mut merge = Command::new(bin("trace-merge"))
-        .arg("-n")
-        .stdin(Stdio::from(gen.stdout.take().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut gen, gen_err, mut merge) = pipeline(&s);
     // `| head -1`: read one line, then close the pipe.
     let mut reader = BufReader::new(merge.stdout.take().unwrap());
     let ready = s.missing("ready");
