@@ -167,13 +167,13 @@ impl NewlineFinder {
 }
 
 /// Opens one input. A missing file or a directory is an [`InputError`]; a FIFO is fine.
-pub fn open(spec: &InputSpec) -> Result<LineReader<Box<dyn Read>>, InputError> {
+pub fn open(spec: &InputSpec) -> Result<LineReader<Box<dyn Read + Send>>, InputError> {
     let name = spec.display_name();
     let open_err = |source| InputError::Open {
         name: name.clone(),
         source,
     };
-    let (reader, regular): (Box<dyn Read>, bool) = match spec {
+    let (reader, regular): (Box<dyn Read + Send>, bool) = match spec {
         InputSpec::Stdin => {
             let stdin = io::stdin();
             // Ask the fd itself (not the path) whether it is a regular file.
@@ -214,6 +214,11 @@ impl<R: Read> LineReader<R> {
             skipping: false,
             newline: NewlineFinder::new(),
         }
+    }
+
+    /// True when a read may wait for a writer (a pipe, FIFO or terminal, not a regular file).
+    pub fn may_block(&self) -> bool {
+        self.may_block
     }
 
     /// Reads more data after the unconsumed tail, growing the buffer for long lines.

@@ -31,5 +31,6 @@ pub mod fuzzing;
 pub mod generate;
 pub mod merge;
 pub mod progress;
+pub mod reader_thread;
 pub mod sort;
 pub mod summary;

@@ -5,14 +5,15 @@ use crate::config::{Config, MALFORMED_SHOWN};
 use crate::error::Error;
 use crate::event::OpenEvent;
 use crate::info::TraceInfo;
-use crate::input::{self, InputError, LineSource, Next, NextError};
+use crate::input::{self, InputError, LineReader, LineSource, NextError};
 use crate::merge::{Merged, MergedLines};
 use crate::output::text::TextSink;
 use crate::output::Sink;
 use crate::pair::Pairer;
+use crate::reader_thread::{self, Item};
 use crate::report::{write_report, Stats};
 use crate::users::UserDb;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use trace_format::{parse_line, Line};
 
 /// Output buffer size: large writes for files, flushed early on pipes and terminals.
@@ -62,7 +63,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
     };
     let mut input_failed = false;
     for spec in &cfg.inputs {
-        let mut reader = match input::open(spec) {
+        let reader = match input::open(spec) {
             Ok(r) => r,
             Err(e) => {
                 input_failed = true;
@@ -79,7 +80,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
             state.progress =
                 crate::progress::Progress::for_file(path, stderr_tty, cfg.line_buffered && !waits);
         }
-        let read = state.read_all(cfg, &mut reader, &mut sink, err);
+        let read = state.read_all(cfg, reader, &mut sink, err);
         state.progress.finish();
         if let Err(e) = read {
             match e {
@@ -296,61 +297,65 @@ struct State {
 }
 
 impl State {
-    fn read_all<R: LineSource, S: Sink>(
+    /// One input, read and parsed on the reader thread ([`reader_thread`]), paired and
+    /// written here.
+    fn read_all<R: Read + Send + 'static, S: Sink>(
         &mut self,
         cfg: &Config,
-        reader: &mut R,
+        reader: LineReader<R>,
         sink: &mut S,
         err: &mut dyn Write,
     ) -> Result<(), RunError> {
+        let name = reader.name().to_owned();
+        let mut batches = reader_thread::spawn(reader);
+        let lb = self.line_buffered;
         loop {
             let mut flush = || sink.flush();
-            let next = match reader.next_line(&mut flush) {
-                Ok(n) => n,
+            let batch = match batches.next(&mut flush) {
+                Ok(Some(b)) => b,
+                Ok(None) => return Ok(()),
                 Err(NextError::Input(e)) => return Err(RunError::Input(e)),
                 Err(NextError::Hook(e)) => return Err(RunError::Fatal(Error::Output(e))),
             };
-            let (bytes, number) = match next {
-                Next::End => return Ok(()),
-                Next::Line { bytes, number } => (bytes, number),
-                Next::TooLong { number } => {
-                    let reason = format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
-                    self.malformed(cfg, reader.name(), number, reason, err)?;
-                    continue;
-                }
-            };
-            self.stats.lines += 1;
-            self.progress.advance(bytes.len() as u64 + 1);
-            // Used in place, not moved: copying the parsed line out of the result made the
-            // CPU reload it in wide pieces just after it was stored in narrow ones (a
-            // store-forwarding stall on every line).
-            let parsed = parse_line(bytes);
-            let line = match &parsed {
-                Ok(l) => l,
-                Err(e) => {
-                    let reason = e.to_string();
-                    let name = reader.name().to_owned();
-                    self.malformed(cfg, &name, number, reason, err)?;
-                    continue;
-                }
-            };
-            let lb = self.line_buffered;
-            let result = match line {
-                Line::Entry(e) => {
-                    self.info.saw_timestamp(e.ts);
-                    self.pairer.entry(e, &mut emitter(sink, &self.info, lb))
-                }
-                Line::Return(r) => {
-                    self.info.saw_timestamp(r.ts);
-                    self.pairer.ret(r, &mut emitter(sink, &self.info, lb))
-                }
-                Line::Header(h) => {
-                    self.info.header(h);
-                    Ok(())
-                }
-                Line::Comment(_) | Line::Blank => Ok(()),
-            };
-            result.map_err(|e: io::Error| RunError::Fatal(Error::Output(e)))?;
+            let mut number = batch.first_line();
+            for item in batch.items() {
+                let line = match item {
+                    Item::Line(l) => l,
+                    Item::Malformed(e) => {
+                        self.stats.lines += 1;
+                        self.malformed(cfg, &name, number, e.to_string(), err)?;
+                        number += 1;
+                        continue;
+                    }
+                    Item::TooLong => {
+                        let reason =
+                            format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
+                        self.malformed(cfg, &name, number, reason, err)?;
+                        number += 1;
+                        continue;
+                    }
+                };
+                number += 1;
+                self.stats.lines += 1;
+                let result = match line {
+                    Line::Entry(e) => {
+                        self.info.saw_timestamp(e.ts);
+                        self.pairer.entry(e, &mut emitter(sink, &self.info, lb))
+                    }
+                    Line::Return(r) => {
+                        self.info.saw_timestamp(r.ts);
+                        self.pairer.ret(r, &mut emitter(sink, &self.info, lb))
+                    }
+                    Line::Header(h) => {
+                        self.info.header(h);
+                        Ok(())
+                    }
+                    Line::Comment(_) | Line::Blank => Ok(()),
+                };
+                result.map_err(|e: io::Error| RunError::Fatal(Error::Output(e)))?;
+            }
+            self.progress.advance(batch.bytes());
+            batches.recycle(batch);
         }
     }
 
