@@ -143,13 +143,13 @@ pub struct LineReader<R> {
 /// (choosing an implementation on every call) is a good part of the search: the AVX2 searcher
 /// is picked once here instead.
 #[derive(Clone, Copy)]
-struct NewlineFinder {
+pub(crate) struct NewlineFinder {
     #[cfg(target_arch = "x86_64")]
     avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
 }
 
 impl NewlineFinder {
-    fn new() -> NewlineFinder {
+    pub(crate) fn new() -> NewlineFinder {
         NewlineFinder {
             #[cfg(target_arch = "x86_64")]
             avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
@@ -157,7 +157,7 @@ impl NewlineFinder {
     }
 
     #[inline]
-    fn find(&self, hay: &[u8]) -> Option<usize> {
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
         if let Some(one) = &self.avx2 {
             return one.find(hay);
@@ -168,6 +168,13 @@ impl NewlineFinder {
 
 /// Opens one input. A missing file or a directory is an [`InputError`]; a FIFO is fine.
 pub fn open(spec: &InputSpec) -> Result<LineReader<Box<dyn Read + Send>>, InputError> {
+    let (reader, name, may_block) = open_source(spec)?;
+    Ok(LineReader::new(reader, name, may_block))
+}
+
+/// Opens one input as a plain reader: the reader, its name for messages, and whether a read
+/// may wait for a writer (anything but a regular file: a pipe, a FIFO, a terminal).
+pub fn open_source(spec: &InputSpec) -> Result<(Box<dyn Read + Send>, String, bool), InputError> {
     let name = spec.display_name();
     let open_err = |source| InputError::Open {
         name: name.clone(),
@@ -195,7 +202,7 @@ pub fn open(spec: &InputSpec) -> Result<LineReader<Box<dyn Read + Send>>, InputE
             (Box::new(file), meta.is_file())
         }
     };
-    Ok(LineReader::new(reader, name, !regular))
+    Ok((reader, name, !regular))
 }
 
 impl<R: Read> LineReader<R> {
@@ -214,11 +221,6 @@ impl<R: Read> LineReader<R> {
             skipping: false,
             newline: NewlineFinder::new(),
         }
-    }
-
-    /// True when a read may wait for a writer (a pipe, FIFO or terminal, not a regular file).
-    pub fn may_block(&self) -> bool {
-        self.may_block
     }
 
     /// Reads more data after the unconsumed tail, growing the buffer for long lines.

@@ -1,25 +1,28 @@
 //! Reading and parsing on a second thread, so that a run uses both cores of a small machine.
 //!
-//! Splitting and parsing are about 40% of a run's work on a saved trace, pairing and
-//! formatting the rest. A reader thread reads one input through [`LineReader`], copies each
-//! line into a batch and parses it there; the main thread receives whole batches (one
+//! Reading, splitting and parsing are about half of a run's work on a saved trace, pairing and
+//! formatting the rest. A reader thread reads one input straight into a batch buffer, splits
+//! it into lines and parses them in place; the main thread receives whole batches (one
 //! [`Item`] per line, in order, numbered from [`Batch::first_line`]) and pairs, formats and
-//! writes. Memory stays bounded: at most [`QUEUED`] full batches wait in the channel, and used
+//! writes. The line rules are [`crate::input::LineReader`]'s: a last line without a newline is
+//! a line, a long line grows the buffer, a line longer than [`MAX_LINE`] is skipped. Memory stays bounded: at most [`QUEUED`] full batches wait in the channel, and used
 //! batches are sent back to be refilled instead of being freed.
 //!
 //! Liveness is kept on pipes, FIFOs and terminals: before a read that may wait for the
 //! writer, the reader thread hands over the batch it has (even one line); the main thread
 //! calls its own hook (the output flush) before it waits for a batch that is not there yet.
 
-use crate::input::{InputError, LineReader, LineSource, Next, NextError};
-use std::io::Read;
+use crate::input::{InputError, NewlineFinder, NextError, MAX_LINE};
+use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use trace_format::{parse_line, Line, ParseError};
 
-/// Line text per batch: large enough that the hand-over costs nothing per line, small enough
-/// that the batches in flight stay far below the 16 MB budget.
-const BATCH_BYTES: usize = 512 * 1024;
+/// A batch buffer's usual size: large enough that the hand-over costs nothing per line, small
+/// enough that the batches in flight stay in the caches and far below the 16 MB budget.
+const BATCH_BYTES: usize = 128 * 1024;
+/// A batch is handed over when less room than this is left for the next read.
+const MIN_READ: usize = BATCH_BYTES / 4;
 /// Full batches waiting for the main thread.
 const QUEUED: usize = 2;
 
@@ -30,19 +33,23 @@ pub enum Item<'a> {
     Line(Line<'a>),
     /// A line the grammar rejects.
     Malformed(ParseError),
-    /// A line longer than [`crate::input::MAX_LINE`], skipped.
+    /// A line longer than [`MAX_LINE`], skipped.
     TooLong,
 }
 
-/// Consecutive lines of one input, parsed. The parsed lines borrow from the batch's own copy
-/// of their text.
+/// Consecutive lines of one input, parsed. The parsed lines borrow from the batch's buffer.
 pub struct Batch {
     /// One item per line. The `'static` is a lie kept inside this type: the lines point into
-    /// `text`, whose heap buffer never moves or changes while `items` is not empty (lines are
-    /// only appended within its capacity, and `reset` clears `items` before `text`). They are
-    /// only ever lent out for the lifetime of a borrow of the batch (see [`Batch::items`]).
+    /// `buf`, which is never moved, resized or written below `len` while `items` is not empty
+    /// (reads only write above `len`; `grow` requires no items; `reset` clears `items`
+    /// first). They are only lent out for the lifetime of a borrow of the batch
+    /// ([`Batch::items`]). All pointers into `buf` come from `as_ptr`/`as_mut_ptr`, which
+    /// create no reference to the whole buffer.
     items: Vec<Item<'static>>,
-    text: Vec<u8>,
+    /// The buffer, every byte initialised (its length is its size).
+    buf: Vec<u8>,
+    /// Bytes of input in `buf`.
+    len: usize,
     first_line: u64,
     bytes: u64,
 }
@@ -51,7 +58,8 @@ impl Batch {
     fn new() -> Batch {
         Batch {
             items: Vec::new(),
-            text: Vec::with_capacity(BATCH_BYTES),
+            buf: vec![0; BATCH_BYTES],
+            len: 0,
             first_line: 0,
             bytes: 0,
         }
@@ -67,39 +75,59 @@ impl Batch {
         self.first_line
     }
 
-    /// Input bytes of the lines that were read whole (newlines included), for the progress bar.
+    /// Input bytes of the lines that were not skipped (newlines included), for the progress
+    /// bar.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
     fn reset(&mut self) {
         self.items.clear();
-        self.text.clear();
-        if self.text.capacity() > 4 * BATCH_BYTES {
-            // It held a very long line: give the memory back.
-            self.text = Vec::with_capacity(BATCH_BYTES);
-        }
+        self.len = 0;
         self.bytes = 0;
+        if self.buf.len() > 4 * BATCH_BYTES {
+            // It held a very long line: give the memory back.
+            self.buf = vec![0; BATCH_BYTES];
+        }
     }
 
-    /// Copies `line` in and parses the copy. The caller checked that it fits in the capacity.
-    fn push_line(&mut self, line: &[u8], number: u64) {
-        debug_assert!(self.text.capacity() - self.text.len() >= line.len());
+    /// The input bytes held.
+    fn data(&self) -> &[u8] {
+        // SAFETY: `len <= buf.len()`, all initialised; a shared view.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr(), self.len) }
+    }
+
+    /// Room for the next read: `buf[len..]`, where no line points.
+    fn room(&mut self) -> &mut [u8] {
+        let n = self.buf.len() - self.len;
+        // SAFETY: in bounds and initialised; no item points at or above `len`.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr().add(self.len), n) }
+    }
+
+    /// Makes at least `MIN_READ` of room. Only without items (the buffer may move).
+    fn grow(&mut self) {
+        assert!(self.items.is_empty());
+        if self.buf.len() - self.len < MIN_READ {
+            let size = (self.len + BATCH_BYTES).next_power_of_two();
+            self.buf.resize(size, 0);
+        }
+    }
+
+    /// Parses `buf[start..end]` (one line, without its newline).
+    fn push_line(&mut self, start: usize, end: usize, number: u64) {
+        assert!(start <= end && end <= self.len);
         if self.items.is_empty() {
             self.first_line = number;
         }
-        let start = self.text.len();
-        self.text.extend_from_slice(line);
-        // SAFETY: the bytes live in `text`'s heap buffer, which was not reallocated (the line
-        // fit in the capacity) and is neither reallocated nor changed until `reset` has
-        // cleared `items` (see the field's comment).
+        // SAFETY: in bounds of the initialised bytes below `len`, which stay unchanged while
+        // `items` is not empty (see the field's comment).
         let stored: &'static [u8] =
-            unsafe { std::slice::from_raw_parts(self.text.as_ptr().add(start), line.len()) };
+            unsafe { std::slice::from_raw_parts(self.buf.as_ptr().add(start), end - start) };
         self.items.push(match parse_line(stored) {
             Ok(l) => Item::Line(l),
             Err(e) => Item::Malformed(e),
         });
-        self.bytes += line.len() as u64 + 1;
+        self.bytes += (end - start) as u64 + 1;
     }
 
     fn push_too_long(&mut self, number: u64) {
@@ -124,14 +152,24 @@ pub struct Batches {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Starts reading and parsing `reader` on a new thread.
-pub fn spawn<R: Read + Send + 'static>(reader: LineReader<R>) -> Batches {
+/// Starts reading and parsing `reader` on a new thread. `name` is for messages; `may_block`
+/// says a read may wait for a writer (a pipe, FIFO or terminal), see the module comment.
+pub fn spawn<R: Read + Send + 'static>(reader: R, name: String, may_block: bool) -> Batches {
     let (full_tx, full) = mpsc::sync_channel(QUEUED);
     let (empty, empty_rx) = mpsc::channel();
-    let may_block = reader.may_block();
+    let src = Source {
+        inner: reader,
+        name,
+        may_block,
+        line: 0,
+        skipping: false,
+        newline: NewlineFinder::new(),
+        full: full_tx,
+        empty: empty_rx,
+    };
     let thread = std::thread::Builder::new()
         .name("trace-merge reader".into())
-        .spawn(move || read_loop(reader, full_tx, empty_rx))
+        .spawn(move || src.run())
         .expect("cannot start the reader thread");
     Batches {
         full,
@@ -181,70 +219,146 @@ impl Batches {
     }
 }
 
-/// The reader thread. It stops at the end, at a read error, or when the main thread has gone
-/// (its receiver dropped after an output error or `--strict`).
-fn read_loop<R: Read>(mut reader: LineReader<R>, full: SyncSender<Msg>, empty: Receiver<Batch>) {
-    let fresh = |empty: &Receiver<Batch>| empty.try_recv().unwrap_or_else(|_| Batch::new());
-    let mut batch = fresh(&empty);
-    loop {
-        // Before a read that may wait: hand over what there is, so the output stays live.
-        let mut hand_over = || -> Result<(), ()> {
-            if batch.items.is_empty() {
-                return Ok(());
-            }
-            let next = fresh(&empty);
-            full.send(Msg::Batch(std::mem::replace(&mut batch, next)))
-                .map_err(drop)
-        };
-        let next = match reader.next_line(&mut hand_over) {
-            Ok(n) => n,
-            Err(NextError::Hook(())) => return,
-            Err(NextError::Input(e)) => {
-                if !batch.items.is_empty() && full.send(Msg::Batch(batch)).is_err() {
-                    return;
+/// The reader thread's state.
+struct Source<R> {
+    inner: R,
+    name: String,
+    may_block: bool,
+    /// Lines seen so far (the number of the last one).
+    line: u64,
+    /// Inside a line longer than [`MAX_LINE`]: its bytes are dropped until its newline.
+    skipping: bool,
+    newline: NewlineFinder,
+    full: SyncSender<Msg>,
+    empty: Receiver<Batch>,
+}
+
+/// The main thread is gone (its receiver was dropped after an output error or `--strict`).
+struct Gone;
+
+impl<R: Read> Source<R> {
+    fn run(mut self) {
+        let _ = self.read_all();
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), Gone> {
+        self.full.send(msg).map_err(|_| Gone)
+    }
+
+    /// Hands `batch` over (when it has lines) and continues in a fresh one that starts with
+    /// the unfinished line `batch.data()[done..]`.
+    fn hand_over(&self, batch: &mut Batch, done: usize) -> Result<(), Gone> {
+        if batch.items.is_empty() {
+            return Ok(());
+        }
+        let mut next = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
+        let tail = &batch.data()[done..];
+        if next.buf.len() < tail.len() + MIN_READ {
+            next.buf
+                .resize((tail.len() + BATCH_BYTES).next_power_of_two(), 0);
+        }
+        next.buf[..tail.len()].copy_from_slice(tail);
+        next.len = tail.len();
+        self.send(Msg::Batch(std::mem::replace(batch, next)))
+    }
+
+    fn read_all(&mut self) -> Result<(), Gone> {
+        let mut batch = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
+        // `batch.data()[..done]` is split into items; `[done..scanned]` holds no newline.
+        let mut done = 0;
+        let mut scanned = 0;
+        loop {
+            while let Some(i) = self.newline.find(&batch.data()[scanned..]) {
+                let nl = scanned + i;
+                self.line += 1;
+                if std::mem::take(&mut self.skipping) || nl - done > MAX_LINE {
+                    batch.push_too_long(self.line);
+                } else {
+                    batch.push_line(done, nl, self.line);
                 }
-                let _ = full.send(Msg::Failed(e));
-                return;
+                done = nl + 1;
+                scanned = done;
             }
-        };
-        match next {
-            Next::Line { bytes, number } => {
-                if batch.text.capacity() - batch.text.len() < bytes.len() {
-                    if !batch.items.is_empty() {
-                        let next = fresh(&empty);
-                        let done = std::mem::replace(&mut batch, next);
-                        if full.send(Msg::Batch(done)).is_err() {
-                            return;
+            scanned = batch.len;
+            if batch.len - done >= MAX_LINE {
+                // Drop what there is of this line and read on until its end.
+                self.skipping = true;
+                batch.len = done;
+                scanned = done;
+            }
+            // Make room; on a pipe, hand over what there is before a read that may wait.
+            if self.may_block || batch.buf.len() - batch.len < MIN_READ {
+                self.hand_over(&mut batch, done)?;
+                if batch.items.is_empty() {
+                    scanned -= done;
+                    done = 0;
+                    batch.grow();
+                }
+            }
+            let n = loop {
+                match self.inner.read(batch.room()) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(source) => {
+                        if !batch.items.is_empty() {
+                            self.send(Msg::Batch(batch))?;
                         }
+                        let e = InputError::Read {
+                            name: self.name.clone(),
+                            line: self.line,
+                            source,
+                        };
+                        return self.send(Msg::Failed(e));
                     }
-                    batch.text.reserve(bytes.len());
                 }
-                batch.push_line(bytes, number);
+            };
+            if n == 0 {
+                break;
             }
-            Next::TooLong { number } => batch.push_too_long(number),
-            Next::End => {
-                if !batch.items.is_empty() && full.send(Msg::Batch(batch)).is_err() {
-                    return;
-                }
-                let _ = full.send(Msg::End);
-                return;
+            batch.len += n;
+        }
+        // The end: a last line without a newline is still a line.
+        if done < batch.len || self.skipping {
+            self.line += 1;
+            if std::mem::take(&mut self.skipping) || batch.len - done > MAX_LINE {
+                batch.push_too_long(self.line);
+            } else {
+                batch.push_line(done, batch.len, self.line);
             }
         }
+        if !batch.items.is_empty() {
+            self.send(Msg::Batch(batch))?;
+        }
+        self.send(Msg::End)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{LineReader, LineSource, Next};
 
-    /// A reader that returns its data in fixed small pieces, like a pipe.
-    struct Trickle(Vec<u8>, usize);
+    /// A reader that returns its data in pieces of at most `piece` bytes, like a pipe.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        piece: usize,
+    }
+
     impl Read for Trickle {
         fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.0.len().min(self.1).min(out.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0.drain(..n);
+            let n = (self.data.len() - self.at).min(self.piece).min(out.len());
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
             Ok(n)
+        }
+    }
+
+    fn trickle(data: &[u8], piece: usize) -> Trickle {
+        Trickle {
+            data: data.to_vec(),
+            at: 0,
+            piece,
         }
     }
 
@@ -264,8 +378,7 @@ mod tests {
     }
 
     fn threaded(data: &[u8], piece: usize, may_block: bool) -> Vec<(u64, String)> {
-        let r = LineReader::new(Trickle(data.to_vec(), piece), "t".into(), may_block);
-        let mut batches = spawn(r);
+        let mut batches = spawn(trickle(data, piece), "t".into(), may_block);
         let mut out = Vec::new();
         while let Some(b) = batches.next(&mut || Ok::<(), ()>(())).unwrap() {
             for (i, item) in b.items().iter().enumerate() {
@@ -297,11 +410,15 @@ mod tests {
             };
             data.extend_from_slice(line.as_bytes());
         }
-        // A line that needs a batch of its own, then an unfinished last line.
+        // A line that needs a batch of its own, one too long to keep, then an unfinished last
+        // line.
         data.extend(std::iter::repeat_n(b'x', 2 * BATCH_BYTES));
+        data.push(b'\n');
+        data.extend(std::iter::repeat_n(b'y', MAX_LINE + 1));
         data.extend_from_slice(b"\n=> uid: 1 pid: 2 open: /last 5");
         let want = direct(&data);
-        assert_eq!(want.len(), 40_002);
+        assert_eq!(want.len(), 40_003);
+        assert_eq!(want[40_001].1, "too long");
         for (piece, may_block) in [(1 << 20, false), (4096, true), (977, false)] {
             assert_eq!(threaded(&data, piece, may_block), want, "piece {piece}");
         }
@@ -312,8 +429,7 @@ mod tests {
         // On a pipe every read hands over what it completed: with one line per read, every
         // batch holds exactly one line.
         let data = b"a\nb\nc\n".to_vec();
-        let r = LineReader::new(Trickle(data, 2), "t".into(), true);
-        let mut batches = spawn(r);
+        let mut batches = spawn(trickle(&data, 2), "t".into(), true);
         let mut sizes = Vec::new();
         while let Some(b) = batches.next(&mut || Ok::<(), ()>(())).unwrap() {
             sizes.push(b.items().len());

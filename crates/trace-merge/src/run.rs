@@ -5,7 +5,7 @@ use crate::config::{Config, MALFORMED_SHOWN};
 use crate::error::Error;
 use crate::event::OpenEvent;
 use crate::info::TraceInfo;
-use crate::input::{self, InputError, LineReader, LineSource, NextError};
+use crate::input::{self, InputError, LineSource, NextError};
 use crate::merge::{Merged, MergedLines};
 use crate::output::text::TextSink;
 use crate::output::Sink;
@@ -63,7 +63,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
     };
     let mut input_failed = false;
     for spec in &cfg.inputs {
-        let reader = match input::open(spec) {
+        let (reader, name, may_block) = match input::open_source(spec) {
             Ok(r) => r,
             Err(e) => {
                 input_failed = true;
@@ -80,7 +80,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
             state.progress =
                 crate::progress::Progress::for_file(path, stderr_tty, cfg.line_buffered && !waits);
         }
-        let read = state.read_all(cfg, reader, &mut sink, err);
+        let read = state.read_all(cfg, reader, name, may_block, &mut sink, err);
         state.progress.finish();
         if let Err(e) = read {
             match e {
@@ -302,12 +302,13 @@ impl State {
     fn read_all<R: Read + Send + 'static, S: Sink>(
         &mut self,
         cfg: &Config,
-        reader: LineReader<R>,
+        reader: R,
+        name: String,
+        may_block: bool,
         sink: &mut S,
         err: &mut dyn Write,
     ) -> Result<(), RunError> {
-        let name = reader.name().to_owned();
-        let mut batches = reader_thread::spawn(reader);
+        let mut batches = reader_thread::spawn(reader, name.clone(), may_block);
         let lb = self.line_buffered;
         loop {
             let mut flush = || sink.flush();
