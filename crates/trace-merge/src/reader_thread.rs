@@ -398,14 +398,17 @@ mod tests {
     fn same_lines_numbers_and_results_as_the_direct_path() {
         let mut data = Vec::new();
         for i in 0..40_000u64 {
-            let line = match i % 5 {
+            let line = match i % 8 {
                 0 => format!(
                     "=> uid: 1 pid: {i} comm: \"a b\" open: /p/{i} {}\n",
                     1000 + i
                 ),
                 1 => format!("<= uid: 1 pid: {} ret: 3 {}\n", i - 1, 1001 + i),
-                2 => "# clock: monotonic\n".to_owned(),
-                3 => "garbage\n".to_owned(),
+                2 => format!("=> uid: 2 pid: {i} tid: 9 open: /a b/{i} {}\n", 1000 + i),
+                3 => format!("<= uid: 2 pid: {} tid: 9 ret: -2 {}\n", i - 1, 1001 + i),
+                4 => "# clock: monotonic\n".to_owned(),
+                5 => "garbage\n".to_owned(),
+                6 => format!("=> uid: 3 pid: 1 open: \"/q\" {i}\r\n"),
                 _ => "\n".to_owned(),
             };
             data.extend_from_slice(line.as_bytes());
