@@ -78,7 +78,7 @@ def merge_table(lines, runs, baseline_runs):
     for name, cmd in [
         ("wc -l (I/O floor)", "wc -l %s" % path),
         ("trace-merge FILE", "%s %s" % (MERGE, path)),
-        ("cat FILE | trace-merge", "cat %s | %s" % (path, MERGE)),
+        ("cat FILE \\| trace-merge", "cat %s | %s" % (path, MERGE)),
         ("trace-merge --format json FILE", "%s --format json %s" % (MERGE, path)),
         ("trace-merge --summary FILE", "%s --summary %s" % (MERGE, path)),
     ]:
