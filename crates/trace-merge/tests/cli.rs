@@ -2,9 +2,7 @@
 //! Fixtures live in the repository's tests/data/merge/; large or random inputs are generated
 //! here, deterministically.
 
-mod common;
-
-use common::{bin, data, generated_trace, in_ci, shared, trace_merge, Rng, TempDir};
+use crate::common::{bin, data, generated_trace, in_ci, shared, trace_merge, Rng, TempDir};
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command as StdCommand, Stdio};
