@@ -356,26 +356,7 @@ impl FeatureConfig {
 /// uid names through the core's cached database; `None` when it only has the number.
 impl UserNames for UserDb {
     fn user_name(&mut self, uid: u32) -> Option<&[u8]> {
-        if self.is_numeric() {
-            return None;
-        }
-        let name = self.name(uid);
-        let mut digits = [0u8; 10];
-        let mut n = uid;
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        if name == &digits[i..] {
-            None
-        } else {
-            Some(name)
-        }
+        self.known_name(uid)
     }
 }
 

@@ -77,7 +77,8 @@ pub fn parse_passwd(text: &[u8]) -> FxHashMap<u32, Vec<u8>> {
 #[derive(Debug)]
 pub struct UserDb {
     source: UserSource,
-    cache: FxHashMap<u32, Box<[u8]>>,
+    /// Per uid: whether the database knew it, and the name (or the decimal uid when not).
+    cache: FxHashMap<u32, (bool, Box<[u8]>)>,
     lookups: u64,
 }
 
@@ -93,6 +94,16 @@ impl UserDb {
 
     /// The name for `uid` (raw bytes, may need escaping), or its decimal number.
     pub fn name(&mut self, uid: u32) -> &[u8] {
+        &self.resolve(uid).1
+    }
+
+    /// The name for `uid` when the user database has one.
+    pub fn known_name(&mut self, uid: u32) -> Option<&[u8]> {
+        let (known, name) = self.resolve(uid);
+        known.then_some(&**name)
+    }
+
+    fn resolve(&mut self, uid: u32) -> &(bool, Box<[u8]>) {
         match self.cache.entry(uid) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
@@ -104,10 +115,10 @@ impl UserDb {
                     UserSource::Passwd(map) => map.get(&uid).cloned(),
                     UserSource::Numeric => None,
                 };
-                e.insert(
-                    name.unwrap_or_else(|| uid.to_string().into_bytes())
-                        .into_boxed_slice(),
-                )
+                e.insert(match name {
+                    Some(name) => (true, name.into_boxed_slice()),
+                    None => (false, uid.to_string().into_bytes().into_boxed_slice()),
+                })
             }
         }
     }

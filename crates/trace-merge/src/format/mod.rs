@@ -120,28 +120,7 @@ pub fn escape_text(bytes: &[u8], out: &mut Vec<u8>) {
     crate::escape::escape_into(out, bytes);
 }
 
-/// Appends `n` in decimal without going through `fmt`.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// Appends `n` in decimal, with its sign.
-pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
+pub(crate) use crate::timefmt::{push_i64, push_u64};
 
 #[cfg(test)]
 mod tests {
