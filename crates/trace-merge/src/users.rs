@@ -127,11 +127,6 @@ impl UserDb {
     pub fn lookups(&self) -> u64 {
         self.lookups
     }
-
-    /// True with `-n/--numeric`: callers may print the uid directly.
-    pub fn is_numeric(&self) -> bool {
-        self.source == UserSource::Numeric
-    }
 }
 
 #[cfg(test)]
@@ -163,15 +158,19 @@ mod tests {
             assert_eq!(names.name(8), b"8");
         }
         assert_eq!(names.lookups(), 2);
+        assert_eq!(names.known_name(7), Some(&b"seven"[..]));
+        assert_eq!(names.known_name(8), None);
     }
 
     #[test]
     fn numeric_and_system() {
         let mut names = UserDb::new(UserSource::Numeric);
         assert_eq!(names.name(0), b"0");
-        assert!(names.is_numeric());
+        assert_eq!(names.known_name(0), None);
         let mut sys = UserDb::new(UserSource::System);
         assert_eq!(sys.name(0), b"root");
+        assert_eq!(sys.known_name(0), Some(&b"root"[..]));
         assert_eq!(sys.name(4_000_000_000), b"4000000000");
+        assert_eq!(sys.known_name(4_000_000_000), None);
     }
 }
