@@ -114,7 +114,9 @@ impl Config {
                 follow: !cli.no_follow,
                 uid,
                 comm,
-                buffer_size: cli.buffer_size,
+                buffer_size: cli
+                    .buffer_size
+                    .unwrap_or_else(|| default_buffer_size(cpus())),
                 target_os,
             },
             command: cli.command,
@@ -236,8 +238,30 @@ pub fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The per-CPU buffer when `--buffer-size` is not given: 128 MiB shared among the CPUs, at
+/// least 16 MiB and at most 64 MiB each. A burst on a small machine has few CPUs to spread
+/// over, so each buffer must hold more of it; a large machine spreads it, and its kernel
+/// memory (one buffer per CPU) is kept to 128 MiB until 8 CPUs, 16 MiB each beyond.
+pub fn default_buffer_size(cpus: usize) -> u64 {
+    ((128u64 << 20) / cpus.max(1) as u64).clamp(16 << 20, 64 << 20)
+}
+
+/// The CPUs this process may run on.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_buffer_size_shares_128m_within_16m_and_64m() {
+        assert_eq!(default_buffer_size(1), 64 << 20);
+        assert_eq!(default_buffer_size(2), 64 << 20);
+        assert_eq!(default_buffer_size(4), 32 << 20);
+        assert_eq!(default_buffer_size(8), 16 << 20);
+        assert_eq!(default_buffer_size(64), 16 << 20);
+    }
+
     use super::*;
     use clap::Parser;
 

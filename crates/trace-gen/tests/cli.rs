@@ -27,8 +27,11 @@ fn print_script_shows_the_script_and_the_exact_command_line() {
     assert!(script.contains("printf(\"# trace-gen: attached\\n\");"));
     let err = String::from_utf8(out.stderr.clone()).unwrap();
     let first = err.lines().next().unwrap();
+    let pages = trace_gen::config::default_buffer_size(trace_gen::config::cpus()) / 4096;
     assert!(
-        first.starts_with("BPFTRACE_STRLEN=200 BPFTRACE_PERF_RB_PAGES=4096 BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace - "),
+        first.starts_with(&format!(
+            "BPFTRACE_STRLEN=200 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace - "
+        )),
         "{err}"
     );
     assert!(first.ends_with(" PID < script"), "{err}");
