@@ -80,6 +80,17 @@ fn print_script_for_the_other_backends_uses_their_path_variables() {
         .success()
         .stdout(predicate::str::contains("syscall::openat"))
         .stderr(predicate::str::starts_with("/usr/sbin/dtrace "));
+    // With -c, the command line shows where the child's pid goes.
+    trace_gen()
+        .args(["-S", "--print-script", "-c", "ls"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(" -x PID - < script"));
+    trace_gen()
+        .args(["-D", "--print-script", "--target-os", "linux", "-c", "ls"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(" -s /dev/fd/0 -p PID < script"));
 }
 
 #[test]

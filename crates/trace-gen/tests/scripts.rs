@@ -278,9 +278,10 @@ fn stap_args_read_stdin_and_size_the_buffer() {
         args(&command, Some(77)),
         ["-s", "16", "-DMAXSTRINGLEN=4096", "-x", "77", "-"]
     );
+    // --print-script: no child yet, a visible placeholder where its pid goes.
     assert_eq!(
         args(&command, None),
-        ["-s", "16", "-DMAXSTRINGLEN=4096", "-"]
+        ["-s", "16", "-DMAXSTRINGLEN=4096", "-x", "PID", "-"]
     );
     // -x only for the -c child; rounded up to whole megabytes, at least 1.
     let pids = ScriptSpec {
@@ -295,7 +296,7 @@ fn stap_args_read_stdin_and_size_the_buffer() {
         buffer_size: 1,
         ..command.clone()
     };
-    assert_eq!(args(&tiny, None)[1], "1");
+    assert_eq!(args(&tiny, Some(1))[1], "1");
 }
 
 #[test]
@@ -311,6 +312,10 @@ fn dtrace_args_read_stdin_and_name_the_target() {
     assert_eq!(
         args(&command, Some(77)),
         ["-q", "-Z", "-s", "/dev/fd/0", "-p", "77"]
+    );
+    assert_eq!(
+        args(&command, None),
+        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "PID"]
     );
     let wide = spec(Target::SystemWide { exclude: vec![1] }, true, None, None);
     assert_eq!(args(&wide, Some(77)), ["-q", "-Z", "-s", "/dev/fd/0"]);

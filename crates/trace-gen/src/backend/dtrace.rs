@@ -42,9 +42,10 @@ impl Backend for DTrace {
     fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString> {
         let mut args: Vec<OsString> =
             vec!["-q".into(), "-Z".into(), "-s".into(), "/dev/fd/0".into()];
-        if let (Target::Command, Some(pid)) = (&spec.target, target_pid) {
+        if matches!(spec.target, Target::Command) {
+            // Without a pid yet (--print-script), a visible placeholder.
             args.push("-p".into());
-            args.push(pid.to_string().into());
+            args.push(target_pid.map_or_else(|| "PID".into(), |p| p.to_string().into()));
         }
         args
     }

@@ -60,9 +60,10 @@ impl Backend for SystemTap {
             buffer_megabytes(spec.buffer_size).to_string().into(),
             format!("-DMAXSTRINGLEN={MAX_STRING_LEN}").into(),
         ];
-        if let (Target::Command, Some(pid)) = (&spec.target, target_pid) {
+        if matches!(spec.target, Target::Command) {
+            // Without a pid yet (--print-script), a visible placeholder.
             args.push("-x".into());
-            args.push(pid.to_string().into());
+            args.push(target_pid.map_or_else(|| "PID".into(), |p| p.to_string().into()));
         }
         args.push("-".into());
         args
