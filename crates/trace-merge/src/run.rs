@@ -105,16 +105,7 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
         .finish(&mut emitter(&mut sink, &info, false))
         .map_err(Error::Output)?;
     stats.pairs = pairer.stats();
-    stats.lost = info.lost;
-    if input_failed {
-        stats.unreadable_inputs += 1;
-    }
-    sink.finish(&info, &stats).map_err(Error::Output)?;
-    let _ = write_report(err, &stats, cfg.pairing.max_pending);
-    Ok(Outcome {
-        stats,
-        input_failed,
-    })
+    conclude(cfg, &mut sink, err, &info, stats, input_failed)
 }
 
 /// Several inputs, merged in timestamp order while streaming ([`MergedLines`]). Headers are
@@ -218,16 +209,7 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
     let mut info = infos.first().cloned().unwrap_or_default();
     info.first_ts = infos.iter().filter_map(|i| i.first_ts).min();
     info.lost = infos.iter().map(|i| i.lost).sum();
-    stats.lost = info.lost;
-    if input_failed {
-        stats.unreadable_inputs += 1;
-    }
-    sink.finish(&info, &stats).map_err(Error::Output)?;
-    let _ = write_report(err, &stats, cfg.pairing.max_pending);
-    Ok(Outcome {
-        stats,
-        input_failed,
-    })
+    conclude(cfg, &mut sink, err, &info, stats, input_failed)
 }
 
 /// [`State::malformed`] for the merged reader.
@@ -256,6 +238,27 @@ fn merged_malformed(
 
 /// The pairing engine's callback: each finished open to the sink, flushed at once when
 /// stdout is a terminal.
+/// The end of a run, one input or several: final counts, the sink's footer, the report.
+fn conclude<S: Sink>(
+    cfg: &Config,
+    sink: &mut S,
+    err: &mut dyn Write,
+    info: &TraceInfo,
+    mut stats: Stats,
+    input_failed: bool,
+) -> Result<Outcome, Error> {
+    stats.lost = info.lost;
+    if input_failed {
+        stats.unreadable_inputs += 1;
+    }
+    sink.finish(info, &stats).map_err(Error::Output)?;
+    let _ = write_report(err, &stats, cfg.pairing.max_pending);
+    Ok(Outcome {
+        stats,
+        input_failed,
+    })
+}
+
 fn emitter<'a, S: Sink>(
     sink: &'a mut S,
     info: &'a TraceInfo,
