@@ -19,6 +19,7 @@ pub mod pair;
 pub mod report;
 pub mod run;
 pub mod timefmt;
+pub mod top_groups;
 pub mod users;
 
 pub mod columns;
@@ -29,6 +30,8 @@ pub mod filter;
 pub mod format;
 pub mod fuzzing;
 pub mod generate;
+pub mod heatmap;
+pub mod latency;
 pub mod merge;
 pub mod progress;
 pub mod reader_thread;
