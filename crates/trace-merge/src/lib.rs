@@ -22,6 +22,7 @@ pub mod timefmt;
 pub mod top_groups;
 pub mod users;
 
+pub mod chrome;
 pub mod columns;
 pub mod duration;
 pub mod errno;
