@@ -261,6 +261,22 @@ mod tests {
     }
 
     #[test]
+    fn exact_mode_selects_the_sorted_ranks() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for n in [1usize, 2, 3, 10, 99, 100, 101, 1000, 4097] {
+            let values: Vec<u64> = (0..n).map(|_| xorshift(&mut seed) % 5000).collect();
+            let mut sketch = LatencySketch::new();
+            values.iter().for_each(|&v| sketch.record(v));
+            let ps = [1, 50, 50, 90, 99, 100];
+            assert_eq!(
+                sketch.percentiles(&ps),
+                exact_percentiles(&values, &ps),
+                "n = {n}"
+            );
+        }
+    }
+
+    #[test]
     fn past_the_exact_limit_percentiles_stay_within_the_bound() {
         let mut seed = 0x9e37_79b9_7f4a_7c15;
         let n = EXACT_LIMIT + 12_345;
