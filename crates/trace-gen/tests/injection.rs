@@ -15,12 +15,13 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::Stdio;
+use trace_gen::backend::bpftrace::tracefs_events;
 use trace_gen::backend::bpftrace::Bpftrace;
 use trace_gen::backend::dtrace::DTrace;
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
 use trace_gen::cli::Cli;
-use trace_gen::config::{tracefs_events, Config};
+use trace_gen::config::Config;
 
 /// Backends as `(label, extra args, backend)`.
 fn backends() -> Vec<(&'static str, Vec<&'static str>, Box<dyn Backend>)> {
