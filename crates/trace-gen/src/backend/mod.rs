@@ -98,7 +98,8 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         classify_line(line)
     }
 
-    /// What one line of the tracer's stderr is. By default every line is shown.
+    /// What one line of the tracer's stderr is. By default every line is shown, and none
+    /// counts as lost events.
     fn stderr_line(&self, _line: &str) -> StderrLine {
         StderrLine::Show
     }
@@ -150,6 +151,9 @@ pub enum StderrLine {
     Show,
     /// Known noise on every run: neither shown nor quoted in a failure.
     Noise,
+    /// Shown, and the tracer lost this many events (a tracer that reports drops on stderr,
+    /// as DTrace's `N drops on CPU k`): the trace gets a `# lost: N` line.
+    Lost(u64),
 }
 
 /// The lines every script prints: blank lines, [`ATTACHED_MARKER`], [`FENCE_MARKER`] and

@@ -41,7 +41,7 @@ use held::Held;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use stopper::{SignalThread, Stopper};
 
@@ -73,7 +73,12 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let target_pid = held.as_ref().map(|h| h.pid);
 
     let mut tracer = tracer::spawn(config, target_pid)?;
-    let stderr_thread = tracer::read_stderr(&mut tracer, Arc::clone(&config.backend));
+    let stderr_lost = Arc::new(AtomicU64::new(0));
+    let stderr_thread = tracer::read_stderr(
+        &mut tracer,
+        Arc::clone(&config.backend),
+        Arc::clone(&stderr_lost),
+    );
 
     let stopper = Arc::new(Stopper::new(tracer.id(), backend.has_fence()));
     let signal = Arc::new(AtomicI32::new(0));
@@ -106,7 +111,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         }
     };
     let stdout = tracer.stdout.take().expect("stdout is piped");
-    let pumped = pump::pump(backend, stdout, out, &stopper, release);
+    let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
     let attached = stopper.attached.load(Ordering::SeqCst);
     stopper.finished.store(true, Ordering::SeqCst);
 
@@ -115,6 +120,14 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
     let stderr_text = stderr_thread.join().unwrap_or_default();
     signal_thread.close();
+    // Losses the tracer reported on stderr after its last output line.
+    if pumped.error.is_none() {
+        let mut text = Vec::new();
+        pumped.lost += pump::take_stderr_losses(&stderr_lost, &mut text);
+        if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
+            pumped.error = Some(Error::io("writing the trace to stdout", e));
+        }
+    }
 
     // A command never released (the tracer failed first): the closed gate ends it.
     if let Some(h) = held.as_mut() {

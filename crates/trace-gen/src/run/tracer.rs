@@ -8,6 +8,7 @@ use crate::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -57,8 +58,13 @@ pub(super) fn spawn(config: &Config, target_pid: Option<u32>) -> Result<Child, E
 }
 
 /// Reads the tracer's stderr on a thread: each line not noise is shown on ours, prefixed
-/// with the program name; the thread returns what was read (up to 64 KiB).
-pub(super) fn read_stderr(tracer: &mut Child, backend: Arc<dyn Backend>) -> JoinHandle<String> {
+/// with the program name, and the events a line says were lost are added to `lost` (the pump
+/// writes them as `# lost:` lines); the thread returns what was read (up to 64 KiB).
+pub(super) fn read_stderr(
+    tracer: &mut Child,
+    backend: Arc<dyn Backend>,
+    lost: Arc<AtomicU64>,
+) -> JoinHandle<String> {
     let stderr = tracer.stderr.take().expect("stderr is piped");
     std::thread::spawn(move || {
         let program = backend.program();
@@ -66,8 +72,13 @@ pub(super) fn read_stderr(tracer: &mut Child, backend: Arc<dyn Backend>) -> Join
         for line in BufReader::new(stderr).split(b'\n') {
             let Ok(line) = line else { break };
             let line = String::from_utf8_lossy(&line).into_owned();
-            if backend.stderr_line(&line) == StderrLine::Show {
-                eprintln!("{program}: {line}");
+            match backend.stderr_line(&line) {
+                StderrLine::Show => eprintln!("{program}: {line}"),
+                StderrLine::Noise => {}
+                StderrLine::Lost(n) => {
+                    eprintln!("{program}: {line}");
+                    lost.fetch_add(n, Ordering::SeqCst);
+                }
             }
             if kept.len() < 1 << 16 {
                 kept.push_str(&line);
