@@ -184,8 +184,15 @@ fn a_non_root_user_is_told_to_use_sudo() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let copy = dir.join("trace-gen");
-        std::fs::copy(&bin, &copy).unwrap();
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Copied by another process: a copy written here could still be open for writing in
+        // a child forked by a concurrent test, and exec would fail with "Text file busy".
+        let copied = std::process::Command::new("install")
+            .args(["-m", "755"])
+            .arg(&bin)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(copied.success());
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&copy);
