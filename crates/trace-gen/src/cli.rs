@@ -18,10 +18,8 @@ use clap::{ArgGroup, Parser, ValueEnum};
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// The tracer: bpftrace (BPFTRACE_PATH overrides `bpftrace` from PATH), systemtap or stap
-    /// (STAP_PATH overrides /usr/bin/stap), dtrace (DTRACE_PATH overrides /usr/sbin/dtrace).
-    /// Default on Linux: bpftrace when it is found, else SystemTap; DTrace on Solaris,
-    /// illumos, FreeBSD and macOS.
+    /// The tracer, found where its variable says (below). Default on Linux: bpftrace when it
+    /// is found, else SystemTap; DTrace on Solaris, illumos, FreeBSD and macOS.
     #[arg(long, value_name = "NAME", value_parser = backend_names())]
     pub backend: Option<String>,
 
@@ -106,11 +104,13 @@ impl Cli {
 
 /// `--backend` takes the name or an alias of each registered backend.
 fn backend_names() -> PossibleValuesParser {
-    PossibleValuesParser::new(
-        REGISTRY
-            .iter()
-            .map(|r| PossibleValue::new(r.name).aliases(r.aliases).help(r.about)),
-    )
+    PossibleValuesParser::new(REGISTRY.iter().map(|r| {
+        let help = match r.aliases {
+            [] => r.about.to_owned(),
+            aliases => format!("{}; also: {}", r.about, aliases.join(", ")),
+        };
+        PossibleValue::new(r.name).aliases(r.aliases).help(help)
+    }))
 }
 
 /// `--target-os` values.

@@ -189,7 +189,8 @@ pub struct Registration {
     pub name: &'static str,
     /// Other accepted spellings.
     pub aliases: &'static [&'static str],
-    /// One line for `--help` and the completions.
+    /// One line for `--help` and the completions: the platforms, and where the tracer is
+    /// found (the aliases are added).
     pub about: &'static str,
     /// Makes the backend (it may look at the machine, as bpftrace reads tracefs).
     pub make: fn() -> Box<dyn Backend>,
@@ -200,7 +201,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration {
         name: "bpftrace",
         aliases: &["bt"],
-        about: "bpftrace (Linux)",
+        about: "bpftrace, Linux (BPFTRACE_PATH, else `bpftrace` from PATH)",
         make: || {
             Box::new(bpftrace::Bpftrace::detect(
                 bpftrace::tracefs_events().as_deref(),
@@ -210,13 +211,13 @@ pub const REGISTRY: &[Registration] = &[
     Registration {
         name: "systemtap",
         aliases: &["stap"],
-        about: "SystemTap (Linux)",
+        about: "SystemTap, Linux (STAP_PATH, else /usr/bin/stap)",
         make: || Box::new(stap::SystemTap),
     },
     Registration {
         name: "dtrace",
         aliases: &[],
-        about: "DTrace (Solaris, illumos, FreeBSD, macOS, Oracle Linux)",
+        about: "DTrace: Solaris, illumos, FreeBSD, macOS, Oracle Linux (DTRACE_PATH, else /usr/sbin/dtrace)",
         make: || Box::new(dtrace::DTrace),
     },
 ];
