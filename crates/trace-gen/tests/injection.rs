@@ -318,9 +318,12 @@ fn print_script_of_the_binary_works_for_dtrace() {
 }
 
 /// bpftrace's parser AST (`bpftrace -d -`, the "AST after: parser" part): a dry run that
-/// attaches nothing.
+/// attaches nothing. BPFTRACE_PATH names the bpftrace to use, as for trace-gen.
 fn bpftrace_ast(script: &str) -> Option<String> {
-    let (_, stdout, stderr) = run_tool("bpftrace", &["-d", "-"], script)?;
+    let bpftrace = std::env::var_os("BPFTRACE_PATH")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "bpftrace".into());
+    let (_, stdout, stderr) = run_tool(bpftrace, &["-d", "-"], script)?;
     let all = format!("{stdout}{stderr}");
     let start = all
         .find("AST after: parser")
