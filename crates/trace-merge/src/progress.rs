@@ -89,6 +89,7 @@ impl Progress {
     }
 
     /// True when a bar is drawn.
+    #[cfg(test)]
     pub fn is_shown(&self) -> bool {
         self.bar.is_some()
     }
@@ -114,6 +115,7 @@ impl Progress {
     }
 
     /// Bytes counted so far (for tests).
+    #[cfg(test)]
     pub fn position(&self) -> u64 {
         self.bar.as_ref().map_or(0, |b| b.position() + self.pending)
     }

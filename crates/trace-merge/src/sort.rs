@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use crate::columns::{Column, UnknownColumn};
 use crate::errno::name_for_ret;
 use crate::event::{OpenEvent, OwnedOpenEvent};
-use crate::format::UserNames;
+use crate::users::UserDb;
 
 /// Parses `--sort LIST`: column names, comma-separated, most significant first.
 pub fn parse_sort_keys(list: &str) -> Result<Vec<Column>, UnknownColumn> {
@@ -63,7 +63,7 @@ impl Sorter {
     }
 
     /// Keeps a copy of `event`.
-    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut dyn UserNames) {
+    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut UserDb) {
         self.earliest_ns = Some(
             self.earliest_ns
                 .map_or(event.start_ns, |e| e.min(event.start_ns)),
@@ -79,7 +79,7 @@ impl Sorter {
             }
         }
         let user = if self.keys.contains(&Column::User) {
-            users.user_name(event.uid).map(<[u8]>::to_vec)
+            users.known_name(event.uid).map(<[u8]>::to_vec)
         } else {
             None
         };
@@ -100,7 +100,7 @@ impl Sorter {
             }
         }
         self.held.push(Held {
-            event: event.to_owned(),
+            event: event.to_owned_event(),
             user,
             seq,
         });
@@ -112,13 +112,9 @@ impl Sorter {
     }
 
     /// How many opens are held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.held.len()
-    }
-
-    /// True when nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
     }
 
     /// The earliest entry timestamp of every open pushed (cut or not): the base of relative
@@ -214,7 +210,7 @@ fn compare_key(key: Column, reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering
 mod tests {
     use super::*;
     use crate::event::Outcome;
-    use std::collections::HashMap;
+    use crate::users::UserSource;
 
     fn event(
         uid: u32,
@@ -253,7 +249,7 @@ mod tests {
     }
 
     fn sorted(keys: &str, reverse: bool, top: Option<usize>) -> Vec<Vec<u8>> {
-        let mut users = HashMap::from([(0, "root".to_string()), (1000, "alice".to_string())]);
+        let mut users = UserDb::from_names(&[(0, "root"), (1000, "alice")]);
         let mut sorter = Sorter::new(parse_sort_keys(keys).unwrap(), reverse, top);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -286,7 +282,7 @@ mod tests {
             paths(&["/a", "/b", "/a", "/d", "/c"])
         );
         // The tie (100 ns) keeps input order: /a (pid 7) before /d.
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(vec![Column::DurationNs], true, None);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -301,7 +297,7 @@ mod tests {
             sorted("path,pid", false, None),
             paths(&["/a", "/a", "/b", "/c", "/d"])
         );
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(parse_sort_keys("path,pid").unwrap(), true, None);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -354,7 +350,7 @@ mod tests {
 
     #[test]
     fn top_bounds_memory_on_long_inputs() {
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(vec![Column::DurationNs], true, Some(5));
         let mut max_held = 0;
         for i in 0..10_000u64 {

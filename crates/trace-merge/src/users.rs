@@ -92,6 +92,17 @@ impl UserDb {
         }
     }
 
+    /// A resolver knowing only these users (tests).
+    #[cfg(test)]
+    pub fn from_names(names: &[(u32, &str)]) -> UserDb {
+        UserDb::new(UserSource::Passwd(
+            names
+                .iter()
+                .map(|&(uid, name)| (uid, name.as_bytes().to_vec()))
+                .collect(),
+        ))
+    }
+
     /// The name for `uid` (raw bytes, may need escaping), or its decimal number.
     pub fn name(&mut self, uid: u32) -> &[u8] {
         &self.resolve(uid).1

@@ -1,4 +1,4 @@
-//! Hostile input (issue 7, point 2): every fixture in tests/data/hostile/ run through the
+//! Hostile input: every fixture in tests/data/hostile/ run through the
 //! trace-merge binary, each with its expected output and its expected end-of-run report, so
 //! that nothing panics, nothing valid is lost, and every skipped line is counted. Cases that
 //! cannot be files in git (a 10 MB line, a directory, a FIFO, odd input file names) are made
@@ -7,20 +7,12 @@
 //! Every fixture also goes through every output format (columns, JSON, CSV, summaries) with
 //! `--max-pending 2 --reorder-window 0`: no panic, exit 0, the same counts.
 
-use assert_cmd::Command;
+use crate::common::trace_merge;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 
-fn trace_merge() -> Command {
-    Command::cargo_bin("trace-merge").expect("trace-merge binary")
-}
-
-fn hostile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/hostile")
-        .join(name)
-}
+use crate::common::hostile_data as hostile;
 
 /// The counts of the stderr report (all zero when the report is absent: a clean run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -616,7 +608,7 @@ fn a_fifo_is_read_like_a_file() {
         .status()
         .expect("mkfifo");
     assert!(status.success());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trace-merge"))
+    let child = std::process::Command::new(crate::common::bin())
         .arg("-n")
         .arg(&fifo)
         .stdout(Stdio::piped())

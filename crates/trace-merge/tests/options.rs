@@ -1,7 +1,7 @@
-//! Integration tests of issue 4: filters, columns, formats, sorting, summaries, progress and
+//! Filters, columns, formats, sorting, summaries, progress and
 //! discoverability, each on fixtures with answers worked out by hand below.
 //!
-//! tests/data/features/small.trace (users from tests/data/features/passwd: 0 root,
+//! tests/data/options/small.trace (users from tests/data/options/passwd: 0 root,
 //! 33 www-data, 1000 alice; timestamps are 1 s + the start column, monotonic, with
 //! `# clock-offset-ns: 1700000000000000000`, and a `# lost: 2` in the middle):
 //!
@@ -19,10 +19,9 @@
 //! | 10 | 0    | 500 | 500 | bash    | /etc/profile        | 90000    | 8000        | 3   |
 //! | 11 | 0    | 500 | 500 | bash    | /etc/bash.bashrc    | 100000   | 700         | -2  |
 
-#[path = "features/util.rs"]
-mod util;
-
-use util::{base64_decode, data, on_terminal, refused, small, trace_merge};
+use crate::common::{
+    base64_decode, on_terminal, options_data as data, refused, small, trace_merge,
+};
 
 /// The rows of a TSV output without header: one Vec of cells per line.
 fn rows(text: &str) -> Vec<Vec<&str>> {
@@ -955,14 +954,14 @@ fn sh_quote(path: &std::path::Path) -> String {
 
 #[test]
 fn columns_are_aligned_on_a_terminal() {
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     let command = format!(
         "{} --passwd {} -o pid,comm,path,errno,duration_ns -x {} 2>/dev/null",
         sh_quote(&bin),
         sh_quote(&data("passwd")),
         sh_quote(&data("small.trace"))
     );
-    let Some(screen) = on_terminal(&command) else {
+    let Some(screen) = on_terminal(module_path!(), &command) else {
         return;
     };
     let row = |pid: &str, comm: &str, path: &str, errno: &str, ns: &str| {
@@ -980,13 +979,13 @@ fn columns_are_aligned_on_a_terminal() {
 
 #[test]
 fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     let command = format!(
         "{} -n --format csv {} 2>/dev/null",
         sh_quote(&bin),
         sh_quote(&data("odd-paths.trace"))
     );
-    let Some(screen) = on_terminal(&command) else {
+    let Some(screen) = on_terminal(module_path!(), &command) else {
         return;
     };
     // On the terminal: the newline, the ESC and the tab of the file names are shown escaped,
@@ -1016,30 +1015,34 @@ fn progress_bar_on_a_terminal_for_a_big_file() {
         "=> uid: 0 pid: 7 tid: 7 comm: worker open: /var/lib/some/fairly/long/path.dat 1000\n\
                 <= uid: 0 pid: 7 tid: 7 comm: worker ret: 3 1100\n";
     std::fs::write(&path, line.repeat((9 << 20) / line.len() + 1)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     // The summary is printed at the end only, so the bar may use the terminal meanwhile.
-    let with_summary = on_terminal(&format!(
-        "{} -n --summary {} >/dev/null",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
+    let with_summary = on_terminal(
+        module_path!(),
+        &format!(
+            "{} -n --summary {} >/dev/null",
+            sh_quote(&bin),
+            sh_quote(&path)
+        ),
+    );
     // Output on the same terminal while reading (stdout is the terminal; --top 1 keeps the
     // screen short): no bar. Through a pipe (`| tail -1`), stdout is not the terminal: a bar.
-    let scrolling = on_terminal(&format!(
-        "{} -n --top 1 {}",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
-    let piped = on_terminal(&format!(
-        "{} -n {} | tail -1",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
-    let small = on_terminal(&format!(
-        "{} -n --summary {} >/dev/null",
-        sh_quote(&bin),
-        sh_quote(&data("small.trace"))
-    ));
+    let scrolling = on_terminal(
+        module_path!(),
+        &format!("{} -n --top 1 {}", sh_quote(&bin), sh_quote(&path)),
+    );
+    let piped = on_terminal(
+        module_path!(),
+        &format!("{} -n {} | tail -1", sh_quote(&bin), sh_quote(&path)),
+    );
+    let small = on_terminal(
+        module_path!(),
+        &format!(
+            "{} -n --summary {} >/dev/null",
+            sh_quote(&bin),
+            sh_quote(&data("small.trace"))
+        ),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let (Some(with_summary), Some(scrolling), Some(piped), Some(small)) =
         (with_summary, scrolling, piped, small)

@@ -1,16 +1,12 @@
-//! Terminal safety (issue 7, point 4): file names and process names are chosen by whoever
+//! Terminal safety: file names and process names are chosen by whoever
 //! runs the traced programs, and trace-merge runs as root on an operator's terminal. ANSI CSI
 //! and OSC sequences, `\r`, backspace, DEL, C1 controls and bidi controls in a path or a comm
 //! must come out escaped (visible, not interpreted) in every output a terminal shows: the
 //! seed text, columns, summaries, sorted output, and the messages on stderr. JSON escapes by
 //! its own rules and must still read back to the original text.
 
-use assert_cmd::Command;
+use crate::common::trace_merge;
 use std::path::PathBuf;
-
-fn trace_merge() -> Command {
-    Command::cargo_bin("trace-merge").expect("trace-merge binary")
-}
 
 /// Path and comm payloads: (raw bytes, how the text escaping shows them).
 const PAYLOADS: &[(&[u8], &str)] = &[
