@@ -110,7 +110,7 @@ fn trace_gen(s: &CatScratch) -> Command {
     c
 }
 
-/// `trace-gen -B -n COMM | trace-merge -n`, with trace-gen's stderr read as lines and
+/// `trace-gen -B -n COMM | trace-merge -N`, with trace-gen's stderr read as lines and
 /// trace-merge's stdout and stderr left piped for the test.
 fn pipeline(s: &CatScratch) -> (Child, mpsc::Receiver<String>, Child) {
     let mut gen = trace_gen(s)
@@ -120,7 +120,7 @@ fn pipeline(s: &CatScratch) -> (Child, mpsc::Receiver<String>, Child) {
         .unwrap();
     let gen_err = lines_of(gen.stderr.take().unwrap());
     let merge = Command::new(bin("trace-merge"))
-        .arg("-n")
+        .arg("-N")
         .stdin(Stdio::from(gen.stdout.take().unwrap()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -287,7 +287,7 @@ fn trace_merge_output_on_a_full_disk_is_an_error() {
         .open("/dev/full")
         .unwrap();
     let out = Command::new(bin("trace-merge"))
-        .arg("-n")
+        .arg("-N")
         .arg(&input)
         .stdout(Stdio::from(full))
         .output()
@@ -354,7 +354,7 @@ fn sigint_to_the_whole_pipeline_keeps_the_drained_events() {
         .unwrap();
     let gen_err = lines_of(gen.stderr.take().unwrap());
     let mut merge = Command::new(bin("trace-merge"))
-        .arg("-n")
+        .arg("-N")
         .process_group(gen.id() as i32)
         .stdin(Stdio::from(gen.stdout.take().unwrap()))
         .stdout(Stdio::piped())

@@ -511,7 +511,7 @@ fn hostile_file_names_come_out_whole_and_escaped() {
     // Through trace-merge: one line per open, the names escaped, nothing malformed.
     let mut merge = Command::new(bin("trace-merge"));
     merge
-        .arg("-n")
+        .arg("-N")
         .arg("--path")
         .arg(format!("^{}/", s.0.display()));
     let mut gen = trace_gen();

@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let kind = usize::from(opts & 7);
-    let mut args: Vec<&str> = vec!["-n"];
+    let mut args: Vec<&str> = vec!["-N"];
     args.extend_from_slice(FORMATS[kind]);
     if opts & 8 != 0 {
         args.push("--unfinished");

@@ -11,9 +11,9 @@ Examples:
   trace-gen -c 'ls /tmp' | trace-merge          live: each open is printed once it returns
   trace-merge saved.trace                       a trace saved earlier
   trace-merge --passwd web1-passwd web1.trace   name users as on the traced host
-  trace-merge -n --unfinished saved.trace       uids only; also opens that never returned
+  trace-merge -N --unfinished saved.trace       uids only; also opens that never returned
   trace-merge web1.trace web2.trace             two hosts' traces, merged in time order
-  trace-merge -x -c nginx saved.trace           failed opens of nginx only
+  trace-merge -x -n nginx saved.trace           failed opens of nginx only
   trace-merge -T -o pid,comm,path,errno,duration saved.trace    chosen columns, with time
   trace-merge --path '^/etc/' --min-duration 1ms saved.trace    slow opens under /etc
   trace-merge --sort duration -r --top 10 saved.trace           the ten slowest opens
@@ -64,7 +64,7 @@ pub struct Cli {
     pub files: Vec<PathBuf>,
 
     /// Print numeric uids instead of user names.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'N', long)]
     pub numeric: bool,
 
     /// Take user names from this passwd(5) file (e.g. the traced host's /etc/passwd) instead
@@ -113,25 +113,32 @@ pub struct Cli {
     pub tids: Vec<u32>,
 
     /// Keep opens of these users: a uid, or a name (resolved like the output, so --passwd
-    /// applies).
+    /// applies). As trace-gen's -u.
     #[arg(
         short = 'u',
         long = "user",
-        value_name = "UID|NAME",
+        visible_alias = "uid",
+        value_name = "UID|USER",
         value_delimiter = ',',
         help_heading = "Filters"
     )]
     pub users: Vec<String>,
 
     /// Keep opens of processes with this exact name (a name longer than the kernel's 15 bytes
-    /// matches its first 15).
+    /// matches its first 15). As trace-gen's -n.
     #[arg(
-        short = 'c',
+        short = 'n',
         long = "comm",
-        value_name = "NAME",
+        visible_alias = "name",
+        value_name = "COMM",
         help_heading = "Filters"
     )]
     pub comms: Vec<String>,
+
+    /// Not an option of trace-merge: `-c` is trace-gen's command. Refused with a pointer to
+    /// -n/--comm, which used to be -c here.
+    #[arg(short = 'c', value_name = "COMM", hide = true)]
+    pub old_comm: Option<String>,
 
     /// Keep only failed opens (negative return).
     #[arg(short = 'x', long, conflicts_with = "ok", help_heading = "Filters")]

@@ -23,7 +23,7 @@ use crate::printer::Context;
 pub enum Column {
     /// Entry time: seconds since the first event, or wall-clock time (`--time absolute`).
     Time,
-    /// User name (the uid when it has none, or with `-n`).
+    /// User name (the uid when it has none, or with `-N`).
     User,
     /// Numeric uid.
     Uid,

@@ -96,6 +96,9 @@ pub enum ConfigError {
     /// `--sort`.
     #[error("--sort: {0}")]
     Sort(UnknownColumn),
+    /// `-c`, which trace-gen uses for a command.
+    #[error("-c {0}: trace-merge has no -c (in trace-gen it runs a command); filter by process name with -n/--comm {0}")]
+    CommandLetter(String),
     /// Options that do not go together.
     #[error("{0}")]
     Conflict(&'static str),
@@ -104,6 +107,9 @@ pub enum ConfigError {
 impl Config {
     /// Validates the command line.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        if let Some(comm) = cli.old_comm {
+            return Err(ConfigError::CommandLetter(comm));
+        }
         let users = if cli.numeric {
             UserSource::Numeric
         } else if let Some(path) = &cli.passwd {

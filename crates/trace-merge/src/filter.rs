@@ -1,4 +1,4 @@
-//! Filters: which opens to keep (`-p`, `-t`, `-u`, `-c`, `-x`, `--ok`, `--path`,
+//! Filters: which opens to keep (`-p`, `-t`, `-u`, `-n`, `-x`, `--ok`, `--path`,
 //! `--min-duration`).
 //!
 //! Different options are AND-combined: `-p 42 -x` keeps the failed opens of pid 42. One option
@@ -63,7 +63,7 @@ pub struct Filter {
     pub tids: Vec<u32>,
     /// `-u`: keep these users.
     pub users: Vec<UserSpec>,
-    /// `-c`: keep these process names, compared exactly, except that a name longer than the
+    /// `-n`: keep these process names, compared exactly, except that a name longer than the
     /// kernel's 15 bytes matches its first 15 (what the kernel stored).
     pub comms: Vec<Vec<u8>>,
     /// `-x` / `--ok`. Unfinished opens pass only `Any`.

@@ -26,7 +26,7 @@ pub struct MergeRun {
 }
 
 /// Runs `trace-merge ARGS FILE...` where each FILE holds one of `inputs`. `args` are options
-/// only (e.g. `["-n", "--format", "json"]`); no input means an empty stdin is not read: give
+/// only (e.g. `["-N", "--format", "json"]`); no input means an empty stdin is not read: give
 /// at least one input.
 pub fn merge_bytes(inputs: &[&[u8]], args: &[&str]) -> io::Result<MergeRun> {
     // One directory per thread, made once and reused: a fuzzer calls this thousands of times

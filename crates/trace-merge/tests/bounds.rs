@@ -47,7 +47,7 @@ fn ten_million_threads_that_never_return_stay_within_max_pending() {
     const MAX_PENDING: u64 = 65_536;
     assert!(ids > 10 * MAX_PENDING, "the trace must dwarf the bound");
     let mut child = Command::new(crate::common::bin())
-        .arg("-n")
+        .arg("-N")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

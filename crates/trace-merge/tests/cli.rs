@@ -235,7 +235,7 @@ fn passwd_file_names_users_first_entry_wins() {
 #[test]
 fn numeric_prints_uids() {
     trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(data("users.trace"))
         .assert()
         .success()

@@ -80,9 +80,34 @@ fn filter_user_by_uid_and_by_name() {
 
 #[test]
 fn filter_comm_is_exact() {
-    assert_eq!(column(&["-c", "nginx"], "tid"), ["201", "202", "201"]);
-    assert!(column(&["-c", "ngin"], "tid").is_empty());
-    assert_eq!(column(&["-c", "bash", "-c", "cat"], "path").len(), 5);
+    assert_eq!(column(&["-n", "nginx"], "tid"), ["201", "202", "201"]);
+    assert!(column(&["-n", "ngin"], "tid").is_empty());
+    assert_eq!(column(&["-n", "bash", "-n", "cat"], "path").len(), 5);
+}
+
+/// The letters mean what they mean in trace-gen (and opensnoop): -n a process name, -u a user,
+/// -p a pid. -c, trace-gen's command, is refused with a pointer to -n; numeric uids are -N.
+#[test]
+fn letters_as_in_trace_gen() {
+    assert_eq!(
+        column(&["--name", "nginx"], "tid"),
+        column(&["-n", "nginx"], "tid")
+    );
+    assert_eq!(
+        column(&["--uid", "33"], "path"),
+        ["/etc/hosts", "/tmp/sess_abc"]
+    );
+    let err = refused(&["-c", "nginx"]);
+    assert!(
+        err.contains("filter by process name with -n/--comm nginx"),
+        "{err}"
+    );
+    let out = trace_merge()
+        .args(["-N", "-n", "php-fpm", "-o", "user", "--no-header"])
+        .arg(data("small.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "33\n33\n");
 }
 
 #[test]
@@ -156,7 +181,7 @@ fn filter_min_duration_with_units() {
 fn filters_are_and_combined_in_seed_format() {
     // Failed opens of nginx longer than 5 us: only row 6.
     assert_eq!(
-        small(&["-x", "-c", "nginx", "--min-duration", "5us"]),
+        small(&["-x", "-n", "nginx", "--min-duration", "5us"]),
         "OPEN alice 200 /var/www/missing => ERROR -2 [6.00 us]\n"
     );
     assert_eq!(
@@ -310,7 +335,7 @@ fn absolute_time_without_an_offset_is_a_question_mark() {
     )
     .unwrap();
     let out = trace_merge()
-        .args(["--time", "absolute", "-n", "--no-header", "-o", "path"])
+        .args(["--time", "absolute", "-N", "--no-header", "-o", "path"])
         .arg(&trace)
         .output()
         .unwrap();
@@ -418,7 +443,7 @@ fn json_lines_read_back_with_serde_json() {
 #[test]
 fn json_unfinished_and_numeric_users_are_null() {
     let out = trace_merge()
-        .args(["--format", "json", "-n", "--unfinished", "-p", "400"])
+        .args(["--format", "json", "-N", "--unfinished", "-p", "400"])
         .arg(data("small.trace"))
         .output()
         .unwrap();
@@ -731,7 +756,7 @@ fn summary_by_each_key() {
 
 #[test]
 fn summary_respects_filters_and_refuses_other_formats() {
-    let out = small(&["--summary", "-c", "nginx"]);
+    let out = small(&["--summary", "-n", "nginx"]);
     // The unfinished open (sleepy) is not nginx's: 0.
     assert!(
         out.starts_with("opens: 3  failed: 2 (66.6%)  unfinished: 0  lost: 2\n"),
@@ -739,7 +764,7 @@ fn summary_respects_filters_and_refuses_other_formats() {
     );
     // nginx durations 2000 4000 6000: p50 = rank 2 -> 4000.
     assert!(out.contains("  p50      4.00 us  (4000 ns)\n"), "{out}");
-    let out = small(&["--summary", "-c", "sleepy"]);
+    let out = small(&["--summary", "-n", "sleepy"]);
     assert!(
         out.starts_with("opens: 0  failed: 0  unfinished: 1  lost: 2\n"),
         "{out}"
@@ -781,7 +806,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     }
     std::fs::write(&path, &text).unwrap();
     let out = trace_merge()
-        .args(["-n", "--summary"])
+        .args(["-N", "--summary"])
         .arg(&path)
         .output()
         .unwrap();
@@ -872,7 +897,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
         ("host-b.trace", "host-a.trace"),
     ] {
         let out = trace_merge()
-            .arg("-n")
+            .arg("-N")
             .arg(data(first))
             .arg(data(second))
             .output()
@@ -890,7 +915,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
         );
     }
     let out = trace_merge()
-        .args(["-n", "--time", "absolute", "-o", "path", "--no-header"])
+        .args(["-N", "--time", "absolute", "-o", "path", "--no-header"])
         .arg(data("host-b.trace"))
         .arg(data("host-a.trace"))
         .output()
@@ -908,7 +933,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
 fn pieces_of_one_trace_pair_across_files() {
     // No host header: one pairing state; /split/across enters in piece 1 and returns in 2.
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(data("piece-1.trace"))
         .arg(data("piece-2.trace"))
         .output()
@@ -925,7 +950,7 @@ fn pieces_of_one_trace_pair_across_files() {
 #[test]
 fn merged_summary_counts_every_input_and_a_missing_one_fails() {
     let out = trace_merge()
-        .args(["-n", "--summary"])
+        .args(["-N", "--summary"])
         .arg(data("host-a.trace"))
         .arg(data("no-such.trace"))
         .arg(data("host-b.trace"))
@@ -981,7 +1006,7 @@ fn columns_are_aligned_on_a_terminal() {
 fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
     let bin = crate::common::bin();
     let command = format!(
-        "{} -n --format csv {} 2>/dev/null",
+        "{} -N --format csv {} 2>/dev/null",
         sh_quote(&bin),
         sh_quote(&data("odd-paths.trace"))
     );
@@ -998,7 +1023,7 @@ fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
     );
     // Through a pipe the same CSV keeps the raw bytes (lossless for readers).
     let piped = trace_merge()
-        .args(["-n", "--format", "csv"])
+        .args(["-N", "--format", "csv"])
         .arg(data("odd-paths.trace"))
         .output()
         .unwrap();
@@ -1020,7 +1045,7 @@ fn progress_bar_on_a_terminal_for_a_big_file() {
     let with_summary = on_terminal(
         module_path!(),
         &format!(
-            "{} -n --summary {} >/dev/null",
+            "{} -N --summary {} >/dev/null",
             sh_quote(&bin),
             sh_quote(&path)
         ),
@@ -1029,16 +1054,16 @@ fn progress_bar_on_a_terminal_for_a_big_file() {
     // screen short): no bar. Through a pipe (`| tail -1`), stdout is not the terminal: a bar.
     let scrolling = on_terminal(
         module_path!(),
-        &format!("{} -n --top 1 {}", sh_quote(&bin), sh_quote(&path)),
+        &format!("{} -N --top 1 {}", sh_quote(&bin), sh_quote(&path)),
     );
     let piped = on_terminal(
         module_path!(),
-        &format!("{} -n {} | tail -1", sh_quote(&bin), sh_quote(&path)),
+        &format!("{} -N {} | tail -1", sh_quote(&bin), sh_quote(&path)),
     );
     let small = on_terminal(
         module_path!(),
         &format!(
-            "{} -n --summary {} >/dev/null",
+            "{} -N --summary {} >/dev/null",
             sh_quote(&bin),
             sh_quote(&data("small.trace"))
         ),

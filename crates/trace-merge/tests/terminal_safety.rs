@@ -82,7 +82,7 @@ fn assert_safe(what: &str, out: &[u8], tab_ok: bool) {
 
 fn run(path: &PathBuf, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .args(args)
         .arg(path)
         .output()
@@ -215,7 +215,7 @@ fn input_file_names_are_escaped_in_messages() {
     let evil = dir.join("\x1b]0;owned\x07\nfake: line.trace");
     std::fs::write(&evil, b"junk\n").unwrap();
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(&evil)
         .arg(dir.join("\x1b[31mmissing"))
         .output()

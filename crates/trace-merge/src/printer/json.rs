@@ -7,7 +7,7 @@
 //! |------------------|-----------------|-------------------------------------------------------|
 //! | `ts`             | integer         | entry timestamp, ns, in the trace's clock             |
 //! | `uid`            | integer         |                                                       |
-//! | `user`           | string or null  | the user name; null when unknown or with `-n`         |
+//! | `user`           | string or null  | the user name; null when unknown or with `-N`         |
 //! | `pid`            | integer         |                                                       |
 //! | `tid`            | integer or null | null when the trace has no thread ids                 |
 //! | `comm`           | string or null  | process name                                          |

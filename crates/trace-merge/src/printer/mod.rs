@@ -25,7 +25,7 @@ pub use summary::{EndCounts, GroupKey};
 /// What a printer needs besides the event: user names and the trace's headers (its
 /// wall-clock offset, for absolute times).
 pub struct Context<'a> {
-    /// Names for uids (system, `--passwd` file, or numbers with `-n`).
+    /// Names for uids (system, `--passwd` file, or numbers with `-N`).
     pub users: &'a mut UserDb,
     /// The headers of the trace the event comes from.
     pub info: &'a TraceInfo,
