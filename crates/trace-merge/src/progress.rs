@@ -43,9 +43,13 @@ impl Progress {
         }
     }
 
-    /// A bar for a file of `len` bytes named `name`, drawn on stderr.
+    /// A bar for a file of `len` bytes named `name`, drawn on stderr. Drawn unconditionally
+    /// (indicatif's own stderr target would hide itself off a terminal): [`wanted`] alone
+    /// decides, so its tests are the ones that matter.
     pub fn new(name: &str, len: u64) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let stderr = Box::new(console::Term::buffered_stderr());
+        let target = ProgressDrawTarget::term_like_with_hz(stderr, 20);
+        let bar = ProgressBar::with_draw_target(Some(len), target);
         let style = ProgressStyle::with_template(
             "{prefix} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
