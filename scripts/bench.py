@@ -202,7 +202,7 @@ def gen_table(runs, opens=200000):
 READING = """
 ## Reading the tables
 
-- Targets (issue 6): trace-merge's default output at least 50x the baseline and within 10x of
+- Targets: trace-merge's default output at least 50x the baseline and within 10x of
   `wc -l`; `--format json` at least 30x; `--summary` at least 50x; peak RSS at most 16 MB, also
   on 20M lines; trace-gen loses no event of a 200,000-open burst with default settings, and
   slows the traced program down at most 1.3x as much as a minimal hand-written bpftrace script.

@@ -326,7 +326,7 @@ fn timestamps_relative_and_absolute() {
 
 #[test]
 fn absolute_time_without_an_offset_is_a_question_mark() {
-    let dir = std::env::temp_dir().join(format!("tm-features-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tm-options-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("mono.trace");
     std::fs::write(
@@ -788,7 +788,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     // bar would show on a terminal; here stderr is a pipe, so it must stay empty. The bar is
     // drawn on a plain terminal handle that does not hide itself, so this fails if
     // progress::wanted stops checking that stderr is a terminal.
-    let dir = std::env::temp_dir().join(format!("tm-features-big-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tm-options-big-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.trace");
     let mut text = String::with_capacity(10 << 20);
@@ -1035,7 +1035,7 @@ fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
 
 #[test]
 fn progress_bar_on_a_terminal_for_a_big_file() {
-    let dir = std::env::temp_dir().join(format!("tm-features-pty-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tm-options-pty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big-progress.trace");
     let line =
