@@ -89,7 +89,7 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
 }
 
 /// Appends the seed's human-readable form of `ns` (e.g. `10.17 us`) to `out`.
-#[inline]
+#[inline(always)]
 pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
     // Integer fast path. Below 1000 ns the double is the integer itself. Above, the seed's
     // double x is ns / 10^(3u) to within a few ulps, so x * 100 is ns / 10^(3u-2) to within
@@ -124,6 +124,7 @@ pub fn human_time(ns: u64) -> String {
 }
 
 /// The seed's algorithm itself, in floating point.
+#[inline(never)]
 fn push_human_time_float(out: &mut Vec<u8>, ns: u64) {
     let mut x = ns as f64;
     let mut unit: &[u8] = b"s";
@@ -140,7 +141,7 @@ fn push_human_time_float(out: &mut Vec<u8>, ns: u64) {
 }
 
 /// Appends `x` (finite, non-negative) with exactly two decimals, rounded as `{:.2}` does.
-pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
+fn push_fixed2(out: &mut Vec<u8>, x: f64) {
     // x * 100 is off the exact product by at most half an ulp: below 1e9 that is < 1e-7, so
     // unless the fraction is within 1e-6 of one half, rounding the computed product gives the
     // same digits as rounding the exact value. Near a half (every duration whose last

@@ -41,6 +41,8 @@ pub struct Output<W: Write> {
     order: Order,
     /// The printer's header has been written (stream order only).
     begun: bool,
+    /// Opens go straight to the printer: begun, no filter, no `--top`, not sorted.
+    direct: bool,
 }
 
 impl<W: Write> Output<W> {
@@ -63,6 +65,7 @@ impl<W: Write> Output<W> {
             filter: cfg.filter.clone(),
             order,
             begun: false,
+            direct: false,
         }
     }
 
@@ -73,6 +76,7 @@ impl<W: Write> Output<W> {
             return Ok(());
         }
         self.begun = true;
+        self.direct = !self.filtering && matches!(self.order, Order::Stream { remaining: None });
         match self.order {
             Order::Stream { .. } => self.printer.begin(&mut self.out, info.first_ts),
             Order::Sort(_) => Ok(()),
@@ -82,11 +86,25 @@ impl<W: Write> Output<W> {
     /// One open from pairing (finished or not), with the headers of its trace.
     #[inline]
     pub fn event(&mut self, ev: &OpenEvent<'_>, info: &TraceInfo) -> io::Result<()> {
-        if !self.begun {
-            self.begin(info)?;
-        }
         if ev.outcome == Outcome::Unfinished && !self.keep_unfinished {
             return Ok(());
+        }
+        if !self.direct {
+            return self.select(ev, info);
+        }
+        let mut ctx = Context {
+            users: &mut self.users,
+            info,
+        };
+        self.printer.event(&mut self.out, ev, &mut ctx)
+    }
+
+    /// [`Output::event`] when the open may not go straight to the printer: before the header,
+    /// with filters, with `--top`, or sorted.
+    #[inline(never)]
+    fn select(&mut self, ev: &OpenEvent<'_>, info: &TraceInfo) -> io::Result<()> {
+        if !self.begun {
+            self.begin(info)?;
         }
         if self.filtering && !self.filter.matches(ev, &mut self.users) {
             return Ok(());

@@ -116,6 +116,7 @@ impl Print for CsvPrinter {
         out.write_all(&self.record)
     }
 
+    #[inline(never)]
     fn event<W: Write>(
         &mut self,
         out: &mut W,

@@ -57,7 +57,7 @@ impl Print for JsonPrinter {
         Ok(())
     }
 
-    #[inline]
+    #[inline(never)]
     fn event<W: Write>(
         &mut self,
         out: &mut W,

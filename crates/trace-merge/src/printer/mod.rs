@@ -107,7 +107,9 @@ impl Print for Printer {
         }
     }
 
-    #[inline]
+    // The default text format inlined here; the others are calls, which keeps this function
+    // (and the pairing callback it is inlined into) small on the hot path.
+    #[inline(always)]
     fn event<W: Write>(
         &mut self,
         out: &mut W,

@@ -339,7 +339,7 @@ impl Print for SummaryPrinter {
         Ok(())
     }
 
-    #[inline]
+    #[inline(never)]
     fn event<W: Write>(
         &mut self,
         _out: &mut W,

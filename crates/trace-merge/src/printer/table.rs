@@ -121,6 +121,7 @@ impl Print for TablePrinter {
         out.write_all(&self.row)
     }
 
+    #[inline(never)]
     fn event<W: Write>(
         &mut self,
         out: &mut W,

@@ -77,7 +77,7 @@ impl Print for TextPrinter {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn event<W: Write>(
         &mut self,
         out: &mut W,
