@@ -9,10 +9,9 @@
 
 use crate::common::trace_merge;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Stdio;
 
-use crate::common::hostile_data as hostile;
+use crate::common::{hostile_data as hostile, TempDir};
 
 /// The counts of the stderr report (all zero when the report is absent: a clean run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -502,28 +501,9 @@ fn evicted_entries_returns_do_not_evict_live_entries() {
     );
 }
 
-/// A fresh directory under the system temp dir, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("trace-merge-hostile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn a_ten_megabyte_line_is_skipped_and_counted_and_its_neighbours_kept() {
-    let dir = Scratch::new("10mb");
+    let dir = TempDir::new("10mb");
     let path = dir.0.join("big.trace");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     f.write_all(b"=> uid: 0 pid: 5 open: /before 1000\n")
@@ -601,7 +581,7 @@ fn a_missing_file_is_refused_and_the_other_inputs_still_read() {
 
 #[test]
 fn a_fifo_is_read_like_a_file() {
-    let dir = Scratch::new("fifo");
+    let dir = TempDir::new("fifo");
     let fifo = dir.0.join("live fifo");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -631,7 +611,7 @@ fn a_fifo_is_read_like_a_file() {
 
 #[test]
 fn input_file_names_with_spaces_quotes_and_controls() {
-    let dir = Scratch::new("names");
+    let dir = TempDir::new("names");
     let names = [
         "with space.trace",
         "it's \"quoted\".trace",
