@@ -4,9 +4,10 @@
 //! Every column is one row of [`COLUMNS`]: its name (in `-o`, `--sort`, TSV and CSV headers),
 //! its table heading, the names people type from other tools, its alignment and usual width,
 //! and the function that writes its value. The rows serve the table printer, the CSV printer
-//! (raw values, no escaping) and the sort keys (`--sort` names columns). A new column is a
-//! [`Column`] variant and its row (and, to sort by it, its order in [`crate::sort`]).
+//! (raw values, no escaping) and `--sort` (each row says how opens compare on it). A new
+//! column is a [`Column`] variant and its row.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::io::Write as _;
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
 use crate::number::{push_i64, push_u64};
 use crate::printer::Context;
+use crate::sort::{by, Key};
 
 /// One column of `-o`; its definition is [`Column::def`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +68,9 @@ pub struct ColumnDef {
     pub width: usize,
     /// Appends the value for an open.
     pub write: fn(&mut Cell<'_, '_>, &OpenEvent<'_>),
+    /// How two opens compare on this column for `--sort` (reversed with `-r`): absent values
+    /// last either way ([`by`]).
+    pub order: fn(&Key<'_>, &Key<'_>, bool) -> Ordering,
 }
 
 /// Every column, in the order of [`Column`] (which `--help` follows).
@@ -79,6 +84,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
         // `12.000345`; absolute times take [`ABSOLUTE_TIME_WIDTH`].
         width: 12,
         write: |cell, ev| cell.time(ev.start_ns),
+        order: |a, b, r| by(Some(a.event.start_ns), Some(b.event.start_ns), r),
     },
     ColumnDef {
         column: Column::User,
@@ -91,6 +97,10 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(name) => cell.style.text(cell.out, name),
             None => push_u64(cell.out, ev.uid.into()),
         },
+        order: |a, b, r| {
+            // By name, then by uid for users without one (numbers after names).
+            by(a.user, b.user, r).then_with(|| by(Some(a.event.uid), Some(b.event.uid), r))
+        },
     },
     ColumnDef {
         column: Column::Uid,
@@ -100,6 +110,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
         numeric: true,
         width: 7,
         write: |cell, ev| push_u64(cell.out, ev.uid.into()),
+        order: |a, b, r| by(Some(a.event.uid), Some(b.event.uid), r),
     },
     ColumnDef {
         column: Column::Pid,
@@ -109,6 +120,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
         numeric: true,
         width: 7,
         write: |cell, ev| push_u64(cell.out, ev.pid.into()),
+        order: |a, b, r| by(Some(a.event.pid), Some(b.event.pid), r),
     },
     ColumnDef {
         column: Column::Tid,
@@ -121,6 +133,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(tid) => push_u64(cell.out, tid.into()),
             None => cell.absent(),
         },
+        order: |a, b, r| by(a.event.tid, b.event.tid, r),
     },
     ColumnDef {
         column: Column::Comm,
@@ -133,6 +146,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(comm) => cell.style.text(cell.out, comm),
             None => cell.absent(),
         },
+        order: |a, b, r| by(a.event.comm, b.event.comm, r),
     },
     ColumnDef {
         column: Column::Path,
@@ -148,6 +162,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
                 cell.out.extend_from_slice(b"...");
             }
         },
+        order: |a, b, r| by(Some(a.event.path), Some(b.event.path), r),
     },
     ColumnDef {
         column: Column::Result,
@@ -164,6 +179,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             }
             Outcome::Unfinished => cell.out.extend_from_slice(b"UNFINISHED"),
         },
+        order: |a, b, r| by(a.event.ret(), b.event.ret(), r),
     },
     ColumnDef {
         column: Column::Ret,
@@ -176,6 +192,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(ret) => push_i64(cell.out, ret),
             None => cell.absent(),
         },
+        order: |a, b, r| by(a.event.ret(), b.event.ret(), r),
     },
     ColumnDef {
         column: Column::Fd,
@@ -188,6 +205,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(ret) if ret >= 0 => push_i64(cell.out, ret),
             _ => cell.absent(),
         },
+        order: |a, b, r| by(fd(&a.event), fd(&b.event), r),
     },
     ColumnDef {
         column: Column::Errno,
@@ -202,6 +220,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             }
             None => cell.absent(),
         },
+        order: |a, b, r| by(errno(&a.event), errno(&b.event), r),
     },
     ColumnDef {
         column: Column::Duration,
@@ -214,6 +233,7 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(ns) => push_human_time(cell.out, ns),
             None => cell.absent(),
         },
+        order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
     },
     ColumnDef {
         column: Column::DurationNs,
@@ -226,8 +246,19 @@ pub const COLUMNS: [ColumnDef; 13] = [
             Some(ns) => push_u64(cell.out, ns),
             None => cell.absent(),
         },
+        order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
     },
 ];
+
+/// The fd of a successful open.
+fn fd(event: &OpenEvent<'_>) -> Option<i64> {
+    event.ret().filter(|&r| r >= 0)
+}
+
+/// The errno name of a failed open.
+fn errno(event: &OpenEvent<'_>) -> Option<crate::errno::ErrnoName> {
+    event.ret().and_then(name_for_ret)
+}
 
 /// The starting width of an absolute time column (`2026-11-26T04:34:05.123456Z`).
 pub const ABSOLUTE_TIME_WIDTH: usize = 27;

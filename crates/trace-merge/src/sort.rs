@@ -1,7 +1,8 @@
 //! `--sort KEY[,KEY...]`, `-r`, `--top N`: the one mode that must see the whole input before
 //! printing, so the one that buffers (owned copies of the opens that passed the filters).
 //!
-//! Keys are column names (`--sort duration`, `--sort comm,pid`). Ties keep input order (the
+//! Keys are column names (`--sort duration`, `--sort comm,pid`); each column's order is in its
+//! row of [`crate::columns::COLUMNS`]. Ties keep input order (the
 //! sort is stable). A key whose value is absent (the fd of a failed open, the duration of an
 //! unfinished one, a missing tid) sorts after every present value, also with `-r`, so that
 //! `--sort duration -r --top 10` shows the ten slowest completed opens.
@@ -13,7 +14,6 @@
 use std::cmp::Ordering;
 
 use crate::columns::{Column, UnknownColumn};
-use crate::errno::name_for_ret;
 use crate::event::{OpenEvent, OwnedOpenEvent};
 use crate::users::UserDb;
 
@@ -141,9 +141,11 @@ impl Sorter {
 }
 
 /// What the comparison looks at, borrowed from a held open or from one not yet copied.
-struct Key<'a> {
-    event: OpenEvent<'a>,
-    user: Option<&'a [u8]>,
+pub struct Key<'a> {
+    /// The open.
+    pub event: OpenEvent<'a>,
+    /// Its user name, when sorting by user and the uid has one.
+    pub user: Option<&'a [u8]>,
     seq: u64,
 }
 
@@ -159,7 +161,7 @@ impl Held {
 
 fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
     for &key in keys {
-        let ord = compare_key(key, reverse, a, b);
+        let ord = (key.def().order)(a, b, reverse);
         if ord != Ordering::Equal {
             return ord;
         }
@@ -168,41 +170,13 @@ fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering
 }
 
 /// Present values in the asked order; absent ones last either way.
-fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
+pub fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
     match (a, b) {
         (Some(x), Some(y)) if reverse => y.cmp(&x),
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
-    }
-}
-
-fn compare_key(key: Column, reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
-    let (x, y) = (&a.event, &b.event);
-    match key {
-        Column::Time => by(Some(x.start_ns), Some(y.start_ns), reverse),
-        // By name, then by uid for users without one (numbers after names).
-        Column::User => {
-            by(a.user, b.user, reverse).then_with(|| by(Some(x.uid), Some(y.uid), reverse))
-        }
-        Column::Uid => by(Some(x.uid), Some(y.uid), reverse),
-        Column::Pid => by(Some(x.pid), Some(y.pid), reverse),
-        Column::Tid => by(x.tid, y.tid, reverse),
-        Column::Comm => by(x.comm, y.comm, reverse),
-        Column::Path => by(Some(x.path), Some(y.path), reverse),
-        Column::Result | Column::Ret => by(x.ret(), y.ret(), reverse),
-        Column::Fd => by(
-            x.ret().filter(|&r| r >= 0),
-            y.ret().filter(|&r| r >= 0),
-            reverse,
-        ),
-        Column::Errno => by(
-            x.ret().and_then(name_for_ret),
-            y.ret().and_then(name_for_ret),
-            reverse,
-        ),
-        Column::Duration | Column::DurationNs => by(x.duration_ns(), y.duration_ns(), reverse),
     }
 }
 
