@@ -28,7 +28,7 @@ done
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 need=()
 for pkg in qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64 systemtap \
-    kmod cpio gzip; do
+    kmod cpio gzip python3; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
