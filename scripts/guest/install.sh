@@ -10,7 +10,8 @@
 #   systemtap                           stap (host, compile) and staprun (guest, run)
 #
 # Then it prepares the caches under /var/cache/trace-tools (TT_CACHE): the patched SystemTap
-# runtime when the kernel needs it (task_work_cancel_func, see lib.sh) and the initramfs.
+# runtime when the kernel needs it (task_work_cancel_func, see lib.sh), the initramfs, and the
+# uncompressed kernel the guest boots.
 # With --check-boot it also boots the guest once and fails if it does not come up.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,7 +54,8 @@ check_guest_kernel "$kver"
 
 runtime=$(stap_runtime_dir "$kver")
 initrd=$("$here/initramfs.sh" "$kver")
-note "guest kernel $kver; SystemTap runtime $runtime; initramfs $initrd"
+kernel=$("$here/kernel.sh" "$kver")
+note "guest kernel $kver ($kernel); SystemTap runtime $runtime; initramfs $initrd"
 
 if [ "$check_boot" -eq 1 ]; then
     out=$("$here/run.sh" --timeout 300 -- uname -r) || die "the guest did not boot (see above)"

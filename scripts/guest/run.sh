@@ -15,8 +15,9 @@
 #
 # Exit status: the command's; 124 on timeout; 125 when the guest did not boot or did not run
 # the command (the console's tail is printed). Memory and CPUs: TT_GUEST_MEM (MiB, default
-# 3072), TT_GUEST_SMP (default 2). Nested KVM does not work on the CI machines, so this is TCG
-# (`-accel tcg -cpu max`): about 10 to 20 s of boot.
+# 3072), TT_GUEST_SMP (default 2); more kernel parameters: TT_GUEST_APPEND. Nested KVM does not
+# work on the CI machines, so this is TCG (`-accel tcg -cpu max`): about 10 to 15 s of boot, with
+# the uncompressed kernel from kernel.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -44,6 +45,7 @@ command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run scri
 kver=$(guest_kver)
 check_guest_kernel "$kver"
 initrd=$("$here/initramfs.sh" "$kver")
+kernel=$("$here/kernel.sh" "$kver")
 
 cleanup_share=0
 if [ -z "$share" ]; then
@@ -122,8 +124,8 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "$smp" -m "$mem" \
     -nodefaults -no-user-config -display none -no-reboot \
     -chardev "file,id=console,path=$io/console.log" -serial chardev:console \
-    -kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-    -append "console=ttyS0 quiet panic=-1 tt.io=$io" \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "console=ttyS0 quiet panic=-1 ${TT_GUEST_APPEND:-} tt.io=$io" \
     -virtfs "local,path=/,mount_tag=ttroot,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$io,mount_tag=ttio,security_model=none,multidevs=remap" \
     </dev/null >"$io/qemu.log" 2>&1 || qstatus=$?
