@@ -89,7 +89,8 @@ rm -f "$io/guest-cmd.sh" "$io/stdout" "$io/stderr" "$io/status" "$io/console.log
     echo 'echo "tt-guest: command done at $(cut -d" " -f1 /proc/uptime) s, status $status" >/dev/console'
     echo 'sync'
     echo 'echo o >/proc/sysrq-trigger'
-    echo 'sleep 30'
+    echo '# Wait for the power-off with builtins only (the 9p root goes away under a new process).'
+    echo 'mkfifo /run/tt-poweroff && read -r -t 30 _ <>/run/tt-poweroff'
 } >"$io/guest-cmd.sh"
 
 smp=${TT_GUEST_SMP:-2}
