@@ -159,7 +159,7 @@ fi
 if [ ! -s "$io/status" ]; then
     echo "run.sh: error: the guest did not run the command (qemu exit $qstatus); qemu said:" >&2
     tail -n 5 "$io/qemu.log" >&2 || true
-    echo "run.sh: console tail:" >&2
+    echo "run.sh: console tail (all kernel messages: TT_GUEST_APPEND=loglevel=7):" >&2
     tail -n 20 "$io/console.log" >&2 || true
     exit 125
 fi
