@@ -94,9 +94,14 @@ stap_runtime_dir() {
             die "the task_work_cancel_func patch did not apply to $stock/stp_task_work.c (SystemTap $ver): patch it by hand or upgrade SystemTap"
         fi
         touch "$tmp/.trace-tools-patched"
-        rm -rf "$dir"
-        mv "$tmp" "$dir" || die "cannot move the patched runtime to $dir"
-        note "patched SystemTap runtime (task_work_cancel_func) in $dir"
+        # Atomic: a concurrent run that got there first wins, and its copy is the same.
+        if mv -T "$tmp" "$dir" 2>/dev/null; then
+            note "patched SystemTap runtime (task_work_cancel_func) in $dir"
+        else
+            rm -rf "$tmp"
+            [ -e "$dir/.trace-tools-patched" ] \
+                || die "cannot create the patched runtime $dir (remove it if it is a leftover)"
+        fi
     fi
     echo "$dir"
 }
