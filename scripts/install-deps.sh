@@ -71,3 +71,8 @@ if ! "$venv/bin/python" -c 'import duckdb' >/dev/null 2>&1; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'duckdb>=1.1'
 fi
+
+# The SystemTap guest (scripts/guest/): qemu, Debian's kernel image matching the headers, static
+# busybox; then the patched stap runtime, the initramfs and the PVH kernel in
+# /var/cache/trace-tools. Fails loudly when any of it cannot be had.
+bash "$(dirname "${BASH_SOURCE[0]}")/guest/install.sh"

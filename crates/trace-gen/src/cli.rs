@@ -1,6 +1,9 @@
 //! The command line, as clap sees it. Nothing here is trusted yet: [`crate::config`] turns a
 //! [`Cli`] into a validated [`Config`](crate::config::Config) before any work starts.
 
+use crate::backend::REGISTRY;
+use crate::generate::Generate;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{ArgGroup, Parser, ValueEnum};
 
 /// Generate and run SystemTap, DTrace and bpftrace probe scripts that trace open() calls.
@@ -11,20 +14,24 @@ use clap::{ArgGroup, Parser, ValueEnum};
 #[command(
     name = "trace-gen",
     version,
-    group(ArgGroup::new("backend").args(["stap", "dtrace", "bpftrace"])),
+    group(ArgGroup::new("tracer").args(["backend", "stap", "dtrace", "bpftrace"])),
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// Use SystemTap (`stap`; STAP_PATH overrides /usr/bin/stap).
+    /// The tracer, found where its variable says (below). Default on Linux: bpftrace when it
+    /// is found, else SystemTap; DTrace on Solaris, illumos, FreeBSD and macOS.
+    #[arg(long, value_name = "NAME", value_parser = backend_names())]
+    pub backend: Option<String>,
+
+    /// Use SystemTap: --backend systemtap.
     #[arg(short = 'S', long)]
     pub stap: bool,
 
-    /// Use DTrace (DTRACE_PATH overrides /usr/sbin/dtrace).
+    /// Use DTrace: --backend dtrace.
     #[arg(short = 'D', long)]
     pub dtrace: bool,
 
-    /// Use bpftrace (BPFTRACE_PATH overrides `bpftrace` from PATH). Default on Linux when
-    /// bpftrace is found, else SystemTap; DTrace on Solaris, illumos, FreeBSD and macOS.
+    /// Use bpftrace: --backend bpftrace.
     #[arg(short = 'B', long)]
     pub bpftrace: bool,
 
@@ -71,6 +78,39 @@ pub struct Cli {
     /// from `uname -r`).
     #[arg(long, value_enum, value_name = "OS")]
     pub target_os: Option<TargetOsArg>,
+
+    /// Print a man page or shell completions and exit: man, completions-bash,
+    /// completions-zsh, completions-fish.
+    #[arg(long, value_enum, value_name = "KIND", hide = true)]
+    pub generate: Option<Generate>,
+}
+
+impl Cli {
+    /// The backend named by `--backend` or by `-B`, `-S`, `-D` (at most one of them is
+    /// given), as a [`REGISTRY`] name or alias.
+    pub fn backend_name(&self) -> Option<&str> {
+        if let Some(name) = &self.backend {
+            return Some(name);
+        }
+        [
+            (self.bpftrace, "bpftrace"),
+            (self.stap, "systemtap"),
+            (self.dtrace, "dtrace"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
+}
+
+/// `--backend` takes the name or an alias of each registered backend.
+fn backend_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(REGISTRY.iter().map(|r| {
+        let help = match r.aliases {
+            [] => r.about.to_owned(),
+            aliases => format!("{}; also: {}", r.about, aliases.join(", ")),
+        };
+        PossibleValue::new(r.name).aliases(r.aliases).help(help)
+    }))
 }
 
 /// `--target-os` values.
@@ -95,7 +135,8 @@ Examples:
   sudo trace-gen -c 'cat /tmp/not_exists' | trace-merge
   sudo trace-gen -B -p 1234 -p 1235 > opens.trace
   sudo trace-gen -u www-data -n nginx | trace-merge
-  trace-gen -S -c 'make' --print-script
+  trace-gen --backend systemtap -c 'make' --print-script
+  trace-gen --generate man > trace-gen.1    man page (or completions-bash|zsh|fish)
 
 Exit status: with -c, the command's status; 128+N when stopped by signal N (SIGINT, SIGTERM
 and SIGHUP are passed to the tracer, whose buffered events are still written); 1 when the
@@ -143,10 +184,37 @@ mod tests {
         assert!(parse_size("M").is_err());
     }
 
+    fn backend(args: &[&str]) -> Option<String> {
+        let cli = Cli::try_parse_from(std::iter::once("trace-gen").chain(args.iter().copied()));
+        cli.unwrap().backend_name().map(str::to_owned)
+    }
+
+    #[test]
+    fn backend_by_name_alias_or_letter() {
+        assert_eq!(
+            backend(&["--backend", "bpftrace"]).as_deref(),
+            Some("bpftrace")
+        );
+        assert_eq!(backend(&["--backend", "stap"]).as_deref(), Some("stap"));
+        assert_eq!(backend(&["--backend=dtrace"]).as_deref(), Some("dtrace"));
+        assert_eq!(backend(&["-B"]).as_deref(), Some("bpftrace"));
+        assert_eq!(backend(&["-S"]).as_deref(), Some("systemtap"));
+        assert_eq!(backend(&["--dtrace"]).as_deref(), Some("dtrace"));
+        assert_eq!(backend(&[]), None);
+        let err = Cli::try_parse_from(["trace-gen", "--backend", "perf"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[possible values: bpftrace, systemtap, dtrace]"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn backends_are_exclusive_and_p_conflicts_with_c() {
         assert!(Cli::try_parse_from(["trace-gen", "-S", "-B"]).is_err());
         assert!(Cli::try_parse_from(["trace-gen", "-D", "-S"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "--backend", "stap", "-S"]).is_err());
+        assert!(Cli::try_parse_from(["trace-gen", "-B", "--backend", "bpftrace"]).is_err());
         assert!(Cli::try_parse_from(["trace-gen", "-p", "1", "-c", "ls"]).is_err());
         assert!(Cli::try_parse_from(["trace-gen", "-p", "x"]).is_err());
         assert!(Cli::try_parse_from(["trace-gen", "-p", "-3"]).is_err());

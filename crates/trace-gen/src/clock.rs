@@ -1,20 +1,8 @@
 //! The clocks behind the `# clock-offset-ns:` header. std has no way to read
 //! CLOCK_MONOTONIC as a number (`Instant` is opaque) and `/proc/uptime` has only 10 ms
-//! resolution, so this calls `clock_gettime` through libc.
+//! resolution, so this calls `clock_gettime` ([`crate::sys::clock_ns`]).
 
-/// Reads `clock` in nanoseconds.
-fn now_ns(clock: libc::clockid_t) -> i128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes it.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
-}
+use crate::sys::clock_ns as now_ns;
 
 /// CLOCK_REALTIME - CLOCK_MONOTONIC in nanoseconds: add it to a monotonic timestamp (bpftrace
 /// `nsecs`, stap `ktime_get_ns()`, DTrace `timestamp` on Linux) to get Unix time. The realtime

@@ -2,58 +2,19 @@
 //! backend and the tracer binary, and builds the [`ScriptSpec`], so that the rest of trace-gen
 //! never sees a raw flag.
 
-use crate::backend::{bpftrace::Bpftrace, Backend};
+use crate::backend::{self, tracer_path, Backend};
 use crate::cli::{Cli, TargetOsArg};
 use crate::error::Error;
 use crate::script::{CommName, ScriptSpec, Target, TargetOs};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-
-/// Which tracer to drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// SystemTap.
-    Stap,
-    /// DTrace.
-    Dtrace,
-    /// bpftrace.
-    Bpftrace,
-}
-
-impl BackendKind {
-    /// The tracer's program name.
-    pub fn program(self) -> &'static str {
-        match self {
-            BackendKind::Stap => "stap",
-            BackendKind::Dtrace => "dtrace",
-            BackendKind::Bpftrace => "bpftrace",
-        }
-    }
-
-    /// The variable that overrides the tracer's path.
-    pub fn path_var(self) -> &'static str {
-        match self {
-            BackendKind::Stap => "STAP_PATH",
-            BackendKind::Dtrace => "DTRACE_PATH",
-            BackendKind::Bpftrace => "BPFTRACE_PATH",
-        }
-    }
-
-    /// How to install the tracer.
-    pub fn install_hint(self) -> &'static str {
-        match self {
-            BackendKind::Stap => "install it (Debian/Ubuntu: apt-get install systemtap linux-headers-$(uname -r))",
-            BackendKind::Dtrace => "it ships with Solaris, illumos, FreeBSD and macOS; on Linux install Oracle's dtrace-utils",
-            BackendKind::Bpftrace => "install it (Debian/Ubuntu: apt-get install bpftrace; Fedora: dnf install bpftrace)",
-        }
-    }
-}
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything trace-gen will do, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The tracer.
-    pub backend: BackendKind,
+    /// The tracer (`--backend`, `-B`/`-S`/`-D`, or this host's default).
+    pub backend: Arc<dyn Backend>,
     /// The tracer's binary: from its `*_PATH` variable, or the default (looked up in PATH when
     /// it is a bare name).
     pub tracer: PathBuf,
@@ -96,16 +57,11 @@ impl Config {
             Some(os) => target_os_of(os),
             None => host_target_os(),
         };
-        let backend = if cli.stap {
-            BackendKind::Stap
-        } else if cli.dtrace {
-            BackendKind::Dtrace
-        } else if cli.bpftrace {
-            BackendKind::Bpftrace
-        } else {
-            default_backend(&env)?
+        let backend: Arc<dyn Backend> = match cli.backend_name() {
+            Some(name) => backend::make(name).into(),
+            None => backend::host_default(&env)?.into(),
         };
-        let tracer = tracer_path(backend, &env);
+        let tracer = tracer_path(&*backend, &env);
         Ok(Config {
             backend,
             tracer,
@@ -123,27 +79,6 @@ impl Config {
             print_script: cli.print_script,
         })
     }
-
-    /// The backend that renders the script. bpftrace's probe list depends on the tracepoints
-    /// this kernel has.
-    pub fn make_backend(&self) -> Result<Box<dyn Backend>, Error> {
-        Ok(match self.backend {
-            BackendKind::Bpftrace => Box::new(Bpftrace::detect(tracefs_events().as_deref())),
-            BackendKind::Stap => Box::new(crate::backend::stap::SystemTap),
-            BackendKind::Dtrace => Box::new(crate::backend::dtrace::DTrace),
-        })
-    }
-}
-
-/// The tracefs `events` directory, where it is mounted.
-pub fn tracefs_events() -> Option<PathBuf> {
-    [
-        "/sys/kernel/tracing/events",
-        "/sys/kernel/debug/tracing/events",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_dir())
 }
 
 fn resolve_user(s: &str) -> Result<u32, Error> {
@@ -192,50 +127,6 @@ fn host_target_os() -> TargetOs {
     } else {
         TargetOs::Linux
     }
-}
-
-fn default_backend(env: &impl Fn(&str) -> Option<OsString>) -> Result<BackendKind, Error> {
-    if cfg!(target_os = "linux") {
-        let bpftrace = tracer_path(BackendKind::Bpftrace, env);
-        Ok(if is_executable(&bpftrace) {
-            BackendKind::Bpftrace
-        } else {
-            BackendKind::Stap
-        })
-    } else if cfg!(any(
-        target_os = "solaris",
-        target_os = "illumos",
-        target_os = "freebsd",
-        target_os = "macos"
-    )) {
-        Ok(BackendKind::Dtrace)
-    } else {
-        Err(Error::NoDefaultBackend)
-    }
-}
-
-/// The tracer binary: `*_PATH` if set, else the seed's default paths, and `bpftrace` from PATH.
-pub fn tracer_path(backend: BackendKind, env: &impl Fn(&str) -> Option<OsString>) -> PathBuf {
-    if let Some(p) = env(backend.path_var()).filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    match backend {
-        BackendKind::Stap => PathBuf::from("/usr/bin/stap"),
-        BackendKind::Dtrace => PathBuf::from("/usr/sbin/dtrace"),
-        BackendKind::Bpftrace => env("PATH")
-            .and_then(|path| {
-                std::env::split_paths(&path)
-                    .map(|d| d.join("bpftrace"))
-                    .find(|p| is_executable(p))
-            })
-            .unwrap_or_else(|| PathBuf::from("bpftrace")),
-    }
-}
-
-/// Whether `p` is an executable file.
-pub fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The per-CPU buffer when `--buffer-size` is not given: 128 MiB shared among the CPUs, at
@@ -330,29 +221,21 @@ mod tests {
     }
 
     #[test]
-    fn tracer_paths() {
-        let env = |k: &str| (k == "STAP_PATH").then(|| OsString::from("/opt/stap"));
+    fn backend_by_flag_name_or_alias() {
+        assert_eq!(config(&["-S"]).unwrap().backend.name(), "systemtap");
         assert_eq!(
-            tracer_path(BackendKind::Stap, &env),
-            PathBuf::from("/opt/stap")
+            config(&["--backend", "stap"]).unwrap().backend.name(),
+            "systemtap"
         );
         assert_eq!(
-            tracer_path(BackendKind::Dtrace, &env),
-            PathBuf::from("/usr/sbin/dtrace")
+            config(&["--backend", "dtrace"]).unwrap().backend.name(),
+            "dtrace"
         );
-        let none = |_: &str| None;
-        assert_eq!(
-            tracer_path(BackendKind::Bpftrace, &none),
-            PathBuf::from("bpftrace")
-        );
-    }
-
-    #[test]
-    fn default_backend_on_linux_falls_back_to_stap() {
+        let c = config(&["-B"]).unwrap();
+        assert_eq!(c.backend.name(), "bpftrace");
+        assert_eq!(c.tracer, PathBuf::from("bpftrace"));
         if cfg!(target_os = "linux") {
-            assert_eq!(config(&[]).unwrap().backend, BackendKind::Stap);
-            let env = |k: &str| (k == "BPFTRACE_PATH").then(|| OsString::from("/bin/sh"));
-            assert_eq!(default_backend(&env).unwrap(), BackendKind::Bpftrace);
+            assert_eq!(config(&[]).unwrap().backend.name(), "systemtap");
         }
     }
 

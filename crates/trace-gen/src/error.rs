@@ -17,7 +17,7 @@ pub enum Error {
         why: &'static str,
     },
     /// No backend flag, and none is standard here.
-    #[error("no tracer is standard on this platform: choose one with -S (SystemTap), -D (DTrace) or -B (bpftrace)")]
+    #[error("no tracer is standard on this platform: choose one with --backend (bpftrace, systemtap or dtrace; or -B, -S, -D)")]
     NoDefaultBackend,
     /// The tracer binary cannot be found.
     #[error("{tracer} not found at {path}: {hint}")]
@@ -62,6 +62,16 @@ fn stderr_tail(stderr: &str) -> String {
         " without a message".to_owned()
     } else {
         "; its messages are above, prefixed with its name".to_owned()
+    }
+}
+
+/// How a process ended, for messages: `exited with status 3`, `was killed by signal 9`.
+pub fn describe_status(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("was killed by signal {s}"),
+        _ => "ended".to_owned(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Script injection (issue 7, point 3): every option of trace-gen that reaches a probe script
+//! Script injection: every option of trace-gen that reaches a probe script
 //! (-p, -u, -n, --buffer-size, -c) against a table of hostile values, for every backend
 //! (bpftrace, SystemTap, and DTrace for each --target-os). Each value must be either refused
 //! with a clear error naming the option (exit status 2, nothing on stdout), or appear in the
@@ -10,17 +10,16 @@
 //! The scripts are produced through the same path as the binary (clap parsing, then
 //! `Config::from_cli`, then the backend), plus `--print-script` runs of the binary itself.
 
-use assert_cmd::Command;
+use crate::common::{run_tool, stap_setup, trace_gen};
 use clap::Parser;
 use std::ffi::OsString;
-use std::io::Write;
-use std::process::Stdio;
+use trace_gen::backend::bpftrace::tracefs_events;
 use trace_gen::backend::bpftrace::Bpftrace;
 use trace_gen::backend::dtrace::DTrace;
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
 use trace_gen::cli::Cli;
-use trace_gen::config::{tracefs_events, Config};
+use trace_gen::config::Config;
 
 /// Backends as `(label, extra args, backend)`.
 fn backends() -> Vec<(&'static str, Vec<&'static str>, Box<dyn Backend>)> {
@@ -60,10 +59,6 @@ fn render(backend: &dyn Backend, args: &[&str]) -> Result<Rendered, String> {
         backend.args(&cfg.spec, pid),
         backend.env(&cfg.spec),
     ))
-}
-
-fn trace_gen() -> Command {
-    Command::cargo_bin("trace-gen").expect("trace-gen binary")
 }
 
 /// Refused through the binary: exit 2, nothing on stdout, the option named on stderr.
@@ -322,44 +317,13 @@ fn print_script_of_the_binary_works_for_dtrace() {
     );
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Runs `program args` with `stdin`; None when the program is missing (outside CI).
-fn run_tool(program: &str, args: &[&str], stdin: &str) -> Option<(bool, String, String)> {
-    let child = std::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !in_ci() => {
-            eprintln!("skipped: {program} not installed");
-            return None;
-        }
-        Err(e) => panic!("{program}: {e}"),
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Some((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
 /// bpftrace's parser AST (`bpftrace -d -`, the "AST after: parser" part): a dry run that
-/// attaches nothing.
+/// attaches nothing. BPFTRACE_PATH names the bpftrace to use, as for trace-gen.
 fn bpftrace_ast(script: &str) -> Option<String> {
-    let (_, stdout, stderr) = run_tool("bpftrace", &["-d", "-"], script)?;
+    let bpftrace = std::env::var_os("BPFTRACE_PATH")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "bpftrace".into());
+    let (_, stdout, stderr) = run_tool(bpftrace, &["-d", "-"], script)?;
     let all = format!("{stdout}{stderr}");
     let start = all
         .find("AST after: parser")
@@ -390,10 +354,12 @@ fn bpftrace_parses_each_accepted_name_as_one_string() {
 
 #[test]
 fn stap_parses_each_accepted_name_as_one_string() {
-    let release = "6.1.0-56-amd64";
+    let Some((stap, release)) = stap_setup() else {
+        return;
+    };
     let tree = |name: &str| -> Option<String> {
         let script = render(&SystemTap, &["-S", "-n", name]).unwrap().0;
-        let (ok, stdout, stderr) = run_tool("stap", &["-r", release, "-p1", "-"], &script)?;
+        let (ok, stdout, stderr) = run_tool(&stap, &["-r", &release, "-p1", "-"], &script)?;
         assert!(ok, "stap -p1 rejects -n {name:?}:\n{stderr}");
         Some(stdout)
     };

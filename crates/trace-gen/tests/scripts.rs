@@ -8,9 +8,8 @@
 //! - hostile `-n` values are refused by `CommName::new`, and accepted ones appear only as one
 //!   string literal: checked with `stap -p1` (the parse tree) and a D tokenizer.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use crate::common::{run_tool, stap_setup, ToolOutput};
+use std::path::Path;
 use trace_gen::backend::dtrace::DTrace;
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
@@ -90,64 +89,9 @@ fn golden_specs() -> Vec<(&'static str, ScriptSpec)> {
     ]
 }
 
-fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// A missing tool: a failure in CI, a notice elsewhere.
-fn missing(what: &str) {
-    assert!(!is_ci(), "CI=true but {what}");
-    eprintln!("notice: skipping, {what}");
-}
-
-/// The stap binary and the release of the installed kernel headers (`-r`), found on the
-/// machine rather than hard-coded.
-fn stap_setup() -> Option<(PathBuf, String)> {
-    let stap =
-        std::env::var_os("STAP_PATH").map_or_else(|| PathBuf::from("/usr/bin/stap"), PathBuf::from);
-    if !stap.exists() {
-        missing(&format!("{} is not installed", stap.display()));
-        return None;
-    }
-    let Some(release) = headers_release() else {
-        missing("no kernel headers (/lib/modules/*/build) are installed");
-        return None;
-    };
-    Some((stap, release))
-}
-
-fn headers_release() -> Option<String> {
-    let mut releases: Vec<String> = std::fs::read_dir("/lib/modules")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("build").join("Makefile").exists())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    releases.sort();
-    releases.pop()
-}
-
 /// Runs stap with `args` on `script` (given on stdin); returns (success, stdout, stderr).
-fn run_stap(stap: &Path, args: &[std::ffi::OsString], script: &str) -> (bool, String, String) {
-    let mut child = Command::new(stap)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stap starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn run_stap(stap: &Path, args: &[std::ffi::OsString], script: &str) -> ToolOutput {
+    run_tool(stap, args, script).expect("stap was found by stap_setup")
 }
 
 /// `stap -r RELEASE -p2` plus the backend's own arguments (`-s`, `-D`, `-x`, `-`).

@@ -4,8 +4,13 @@
 //!
 //! - `cli`: `--print-script`, usage errors, a missing tracer, a non-root user, no tracefs;
 //! - `scripts`: every SystemTap script elaborated by `stap -p2`, the golden D and stap scripts;
-//! - `injection`: hostile option values refused, or one literal in every backend's script.
+//! - `injection`: hostile option values refused, or one literal in every backend's script;
+//! - `generate`: the man page and shell completions.
+//!
+//! `common` holds the helpers they share.
 
 mod cli;
+mod common;
+mod generate;
 mod injection;
 mod scripts;

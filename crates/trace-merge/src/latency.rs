@@ -35,14 +35,6 @@ pub fn log2_bucket(ns: u64) -> usize {
     }
 }
 
-/// The smallest value of log2 bucket `k` (0, 1, 2, 4, ...).
-pub fn log2_bucket_low(k: usize) -> u64 {
-    match k {
-        0 => 0,
-        _ => 1u64 << (k - 1),
-    }
-}
-
 /// `2^power` as bpftrace labels it: `512`, `1K`, `4M`, `16E`.
 pub fn power_label(power: usize) -> String {
     let step = (power / 10).min(6);
@@ -325,7 +317,6 @@ mod tests {
             [0, 1, 2, 2, 3, 3, 4, 10, 11]
         );
         assert_eq!(log2_bucket(u64::MAX), 64);
-        assert_eq!(log2_bucket_low(11), 1024);
         assert_eq!(power_label(9), "512");
         assert_eq!(power_label(10), "1K");
         assert_eq!(power_label(64), "16E");

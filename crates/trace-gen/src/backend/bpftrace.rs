@@ -1,6 +1,6 @@
 //! The bpftrace backend: a script for bpftrace 0.17+ on the `syscalls` tracepoints.
 //!
-//! What the script does, and why (issue 5):
+//! What the script does, and why:
 //! - one entry probe per open-family call the kernel has (`open`, `openat`, `openat2`,
 //!   `creat`). bpftrace refuses a lone tracepoint that does not exist and fails to generate
 //!   code when one of a list is missing, so the list is decided before the script is written
@@ -26,14 +26,32 @@
 //!   CPU, and trace-gen stops bpftrace only once it has read that line from every CPU. The
 //!   `-c` command's pid is `$2`.
 //!
+//! At run time, bpftrace needs root and tracefs ([`Backend::preflight`]); it reports lost
+//! events as `Lost N events` on stdout ([`Backend::classify`]), prints names raw (trace-gen
+//! rejoins split entries), and says only "tracepoint not found" when tracefs is missing
+//! ([`Backend::diagnose`] names the mount command).
+//!
 //! User values reach the script only as numbers (`u32` formatted by Rust) or as a validated
 //! [`CommName`](crate::script::CommName) inside a string literal.
 
-use super::Backend;
+use super::{classify_line, is_executable, Backend, Env, StderrLine, TracerLine};
+use crate::error::Error;
 use crate::script::{ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
+/// The tracefs `events` directory, where it is mounted.
+pub fn tracefs_events() -> Option<PathBuf> {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_dir())
+}
 
 /// bpftrace 0.17's largest `BPFTRACE_STRLEN` (strings live on the 512-byte BPF stack).
 pub const MAX_STRLEN: u32 = 200;
@@ -170,6 +188,76 @@ fn entry_predicate(spec: &ScriptSpec) -> Option<String> {
 impl Backend for Bpftrace {
     fn name(&self) -> &'static str {
         "bpftrace"
+    }
+
+    fn program(&self) -> &'static str {
+        "bpftrace"
+    }
+
+    fn path_var(&self) -> &'static str {
+        "BPFTRACE_PATH"
+    }
+
+    /// `bpftrace` from PATH (the bare name when it is not there, for the message).
+    fn default_path(&self, env: Env) -> PathBuf {
+        env("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("bpftrace"))
+                    .find(|p| is_executable(p))
+            })
+            .unwrap_or_else(|| PathBuf::from("bpftrace"))
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "install it (Debian/Ubuntu: apt-get install bpftrace; Fedora: dnf install bpftrace)"
+    }
+
+    /// Root, and the syscall tracepoints in tracefs.
+    fn preflight(&self) -> Result<(), Error> {
+        if !crate::sys::is_root() {
+            return Err(Error::NotRoot(self.program()));
+        }
+        if tracefs_events().is_none() {
+            return Err(Error::NoTracefs);
+        }
+        Ok(())
+    }
+
+    /// The first line of `bpftrace --version` (`bpftrace v0.17.0`).
+    fn version(&self, tracer: &Path) -> String {
+        super::version_line(tracer).unwrap_or_else(|| self.program().to_owned())
+    }
+
+    /// Adds `Lost N events`, which bpftrace prints when a per-CPU buffer was full.
+    fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
+        match classify_line(line) {
+            TracerLine::Chatter(l) => l
+                .strip_prefix(b"Lost ")
+                .and_then(|r| r.strip_suffix(b" events"))
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .and_then(|n| n.parse().ok())
+                .map_or(TracerLine::Chatter(l), TracerLine::Lost),
+            other => other,
+        }
+    }
+
+    /// bpftrace 0.17 cannot raise RLIMIT_MEMLOCK where the kernel accounts BPF memory by
+    /// cgroup, and says so as an ERROR on every run: noise.
+    fn stderr_line(&self, line: &str) -> StderrLine {
+        if line.contains("couldn't set RLIMIT_MEMLOCK") {
+            StderrLine::Noise
+        } else {
+            StderrLine::Show
+        }
+    }
+
+    /// bpftrace says only "tracepoint not found" when tracefs is not mounted.
+    fn diagnose(&self, status: ExitStatus, stderr: &str) -> Error {
+        if stderr.contains("tracepoint not found") && tracefs_events().is_none() {
+            return Error::NoTracefs;
+        }
+        super::tracer_failed(self, status, stderr)
     }
 
     fn script(&self, spec: &ScriptSpec) -> String {
@@ -409,6 +497,23 @@ mod tests {
         let env = all().env(&spec(Target::Command));
         assert!(env.contains(&("BPFTRACE_STRLEN".into(), "200".into())));
         assert!(env.contains(&("BPFTRACE_PERF_RB_PAGES".into(), "256".into())));
+    }
+
+    #[test]
+    fn lost_events_are_read_and_other_lines_classified_as_for_all() {
+        let b = all();
+        assert_eq!(b.classify(b"Lost 1234 events"), TracerLine::Lost(1234));
+        assert_eq!(
+            b.classify(b"Lost many events"),
+            TracerLine::Chatter(b"Lost many events")
+        );
+        assert_eq!(b.classify(ATTACHED_MARKER.as_bytes()), TracerLine::Attached);
+        assert_eq!(b.classify(b"# trace-gen: fence 1"), TracerLine::Fence(1));
+        assert_eq!(
+            b.stderr_line("ERROR: couldn't set RLIMIT_MEMLOCK: x"),
+            StderrLine::Noise
+        );
+        assert_eq!(b.stderr_line("stdin:1: ERROR"), StderrLine::Show);
     }
 
     #[test]

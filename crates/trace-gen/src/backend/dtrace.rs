@@ -18,9 +18,10 @@
 //! - Filters are literals: numbers, and a [`CommName`] validated to need no escaping (escaped
 //!   here all the same).
 
-use super::Backend;
+use super::{Backend, Env};
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER};
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// The DTrace backend; the dialect comes from `spec.target_os`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,6 +30,22 @@ pub struct DTrace;
 impl Backend for DTrace {
     fn name(&self) -> &'static str {
         "dtrace"
+    }
+
+    fn program(&self) -> &'static str {
+        "dtrace"
+    }
+
+    fn path_var(&self) -> &'static str {
+        "DTRACE_PATH"
+    }
+
+    fn default_path(&self, _env: Env) -> PathBuf {
+        PathBuf::from("/usr/sbin/dtrace")
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "it ships with Solaris, illumos, FreeBSD and macOS; on Linux install Oracle's dtrace-utils"
     }
 
     fn script(&self, spec: &ScriptSpec) -> String {

@@ -1,23 +1,71 @@
-//! One module per tracer, behind the small [`Backend`] trait: each turns a [`ScriptSpec`] into
-//! a script in its language and says how to run its tracer on it.
+//! One module per tracer, behind the [`Backend`] trait, and the [`REGISTRY`] that names them.
+//!
+//! A backend owns everything that differs between tracers: its names and where its binary
+//! is, what it needs before it can run, the script in its language and how the tracer is
+//! invoked on it, how each line it prints is read, and how its failure is explained. The
+//! runner ([`crate::run`]) is the same for all of them.
+//!
+//! Adding a tracer: one file here implementing [`Backend`], and one [`Registration`] line in
+//! [`REGISTRY`] (`--backend NAME` and the completions pick it up from there).
 
 pub mod bpftrace;
 pub mod dtrace;
 pub mod stap;
 
-use crate::script::ScriptSpec;
+use crate::error::{describe_status, Error};
+use crate::script::{ScriptSpec, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 
-/// A dynamic tracer trace-gen can drive.
-pub trait Backend {
-    /// Short name for messages and the `# backend:` header (`bpftrace`, `systemtap`, `dtrace`).
+/// Reads an environment variable (the real environment in main, a map in tests).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+
+/// A dynamic tracer trace-gen can drive: its identity, its preflight, its script and command
+/// line, the reading of its output, and the diagnosis of its failures.
+pub trait Backend: std::fmt::Debug + Send + Sync {
+    // --- Identity ---
+
+    /// The name `--backend` takes (`bpftrace`, `systemtap`, `dtrace`).
     fn name(&self) -> &'static str;
+
+    /// The tracer's program name: in messages, as the prefix of its stderr lines, and in the
+    /// `# backend:` header when [`Backend::version`] has nothing better (`stap`).
+    fn program(&self) -> &'static str;
+
+    /// The variable that overrides the tracer's path (`BPFTRACE_PATH`).
+    fn path_var(&self) -> &'static str;
+
+    /// The tracer's binary when [`Backend::path_var`] is not set.
+    fn default_path(&self, env: Env) -> PathBuf;
+
+    /// How to install the tracer, for the "not found" message.
+    fn install_hint(&self) -> &'static str;
+
+    // --- Before the run ---
+
+    /// What must hold before the tracer can run, once its binary was found: each failure is
+    /// one error with its fix. By default: root.
+    fn preflight(&self) -> Result<(), Error> {
+        if !crate::sys::is_root() {
+            return Err(Error::NotRoot(self.program()));
+        }
+        Ok(())
+    }
+
+    /// The tracer and its version, for the `# backend:` header. By default the program name.
+    fn version(&self, _tracer: &Path) -> String {
+        self.program().to_owned()
+    }
+
+    // --- The script and the invocation ---
 
     /// The probe script, exactly as the tracer will read it on its stdin.
     fn script(&self, spec: &ScriptSpec) -> String;
 
     /// The tracer's arguments (after the binary itself) to read the script from stdin.
-    /// `target_pid` is the pid of the `-c` child, when there is one.
+    /// `target_pid` is the pid of the `-c` child, when there is one (`None` for
+    /// `--print-script`, which shows a placeholder).
     fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString>;
 
     /// Environment variables to set for the tracer (bpftrace takes its buffer and string
@@ -26,11 +74,13 @@ pub trait Backend {
         Vec::new()
     }
 
-    /// Whether the script prints [`FENCE_MARKER`](crate::script::FENCE_MARKER), a space and
-    /// the CPU number when trace-gen itself calls `getppid()`. A tracer stopped by SIGINT may
-    /// drop what is still in its buffers (bpftrace 0.17 does); with a fence, trace-gen calls
-    /// `getppid()` on every CPU, reads on until the marker of each (so everything emitted
-    /// before has been read), and only then stops the tracer.
+    // --- Reading the output ---
+
+    /// Whether the script prints [`FENCE_MARKER`], a space and the CPU number when trace-gen
+    /// itself calls `getppid()`. A tracer stopped by SIGINT may drop what is still in its
+    /// buffers (bpftrace 0.17 does); with a fence, trace-gen calls `getppid()` on every CPU,
+    /// reads on until the marker of each (so everything emitted before has been read), and
+    /// only then stops the tracer.
     fn has_fence(&self) -> bool {
         false
     }
@@ -40,5 +90,309 @@ pub trait Backend {
     /// newline in a name split into pieces, and quotes it ([`crate::rejoin`]).
     fn rejoins_raw_names(&self) -> bool {
         false
+    }
+
+    /// What one line of the tracer's stdout (without its newline) is. By default
+    /// [`classify_line`]; a backend adds its own lines (bpftrace's `Lost N events`).
+    fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
+        classify_line(line)
+    }
+
+    /// What one line of the tracer's stderr is. By default every line is shown, and none
+    /// counts as lost events.
+    fn stderr_line(&self, _line: &str) -> StderrLine {
+        StderrLine::Show
+    }
+
+    // --- Failure ---
+
+    /// The one error for a tracer that failed (it ended before its probes were attached, or
+    /// on its own), from how it ended and all it printed on stderr. By default
+    /// [`Error::TracerFailed`], with the noise lines left out.
+    fn diagnose(&self, status: ExitStatus, stderr: &str) -> Error {
+        tracer_failed(self, status, stderr)
+    }
+}
+
+/// [`Error::TracerFailed`] for `backend`: how it ended, and its stderr without the noise.
+pub fn tracer_failed<B: Backend + ?Sized>(backend: &B, status: ExitStatus, stderr: &str) -> Error {
+    Error::TracerFailed {
+        tracer: backend.program(),
+        status: describe_status(status),
+        stderr: stderr
+            .lines()
+            .filter(|l| backend.stderr_line(l) != StderrLine::Noise)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// What a tracer's stdout line is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TracerLine<'a> {
+    /// An entry or return line, or a header the script printed: copied to the output.
+    Trace(&'a [u8]),
+    /// The script's "probes attached" line.
+    Attached,
+    /// The script's fence line, with the CPU it came from.
+    Fence(u32),
+    /// Events the tracer says it lost (bpftrace's `Lost N events`): a `# lost: N` line.
+    Lost(u64),
+    /// Empty: dropped (bpftrace and dtrace print some at exit).
+    Blank,
+    /// Anything else (`Attaching 9 probes...`, warnings): to stderr.
+    Chatter(&'a [u8]),
+}
+
+/// What a tracer's stderr line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StderrLine {
+    /// Shown on trace-gen's stderr, prefixed with the program name.
+    Show,
+    /// Known noise on every run: neither shown nor quoted in a failure.
+    Noise,
+    /// Shown, and the tracer lost this many events (a tracer that reports drops on stderr,
+    /// as DTrace's `N drops on CPU k`): the trace gets a `# lost: N` line.
+    Lost(u64),
+}
+
+/// The lines every script prints: blank lines, [`ATTACHED_MARKER`], [`FENCE_MARKER`] and
+/// its CPU, and trace lines (`=> `, `<= `, `#`); anything else is chatter. A `\r` before the
+/// newline is dropped.
+pub fn classify_line(line: &[u8]) -> TracerLine<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return TracerLine::Blank;
+    }
+    if line == ATTACHED_MARKER.as_bytes() {
+        return TracerLine::Attached;
+    }
+    if let Some(cpu) = line
+        .strip_prefix(FENCE_MARKER.as_bytes())
+        .and_then(|r| r.strip_prefix(b" "))
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| n.parse().ok())
+    {
+        return TracerLine::Fence(cpu);
+    }
+    if line.starts_with(b"=> ") || line.starts_with(b"<= ") || line.starts_with(b"#") {
+        return TracerLine::Trace(line);
+    }
+    TracerLine::Chatter(line)
+}
+
+/// A backend in the registry: the name `--backend` takes, its other spellings, and how to
+/// make it.
+#[derive(Debug)]
+pub struct Registration {
+    /// The name (`--backend NAME`, and [`Backend::name`]).
+    pub name: &'static str,
+    /// Other accepted spellings.
+    pub aliases: &'static [&'static str],
+    /// One line for `--help` and the completions: the platforms, and where the tracer is
+    /// found (the aliases are added).
+    pub about: &'static str,
+    /// Makes the backend (it may look at the machine, as bpftrace reads tracefs).
+    pub make: fn() -> Box<dyn Backend>,
+}
+
+/// Every backend trace-gen has.
+pub const REGISTRY: &[Registration] = &[
+    Registration {
+        name: "bpftrace",
+        aliases: &["bt"],
+        about: "bpftrace, Linux (BPFTRACE_PATH, else `bpftrace` from PATH)",
+        make: || {
+            Box::new(bpftrace::Bpftrace::detect(
+                bpftrace::tracefs_events().as_deref(),
+            ))
+        },
+    },
+    Registration {
+        name: "systemtap",
+        aliases: &["stap"],
+        about: "SystemTap, Linux (STAP_PATH, else /usr/bin/stap)",
+        make: || Box::new(stap::SystemTap),
+    },
+    Registration {
+        name: "dtrace",
+        aliases: &[],
+        about: "DTrace: Solaris, illumos, FreeBSD, macOS, Oracle Linux (DTRACE_PATH, else /usr/sbin/dtrace)",
+        make: || Box::new(dtrace::DTrace),
+    },
+];
+
+/// The registered backend called `name` (or one of its aliases).
+pub fn lookup(name: &str) -> Option<&'static Registration> {
+    REGISTRY
+        .iter()
+        .find(|r| r.name == name || r.aliases.contains(&name))
+}
+
+/// Makes the registered backend `name`; panics on a name that is not registered (the
+/// command line accepts only registered names).
+pub fn make(name: &str) -> Box<dyn Backend> {
+    let r = lookup(name).unwrap_or_else(|| panic!("backend {name:?} is not registered"));
+    (r.make)()
+}
+
+/// The tracer binary of `backend`: its `*_PATH` variable if set and not empty, else its
+/// default.
+pub fn tracer_path(backend: &dyn Backend, env: Env) -> PathBuf {
+    if let Some(p) = env(backend.path_var()).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    backend.default_path(env)
+}
+
+/// The backend when none is named: on Linux bpftrace when its binary is found, else
+/// SystemTap; DTrace on Solaris, illumos, FreeBSD and macOS.
+pub fn host_default(env: Env) -> Result<Box<dyn Backend>, Error> {
+    if cfg!(target_os = "linux") {
+        let bpftrace = make("bpftrace");
+        Ok(if is_executable(&tracer_path(&*bpftrace, env)) {
+            bpftrace
+        } else {
+            make("systemtap")
+        })
+    } else if cfg!(any(
+        target_os = "solaris",
+        target_os = "illumos",
+        target_os = "freebsd",
+        target_os = "macos"
+    )) {
+        Ok(make("dtrace"))
+    } else {
+        Err(Error::NoDefaultBackend)
+    }
+}
+
+/// Whether `p` is an executable file.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The first line `tracer --version` prints on stdout, trimmed, if any.
+pub fn version_line(tracer: &Path) -> Option<String> {
+    std::process::Command::new(tracer)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::trim).map(str::to_owned))
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_common_lines() {
+        assert_eq!(
+            classify_line(b"Attaching 9 probes..."),
+            TracerLine::Chatter(b"Attaching 9 probes...")
+        );
+        assert_eq!(
+            classify_line(ATTACHED_MARKER.as_bytes()),
+            TracerLine::Attached
+        );
+        assert_eq!(classify_line(b"# trace-gen: fence 3"), TracerLine::Fence(3));
+        assert_eq!(
+            classify_line(b"# trace-gen: fence x"),
+            TracerLine::Trace(b"# trace-gen: fence x")
+        );
+        assert_eq!(
+            classify_line(b"Lost 1234 events"),
+            TracerLine::Chatter(b"Lost 1234 events"),
+            "only bpftrace reports losses this way"
+        );
+        assert_eq!(classify_line(b""), TracerLine::Blank);
+        assert_eq!(classify_line(b"\r"), TracerLine::Blank);
+        let e = b"=> uid: 0 pid: 1 tid: 1 comm: cat open: /x 5";
+        assert_eq!(classify_line(e), TracerLine::Trace(e));
+        assert_eq!(
+            classify_line(b"# clock: monotonic"),
+            TracerLine::Trace(b"# clock: monotonic")
+        );
+    }
+
+    #[test]
+    fn registry_names_are_unique_and_found_by_alias() {
+        let mut names: Vec<&str> = REGISTRY
+            .iter()
+            .flat_map(|r| std::iter::once(r.name).chain(r.aliases.iter().copied()))
+            .collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a name or alias is registered twice");
+        for r in REGISTRY {
+            assert_eq!((r.make)().name(), r.name);
+        }
+        assert_eq!(lookup("stap").unwrap().name, "systemtap");
+        assert_eq!(lookup("bt").unwrap().name, "bpftrace");
+        assert!(lookup("perf").is_none());
+    }
+
+    #[test]
+    fn tracer_paths() {
+        let env = |k: &str| (k == "STAP_PATH").then(|| OsString::from("/opt/stap"));
+        assert_eq!(
+            tracer_path(&*make("systemtap"), &env),
+            PathBuf::from("/opt/stap")
+        );
+        assert_eq!(
+            tracer_path(&*make("dtrace"), &env),
+            PathBuf::from("/usr/sbin/dtrace")
+        );
+        let none = |_: &str| None;
+        assert_eq!(
+            tracer_path(&*make("bpftrace"), &none),
+            PathBuf::from("bpftrace")
+        );
+        let empty = |k: &str| (k == "STAP_PATH").then(OsString::new);
+        assert_eq!(
+            tracer_path(&*make("systemtap"), &empty),
+            PathBuf::from("/usr/bin/stap")
+        );
+    }
+
+    #[test]
+    fn default_on_linux_is_bpftrace_when_found_else_systemtap() {
+        if cfg!(target_os = "linux") {
+            let none = |k: &str| (k == "PATH").then(|| OsString::from("/nonexistent"));
+            assert_eq!(host_default(&none).unwrap().name(), "systemtap");
+            let env = |k: &str| (k == "BPFTRACE_PATH").then(|| OsString::from("/bin/sh"));
+            assert_eq!(host_default(&env).unwrap().name(), "bpftrace");
+        }
+    }
+
+    #[test]
+    fn default_diagnosis_leaves_out_noise() {
+        use std::os::unix::process::ExitStatusExt;
+        let e = make("bpftrace").diagnose(
+            ExitStatus::from_raw(1 << 8),
+            "ERROR: couldn't set RLIMIT_MEMLOCK\nstdin:3:1-4: ERROR: syntax error\n",
+        );
+        let Error::TracerFailed {
+            tracer,
+            status,
+            stderr,
+        } = e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            (tracer, status.as_str(), stderr.as_str()),
+            (
+                "bpftrace",
+                "exited with status 1",
+                "stdin:3:1-4: ERROR: syntax error"
+            )
+        );
     }
 }

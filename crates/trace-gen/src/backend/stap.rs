@@ -23,9 +23,10 @@
 //! - Filters are literals: numbers, and a [`CommName`] that was validated to need no escaping
 //!   (escaped here all the same).
 
-use super::Backend;
+use super::{Backend, Env};
 use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER};
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// Longest string the script handles (`-DMAXSTRINGLEN`): `PATH_MAX`, so that every path the
 /// kernel accepts is read whole (stap's default is 512 bytes).
@@ -46,6 +47,22 @@ pub struct SystemTap;
 impl Backend for SystemTap {
     fn name(&self) -> &'static str {
         "systemtap"
+    }
+
+    fn program(&self) -> &'static str {
+        "stap"
+    }
+
+    fn path_var(&self) -> &'static str {
+        "STAP_PATH"
+    }
+
+    fn default_path(&self, _env: Env) -> PathBuf {
+        PathBuf::from("/usr/bin/stap")
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "install it (Debian/Ubuntu: apt-get install systemtap linux-headers-$(uname -r))"
     }
 
     fn script(&self, spec: &ScriptSpec) -> String {

@@ -28,10 +28,12 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
-use crate::duration::HumanDuration;
+use super::{Context, Print};
+use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
+use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
-use crate::format::{escape_text, UserNames};
+use crate::users::UserDb;
 use crate::latency::{log2_bucket_label, LatencySketch, EXACT_LIMIT, RELATIVE_ERROR_TEXT};
 use crate::top_groups::{Over, Tally, TopGroups};
 
@@ -100,7 +102,7 @@ pub struct EndCounts {
     /// Events the tracer reported lost (`# lost: N`).
     pub lost: u64,
     /// Opens that never returned (the larger of this and the unfinished opens passed to
-    /// [`Summary::add`] is printed, so the pipeline may do either).
+    /// the summary is printed, so the pipeline may do either).
     pub unfinished: u64,
     /// Returns that had no entry.
     pub unmatched_returns: u64,
@@ -119,7 +121,7 @@ enum GroupValue {
 
 /// Accumulates opens, then prints the summary.
 #[derive(Debug)]
-pub struct Summary {
+pub struct SummaryPrinter {
     by: Option<GroupKey>,
     top: usize,
     total: Tally,
@@ -131,17 +133,17 @@ pub struct Summary {
     groups: TopGroups<GroupValue>,
 }
 
-impl Summary {
+impl SummaryPrinter {
     /// A summary with the top tables of `top` rows each, or grouped `by` one key (all rows,
     /// or the first `top` when given).
-    pub fn new(by: Option<GroupKey>, top: Option<usize>) -> Summary {
+    pub fn new(by: Option<GroupKey>, top: Option<usize>) -> SummaryPrinter {
         let top = top.unwrap_or(if by.is_some() { usize::MAX } else { 10 });
         let keep = if top == usize::MAX {
             KEEP_GROUPS
         } else {
             KEEP_GROUPS.max(top)
         };
-        Summary {
+        SummaryPrinter {
             by,
             top,
             total: Tally::default(),
@@ -155,7 +157,7 @@ impl Summary {
     }
 
     /// Counts one open.
-    pub fn add(&mut self, event: &OpenEvent<'_>) {
+    fn add(&mut self, event: &OpenEvent<'_>) {
         let Outcome::Returned { ret, .. } = event.outcome else {
             self.unfinished_seen += 1;
             return;
@@ -186,16 +188,11 @@ impl Summary {
         }
     }
 
-    /// The nearest-rank percentile `p` (0 < p <= 100) of the durations, in ns.
-    pub fn percentile(&mut self, p: u32) -> Option<u64> {
-        self.durations.percentiles(&[p]).first().copied()
-    }
-
     /// Prints the summary.
-    pub fn write(
+    fn write(
         &mut self,
         out: &mut dyn Write,
-        users: &mut dyn UserNames,
+        users: &mut UserDb,
         counts: &EndCounts,
     ) -> io::Result<()> {
         let t = self.total;
@@ -241,11 +238,7 @@ impl Summary {
             let labels = ["p50", "p90", "p99", "max"];
             let values = self.durations.percentiles(&[50, 90, 99, 100]);
             for (label, ns) in labels.into_iter().zip(values) {
-                writeln!(
-                    out,
-                    "  {label} {:>12}  ({ns} ns)",
-                    HumanDuration(ns).to_string()
-                )?;
+                writeln!(out, "  {label} {:>12}  ({ns} ns)", human_time(ns))?;
             }
         }
         match self.by {
@@ -282,7 +275,7 @@ impl Summary {
             )?;
             for (path, agg) in &rows {
                 label.clear();
-                escape_text(path, &mut label);
+                escape_into(&mut label, path);
                 write_agg_row(out, agg, false, &label)?;
             }
             write_dropped_note(out, &self.paths, rows.iter().map(|r| r.1), "paths")?;
@@ -300,7 +293,7 @@ impl Summary {
             for ((pid, comm), agg) in &rows {
                 label.clear();
                 write!(label, "{pid:>7} ")?;
-                escape_text(comm.as_deref().unwrap_or(b"-"), &mut label);
+                escape_into(&mut label, comm.as_deref().unwrap_or(b"-"));
                 write_agg_row(out, agg, false, &label)?;
             }
             write_dropped_note(out, &self.procs, rows.iter().map(|r| r.1), "processes")?;
@@ -312,7 +305,7 @@ impl Summary {
         &self,
         out: &mut dyn Write,
         by: GroupKey,
-        users: &mut dyn UserNames,
+        users: &mut UserDb,
     ) -> io::Result<()> {
         let mut rows: Vec<(&GroupValue, &Tally)> = self.groups.iter().collect();
         sort_rows(&mut rows, false, self.top);
@@ -331,9 +324,9 @@ impl Summary {
         for (value, agg) in &rows {
             label.clear();
             match value {
-                GroupValue::Bytes(bytes) => escape_text(bytes, &mut label),
-                GroupValue::Number(uid) if by == GroupKey::User => match users.user_name(*uid) {
-                    Some(name) => escape_text(name, &mut label),
+                GroupValue::Bytes(bytes) => escape_into(&mut label, bytes),
+                GroupValue::Number(uid) if by == GroupKey::User => match users.known_name(*uid) {
+                    Some(name) => escape_into(&mut label, name),
                     None => write!(label, "{uid}")?,
                 },
                 GroupValue::Number(n) => write!(label, "{n}")?,
@@ -343,6 +336,32 @@ impl Summary {
             write_agg_row(out, agg, true, &label)?;
         }
         write_dropped_note(out, &self.groups, rows.iter().map(|r| r.1), "groups")
+    }
+}
+
+impl Print for SummaryPrinter {
+    fn begin<W: Write>(&mut self, _out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn event<W: Write>(
+        &mut self,
+        _out: &mut W,
+        event: &OpenEvent<'_>,
+        _ctx: &mut Context<'_>,
+    ) -> io::Result<()> {
+        self.add(event);
+        Ok(())
+    }
+
+    fn end<W: Write>(
+        &mut self,
+        out: &mut W,
+        users: &mut UserDb,
+        counts: &EndCounts,
+    ) -> io::Result<()> {
+        self.write(out, users, counts)
     }
 }
 
@@ -370,7 +389,7 @@ fn write_dropped_note<'t, K: std::hash::Hash + Ord + Clone>(
         table.dropped(),
         over.count,
         over.failed,
-        HumanDuration(over.total_ns)
+        human_time(over.total_ns)
     )
 }
 
@@ -403,15 +422,15 @@ fn write_agg_row(out: &mut dyn Write, agg: &Tally, detail: bool, label: &[u8]) -
         "  {:>7} {:>7} {:>12}",
         agg.count,
         agg.failed,
-        HumanDuration(agg.total_ns).to_string()
+        human_time(agg.total_ns)
     )?;
     if detail {
         let avg = agg.total_ns / agg.count.max(1);
         write!(
             out,
             " {:>12} {:>12}",
-            HumanDuration(avg).to_string(),
-            HumanDuration(agg.max_ns).to_string()
+            human_time(avg),
+            human_time(agg.max_ns)
         )?;
     }
     out.write_all(b"  ")?;
@@ -439,7 +458,7 @@ pub fn histogram(counts: &[u64; 65]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::Numeric;
+    use crate::users::UserSource;
 
     fn log2_counts(values: &[u64]) -> [u64; 65] {
         let mut counts = [0; 65];
@@ -517,7 +536,7 @@ mod tests {
     }
 
     fn summary_text(by: Option<GroupKey>, top: Option<usize>) -> String {
-        let mut summary = Summary::new(by, top);
+        let mut summary = SummaryPrinter::new(by, top);
         for e in fixture() {
             summary.add(&e);
         }
@@ -531,7 +550,9 @@ mod tests {
             unfinished: 0,
             unmatched_returns: 0,
         };
-        summary.write(&mut out, &mut Numeric, &counts).unwrap();
+        summary
+            .write(&mut out, &mut UserDb::new(UserSource::Numeric), &counts)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -605,7 +626,7 @@ mod tests {
     #[test]
     fn bounded_memory_is_stated_in_the_output() {
         // 600,000 opens over 3,000 paths: more than the exact durations and the groups kept.
-        let mut summary = Summary::new(None, None);
+        let mut summary = SummaryPrinter::new(None, None);
         let names: Vec<Vec<u8>> = (0..3000).map(|i| format!("/p/{i}").into_bytes()).collect();
         for i in 0..600_000u64 {
             let path: &[u8] = if i % 2 == 0 {
@@ -627,7 +648,7 @@ mod tests {
         }
         let mut out = Vec::new();
         summary
-            .write(&mut out, &mut Numeric, &EndCounts::default())
+            .write(&mut out, &mut UserDb::new(UserSource::Numeric), &EndCounts::default())
             .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
@@ -652,14 +673,7 @@ mod tests {
     }
 
     #[test]
-    fn percentile_api() {
-        let mut summary = Summary::new(None, None);
-        for e in fixture() {
-            summary.add(&e);
-        }
-        assert_eq!(summary.percentile(50), Some(3000));
-        assert_eq!(summary.percentile(20), Some(1000));
-        assert_eq!(summary.percentile(21), Some(2000));
+    fn group_keys_parse() {
         assert_eq!("pid".parse::<GroupKey>(), Ok(GroupKey::Pid));
         assert!("size"
             .parse::<GroupKey>()

@@ -1,0 +1,204 @@
+//! Running the tracer: the script goes to its stdin, its stdout is filtered into trace lines
+//! on ours, its stderr is read on its own thread, and a `-c` command is started only once the
+//! probes are attached. Everything that differs between tracers is asked of the
+//! [`Backend`](crate::backend::Backend); this module only orders the steps.
+//!
+//! The order of a run, and why:
+//! 1. Checks (tracer present, then the backend's: root, tracefs) so that each failure gets
+//!    one clear message ([`tracer::preflight`]).
+//! 2. The headers, then `sh -c CMD` is spawned *held* ([`held`]): a small `sh` wrapper waits
+//!    for a line on fd 3 before it `exec`s `sh -c CMD`, so the command's pid (the script's
+//!    target) is known before the tracer starts, and the command runs only when tracing is
+//!    live.
+//! 3. The tracer runs ([`tracer`]); when its script prints
+//!    [`ATTACHED_MARKER`](crate::script::ATTACHED_MARKER), the command is released
+//!    ([`pump`]).
+//! 4. When the command exits, the tracer is stopped, but only after it has drained: bpftrace
+//!    0.17 drops what is still in its buffers on SIGINT (measured: the last opens of
+//!    `cat /tmp/not_exists` were missing), so with a backend that has a fence, trace-gen calls
+//!    `getppid()` on every CPU, reads on until the script's
+//!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU, then sends SIGINT and
+//!    reads to end-of-file ([`stopper`]).
+//! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
+//!    gets the signal too, unless it came from the terminal (which sent it to the command
+//!    already). trace-gen exits 128 + n after the drain. The tracer runs in its own process
+//!    group, so a Ctrl-C reaches it only through trace-gen, after the fence, and it gets
+//!    SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
+//! 6. The exit status: the command's, 128 + n after a signal, or the backend's diagnosis of
+//!    a tracer that failed ([`Backend::diagnose`](crate::backend::Backend::diagnose)).
+
+mod command_line;
+mod held;
+mod pump;
+mod stopper;
+mod tracer;
+
+pub use command_line::{command_line, print_script, shell_quote};
+
+use crate::config::Config;
+use crate::error::Error;
+use held::Held;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use stopper::{SignalThread, Stopper};
+
+/// 128 + n for a death by signal n, else the exit code.
+fn exit_code_of(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => u8::try_from(c & 0xff).unwrap_or(1),
+        (None, Some(s)) => u8::try_from(128 + s).unwrap_or(255),
+        _ => 1,
+    }
+}
+
+/// 128 + n, the status of a run stopped by signal n.
+fn signal_exit_code(sig: i32) -> u8 {
+    u8::try_from(128 + sig).unwrap_or(255)
+}
+
+/// Runs the tracer as configured, writing trace lines to `out`. Returns the exit code.
+pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
+    let backend = &*config.backend;
+    tracer::preflight(config)?;
+    let program = backend.program();
+    pump::write_headers(config, out)?;
+
+    // Signals are caught from here on, so none is lost between the spawns.
+    let signals = stopper::catch().map_err(|e| Error::io("installing signal handlers", e))?;
+
+    let mut held = config.command.as_deref().map(Held::spawn).transpose()?;
+    let target_pid = held.as_ref().map(|h| h.pid);
+
+    let mut tracer = tracer::spawn(config, target_pid)?;
+    let stderr_lost = Arc::new(AtomicU64::new(0));
+    let stderr_thread = tracer::read_stderr(
+        &mut tracer,
+        Arc::clone(&config.backend),
+        Arc::clone(&stderr_lost),
+    );
+
+    let stopper = Arc::new(Stopper::new(tracer.id(), backend.has_fence()));
+    let signal = Arc::new(AtomicI32::new(0));
+    let command_done = Arc::new(AtomicBool::new(false));
+    let command_status: Arc<Mutex<Option<ExitStatus>>> = Arc::new(Mutex::new(None));
+    let signal_thread = SignalThread::spawn(
+        signals,
+        Arc::clone(&stopper),
+        Arc::clone(&signal),
+        target_pid,
+        Arc::clone(&command_done),
+    );
+
+    // Once attached: the command runs, and its exit stops the tracer.
+    let mut waiter = None;
+    let release = || {
+        if let Some((h, mut child)) = held.as_mut().and_then(|h| h.child.take().map(|c| (h, c))) {
+            h.release();
+            let done = Arc::clone(&command_done);
+            let status = Arc::clone(&command_status);
+            let stopper = Arc::clone(&stopper);
+            waiter = Some(std::thread::spawn(move || {
+                let st = child.wait();
+                done.store(true, Ordering::SeqCst);
+                if let Ok(st) = st {
+                    *status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
+                }
+                stopper.request();
+            }));
+        }
+    };
+    let stdout = tracer.stdout.take().expect("stdout is piped");
+    let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
+    let attached = stopper.attached.load(Ordering::SeqCst);
+    stopper.finished.store(true, Ordering::SeqCst);
+
+    let tracer_status = tracer
+        .wait()
+        .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
+    let stderr_text = stderr_thread.join().unwrap_or_default();
+    signal_thread.close();
+    // Losses the tracer reported on stderr after its last output line.
+    if pumped.error.is_none() {
+        let mut text = Vec::new();
+        pumped.lost += pump::take_stderr_losses(&stderr_lost, &mut text);
+        if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
+            pumped.error = Some(Error::io("writing the trace to stdout", e));
+        }
+    }
+
+    // A command never released (the tracer failed first): the closed gate ends it.
+    if let Some(h) = held.as_mut() {
+        h.abort();
+    }
+    // Stopped by trace-gen (the command ended, or a signal), or on its own (it failed, or was
+    // killed): then the command, if any, runs on untraced, and trace-gen does not wait.
+    let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
+    let sig = signal.load(Ordering::SeqCst);
+    // After a signal the command got it too; trace-gen does not wait for a command that
+    // ignores it.
+    if let Some(w) = waiter {
+        if stopped_by_us && sig == 0 {
+            let _ = w.join();
+        }
+    }
+    if pumped.lost > 0 {
+        eprintln!(
+            "trace-gen: {program} lost {} events (the trace has `# lost:` lines); raise --buffer-size",
+            pumped.lost
+        );
+    }
+
+    if let Some(e) = pumped.error {
+        return match e.is_broken_pipe() {
+            // The reader went away because of the same signal (a Ctrl-C to the pipeline).
+            true if sig != 0 => Ok(signal_exit_code(sig)),
+            true => Ok(0),
+            false => Err(e),
+        };
+    }
+    if !attached {
+        return Err(backend.diagnose(tracer_status, &stderr_text));
+    }
+    if sig != 0 {
+        return Ok(signal_exit_code(sig));
+    }
+    if !stopped_by_us && (target_pid.is_some() || !tracer_status.success()) {
+        let mut e = backend.diagnose(tracer_status, &stderr_text);
+        if let (Some(pid), Error::TracerFailed { status, .. }) = (target_pid, &mut e) {
+            status.push_str(&format!(
+                ", before the command (pid {pid}) ended; it runs on untraced"
+            ));
+        }
+        return Err(e);
+    }
+    if let Some(status) = *command_status.lock().unwrap_or_else(|p| p.into_inner()) {
+        let code = exit_code_of(status);
+        if code != 0 {
+            eprintln!(
+                "trace-gen: the command {}",
+                crate::error::describe_status(status)
+            );
+        }
+        return Ok(code);
+    }
+    if !tracer_status.success() {
+        return Err(backend.diagnose(tracer_status, &stderr_text));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code_of(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGINT)), 130);
+        assert_eq!(exit_code_of(ExitStatus::from_raw(libc::SIGKILL)), 137);
+        assert_eq!(signal_exit_code(libc::SIGTERM), 143);
+    }
+}

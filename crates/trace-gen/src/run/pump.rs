@@ -1,0 +1,246 @@
+//! trace-gen's stdout: the header lines, then the tracer's stdout read line by line, each
+//! classified by the backend ([`Backend::classify`]) into trace lines (copied, rejoined when a
+//! raw name split them), lost counts (`# lost: N`), the attached and fence markers (consumed),
+//! and chatter (to stderr). Output is buffered and flushed whenever the tracer has nothing
+//! more to read, so a live pipe sees each event promptly.
+
+use super::stopper::Stopper;
+use crate::backend::{Backend, TracerLine};
+use crate::config::Config;
+use crate::error::Error;
+use crate::rejoin::{Rejoiner, Step};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use trace_format::Header;
+
+fn write_err(e: std::io::Error) -> Error {
+    Error::io("writing the trace to stdout", e)
+}
+
+/// Writes the header lines: format version, backend and its version, host, clock and clock
+/// offset.
+pub(super) fn write_headers(config: &Config, out: &mut dyn Write) -> Result<(), Error> {
+    let mut head = Vec::new();
+    trace_format::write_header(&mut head, &Header::Version(trace_format::FORMAT_VERSION));
+    let version = config.backend.version(&config.tracer);
+    trace_format::write_header(&mut head, &Header::Backend(version.as_bytes()));
+    let host = crate::sys::host_name().map_or_else(
+        || "unknown".to_owned(),
+        |h| String::from_utf8_lossy(&h).into_owned(),
+    );
+    trace_format::write_header(&mut head, &Header::Host(host.as_bytes()));
+    trace_format::write_header(&mut head, &Header::Clock(trace_format::Clock::Monotonic));
+    trace_format::write_header(
+        &mut head,
+        &Header::ClockOffset(crate::clock::realtime_offset_ns()),
+    );
+    out.write_all(&head).map_err(write_err)?;
+    out.flush().map_err(write_err)
+}
+
+/// How the copy of the tracer's output ended.
+pub(super) struct Pumped {
+    /// Events the tracer said it lost.
+    pub lost: u64,
+    /// Why the copy stopped early: our output failed (a broken pipe, most often), or the
+    /// tracer's output could not be read. The tracer was then stopped without a drain.
+    pub error: Option<Error>,
+}
+
+/// Appends `# lost: N` for the losses the tracer reported on stderr since the last call
+/// ([`crate::backend::StderrLine::Lost`], counted in `pending` by the stderr thread); returns
+/// N.
+pub(super) fn take_stderr_losses(pending: &AtomicU64, text: &mut Vec<u8>) -> u64 {
+    let n = pending.swap(0, Ordering::SeqCst);
+    if n > 0 {
+        trace_format::write_header(text, &Header::Lost(n));
+    }
+    n
+}
+
+/// Copies the tracer's stdout to `out` until it ends. `on_attached` runs once, when the
+/// script says its probes are live and no stop was asked for before. Losses the tracer
+/// reported on stderr (`stderr_lost`) are written as `# lost:` lines when the output is
+/// flushed.
+pub(super) fn pump(
+    backend: &dyn Backend,
+    stdout: impl Read,
+    out: &mut dyn Write,
+    stopper: &Arc<Stopper>,
+    stderr_lost: &AtomicU64,
+    mut on_attached: impl FnMut(),
+) -> Pumped {
+    let program = backend.program();
+    let mut lost = 0u64;
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let mut line = Vec::with_capacity(512);
+    let mut error: Option<Error> = None;
+    let mut text = Vec::with_capacity(1024);
+    let mut rejoiner = backend.rejoins_raw_names().then(Rejoiner::default);
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                error = Some(Error::io(format!("reading {program}'s output"), e));
+                break;
+            }
+        }
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        let in_entry = rejoiner
+            .as_mut()
+            .is_some_and(|r| r.push(body, &mut text) == Step::Held);
+        if in_entry {
+            continue;
+        }
+        match backend.classify(body) {
+            TracerLine::Trace(l) => {
+                text.extend_from_slice(l);
+                text.push(b'\n');
+            }
+            TracerLine::Attached => {
+                if stopper.attached.swap(true, Ordering::SeqCst) {
+                    continue;
+                }
+                if stopper.requested.load(Ordering::SeqCst) {
+                    // Stopped before the probes were live: the fence can fire only now.
+                    stopper.trigger();
+                } else {
+                    on_attached();
+                }
+            }
+            TracerLine::Fence(cpu) => {
+                if stopper.requested.load(Ordering::SeqCst) {
+                    stopper.fence_seen(cpu);
+                }
+            }
+            TracerLine::Blank => {}
+            TracerLine::Lost(n) => {
+                lost += n;
+                trace_format::write_header(&mut text, &Header::Lost(n));
+            }
+            TracerLine::Chatter(c) => eprintln!("{program}: {}", String::from_utf8_lossy(c)),
+        }
+        if reader.buffer().is_empty() || text.len() >= 1 << 16 {
+            lost += take_stderr_losses(stderr_lost, &mut text);
+            let r = out.write_all(&text).and_then(|()| {
+                if reader.buffer().is_empty() {
+                    out.flush()
+                } else {
+                    Ok(())
+                }
+            });
+            text.clear();
+            if let Err(e) = r {
+                error = Some(write_err(e));
+                break;
+            }
+        }
+    }
+    if let Some(r) = rejoiner.as_mut() {
+        r.finish(&mut text);
+    }
+    lost += take_stderr_losses(stderr_lost, &mut text);
+    if error.is_none() {
+        if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
+            error = Some(write_err(e));
+        }
+    }
+    if error.is_some() {
+        // Our reader is gone (broken pipe) or the tracer's output failed: stop the tracer and
+        // let its remaining output go.
+        stopper.abandon();
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    }
+    Pumped { lost, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::make;
+
+    /// Pumps `input` as bpftrace's stdout; returns (output, lost, attached callbacks).
+    fn pumped(input: &[u8], stderr_lost: u64) -> (String, u64, usize) {
+        let backend = make("bpftrace");
+        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let pending = AtomicU64::new(stderr_lost);
+        let mut out = Vec::new();
+        let mut attached = 0;
+        let p = pump(&*backend, input, &mut out, &stopper, &pending, || {
+            attached += 1
+        });
+        assert!(p.error.is_none());
+        (String::from_utf8(out).unwrap(), p.lost, attached)
+    }
+
+    #[test]
+    fn trace_lines_pass_markers_are_consumed_losses_counted() {
+        let (out, lost, attached) = pumped(
+            b"Attaching 9 probes...\n# trace-gen: attached\n\
+              => uid: 0 pid: 1 tid: 1 comm: cat open: /a 5\n\
+              <= uid: 0 pid: 1 tid: 1 ret: 3 6\n\
+              Lost 7 events\n\n# trace-gen: attached\n",
+            0,
+        );
+        assert_eq!(
+            out,
+            "=> uid: 0 pid: 1 tid: 1 comm: cat open: /a 5\n\
+             <= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 7\n"
+        );
+        assert_eq!((lost, attached), (7, 1), "attached once");
+    }
+
+    #[test]
+    fn a_split_entry_is_rejoined_and_quoted() {
+        let (out, _, _) = pumped(
+            b"=> uid: 0 pid: 1 tid: 1 comm: touch open: /tmp/a\nb 5\n<= uid: 0 pid: 1 tid: 1 ret: 3 6\n",
+            0,
+        );
+        assert!(
+            out.starts_with("=> uid: 0 pid: 1 tid: 1 comm: touch open: \"/tmp/a\\nb\" 5\n"),
+            "{out}"
+        );
+    }
+
+    /// The tracer's stdout, during which its stderr reports `lose` lost events at the end.
+    struct LosesAtEnd<'a> {
+        data: &'a [u8],
+        pending: &'a AtomicU64,
+        lose: u64,
+    }
+
+    impl Read for LosesAtEnd<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.data.is_empty() {
+                self.pending
+                    .fetch_add(std::mem::take(&mut self.lose), Ordering::SeqCst);
+            }
+            self.data.read(buf)
+        }
+    }
+
+    #[test]
+    fn losses_reported_after_the_last_line_are_written_at_the_end() {
+        let pending = AtomicU64::new(0);
+        let input = LosesAtEnd {
+            data: b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n",
+            pending: &pending,
+            lose: 5,
+        };
+        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let mut out = Vec::new();
+        let p = pump(&*make("dtrace"), input, &mut out, &stopper, &pending, || {});
+        assert_eq!(out, b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 5\n");
+        assert_eq!(p.lost, 5);
+    }
+
+    #[test]
+    fn losses_reported_on_stderr_become_lost_lines() {
+        let (out, lost, _) = pumped(b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n", 12);
+        assert_eq!(out, "<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 12\n");
+        assert_eq!(lost, 12);
+    }
+}

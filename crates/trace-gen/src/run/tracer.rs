@@ -1,0 +1,90 @@
+//! The tracer process: started from the backend's command line and environment in its own
+//! process group, given the script on stdin, with its stderr read on a thread of its own
+//! (shown live, prefixed with its name, and kept to explain a failure).
+
+use crate::backend::{Backend, StderrLine};
+use crate::config::Config;
+use crate::error::Error;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Checks that the tracer can run here, with the fix in the message when it cannot: the
+/// binary is there, then the backend's own checks (root, tracefs...).
+pub(super) fn preflight(config: &Config) -> Result<(), Error> {
+    let backend = &*config.backend;
+    if !crate::backend::is_executable(&config.tracer) {
+        return Err(Error::TracerMissing {
+            tracer: backend.program(),
+            path: config.tracer.clone(),
+            hint: format!(
+                "{}, or set {} to its path",
+                backend.install_hint(),
+                backend.path_var()
+            ),
+        });
+    }
+    backend.preflight()
+}
+
+/// Starts the tracer on the script for `-c`'s `target_pid`, and writes the script to its
+/// stdin. Its stdout and stderr are pipes, for [`super::pump`] and [`read_stderr`].
+pub(super) fn spawn(config: &Config, target_pid: Option<u32>) -> Result<Child, Error> {
+    let backend = &*config.backend;
+    let mut command = Command::new(&config.tracer);
+    command
+        .args(backend.args(&config.spec, target_pid))
+        .envs(backend.env(&config.spec))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group: a Ctrl-C reaches it only through trace-gen, after the fence.
+        .process_group(0);
+    // The tracer is spawned from the main thread, which lives as long as trace-gen.
+    crate::sys::signal_on_parent_death(&mut command, libc::SIGINT);
+    let mut tracer = command
+        .spawn()
+        .map_err(|e| Error::io(format!("starting {}", config.tracer.display()), e))?;
+    let script = backend.script(&config.spec);
+    {
+        let mut stdin = tracer.stdin.take().expect("stdin is piped");
+        // A tracer that dies at once closes the pipe; its stderr explains why.
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    Ok(tracer)
+}
+
+/// Reads the tracer's stderr on a thread: each line not noise is shown on ours, prefixed
+/// with the program name, and the events a line says were lost are added to `lost` (the pump
+/// writes them as `# lost:` lines); the thread returns what was read (up to 64 KiB).
+pub(super) fn read_stderr(
+    tracer: &mut Child,
+    backend: Arc<dyn Backend>,
+    lost: Arc<AtomicU64>,
+) -> JoinHandle<String> {
+    let stderr = tracer.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        let program = backend.program();
+        let mut kept = String::new();
+        for line in BufReader::new(stderr).split(b'\n') {
+            let Ok(line) = line else { break };
+            let line = String::from_utf8_lossy(&line).into_owned();
+            match backend.stderr_line(&line) {
+                StderrLine::Show => eprintln!("{program}: {line}"),
+                StderrLine::Noise => {}
+                StderrLine::Lost(n) => {
+                    eprintln!("{program}: {line}");
+                    lost.fetch_add(n, Ordering::SeqCst);
+                }
+            }
+            if kept.len() < 1 << 16 {
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        }
+        kept
+    })
+}

@@ -1,0 +1,172 @@
+//! Every libc call trace-gen makes, each behind a safe function with its `// SAFETY:`
+//! argument. This is the only module allowed `unsafe` (the crate denies it elsewhere): std has
+//! no safe way to ask for the effective uid, the host name, an inheritable pipe end on fd 3,
+//! a parent-death signal, CPU affinity, `kill`, or CLOCK_MONOTONIC as a number.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Whether trace-gen runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The host name, or `None` when it cannot be read.
+pub fn host_name() -> Option<Vec<u8>> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid and writable for its length; gethostname writes at most
+    // that many bytes into it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(buf[..end].to_vec())
+}
+
+/// A pipe, both ends close-on-exec: (read end, write end).
+pub fn pipe() -> io::Result<(File, File)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds is a valid, writable array of two ints; pipe2 only fills it.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both fds are open, and nothing else owns them: each File
+    // becomes their only owner and closes it once.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+}
+
+/// Makes `fd` (open in this process, close-on-exec) the child's fd 3, inherited across its
+/// `exec`.
+pub fn inherit_as_fd3(command: &mut Command, fd: RawFd) {
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: it makes only dup2 and fcntl, and allocates
+    // nothing. dup2 puts `fd` on fd 3 without close-on-exec; if `fd` already is 3, dup2 would
+    // keep the flag, so it is cleared by hand.
+    unsafe {
+        command.pre_exec(move || {
+            if fd == 3 {
+                if libc::fcntl(3, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, 3) != 3 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Has the child get `signal` when the thread that spawns it exits (`PR_SET_PDEATHSIG`).
+/// Spawn from the main thread, which lives as long as trace-gen, so the signal comes when
+/// trace-gen exits or dies.
+pub fn signal_on_parent_death(command: &mut Command, signal: libc::c_int) {
+    // SAFETY: the closure runs in the child between fork and exec; prctl is
+    // async-signal-safe, and the closure allocates nothing. Its result is ignored: without
+    // the signal the tracer still runs, and trace-gen stops it itself on a normal exit.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, signal);
+            Ok(())
+        });
+    }
+}
+
+/// Calls `getppid()`: the system call a fence probe watches for.
+pub fn getppid() {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    unsafe { libc::getppid() };
+}
+
+/// CPUs configured (online or not), at least 1.
+pub fn configured_cpus() -> u32 {
+    // SAFETY: sysconf has no preconditions; an unknown name gives -1, handled below.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    u32::try_from(n).unwrap_or(1).clamp(1, 4096)
+}
+
+/// Moves the calling thread to `cpu`; false when that CPU is offline or not allowed.
+pub fn pin_to_cpu(cpu: u32) -> bool {
+    let Ok(cpu) = usize::try_from(cpu) else {
+        return false;
+    };
+    if cpu >= usize::try_from(libc::CPU_SETSIZE).unwrap_or(0) {
+        return false;
+    }
+    // SAFETY: cpu_set_t is plain data and all-zero is the empty set; CPU_SET stays in
+    // bounds (cpu < CPU_SETSIZE, checked above); sched_setaffinity(0, ...) reads `set`, of
+    // the size given, and applies to the calling thread only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+/// Sends `signal` to process `pid` (a pid that does not fit `pid_t` is ignored, so that it
+/// can never become -1, "every process").
+pub fn kill(pid: u32, signal: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        if pid > 0 {
+            // SAFETY: kill has no memory-safety preconditions; pid is a single process.
+            unsafe { libc::kill(pid, signal) };
+        }
+    }
+}
+
+/// Reads `clock` in nanoseconds (0 if it cannot be read).
+pub fn clock_ns(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes it.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn pipe_carries_bytes_and_closes() {
+        let (mut r, mut w) = pipe().unwrap();
+        w.write_all(b"go\n").unwrap();
+        drop(w);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "go\n");
+    }
+
+    #[test]
+    fn cpus_and_host() {
+        assert!(configured_cpus() >= 1);
+        assert!(host_name().is_some_and(|h| !h.is_empty()));
+        assert!(clock_ns(libc::CLOCK_MONOTONIC) > 0);
+    }
+
+    #[test]
+    fn a_child_inherits_the_pipe_on_fd3() {
+        let (r, mut w) = pipe().unwrap();
+        use std::os::fd::AsRawFd;
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", "IFS= read -r x <&3 && printf %s \"$x\""]);
+        c.stdout(std::process::Stdio::piped());
+        inherit_as_fd3(&mut c, r.as_raw_fd());
+        let child = c.spawn().unwrap();
+        drop(r);
+        w.write_all(b"through fd 3\n").unwrap();
+        drop(w);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, b"through fd 3");
+    }
+}
