@@ -410,6 +410,7 @@ fn json_lines_read_back_with_serde_json() {
         "fd",
         "errno",
         "duration_ns",
+        "host",
     ];
     want.sort_unstable();
     let mut got = keys.clone();

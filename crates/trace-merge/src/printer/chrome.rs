@@ -21,43 +21,49 @@
 //! that the memory is emptied and names are announced again (the viewers keep the last one).
 
 use std::hash::BuildHasher;
-use std::io;
+use std::io::{self, Write};
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::json::{push_base64, push_json_str};
+use super::{Context, EndCounts, Print};
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::event::{OpenEvent, Outcome};
-use crate::format::json::{push_base64, push_json_str};
-use crate::timefmt::{push_i64, push_u64};
+use crate::number::{push_i64, push_u64};
+use crate::users::UserDb;
 
 /// Threads whose names are remembered before the memory is emptied.
 const NAMED_LIMIT: usize = 1 << 16;
 
 /// Writes the Trace Event Format, one event per line.
 #[derive(Debug, Default)]
-pub struct ChromeWriter {
+pub struct ChromePrinter {
     line: Vec<u8>,
     started: bool,
     /// (pid, tid) -> hash of the comm last announced for it (tid = pid: the process).
     named: HashMap<(u32, u32), u64>,
 }
 
-impl ChromeWriter {
-    /// A new writer.
+impl ChromePrinter {
+    /// A new printer.
     pub fn new() -> Self {
-        ChromeWriter::default()
+        ChromePrinter::default()
     }
+}
 
-    /// Writes the opening of the object.
-    pub fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
+impl Print for ChromePrinter {
+    /// The opening of the object.
+    fn begin<W: Write>(&mut self, out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
         out.write_all(b"{\"traceEvents\":[\n")
     }
 
-    /// Writes one open (and the names of its tracks, the first time).
-    pub fn write_event(
+    /// One open (and the names of its tracks, the first time).
+    #[inline(never)]
+    fn event<W: Write>(
         &mut self,
-        out: &mut dyn io::Write,
+        out: &mut W,
         event: &OpenEvent<'_>,
+        _ctx: &mut Context<'_>,
     ) -> io::Result<()> {
         let tid = event.tid.unwrap_or(event.pid);
         self.line.clear();
@@ -87,11 +93,18 @@ impl ChromeWriter {
         out.write_all(&self.line)
     }
 
-    /// Writes the end of the object.
-    pub fn finish(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
+    /// The end of the object.
+    fn end<W: Write>(
+        &mut self,
+        out: &mut W,
+        _users: &mut UserDb,
+        _counts: &EndCounts,
+    ) -> io::Result<()> {
         out.write_all(b"\n]}\n")
     }
+}
 
+impl ChromePrinter {
     /// The separator before an event: none before the first.
     fn started_line(&mut self) {
         if self.started {
@@ -180,6 +193,8 @@ fn push_open(line: &mut Vec<u8>, event: &OpenEvent<'_>, tid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::info::TraceInfo;
+    use crate::users::UserSource;
     use serde_json::Value;
 
     fn ev(
@@ -203,13 +218,19 @@ mod tests {
     }
 
     fn chrome(events: &[OpenEvent<'_>]) -> String {
-        let mut w = ChromeWriter::new();
+        let mut w = ChromePrinter::new();
         let mut out = Vec::new();
-        w.begin(&mut out).unwrap();
+        let mut users = UserDb::new(UserSource::Numeric);
+        let info = TraceInfo::default();
+        w.begin(&mut out, None).unwrap();
         for e in events {
-            w.write_event(&mut out, e).unwrap();
+            let mut ctx = Context {
+                users: &mut users,
+                info: &info,
+            };
+            w.event(&mut out, e, &mut ctx).unwrap();
         }
-        w.finish(&mut out).unwrap();
+        w.end(&mut out, &mut users, &EndCounts::default()).unwrap();
         String::from_utf8(out).unwrap()
     }
 

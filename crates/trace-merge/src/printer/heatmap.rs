@@ -18,9 +18,13 @@
 //! carries a `<title>` tooltip: its count, time range and latency range.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
-use crate::duration::HumanDuration;
+use super::{Context, EndCounts, Print};
+use crate::duration::human_time;
+use crate::event::{OpenEvent, Outcome};
 use crate::latency::{log2_bucket, log2_bucket_label};
+use crate::users::UserDb;
 
 /// Time columns kept (and drawn at most).
 pub const COLUMNS: usize = 128;
@@ -38,6 +42,93 @@ pub const FAILED_COLOURS: [&str; 8] = [
 ];
 /// The plot area behind the cells (an empty cell).
 pub const EMPTY_COLOUR: &str = "#f2f2f2";
+
+/// `--heatmap FILE`: counts each open into a [`HeatMap`] and writes the SVG to the file at
+/// the end. Nothing goes to stdout.
+#[derive(Debug)]
+pub struct HeatmapPrinter {
+    map: HeatMap,
+    path: PathBuf,
+    /// What the map shows, under its title: the command line and the traced hosts.
+    caption: Vec<u8>,
+    hosts: Vec<Vec<u8>>,
+}
+
+/// Hosts named in the caption at most.
+const CAPTION_HOSTS: usize = 4;
+
+impl HeatmapPrinter {
+    /// A printer writing to `path`, with `command` (the command line, any bytes) as caption.
+    pub fn new(path: PathBuf, command: &[u8]) -> HeatmapPrinter {
+        let mut caption = command.to_vec();
+        if caption.len() > 160 {
+            caption.truncate(157);
+            caption.extend_from_slice(b"...");
+        }
+        HeatmapPrinter {
+            map: HeatMap::new(),
+            path,
+            caption,
+            hosts: Vec::new(),
+        }
+    }
+}
+
+impl Print for HeatmapPrinter {
+    fn begin<W: Write>(&mut self, _out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn event<W: Write>(
+        &mut self,
+        _out: &mut W,
+        event: &OpenEvent<'_>,
+        ctx: &mut Context<'_>,
+    ) -> io::Result<()> {
+        if let Outcome::Returned { ret, .. } = event.outcome {
+            let ns = event.duration_ns().unwrap_or(0);
+            self.map.add(event.start_ns, ns, ret < 0);
+        }
+        if let Some(host) = &ctx.info.host {
+            if self.hosts.len() < CAPTION_HOSTS && !self.hosts.contains(host) {
+                self.hosts.push(host.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the SVG file.
+    fn end<W: Write>(
+        &mut self,
+        _out: &mut W,
+        _users: &mut UserDb,
+        counts: &EndCounts,
+    ) -> io::Result<()> {
+        let mut caption = std::mem::take(&mut self.caption);
+        if !self.hosts.is_empty() {
+            caption.extend_from_slice(b"  |  host ");
+            caption.extend_from_slice(&self.hosts.join(&b", "[..]));
+        }
+        if counts.unfinished > 0 {
+            caption.extend_from_slice(
+                format!("  |  {} unfinished opens not drawn", counts.unfinished).as_bytes(),
+            );
+        }
+        if counts.lost > 0 {
+            caption.extend_from_slice(
+                format!("  |  the tracer lost {} events: incomplete", counts.lost).as_bytes(),
+            );
+        }
+        let named = |e: io::Error| {
+            io::Error::new(e.kind(), format!("--heatmap {}: {e}", self.path.display()))
+        };
+        let file = std::fs::File::create(&self.path).map_err(named)?;
+        let mut file = io::BufWriter::new(file);
+        self.map.write_svg(&mut file, &caption).map_err(named)?;
+        file.flush().map_err(named)
+    }
+}
 
 /// Counts of opens per (time column, latency bucket), successful and failed apart.
 #[derive(Debug, Clone)]
@@ -83,21 +174,25 @@ impl HeatMap {
     }
 
     /// Opens counted: [successful, failed].
+    #[cfg(test)]
     pub fn totals(&self) -> [u64; 2] {
         self.totals
     }
 
     /// Column width, ns.
+    #[cfg(test)]
     pub fn column_width_ns(&self) -> u128 {
         self.width
     }
 
     /// How many columns hold opens, from the first to the last.
+    #[cfg(test)]
     pub fn columns_used(&self) -> usize {
         self.used.map_or(0, |(a, b)| b - a + 1)
     }
 
     /// The count of one cell: column `col` among the used ones, log2 bucket `row`.
+    #[cfg(test)]
     pub fn cell(&self, col: usize, row: usize, failed: bool) -> u64 {
         let (first, _) = self.used.unwrap_or((0, 0));
         self.cells[(first + col) * ROWS + row][usize::from(failed)]
@@ -265,8 +360,8 @@ impl HeatMap {
                         col_w,
                         colours[scale.colour(n)],
                         if n == 1 { "" } else { "s" },
-                        HumanDuration(t0),
-                        HumanDuration(t1),
+                        human_time(t0),
+                        human_time(t1),
                         log2_bucket_label(r)
                     ));
                 }
@@ -318,7 +413,7 @@ impl HeatMap {
                 "",
                 &format!(
                     "time since the first open (one column = {})",
-                    HumanDuration(self.width.min(u128::from(u64::MAX)) as u64)
+                    human_time(self.width.min(u128::from(u64::MAX)) as u64)
                 ),
             );
             // Legend.

@@ -33,9 +33,9 @@ use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
-use crate::users::UserDb;
 use crate::latency::{log2_bucket_label, LatencySketch, EXACT_LIMIT, RELATIVE_ERROR_TEXT};
 use crate::top_groups::{Over, Tally, TopGroups};
+use crate::users::UserDb;
 
 /// Groups kept at least per table (twice as many at most); more with a larger `--top`.
 const KEEP_GROUPS: usize = 1024;
@@ -648,7 +648,11 @@ mod tests {
         }
         let mut out = Vec::new();
         summary
-            .write(&mut out, &mut UserDb::new(UserSource::Numeric), &EndCounts::default())
+            .write(
+                &mut out,
+                &mut UserDb::new(UserSource::Numeric),
+                &EndCounts::default(),
+            )
             .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
