@@ -252,9 +252,9 @@ def main():
     sections += ["## " + head, ""] + rows + [""]
     if args.big:
         path = corpus(20000000)
-        for args in ["", "--summary ", "--summary-by path "]:
-            wall, rss = measure("%s %s%s" % (MERGE, args, path), 1)
-            sections += ["20M-line corpus: trace-merge %sFILE %.2f s, peak RSS %.1f MB" % (args, wall, rss / 1024), ""]
+        for flags in ["", "--summary ", "--summary-by path "]:
+            wall, rss = measure("%s %s%s" % (MERGE, flags, path), 1)
+            sections += ["20M-line corpus: trace-merge %sFILE %.2f s, peak RSS %.1f MB" % (flags, wall, rss / 1024), ""]
     ok = True
     if not args.no_gen:
         head, rows, ok = gen_table(args.runs)
