@@ -1,8 +1,9 @@
 //! The busiest groups (paths, processes, `--summary-by` values) in bounded memory.
 //!
 //! A trace can hold millions of distinct paths or processes, and a summary shows ten. A
-//! [`TopGroups`] table counts every group exactly while it has at most `2 * keep` of them. When
-//! it fills, it keeps the `keep / 2` largest by count and the `keep / 2` largest by total time
+//! [`TopGroups`] table counts every group exactly while it has at most `2 * keep` of them and
+//! their keys hold at most [`KEY_BYTES_BUDGET`] bytes (a crafted trace may have long paths).
+//! When it fills, it keeps the `keep / 2` largest by count and the `keep / 2` largest by total time
 //! and drops the rest (the space-saving scheme of Metwally et al., pruned in batches so each
 //! open costs O(1) amortised). A dropped group's figures are at most the *floor*: the largest
 //! count, failures and total of any group dropped so far. A group that comes (back) after a
@@ -84,23 +85,33 @@ impl Tally {
     }
 }
 
-/// Groups keyed by `K`, at most `2 * keep` at a time.
+/// The bytes of keys a table holds at most (beyond the entries themselves): paths of a
+/// crafted trace may be long, and 2 * `keep` of them must still fit in bounded memory.
+pub const KEY_BYTES_BUDGET: usize = 2 << 20;
+
+/// Groups keyed by `K`, at most `2 * keep` at a time, their keys within [`KEY_BYTES_BUDGET`].
 #[derive(Debug, Clone)]
 pub struct TopGroups<K> {
     keep: usize,
     groups: HashMap<K, Tally>,
     floor: Over,
     dropped: u64,
+    /// The heap bytes of a key.
+    key_size: fn(&K) -> usize,
+    key_bytes: usize,
 }
 
 impl<K: Hash + Ord + Clone> TopGroups<K> {
-    /// A table that keeps at least `keep` groups (at least 2).
-    pub fn new(keep: usize) -> TopGroups<K> {
+    /// A table that keeps at least `keep` groups (at least 2) while their keys, of
+    /// `key_size` heap bytes each, fit in [`KEY_BYTES_BUDGET`].
+    pub fn new(keep: usize, key_size: fn(&K) -> usize) -> TopGroups<K> {
         TopGroups {
             keep: keep.max(2),
             groups: HashMap::default(),
             floor: Over::default(),
             dropped: 0,
+            key_size,
+            key_bytes: 0,
         }
     }
 
@@ -112,11 +123,12 @@ impl<K: Hash + Ord + Clone> TopGroups<K> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         if !self.groups.contains_key(key) {
-            if self.groups.len() >= 2 * self.keep {
+            if self.groups.len() >= 2 * self.keep || self.key_bytes > KEY_BYTES_BUDGET {
                 self.prune();
             }
-            self.groups
-                .insert(key.to_owned(), Tally::starting_from(self.floor));
+            let key = key.to_owned();
+            self.key_bytes += (self.key_size)(&key);
+            self.groups.insert(key, Tally::starting_from(self.floor));
         }
         self.groups.get_mut(key).expect("inserted above")
     }
@@ -125,7 +137,22 @@ impl<K: Hash + Ord + Clone> TopGroups<K> {
     /// broken by key, so exactly that many survive each test and at least `keep` go),
     /// raising the floor to the largest figures of what is dropped.
     fn prune(&mut self) {
-        let half = self.keep / 2;
+        let mut half = self.keep / 2;
+        loop {
+            half = half.min(self.groups.len() / 2).max(1);
+            self.prune_to(half);
+            if self.key_bytes <= KEY_BYTES_BUDGET / 2 || half == 1 {
+                return;
+            }
+            half /= 2;
+        }
+    }
+
+    /// Keeps the `half` largest by count and by total time.
+    fn prune_to(&mut self, half: usize) {
+        if self.groups.is_empty() {
+            return;
+        }
         let mut by_count: Vec<(u64, u64, &K)> = Vec::with_capacity(self.groups.len());
         let mut by_time: Vec<(u64, &K)> = Vec::with_capacity(self.groups.len());
         for (k, t) in &self.groups {
@@ -139,14 +166,17 @@ impl<K: Hash + Ord + Clone> TopGroups<K> {
         drop((by_count, by_time));
         let mut floor = self.floor;
         let before = self.groups.len();
+        let (key_size, mut key_bytes) = (self.key_size, self.key_bytes);
         self.groups.retain(|k, t| {
             let keep = (t.count, t.total_ns, k) >= (count_cut.0, count_cut.1, &count_cut.2)
                 || (t.total_ns, k) >= (time_cut.0, &time_cut.1);
             if !keep {
                 floor = floor.max(t.as_over());
+                key_bytes -= key_size(k);
             }
             keep
         });
+        self.key_bytes = key_bytes;
         self.dropped += (before - self.groups.len()) as u64;
         self.floor = floor;
     }
@@ -173,7 +203,7 @@ mod tests {
 
     #[test]
     fn exact_while_small() {
-        let mut t: TopGroups<Vec<u8>> = TopGroups::new(4);
+        let mut t: TopGroups<Vec<u8>> = TopGroups::new(4, Vec::len);
         for (path, ret, ns) in [(&b"/a"[..], 3, 10), (b"/b", -2, 5), (b"/a", -13, 30)] {
             t.entry(path).add(ret, ns);
         }
@@ -186,7 +216,7 @@ mod tests {
     #[test]
     fn heavy_hitters_survive_a_flood_of_singletons_with_bounded_error() {
         // Three heavy paths among 100,000 paths seen once; a table of 64.
-        let mut t: TopGroups<u32> = TopGroups::new(64);
+        let mut t: TopGroups<u32> = TopGroups::new(64, |_| 0);
         let mut truth: std::collections::HashMap<u32, u64> = Default::default();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for i in 0..100_000u32 {
@@ -225,8 +255,24 @@ mod tests {
     }
 
     #[test]
+    fn long_keys_stay_within_the_byte_budget() {
+        let mut t: TopGroups<Vec<u8>> = TopGroups::new(1024, Vec::len);
+        for i in 0..200u32 {
+            let mut path = vec![b'a'; 100_000];
+            path.extend_from_slice(&i.to_be_bytes());
+            t.entry(&path[..]).add(3, 1);
+            t.entry(&b"/hot"[..]).add(3, 1);
+            let held: usize = t.iter().map(|(k, _)| k.len()).sum();
+            assert!(held <= KEY_BYTES_BUDGET + 100_004, "{held}");
+            assert_eq!(held, t.key_bytes);
+        }
+        assert_eq!(t.entry(&b"/hot"[..]).count, 200);
+        assert!(t.dropped() > 0);
+    }
+
+    #[test]
     fn a_slow_rare_group_survives_by_time() {
-        let mut t: TopGroups<u32> = TopGroups::new(8);
+        let mut t: TopGroups<u32> = TopGroups::new(8, |_| 0);
         t.entry(&7).add(3, 1_000_000_000);
         for i in 0..1000u32 {
             for _ in 0..3 {

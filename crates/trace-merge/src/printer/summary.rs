@@ -149,10 +149,13 @@ impl SummaryPrinter {
             total: Tally::default(),
             unfinished_seen: 0,
             durations: LatencySketch::new(),
-            paths: TopGroups::new(keep),
-            procs: TopGroups::new(keep),
+            paths: TopGroups::new(keep, Vec::len),
+            procs: TopGroups::new(keep, |(_, comm)| comm.as_ref().map_or(0, Vec::len)),
             errnos: HashMap::default(),
-            groups: TopGroups::new(keep),
+            groups: TopGroups::new(keep, |value| match value {
+                GroupValue::Bytes(bytes) => bytes.len(),
+                _ => 0,
+            }),
         }
     }
 
