@@ -158,7 +158,7 @@ pub struct Cli {
     pub min_duration: Option<String>,
 
     /// Print these columns, in this order (comma-separated): time, user, uid, pid, tid, comm,
-    /// path, result, ret, fd, errno, duration, duration_ns. Aligned under a header on a
+    /// path, result, ret, fd, errno, duration, duration_ns, host. Aligned under a header on a
     /// terminal, tab-separated otherwise.
     #[arg(
         short = 'o',
