@@ -173,9 +173,7 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
     body.extend(state.iter().map(|m| format!("delete({m}[tid]);")));
     Block::new(
         &[
-            &format!(
-                "At return (the path is read now: at entry its page may not be there yet). First, how"
-            ),
+            "At return (the path is read now: at entry its page may not be there yet). First, how",
             &format!(
                 "many {CHUNK}-byte pieces the path needs, at most {MAX_CHUNKS} ({} bytes, more than PATH_MAX):",
                 MAX_CHUNKS * CHUNK
