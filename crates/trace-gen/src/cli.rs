@@ -40,8 +40,8 @@ pub struct Cli {
     #[arg(short, long = "pid", value_name = "PID", conflicts_with = "command")]
     pub pid: Vec<u32>,
 
-    /// Trace only processes of this real user, by number or name. Combines with the other
-    /// filters (all must match).
+    /// Trace only processes of this real user, by name or number (0 to 4294967294). Combines
+    /// with the other filters (all must match).
     #[arg(short, long, value_name = "UID|USER")]
     pub uid: Option<String>,
 
@@ -56,7 +56,8 @@ pub struct Cli {
     #[arg(short = 'n', long = "name", value_name = "COMM")]
     pub name: Option<String>,
 
-    /// With -p or -c, trace only the given processes, not the children they create.
+    /// With -p or -c (required), trace only the given processes, not the children they
+    /// create.
     #[arg(long)]
     pub no_follow: bool,
 
@@ -138,9 +139,16 @@ Examples:
   trace-gen --backend systemtap -c 'make' --print-script
   trace-gen --generate man > trace-gen.1    man page (or completions-bash|zsh|fish)
 
-Exit status: with -c, the command's status; 128+N when stopped by signal N (SIGINT, SIGTERM
-and SIGHUP are passed to the tracer, whose buffered events are still written); 1 when the
-tracer cannot run or fails (missing, not root, tracefs not mounted); 2 for a usage error.
+Exit status:
+  0    -p: every traced process exited; --print-script, --generate
+  N    with -c, the command's status (128+N when a signal N killed it)
+  128+N  stopped by signal N (SIGINT, SIGTERM and SIGHUP are passed to the tracer, whose
+       buffered events are still written)
+  1    the tracer cannot run or failed: missing, a *_PATH variable set to something that is
+       not an executable file (BPFTRACE_PATH, STAP_PATH, DTRACE_PATH: never a fallback), not
+       root, tracefs not mounted
+  2    a usage error: a bad option or value, options that make no sense together (one line
+       names them), -p 0 or a -p PID that is not a running process, -u 4294967295
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
 bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer.";
