@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The benchmarks of trace-tools (run through scripts/bench.sh).
 
-trace-merge: on a corpus from ../shared/bench/gen_trace.py, the release binary on a file and on a
-pipe, the seed's post-processor (../shared/bench/seed_merge.py, the baseline) and `wc -l` (the
+trace-merge: on a corpus from tests/data/bench/gen_trace.py, the release binary on a file and on a
+pipe, the seed's post-processor (tests/data/bench/seed_merge.py, the baseline) and `wc -l` (the
 I/O floor), plus --format json and --summary. Each figure is the median of several runs in this
 one invocation. trace-merge's default output must be byte-identical to the baseline's, or the
 bench fails.
@@ -24,7 +24,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+BENCH_DATA = os.path.join(ROOT, "tests", "data", "bench")
 OUT = os.path.join(ROOT, "bench-out")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 MERGE = os.path.join(TARGET, "release", "trace-merge")
@@ -58,14 +58,14 @@ def corpus(lines):
     if not os.path.exists(path):
         print("generating %s ..." % path, file=sys.stderr)
         sh("python3 %s %d > %s.tmp && mv %s.tmp %s"
-           % (os.path.join(SHARED, "gen_trace.py"), lines, path, path, path))
+           % (os.path.join(BENCH_DATA, "gen_trace.py"), lines, path, path, path))
     return path
 
 
 def merge_table(lines, runs, baseline_runs):
     path = corpus(lines)
     size_mb = os.path.getsize(path) / 1e6
-    seed = "python3 %s %s" % (os.path.join(SHARED, "seed_merge.py"), path)
+    seed = "python3 %s %s" % (os.path.join(BENCH_DATA, "seed_merge.py"), path)
 
     # Exactness first: the bench is meaningless if the outputs differ.
     ours_out, seed_out = os.path.join(OUT, "merge.out"), os.path.join(OUT, "seed.out")
@@ -202,7 +202,7 @@ def gen_table(runs, opens=200000):
 READING = """
 ## Reading the tables
 
-- Targets (issue 6): trace-merge's default output at least 50x the baseline and within 10x of
+- Targets: trace-merge's default output at least 50x the baseline and within 10x of
   `wc -l`; `--format json` at least 30x; `--summary` at least 50x; peak RSS at most 16 MB, also
   on 20M lines; trace-gen loses no event of a 200,000-open burst with default settings, and
   slows the traced program down at most 1.3x as much as a minimal hand-written bpftrace script.

@@ -59,3 +59,8 @@ if [ -n "$headers" ] && command -v stap >/dev/null 2>&1; then
         fi
     fi
 fi
+
+# The SystemTap guest (scripts/guest/): qemu, Debian's kernel image matching the headers, static
+# busybox; then the patched stap runtime, the initramfs and the PVH kernel in
+# /var/cache/trace-tools. Fails loudly when any of it cannot be had.
+bash "$(dirname "${BASH_SOURCE[0]}")/guest/install.sh"

@@ -1,4 +1,4 @@
-//! Signals and faults end to end (issue 7, point 5), with the real bpftrace:
+//! Signals and faults end to end, with the real bpftrace:
 //! - SIGINT to trace-gen mid-run: every open the tracer saw before the signal reaches
 //!   trace-merge and is printed; trace-gen exits 130;
 //! - the tracer killed with SIGKILL: trace-gen says so and exits non-zero;
@@ -12,7 +12,7 @@
 //! The traced program is a copy of `cat` named `hardcat-NNN` (a unique comm), so `-n` keeps
 //! other activity on the machine out of the trace.
 
-use crate::common::{bin, bpftrace_ready, tracer_lock};
+use crate::common::{bpftrace_ready, trace_gen, trace_merge, tracer_lock};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -104,23 +104,24 @@ fn kill(sig: &str, pid: u32) {
     assert!(ok.success(), "kill {sig} {pid}");
 }
 
-fn trace_gen(s: &CatScratch) -> Command {
-    let mut c = Command::new(bin("trace-gen"));
+/// `trace-gen -B -n COMM`: the opens of the scratch's own `cat` copy.
+fn trace_gen_of(s: &CatScratch) -> Command {
+    let mut c = trace_gen();
     c.args(["-B", "-n", &s.comm]);
     c
 }
 
-/// `trace-gen -B -n COMM | trace-merge -n`, with trace-gen's stderr read as lines and
+/// `trace-gen -B -n COMM | trace-merge -N`, with trace-gen's stderr read as lines and
 /// trace-merge's stdout and stderr left piped for the test.
 fn pipeline(s: &CatScratch) -> (Child, mpsc::Receiver<String>, Child) {
-    let mut gen = trace_gen(s)
+    let mut gen = trace_gen_of(s)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let gen_err = lines_of(gen.stderr.take().unwrap());
-    let merge = Command::new(bin("trace-merge"))
-        .arg("-n")
+    let merge = trace_merge()
+        .arg("-N")
         .stdin(Stdio::from(gen.stdout.take().unwrap()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -187,7 +188,7 @@ fn a_tracer_killed_with_sigkill_is_reported() {
         return;
     }
     let s = CatScratch::new("sigkill");
-    let mut gen = trace_gen(&s)
+    let mut gen = trace_gen_of(&s)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -286,8 +287,8 @@ fn trace_merge_output_on_a_full_disk_is_an_error() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let out = Command::new(bin("trace-merge"))
-        .arg("-n")
+    let out = trace_merge()
+        .arg("-N")
         .arg(&input)
         .stdout(Stdio::from(full))
         .output()
@@ -310,7 +311,7 @@ fn trace_gen_output_on_a_full_disk_is_an_error() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let mut gen = trace_gen(&s)
+    let mut gen = trace_gen_of(&s)
         .stdout(Stdio::from(full))
         .stderr(Stdio::piped())
         .spawn()
@@ -346,15 +347,15 @@ fn sigint_to_the_whole_pipeline_keeps_the_drained_events() {
         return;
     }
     let s = CatScratch::new("pgrp");
-    let mut gen = trace_gen(&s)
+    let mut gen = trace_gen_of(&s)
         .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let gen_err = lines_of(gen.stderr.take().unwrap());
-    let mut merge = Command::new(bin("trace-merge"))
-        .arg("-n")
+    let mut merge = trace_merge()
+        .arg("-N")
         .process_group(gen.id() as i32)
         .stdin(Stdio::from(gen.stdout.take().unwrap()))
         .stdout(Stdio::piped())

@@ -20,12 +20,6 @@ use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn trace_gen() -> Command {
-    let mut c = Command::new(bin("trace-gen"));
-    c.env_remove("BPFTRACE_PATH");
-    c
-}
-
 /// Runs `trace-gen -B ARGS` to its end.
 fn traced(args: &[&str]) -> (std::process::ExitStatus, Trace, String) {
     let mut c = trace_gen();
@@ -512,9 +506,9 @@ fn hostile_file_names_come_out_whole_and_escaped() {
     }
 
     // Through trace-merge: one line per open, the names escaped, nothing malformed.
-    let mut merge = Command::new(bin("trace-merge"));
+    let mut merge = trace_merge();
     merge
-        .arg("-n")
+        .arg("-N")
         .arg("--path")
         .arg(format!("^{}/", s.0.display()));
     let mut gen = trace_gen();

@@ -4,7 +4,7 @@
 //! The first byte picks the options, so one corpus reaches every sink; the rest is the trace
 //! (split in two inputs when bit 7 is set, exercising the merged reader). Checked:
 //! - nothing panics and the run succeeds (an input in memory cannot fail to read);
-//! - text formats a terminal shows (seed text, TSV columns, summaries) carry no control byte
+//! - text formats a terminal shows (standard text, TSV columns, summaries) carry no control byte
 //!   other than `\n` and the TSV `\t`, no C1 control and no bidi control: everything from
 //!   the trace is escaped;
 //! - JSON Lines output is one valid JSON object per line.
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let kind = usize::from(opts & 7);
-    let mut args: Vec<&str> = vec!["-n"];
+    let mut args: Vec<&str> = vec!["-N"];
     args.extend_from_slice(FORMATS[kind]);
     if opts & 8 != 0 {
         args.push("--unfinished");

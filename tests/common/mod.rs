@@ -21,6 +21,19 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// `trace-gen` from this build, finding bpftrace on PATH (not through an inherited
+/// BPFTRACE_PATH).
+pub fn trace_gen() -> Command {
+    let mut c = Command::new(bin("trace-gen"));
+    c.env_remove("BPFTRACE_PATH");
+    c
+}
+
+/// `trace-merge` from this build.
+pub fn trace_merge() -> Command {
+    Command::new(bin("trace-merge"))
+}
+
 /// Whether the tests run in CI (where nothing may be skipped).
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")

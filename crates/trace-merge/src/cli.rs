@@ -1,7 +1,9 @@
 //! The command line, as clap sees it. Only parsing and help text live here; [`crate::config`]
 //! turns a [`Cli`] into a validated [`crate::config::Config`] before any work starts.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+
+use crate::generate::Generate;
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -9,9 +11,9 @@ Examples:
   trace-gen -c 'ls /tmp' | trace-merge          live: each open is printed once it returns
   trace-merge saved.trace                       a trace saved earlier
   trace-merge --passwd web1-passwd web1.trace   name users as on the traced host
-  trace-merge -n --unfinished saved.trace       uids only; also opens that never returned
+  trace-merge -N --unfinished saved.trace       uids only; also opens that never returned
   trace-merge web1.trace web2.trace             two hosts' traces, merged in time order
-  trace-merge -x -c nginx saved.trace           failed opens of nginx only
+  trace-merge -x -n nginx saved.trace           failed opens of nginx only
   trace-merge -T -o pid,comm,path,errno,duration saved.trace    chosen columns, with time
   trace-merge --path '^/etc/' --min-duration 1ms saved.trace    slow opens under /etc
   trace-merge --sort duration -r --top 10 saved.trace           the ten slowest opens
@@ -20,7 +22,7 @@ Examples:
   trace-merge --summary-by comm saved.trace     one row per process name
   trace-merge --generate man > trace-merge.1    man page (or completions-bash|zsh|fish)
 
-Output (the seed's format):
+Output (the standard text format, as the seed printed it):
   OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]
   OPEN www-data 911 /etc/hosts => FD 3 [4.20 us]
   OPEN root 40 /var/log/app.log => UNFINISHED          (with --unfinished)
@@ -62,7 +64,7 @@ pub struct Cli {
     pub files: Vec<PathBuf>,
 
     /// Print numeric uids instead of user names.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'N', long)]
     pub numeric: bool,
 
     /// Take user names from this passwd(5) file (e.g. the traced host's /etc/passwd) instead
@@ -90,9 +92,164 @@ pub struct Cli {
     #[arg(long, value_name = "DUR", default_value = "1s")]
     pub reorder_window: String,
 
-    /// Filters, columns, formats, sorting and summaries (see `features`).
-    #[command(flatten)]
-    pub features: crate::features::FeatureArgs,
+    /// Keep opens of these process ids (repeat or comma-separate for several).
+    #[arg(
+        short = 'p',
+        long = "pid",
+        value_name = "PID",
+        value_delimiter = ',',
+        help_heading = "Filters"
+    )]
+    pub pids: Vec<u32>,
+
+    /// Keep opens of these thread ids (the pid when the trace has no tids).
+    #[arg(
+        short = 't',
+        long = "tid",
+        value_name = "TID",
+        value_delimiter = ',',
+        help_heading = "Filters"
+    )]
+    pub tids: Vec<u32>,
+
+    /// Keep opens of these users: a uid, or a name (resolved like the output, so --passwd
+    /// applies). As trace-gen's -u.
+    #[arg(
+        short = 'u',
+        long = "user",
+        visible_alias = "uid",
+        value_name = "UID|USER",
+        value_delimiter = ',',
+        help_heading = "Filters"
+    )]
+    pub users: Vec<String>,
+
+    /// Keep opens of processes with this exact name (a name longer than the kernel's 15 bytes
+    /// matches its first 15). As trace-gen's -n.
+    #[arg(
+        short = 'n',
+        long = "comm",
+        visible_alias = "name",
+        value_name = "COMM",
+        help_heading = "Filters"
+    )]
+    pub comms: Vec<String>,
+
+    /// Not an option of trace-merge: `-c` is trace-gen's command. Refused with a pointer to
+    /// -n/--comm, which used to be -c here.
+    #[arg(short = 'c', value_name = "COMM", hide = true)]
+    pub old_comm: Option<String>,
+
+    /// Keep only failed opens (negative return).
+    #[arg(short = 'x', long, conflicts_with = "ok", help_heading = "Filters")]
+    pub failed: bool,
+
+    /// Keep only successful opens.
+    #[arg(long, help_heading = "Filters")]
+    pub ok: bool,
+
+    /// Keep opens whose path matches this regular expression (Rust regex syntax, searched
+    /// anywhere in the path bytes: anchor with ^...$).
+    #[arg(long = "path", value_name = "REGEX", help_heading = "Filters")]
+    pub path: Option<String>,
+
+    /// Keep opens that took at least this long: 250ns, 10us, 1.5ms, 2s.
+    #[arg(long, value_name = "DUR", help_heading = "Filters")]
+    pub min_duration: Option<String>,
+
+    /// Print these columns, in this order (comma-separated): time, user, uid, pid, tid, comm,
+    /// path, result, ret, fd, errno, duration, duration_ns. Aligned under a header on a
+    /// terminal, tab-separated otherwise.
+    #[arg(
+        short = 'o',
+        long = "columns",
+        value_name = "LIST",
+        help_heading = "Output"
+    )]
+    pub columns: Option<String>,
+
+    /// Add a time column (seconds since the first event; see --time).
+    #[arg(short = 'T', long, help_heading = "Output")]
+    pub timestamps: bool,
+
+    /// What the time column shows (implies -T).
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Output")]
+    pub time: Option<TimeArg>,
+
+    /// Do not print the header row of columns, TSV or CSV.
+    #[arg(long, help_heading = "Output")]
+    pub no_header: bool,
+
+    /// Output format.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT",
+        help_heading = "Output"
+    )]
+    pub format: FormatArg,
+
+    /// Sort by these columns (comma-separated, most significant first; absent values last).
+    /// Buffers the whole input before printing anything: the one mode that is not live.
+    #[arg(
+        long,
+        value_name = "KEY[,KEY...]",
+        help_heading = "Sorting and summaries"
+    )]
+    pub sort: Option<String>,
+
+    /// Reverse the sort order.
+    #[arg(
+        short = 'r',
+        long,
+        requires = "sort",
+        help_heading = "Sorting and summaries"
+    )]
+    pub reverse: bool,
+
+    /// Print only the first N opens (after sorting), or N rows per summary table.
+    #[arg(long, value_name = "N", help_heading = "Sorting and summaries")]
+    pub top: Option<usize>,
+
+    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (exact,
+    /// nearest-rank), top paths and processes by count and by total time, failures by errno,
+    /// a log2 latency histogram like bpftrace's hist(). Keeps 8 bytes per open until the end.
+    #[arg(long, help_heading = "Sorting and summaries")]
+    pub summary: bool,
+
+    /// Summarize grouped by one key (implies --summary).
+    #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno"], help_heading = "Sorting and summaries")]
+    pub summary_by: Option<String>,
+
+    /// Print a man page or shell completions and exit: man, completions-bash,
+    /// completions-zsh, completions-fish, completions-elvish, completions-powershell.
+    #[arg(long, value_enum, value_name = "KIND", hide = true)]
+    pub generate: Option<Generate>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum FormatArg {
+    /// The standard `OPEN ...` lines, or columns with -o/-T.
+    #[default]
+    Text,
+    /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
+    /// path_b64 path_truncated ret fd errno duration_ns; null when absent). A path that is
+    /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
+    Json,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+}
+
+/// `--time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TimeArg {
+    /// Seconds since the first event of the trace.
+    #[default]
+    Relative,
+    /// Wall-clock time, UTC (needs `# clock-offset-ns:` or realtime timestamps; `?` otherwise).
+    Absolute,
 }
 
 #[cfg(test)]

@@ -1,31 +1,31 @@
 //! Columns: `-o/--columns LIST` picks and orders what is printed for each open, like `ps -o`,
 //! and `-T/--timestamps` adds a time column.
 //!
-//! The same column definitions serve three places: the text table here, the CSV writer
-//! (raw values, no escaping) and the sort keys (`--sort` names columns).
-//!
-//! Text layout: on a terminal, an aligned table under a header row, each column at least as
-//! wide as its usual values and grown (never shrunk) when a wider value arrives, so output
-//! stays live with no look-ahead; the last column is never padded. Otherwise
-//! (a pipe or file), one tab-separated row per open, still with a header row unless
-//! `--no-header`. Text cells escape control bytes and backslashes ([`escape_text`]), which
-//! also keeps a tab in a path from breaking a TSV row.
+//! Every column is one row of [`COLUMNS`]: its name (in `-o`, `--sort`, TSV and CSV headers),
+//! its table heading, the names people type from other tools, its alignment and usual width,
+//! and the function that writes its value. The rows serve the table printer, the CSV printer
+//! (raw values, no escaping) and `--sort` (each row says how opens compare on it). A new
+//! column is a [`Column`] variant and its row.
 
+use std::cmp::Ordering;
 use std::fmt;
-use std::io;
+use std::io::Write as _;
 use std::str::FromStr;
 
-use crate::duration::HumanDuration;
+use crate::duration::push_human_time;
 use crate::errno::name_for_ret;
+use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
-use crate::format::{escape_text, push_i64, push_u64, Context, EventWriter};
+use crate::number::{push_i64, push_u64};
+use crate::printer::Context;
+use crate::sort::{by, Key};
 
-/// One column of `-o`.
+/// One column of `-o`; its definition is [`Column::def`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
     /// Entry time: seconds since the first event, or wall-clock time (`--time absolute`).
     Time,
-    /// User name (the uid when it has none, or with `-n`).
+    /// User name (the uid when it has none, or with `-N`).
     User,
     /// Numeric uid.
     Uid,
@@ -37,7 +37,7 @@ pub enum Column {
     Comm,
     /// The path opened.
     Path,
-    /// The seed's wording: `FD 3`, `ERROR -2`, or `UNFINISHED`.
+    /// The text format's wording: `FD 3`, `ERROR -2`, or `UNFINISHED`.
     Result,
     /// The raw return value.
     Ret,
@@ -51,25 +51,220 @@ pub enum Column {
     DurationNs,
 }
 
-impl Column {
-    /// Every column, in the order `--help` lists them.
-    pub const ALL: [Column; 13] = [
-        Column::Time,
-        Column::User,
-        Column::Uid,
-        Column::Pid,
-        Column::Tid,
-        Column::Comm,
-        Column::Path,
-        Column::Result,
-        Column::Ret,
-        Column::Fd,
-        Column::Errno,
-        Column::Duration,
-        Column::DurationNs,
-    ];
+/// What there is to know about a column: one row of [`COLUMNS`].
+pub struct ColumnDef {
+    /// The column.
+    pub column: Column,
+    /// The name used in `-o`, `--sort`, TSV and CSV headers.
+    pub name: &'static str,
+    /// The heading of the aligned table.
+    pub heading: &'static str,
+    /// Other names accepted in `-o` and `--sort`, as people type them from other tools.
+    pub aliases: &'static [&'static str],
+    /// Right-aligned in the table.
+    pub numeric: bool,
+    /// The width the aligned table starts with, from the usual values (a 7-digit pid, a
+    /// 16-byte comm, a 24-byte path); the column grows when a wider value arrives.
+    pub width: usize,
+    /// Appends the value for an open.
+    pub write: fn(&mut Cell<'_, '_>, &OpenEvent<'_>),
+    /// How two opens compare on this column for `--sort` (reversed with `-r`): absent values
+    /// last either way ([`by`]).
+    pub order: fn(&Key<'_>, &Key<'_>, bool) -> Ordering,
+}
 
-    /// The columns printed by `-T` alone (the seed's fields, with time first).
+/// Every column, in the order of [`Column`] (which `--help` follows).
+pub const COLUMNS: [ColumnDef; 13] = [
+    ColumnDef {
+        column: Column::Time,
+        name: "time",
+        heading: "TIME",
+        aliases: &["ts", "timestamp"],
+        numeric: true,
+        // `12.000345`; absolute times take [`ABSOLUTE_TIME_WIDTH`].
+        width: 12,
+        write: |cell, ev| cell.time(ev.start_ns),
+        order: |a, b, r| by(Some(a.event.start_ns), Some(b.event.start_ns), r),
+    },
+    ColumnDef {
+        column: Column::User,
+        name: "user",
+        heading: "USER",
+        aliases: &[],
+        numeric: false,
+        width: 8,
+        write: |cell, ev| match cell.ctx.users.known_name(ev.uid) {
+            Some(name) => cell.style.text(cell.out, name),
+            None => push_u64(cell.out, ev.uid.into()),
+        },
+        order: |a, b, r| {
+            // By name, then by uid for users without one (numbers after names).
+            by(a.user, b.user, r).then_with(|| by(Some(a.event.uid), Some(b.event.uid), r))
+        },
+    },
+    ColumnDef {
+        column: Column::Uid,
+        name: "uid",
+        heading: "UID",
+        aliases: &[],
+        numeric: true,
+        width: 7,
+        write: |cell, ev| push_u64(cell.out, ev.uid.into()),
+        order: |a, b, r| by(Some(a.event.uid), Some(b.event.uid), r),
+    },
+    ColumnDef {
+        column: Column::Pid,
+        name: "pid",
+        heading: "PID",
+        aliases: &[],
+        numeric: true,
+        width: 7,
+        write: |cell, ev| push_u64(cell.out, ev.pid.into()),
+        order: |a, b, r| by(Some(a.event.pid), Some(b.event.pid), r),
+    },
+    ColumnDef {
+        column: Column::Tid,
+        name: "tid",
+        heading: "TID",
+        aliases: &[],
+        numeric: true,
+        width: 7,
+        write: |cell, ev| match ev.tid {
+            Some(tid) => push_u64(cell.out, tid.into()),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.tid, b.event.tid, r),
+    },
+    ColumnDef {
+        column: Column::Comm,
+        name: "comm",
+        heading: "COMM",
+        aliases: &["process", "name"],
+        numeric: false,
+        width: 16,
+        write: |cell, ev| match ev.comm {
+            Some(comm) => cell.style.text(cell.out, comm),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.comm, b.event.comm, r),
+    },
+    ColumnDef {
+        column: Column::Path,
+        name: "path",
+        heading: "PATH",
+        aliases: &["file", "filename"],
+        numeric: false,
+        // Not a maximum: a path column that is not the last grows with long paths.
+        width: 24,
+        write: |cell, ev| {
+            cell.style.text(cell.out, ev.path);
+            if ev.path_truncated && cell.style == CellStyle::Text {
+                cell.out.extend_from_slice(b"...");
+            }
+        },
+        order: |a, b, r| by(Some(a.event.path), Some(b.event.path), r),
+    },
+    ColumnDef {
+        column: Column::Result,
+        name: "result",
+        heading: "RESULT",
+        aliases: &[],
+        numeric: false,
+        width: 10,
+        write: |cell, ev| match ev.outcome {
+            Outcome::Returned { ret, .. } => {
+                cell.out
+                    .extend_from_slice(if ret >= 0 { b"FD " } else { b"ERROR " });
+                push_i64(cell.out, ret);
+            }
+            Outcome::Unfinished => cell.out.extend_from_slice(b"UNFINISHED"),
+        },
+        order: |a, b, r| by(a.event.ret(), b.event.ret(), r),
+    },
+    ColumnDef {
+        column: Column::Ret,
+        name: "ret",
+        heading: "RET",
+        aliases: &[],
+        numeric: true,
+        width: 4,
+        write: |cell, ev| match ev.ret() {
+            Some(ret) => push_i64(cell.out, ret),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.ret(), b.event.ret(), r),
+    },
+    ColumnDef {
+        column: Column::Fd,
+        name: "fd",
+        heading: "FD",
+        aliases: &[],
+        numeric: true,
+        width: 4,
+        write: |cell, ev| match ev.ret() {
+            Some(ret) if ret >= 0 => push_i64(cell.out, ret),
+            _ => cell.absent(),
+        },
+        order: |a, b, r| by(fd(&a.event), fd(&b.event), r),
+    },
+    ColumnDef {
+        column: Column::Errno,
+        name: "errno",
+        heading: "ERRNO",
+        aliases: &["err", "error"],
+        numeric: false,
+        width: 7,
+        write: |cell, ev| match ev.ret().and_then(name_for_ret) {
+            Some(name) => {
+                let _ = write!(cell.out, "{name}");
+            }
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(errno(&a.event), errno(&b.event), r),
+    },
+    ColumnDef {
+        column: Column::Duration,
+        name: "duration",
+        heading: "DURATION",
+        aliases: &["lat", "latency"],
+        numeric: true,
+        width: 10,
+        write: |cell, ev| match ev.duration_ns() {
+            Some(ns) => push_human_time(cell.out, ns),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
+    },
+    ColumnDef {
+        column: Column::DurationNs,
+        name: "duration_ns",
+        heading: "DURATION_NS",
+        aliases: &[],
+        numeric: true,
+        width: 11,
+        write: |cell, ev| match ev.duration_ns() {
+            Some(ns) => push_u64(cell.out, ns),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
+    },
+];
+
+/// The fd of a successful open.
+fn fd(event: &OpenEvent<'_>) -> Option<i64> {
+    event.ret().filter(|&r| r >= 0)
+}
+
+/// The errno name of a failed open.
+fn errno(event: &OpenEvent<'_>) -> Option<crate::errno::ErrnoName> {
+    event.ret().and_then(name_for_ret)
+}
+
+/// The starting width of an absolute time column (`2026-11-26T04:34:05.123456Z`).
+pub const ABSOLUTE_TIME_WIDTH: usize = 27;
+
+impl Column {
+    /// The columns printed by `-T` alone (the text format's fields, with time first).
     pub const DEFAULT: [Column; 6] = [
         Column::User,
         Column::Pid,
@@ -79,79 +274,15 @@ impl Column {
         Column::Duration,
     ];
 
+    /// This column's row of [`COLUMNS`].
+    #[inline]
+    pub fn def(self) -> &'static ColumnDef {
+        &COLUMNS[self as usize]
+    }
+
     /// The name used in `-o`, `--sort`, TSV and CSV headers.
     pub fn name(self) -> &'static str {
-        match self {
-            Column::Time => "time",
-            Column::User => "user",
-            Column::Uid => "uid",
-            Column::Pid => "pid",
-            Column::Tid => "tid",
-            Column::Comm => "comm",
-            Column::Path => "path",
-            Column::Result => "result",
-            Column::Ret => "ret",
-            Column::Fd => "fd",
-            Column::Errno => "errno",
-            Column::Duration => "duration",
-            Column::DurationNs => "duration_ns",
-        }
-    }
-
-    /// The heading of the aligned table.
-    pub fn heading(self) -> &'static str {
-        match self {
-            Column::Time => "TIME",
-            Column::User => "USER",
-            Column::Uid => "UID",
-            Column::Pid => "PID",
-            Column::Tid => "TID",
-            Column::Comm => "COMM",
-            Column::Path => "PATH",
-            Column::Result => "RESULT",
-            Column::Ret => "RET",
-            Column::Fd => "FD",
-            Column::Errno => "ERRNO",
-            Column::Duration => "DURATION",
-            Column::DurationNs => "DURATION_NS",
-        }
-    }
-
-    /// Numbers are right-aligned in the table.
-    pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            Column::Time
-                | Column::Uid
-                | Column::Pid
-                | Column::Tid
-                | Column::Ret
-                | Column::Fd
-                | Column::Duration
-                | Column::DurationNs
-        )
-    }
-
-    /// The width the table starts with, from the usual values (a 7-digit pid, a 16-byte
-    /// comm, a 24-byte path, `2026-11-26T04:34:05.123456Z`).
-    fn min_width(self, time: TimeMode) -> usize {
-        let typical = match self {
-            Column::Time => match time {
-                TimeMode::Relative => 12,
-                TimeMode::Absolute => 27,
-            },
-            Column::User => 8,
-            Column::Uid | Column::Pid | Column::Tid => 7,
-            Column::Comm => 16,
-            // Not a maximum: a path column that is not the last grows with long paths.
-            Column::Path => 24,
-            Column::Result => 10,
-            Column::Ret | Column::Fd => 4,
-            Column::Errno => 7,
-            Column::Duration => 10,
-            Column::DurationNs => 11,
-        };
-        typical.max(self.heading().len())
+        self.def().name
     }
 }
 
@@ -163,7 +294,7 @@ impl fmt::Display for Column {
 
 /// A name in `-o` or `--sort` that is not a column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown column `{name}` (columns: {})", Column::ALL.map(Column::name).join(", "))]
+#[error("unknown column `{name}` (columns: {})", COLUMNS.map(|c| c.name).join(", "))]
 pub struct UnknownColumn {
     /// What was given.
     pub name: String,
@@ -174,18 +305,14 @@ impl FromStr for Column {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        // A few aliases people type from other tools.
-        let alias = match s.to_ascii_lowercase().as_str() {
-            "ts" | "timestamp" => Some(Column::Time),
-            "process" | "name" => Some(Column::Comm),
-            "file" | "filename" => Some(Column::Path),
-            "err" | "error" => Some(Column::Errno),
-            "lat" | "latency" => Some(Column::Duration),
-            other => Column::ALL.into_iter().find(|c| c.name() == other),
-        };
-        alias.ok_or_else(|| UnknownColumn {
-            name: s.to_string(),
-        })
+        let lower = s.to_ascii_lowercase();
+        COLUMNS
+            .iter()
+            .find(|c| c.name == lower || c.aliases.contains(&lower.as_str()))
+            .map(|c| c.column)
+            .ok_or_else(|| UnknownColumn {
+                name: s.to_string(),
+            })
     }
 }
 
@@ -242,6 +369,17 @@ pub enum CellStyle {
     EscapedRaw,
 }
 
+impl CellStyle {
+    /// Appends text from the trace (a path, a name): escaped for people, raw for CSV.
+    #[inline]
+    fn text(self, out: &mut Vec<u8>, bytes: &[u8]) {
+        match self {
+            CellStyle::Text | CellStyle::EscapedRaw => escape_into(out, bytes),
+            CellStyle::Raw => out.extend_from_slice(bytes),
+        }
+    }
+}
+
 /// The time column's state: the base of relative times.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeState {
@@ -251,7 +389,35 @@ pub struct TimeState {
     pub base_ns: Option<u64>,
 }
 
+/// Where a column's [`ColumnDef::write`] puts its value, with what it needs to know.
+pub struct Cell<'a, 'c> {
+    /// User names and the trace's headers.
+    pub ctx: &'a mut Context<'c>,
+    /// The time column's state.
+    pub time: &'a mut TimeState,
+    /// How values are written.
+    pub style: CellStyle,
+    /// The cell's bytes.
+    pub out: &'a mut Vec<u8>,
+}
+
+impl Cell<'_, '_> {
+    /// A value that does not apply: `-` for people, an empty CSV field.
+    fn absent(&mut self) {
+        if self.style == CellStyle::Text {
+            self.out.push(b'-');
+        }
+    }
+
+    /// The time column: relative to the base, or wall-clock time when the trace says how.
+    fn time(&mut self, start_ns: u64) {
+        let wall_offset_ns = self.ctx.info.wall_clock_offset(start_ns);
+        write_time(start_ns, wall_offset_ns, self.time, self.out);
+    }
+}
+
 /// Appends the value of `column` for `event` to `out`.
+#[inline]
 pub fn write_cell(
     column: Column,
     event: &OpenEvent<'_>,
@@ -260,75 +426,16 @@ pub fn write_cell(
     style: CellStyle,
     out: &mut Vec<u8>,
 ) {
-    let absent: &[u8] = match style {
-        CellStyle::Text => b"-",
-        CellStyle::Raw | CellStyle::EscapedRaw => b"",
+    let mut cell = Cell {
+        ctx,
+        time,
+        style,
+        out,
     };
-    let text = |bytes: &[u8], out: &mut Vec<u8>| match style {
-        CellStyle::Text | CellStyle::EscapedRaw => escape_text(bytes, out),
-        CellStyle::Raw => out.extend_from_slice(bytes),
-    };
-    match column {
-        Column::Time => write_time(event.start_ns, ctx.wall_offset_ns, time, out),
-        Column::User => match ctx.users.user_name(event.uid) {
-            Some(name) => text(name, out),
-            None => push_u64(out, event.uid.into()),
-        },
-        Column::Uid => push_u64(out, event.uid.into()),
-        Column::Pid => push_u64(out, event.pid.into()),
-        Column::Tid => match event.tid {
-            Some(tid) => push_u64(out, tid.into()),
-            None => out.extend_from_slice(absent),
-        },
-        Column::Comm => match event.comm {
-            Some(comm) => text(comm, out),
-            None => out.extend_from_slice(absent),
-        },
-        Column::Path => {
-            text(event.path, out);
-            if event.path_truncated && style == CellStyle::Text {
-                out.extend_from_slice(b"...");
-            }
-        }
-        Column::Result => match event.outcome {
-            Outcome::Returned { ret, .. } if ret >= 0 => {
-                out.extend_from_slice(b"FD ");
-                push_i64(out, ret);
-            }
-            Outcome::Returned { ret, .. } => {
-                out.extend_from_slice(b"ERROR ");
-                push_i64(out, ret);
-            }
-            Outcome::Unfinished => out.extend_from_slice(b"UNFINISHED"),
-        },
-        Column::Ret => match event.ret() {
-            Some(ret) => push_i64(out, ret),
-            None => out.extend_from_slice(absent),
-        },
-        Column::Fd => match event.ret() {
-            Some(ret) if ret >= 0 => push_i64(out, ret),
-            _ => out.extend_from_slice(absent),
-        },
-        Column::Errno => match event.ret().and_then(name_for_ret) {
-            Some(name) => out.extend_from_slice(name.to_string().as_bytes()),
-            None => out.extend_from_slice(absent),
-        },
-        Column::Duration => match event.duration_ns() {
-            Some(ns) => {
-                use std::io::Write as _;
-                let _ = write!(out, "{}", HumanDuration(ns));
-            }
-            None => out.extend_from_slice(absent),
-        },
-        Column::DurationNs => match event.duration_ns() {
-            Some(ns) => push_u64(out, ns),
-            None => out.extend_from_slice(absent),
-        },
-    }
+    (column.def().write)(&mut cell, event);
 }
 
 fn write_time(start_ns: u64, wall_offset_ns: Option<i64>, time: &mut TimeState, out: &mut Vec<u8>) {
-    use std::io::Write as _;
     match time.mode {
         TimeMode::Relative => {
             let base = *time.base_ns.get_or_insert(start_ns);
@@ -356,7 +463,6 @@ fn write_time(start_ns: u64, wall_offset_ns: Option<i64>, time: &mut TimeState, 
 
 /// `2026-11-26T04:34:05.123456Z` for a Unix time in ns (microseconds kept, UTC).
 fn write_rfc3339(unix_ns: i128, out: &mut Vec<u8>) {
-    use std::io::Write as _;
     let secs = unix_ns.div_euclid(1_000_000_000);
     let micros = unix_ns.rem_euclid(1_000_000_000) / 1000;
     let days = secs.div_euclid(86_400);
@@ -385,140 +491,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Table or tab-separated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// Aligned columns (stdout is a terminal).
-    Aligned,
-    /// Tab-separated values.
-    Tsv,
-}
-
-/// Writes events as rows of the chosen columns.
-#[derive(Debug)]
-pub struct ColumnWriter {
-    columns: Vec<Column>,
-    layout: Layout,
-    header: bool,
-    time: TimeState,
-    widths: Vec<usize>,
-    cell: Vec<u8>,
-    row: Vec<u8>,
-}
-
-impl ColumnWriter {
-    /// A writer of `columns`; `header` false for `--no-header`.
-    pub fn new(columns: Vec<Column>, layout: Layout, header: bool, time: TimeMode) -> Self {
-        let widths = columns.iter().map(|c| c.min_width(time)).collect();
-        ColumnWriter {
-            columns,
-            layout,
-            header,
-            time: TimeState {
-                mode: time,
-                base_ns: None,
-            },
-            widths,
-            cell: Vec::new(),
-            row: Vec::new(),
-        }
-    }
-
-    /// The columns, in order.
-    pub fn columns(&self) -> &[Column] {
-        &self.columns
-    }
-
-    fn push_cell(&mut self, index: usize) {
-        let last = index + 1 == self.columns.len();
-        match self.layout {
-            Layout::Tsv => {
-                self.row.extend_from_slice(&self.cell);
-                self.row.push(if last { b'\n' } else { b'\t' });
-            }
-            Layout::Aligned => {
-                let width = display_width(&self.cell);
-                if width > self.widths[index] {
-                    self.widths[index] = width;
-                }
-                let pad = self.widths[index] - width;
-                if last {
-                    if self.columns[index].is_numeric() {
-                        self.row.resize(self.row.len() + pad, b' ');
-                    }
-                    self.row.extend_from_slice(&self.cell);
-                    self.row.push(b'\n');
-                } else {
-                    if self.columns[index].is_numeric() {
-                        self.row.resize(self.row.len() + pad, b' ');
-                        self.row.extend_from_slice(&self.cell);
-                    } else {
-                        self.row.extend_from_slice(&self.cell);
-                        self.row.resize(self.row.len() + pad, b' ');
-                    }
-                    self.row.push(b' ');
-                }
-            }
-        }
-        self.cell.clear();
-    }
-}
-
-/// Columns a cell takes on a terminal: UTF-8 characters count one each, any other byte one.
-fn display_width(cell: &[u8]) -> usize {
-    cell.iter().filter(|&&b| b & 0xc0 != 0x80).count()
-}
-
-impl EventWriter for ColumnWriter {
-    fn set_time_base(&mut self, ns: u64) {
-        self.time.base_ns = Some(ns);
-    }
-
-    fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
-        if !self.header {
-            return Ok(());
-        }
-        self.row.clear();
-        for i in 0..self.columns.len() {
-            let column = self.columns[i];
-            self.cell.extend_from_slice(match self.layout {
-                Layout::Aligned => column.heading().as_bytes(),
-                Layout::Tsv => column.name().as_bytes(),
-            });
-            self.push_cell(i);
-        }
-        out.write_all(&self.row)
-    }
-
-    fn write_event(
-        &mut self,
-        out: &mut dyn io::Write,
-        event: &OpenEvent<'_>,
-        ctx: &mut Context<'_>,
-    ) -> io::Result<()> {
-        self.row.clear();
-        for i in 0..self.columns.len() {
-            let mut cell = std::mem::take(&mut self.cell);
-            write_cell(
-                self.columns[i],
-                event,
-                ctx,
-                &mut self.time,
-                CellStyle::Text,
-                &mut cell,
-            );
-            self.cell = cell;
-            self.push_cell(i);
-        }
-        out.write_all(&self.row)
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::format::Numeric;
-    use std::collections::HashMap;
+    use crate::info::TraceInfo;
+    use crate::users::UserDb;
 
     /// A returned open, for tests of every stage.
     pub(crate) fn returned<'a>(
@@ -543,15 +520,12 @@ pub(crate) mod tests {
         }
     }
 
-    fn names() -> HashMap<u32, String> {
-        HashMap::from([(1000, "alice".to_string()), (0, "root".to_string())])
-    }
-
     fn cell(column: Column, event: &OpenEvent<'_>, style: CellStyle) -> String {
-        let mut users = names();
+        let mut users = UserDb::from_names(&[(1000, "alice"), (0, "root")]);
+        let info = TraceInfo::default();
         let mut ctx = Context {
             users: &mut users,
-            wall_offset_ns: None,
+            info: &info,
         };
         let mut out = Vec::new();
         write_cell(
@@ -579,8 +553,12 @@ pub(crate) mod tests {
             parse_columns("ts,latency").unwrap(),
             [Column::Time, Column::Duration]
         );
-        for column in Column::ALL {
-            assert_eq!(column.name().parse::<Column>().unwrap(), column);
+        for (i, def) in COLUMNS.iter().enumerate() {
+            assert_eq!(def.column as usize, i, "COLUMNS is in the order of Column");
+            assert_eq!(def.name.parse::<Column>().unwrap(), def.column);
+            for alias in def.aliases {
+                assert_eq!(alias.parse::<Column>().unwrap(), def.column);
+            }
         }
     }
 
@@ -693,67 +671,5 @@ pub(crate) mod tests {
         out.clear();
         write_rfc3339(951_782_400_000_000_000, &mut out); // leap day
         assert_eq!(String::from_utf8_lossy(&out), "2000-02-29T00:00:00.000000Z");
-    }
-
-    fn render(layout: Layout, header: bool, events: &[OpenEvent<'_>]) -> String {
-        let mut writer = ColumnWriter::new(
-            parse_columns("pid,comm,path,errno,duration_ns").unwrap(),
-            layout,
-            header,
-            TimeMode::Relative,
-        );
-        let mut out = Vec::new();
-        writer.begin(&mut out).unwrap();
-        let mut users = Numeric;
-        for event in events {
-            let mut ctx = Context {
-                users: &mut users,
-                wall_offset_ns: None,
-            };
-            writer.write_event(&mut out, event, &mut ctx).unwrap();
-        }
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn tsv_rows() {
-        let events = [
-            returned(42, b"/a b", 0, -13, 250),
-            returned(7, b"/c", 0, 4, 1_000_000),
-        ];
-        assert_eq!(
-            render(Layout::Tsv, true, &events),
-            "pid\tcomm\tpath\terrno\tduration_ns\n42\tcat\t/a b\tEACCES\t250\n7\tcat\t/c\t-\t1000000\n"
-        );
-        assert!(render(Layout::Tsv, false, &events).starts_with("42\t"));
-    }
-
-    #[test]
-    fn aligned_rows_line_up_and_grow() {
-        let long_comm = OpenEvent {
-            comm: Some(b"a-very-long-process-name"),
-            ..returned(1, b"/p", 0, 3, 1)
-        };
-        let events = [
-            returned(42, b"/a", 0, -2, 250),
-            long_comm,
-            returned(7, b"/c", 0, -2, 5),
-        ];
-        let text = render(Layout::Aligned, true, &events);
-        let lines: Vec<&str> = text.lines().collect();
-        let row = |pid: &str, comm: &str, comm_w: usize, path: &str, errno: &str, ns: &str| {
-            format!("{pid:>7} {comm:<comm_w$} {path:<24} {errno:<7} {ns:>11}")
-        };
-        assert_eq!(
-            lines[0],
-            row("PID", "COMM", 16, "PATH", "ERRNO", "DURATION_NS")
-        );
-        assert_eq!(lines[1], row("42", "cat", 16, "/a", "ENOENT", "250"));
-        // The wide comm pushes the later columns right, and they stay there.
-        assert_eq!(
-            lines[2],
-            row("1", "a-very-long-process-name", 24, "/p", "-", "1")
-        );
-        assert_eq!(lines[3], row("7", "cat", 24, "/c", "ENOENT", "5"));
     }
 }

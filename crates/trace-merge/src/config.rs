@@ -1,10 +1,14 @@
 //! The validated settings of one run, built from the command line before any input is read,
 //! so that the rest of the program never sees raw flags.
 
-use crate::cli::Cli;
-use crate::duration::parse_duration;
+use crate::cli::{Cli, FormatArg, TimeArg};
+use crate::columns::{parse_columns, Column, ColumnListError, TimeMode, UnknownColumn};
+use crate::duration::{parse_duration, DurationError};
+use crate::filter::{Filter, FilterError, ResultFilter, UserSpec};
 use crate::input::InputSpec;
 use crate::pair::PairConfig;
+use crate::printer::GroupKey;
+use crate::sort::parse_sort_keys;
 use crate::users::{PasswdError, UserSource};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -25,18 +29,42 @@ pub struct Config {
     pub strict: bool,
     /// Pairing limits.
     pub pairing: PairConfig,
-    /// Flush after every line (stdout is a terminal).
-    pub line_buffered: bool,
-    /// Filters, columns, formats, sorting, summaries; `None`: the seed's text, unfiltered.
-    pub features: Option<crate::features::FeatureConfig>,
+    /// stdout is a terminal: flush after every line, align tables, escape CSV fields.
+    pub stdout_terminal: bool,
+    /// Which opens to keep.
+    pub filter: Filter,
+    /// What is printed.
+    pub output: OutputMode,
+    /// Header row for tables and CSV (`--no-header` clears it).
+    pub header: bool,
+    /// What the time column shows.
+    pub time: TimeMode,
+    /// `--sort` keys (empty: input order).
+    pub sort: Vec<Column>,
+    /// `-r`.
+    pub reverse: bool,
+    /// `--top`: the first N opens (after sorting), or N rows per summary table.
+    pub top: Option<usize>,
+}
+
+/// What is printed: one output format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputMode {
+    /// The standard `OPEN ...` lines (the default).
+    Text,
+    /// Chosen columns (`-o`, `-T`).
+    Table(Vec<Column>),
+    /// JSON Lines.
+    Json,
+    /// CSV: chosen columns, or the default fields.
+    Csv(Option<Vec<Column>>),
+    /// A summary instead of the opens, optionally grouped by one key.
+    Summary(Option<GroupKey>),
 }
 
 /// A flag value that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A filter, column, format, sort or summary option.
-    #[error(transparent)]
-    Features(#[from] crate::features::FeatureError),
     /// `--passwd FILE` unreadable.
     #[error(transparent)]
     Passwd(#[from] PasswdError),
@@ -51,11 +79,37 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// `--path`.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// `--min-duration`.
+    #[error("--min-duration `{value}`: {reason}")]
+    MinDuration {
+        /// As given.
+        value: String,
+        /// Why.
+        reason: DurationError,
+    },
+    /// `-o`.
+    #[error("-o/--columns: {0}")]
+    Columns(#[from] ColumnListError),
+    /// `--sort`.
+    #[error("--sort: {0}")]
+    Sort(UnknownColumn),
+    /// `-c`, which trace-gen uses for a command.
+    #[error("-c {0}: trace-merge has no -c (in trace-gen it runs a command); filter by process name with -n/--comm {0}")]
+    CommandLetter(String),
+    /// Options that do not go together.
+    #[error("{0}")]
+    Conflict(&'static str),
 }
 
 impl Config {
     /// Validates the command line.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        if let Some(comm) = cli.old_comm {
+            return Err(ConfigError::CommandLetter(comm));
+        }
         let users = if cli.numeric {
             UserSource::Numeric
         } else if let Some(path) = &cli.passwd {
@@ -63,7 +117,81 @@ impl Config {
         } else {
             UserSource::System
         };
-        let features = crate::features::FeatureConfig::from_args(&cli.features)?;
+        let mut filter = Filter {
+            pids: cli.pids,
+            tids: cli.tids,
+            users: cli.users.iter().map(|u| UserSpec::parse(u)).collect(),
+            comms: cli.comms.iter().map(|c| c.as_bytes().to_vec()).collect(),
+            result: if cli.failed {
+                ResultFilter::Failed
+            } else if cli.ok {
+                ResultFilter::Ok
+            } else {
+                ResultFilter::Any
+            },
+            ..Filter::default()
+        };
+        if let Some(re) = &cli.path {
+            filter.path = Some(Filter::path_regex(re)?);
+        }
+        if let Some(text) = &cli.min_duration {
+            let ns = parse_duration(text).map_err(|reason| ConfigError::MinDuration {
+                value: text.clone(),
+                reason,
+            })?;
+            filter.min_duration_ns = Some(ns);
+        }
+        let time = match cli.time.unwrap_or_default() {
+            TimeArg::Relative => TimeMode::Relative,
+            TimeArg::Absolute => TimeMode::Absolute,
+        };
+        let with_time = cli.timestamps || cli.time.is_some();
+        let columns = match &cli.columns {
+            Some(list) => {
+                let mut columns = parse_columns(list)?;
+                if with_time && !columns.contains(&Column::Time) {
+                    columns.insert(0, Column::Time);
+                }
+                Some(columns)
+            }
+            None if with_time => Some([&[Column::Time][..], &Column::DEFAULT].concat()),
+            None => None,
+        };
+        let sort = match &cli.sort {
+            Some(list) => parse_sort_keys(list).map_err(ConfigError::Sort)?,
+            None => Vec::new(),
+        };
+        let output = if cli.summary || cli.summary_by.is_some() {
+            if cli.format != FormatArg::Text {
+                return Err(ConfigError::Conflict(
+                    "--summary prints text: it cannot be used with --format json or csv",
+                ));
+            }
+            if columns.is_some() {
+                return Err(ConfigError::Conflict(
+                    "--summary cannot be used with -o/--columns or -T",
+                ));
+            }
+            if cli.sort.is_some() {
+                return Err(ConfigError::Conflict(
+                    "--summary cannot be used with --sort (its tables are sorted already)",
+                ));
+            }
+            let by = cli
+                .summary_by
+                .as_deref()
+                .map(|k| k.parse::<GroupKey>().expect("clap checked the value"));
+            OutputMode::Summary(by)
+        } else {
+            match cli.format {
+                FormatArg::Text => columns.map_or(OutputMode::Text, OutputMode::Table),
+                FormatArg::Json if columns.is_some() => {
+                    return Err(ConfigError::Conflict("-o/--columns and -T apply to text and CSV output, not to --format json (its keys are fixed)"));
+                }
+                FormatArg::Json => OutputMode::Json,
+                FormatArg::Csv => OutputMode::Csv(columns),
+            }
+        };
         if cli.max_pending == 0 {
             return Err(ConfigError::MaxPendingZero);
         }
@@ -99,8 +227,20 @@ impl Config {
                 max_pending: cli.max_pending,
                 window_ns,
             },
-            line_buffered: std::io::stdout().is_terminal(),
-            features,
+            stdout_terminal: std::io::stdout().is_terminal(),
+            filter,
+            output,
+            header: !cli.no_header,
+            time,
+            sort,
+            reverse: cli.reverse,
+            top: cli.top,
         })
+    }
+
+    /// True when nothing is printed before the input ends (sorting, summaries), so a progress
+    /// bar does not fight with the output.
+    pub fn output_waits_for_the_end(&self) -> bool {
+        !self.sort.is_empty() || matches!(self.output, OutputMode::Summary(_))
     }
 }

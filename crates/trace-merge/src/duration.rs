@@ -1,10 +1,19 @@
-//! Durations as people type them (`--min-duration 1.5ms`) and as the columns print them.
+//! Durations: as people type them (`--min-duration 1.5ms`) and as every output prints them
+//! (`10.17 us`).
 //!
 //! Parsing is exact: the number is read as decimal digits, never through a float, so
 //! `1.5ms` is 1,500,000 ns and not 1,499,999. A value that is not a whole number of
 //! nanoseconds (`1.5ns`) is refused rather than rounded.
+//!
+//! Printing is the seed's `human_time`, reproduced to the byte so that the default output
+//! matches the Python baseline: the seed computes `float(ns)`, divides by `1000.0` while the
+//! value is at least 1000 (at most three times), and prints `"%.2f %s"`. Python's `%.2f`
+//! rounds the exact binary value of the double, ties to even; Rust's `{:.2}` does the same, so
+//! the same divisions on the same `f64` give the same text. A fast path avoids the formatter
+//! when the rounding is clear-cut, and is checked against `{:.2}` in the tests.
 
-use std::fmt;
+use crate::number::{push_cents, push_u64};
+use std::io::Write as _;
 
 /// Why a duration did not parse. The messages complete "invalid duration `X`: ...".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -79,23 +88,80 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     Ok(ns)
 }
 
-/// A duration printed the seed's way: two decimals in the largest unit of ns, us, ms, s that
-/// keeps the number below 1000 (seconds have no limit). `10170` -> `10.17 us`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub u64);
-
-impl fmt::Display for HumanDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Same float steps as the seed's human_time, so both print the same digits.
-        let mut value = self.0 as f64;
-        for unit in ["ns", "us", "ms"] {
-            if value.abs() < 1000.0 {
-                return write!(f, "{value:.2} {unit}");
-            }
-            value /= 1000.0;
+/// Appends the seed's human-readable form of `ns` (e.g. `10.17 us`) to `out`.
+#[inline(always)]
+pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
+    // Integer fast path. Below 1000 ns the double is the integer itself. Above, the seed's
+    // double x is ns / 10^(3u) to within a few ulps, so x * 100 is ns / 10^(3u-2) to within
+    // far less than the distance to a rounding tie unless the dropped digits are exactly
+    // 5000...: only those ties need the exact float rounding (and so do durations of 1000 s
+    // and more, where the error grows).
+    let (div, unit): (u64, &[u8]) = match ns {
+        0..=999 => {
+            push_u64(out, ns);
+            out.extend_from_slice(b".00 ns");
+            return;
         }
-        write!(f, "{value:.2} s")
+        1_000..=999_999 => (10, b" us"),
+        1_000_000..=999_999_999 => (10_000, b" ms"),
+        1_000_000_000..=999_999_999_999 => (10_000_000, b" s"),
+        _ => return push_human_time_float(out, ns),
+    };
+    let (q, rem) = (ns / div, ns % div);
+    if rem == div / 2 {
+        return push_human_time_float(out, ns);
     }
+    let r = q + u64::from(rem > div / 2);
+    push_cents(out, r);
+    out.extend_from_slice(unit);
+}
+
+/// [`push_human_time`] as a string, for the summary's aligned tables.
+pub fn human_time(ns: u64) -> String {
+    let mut out = Vec::with_capacity(16);
+    push_human_time(&mut out, ns);
+    String::from_utf8(out).expect("digits and a unit")
+}
+
+/// The seed's algorithm itself, in floating point.
+#[inline(never)]
+fn push_human_time_float(out: &mut Vec<u8>, ns: u64) {
+    let mut x = ns as f64;
+    let mut unit: &[u8] = b"s";
+    for u in [&b"ns"[..], b"us", b"ms"] {
+        if x.abs() < 1000.0 {
+            unit = u;
+            break;
+        }
+        x /= 1000.0;
+    }
+    push_fixed2(out, x);
+    out.push(b' ');
+    out.extend_from_slice(unit);
+}
+
+/// Appends `x` (finite, non-negative) with exactly two decimals, rounded as `{:.2}` does.
+fn push_fixed2(out: &mut Vec<u8>, x: f64) {
+    // x * 100 is off the exact product by at most half an ulp: below 1e9 that is < 1e-7, so
+    // unless the fraction is within 1e-6 of one half, rounding the computed product gives the
+    // same digits as rounding the exact value. Near a half (every duration whose last
+    // decimal digit is 5), the sign of 200x - (2k+1), computed with one rounding by a fused
+    // multiply-add, says exactly on which side of the tie x lies.
+    if (0.0..1e7).contains(&x) {
+        let y = x * 100.0;
+        let k = y.floor();
+        let frac = y - k;
+        let round_up = if (frac - 0.5).abs() > 1e-6 {
+            frac > 0.5
+        } else {
+            let d = x.mul_add(200.0, -(2.0 * k + 1.0));
+            d > 0.0 || (d == 0.0 && (k as u64) % 2 == 1)
+        };
+        let r = k as u64 + u64::from(round_up);
+        push_cents(out, r);
+        return;
+    }
+    let _ = write!(out, "{x:.2}");
 }
 
 #[cfg(test)]
@@ -152,13 +218,75 @@ mod tests {
         err!("99999999999999999999ns", DurationError::Overflow);
     }
 
+    fn human(ns: u64) -> String {
+        let mut v = Vec::new();
+        push_human_time(&mut v, ns);
+        String::from_utf8(v).unwrap()
+    }
+
+    /// The reference: the seed's algorithm with the standard formatter.
+    fn reference(ns: u64) -> String {
+        let mut x = ns as f64;
+        for u in ["ns", "us", "ms"] {
+            if x.abs() < 1000.0 {
+                return format!("{x:.2} {u}");
+            }
+            x /= 1000.0;
+        }
+        format!("{x:.2} s")
+    }
+
     #[test]
-    fn human_matches_the_seed() {
-        assert_eq!(HumanDuration(0).to_string(), "0.00 ns");
-        assert_eq!(HumanDuration(999).to_string(), "999.00 ns");
-        assert_eq!(HumanDuration(10_170).to_string(), "10.17 us");
-        assert_eq!(HumanDuration(1_500_000).to_string(), "1.50 ms");
-        assert_eq!(HumanDuration(999_999_999).to_string(), "1000.00 ms");
-        assert_eq!(HumanDuration(2_000_000_000_000).to_string(), "2000.00 s");
+    fn units_and_boundaries() {
+        assert_eq!(human(0), "0.00 ns");
+        assert_eq!(human(999), "999.00 ns");
+        assert_eq!(human(1000), "1.00 us");
+        assert_eq!(human(10170), "10.17 us");
+        assert_eq!(human(999_995), "1000.00 us"); // the seed tests the unit before rounding
+        assert_eq!(human(1_500_000), "1.50 ms");
+        assert_eq!(human(2_000_000_000), "2.00 s");
+        assert_eq!(human(7_200_000_000_000), "7200.00 s");
+    }
+
+    #[test]
+    fn ties_round_like_python() {
+        // Exactly representable halves round to even, as Python's "%.2f" does.
+        assert_eq!(human(1125), "1.12 us");
+        assert_eq!(human(1375), "1.38 us");
+        assert_eq!(human(10125), "10.12 us");
+        // Not representable: the double is just below or above the decimal tie.
+        assert_eq!(human(2675), "2.67 us");
+        assert_eq!(human(1005), "1.00 us");
+    }
+
+    #[test]
+    fn fast_path_matches_formatter() {
+        // Every value up to 3 ms, then a deterministic spread up to hours.
+        for ns in 0..3_000_000u64 {
+            assert_eq!(human(ns), reference(ns), "ns = {ns}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ns = x % (1u64 << (x % 50));
+            assert_eq!(human(ns), reference(ns), "ns = {ns}");
+        }
+        assert_eq!(human(u64::MAX), reference(u64::MAX));
+        // Around every unit boundary and near the rounding ties of the integer fast path.
+        for base in [1_000u64, 1_000_000, 1_000_000_000, 1_000_000_000_000] {
+            for k in 1..1000u64 {
+                for ns in [base * k - 1, base * k, base * k + 1] {
+                    assert_eq!(human(ns), reference(ns), "ns = {ns}");
+                }
+                for half in [5u64, 5_000, 5_000_000] {
+                    let tie = base * k + half;
+                    for ns in [tie - 1, tie, tie + 1] {
+                        assert_eq!(human(ns), reference(ns), "ns = {ns}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! one another.
 
 /// One open call, paired (or given up on). Text fields are decoded bytes, borrowed from the
-/// pairing stage's storage for the duration of one call; [`OpenEvent::to_owned`] keeps one.
+/// pairing stage's storage for the duration of one call; [`OpenEvent::to_owned_event`] keeps one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenEvent<'a> {
     /// Real uid of the process.
@@ -56,7 +56,7 @@ impl OpenEvent<'_> {
     }
 
     /// An owned copy, for the stages that must keep events (sorting).
-    pub fn to_owned(&self) -> OwnedOpenEvent {
+    pub fn to_owned_event(self) -> OwnedOpenEvent {
         OwnedOpenEvent {
             uid: self.uid,
             pid: self.pid,

@@ -1,4 +1,4 @@
-//! Filters: which opens to keep (`-p`, `-t`, `-u`, `-c`, `-x`, `--ok`, `--path`,
+//! Filters: which opens to keep (`-p`, `-t`, `-u`, `-n`, `-x`, `--ok`, `--path`,
 //! `--min-duration`).
 //!
 //! Different options are AND-combined: `-p 42 -x` keeps the failed opens of pid 42. One option
@@ -9,7 +9,7 @@
 use regex::bytes::Regex;
 
 use crate::event::OpenEvent;
-use crate::format::UserNames;
+use crate::users::UserDb;
 
 /// `-u`: a uid, or a name looked up through the same user database as the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct Filter {
     pub tids: Vec<u32>,
     /// `-u`: keep these users.
     pub users: Vec<UserSpec>,
-    /// `-c`: keep these process names, compared exactly, except that a name longer than the
+    /// `-n`: keep these process names, compared exactly, except that a name longer than the
     /// kernel's 15 bytes matches its first 15 (what the kernel stored).
     pub comms: Vec<Vec<u8>>,
     /// `-x` / `--ok`. Unfinished opens pass only `Any`.
@@ -93,7 +93,7 @@ impl Filter {
     }
 
     /// True when `event` passes every filter. Cheap checks run first; the regex last.
-    pub fn matches(&self, event: &OpenEvent<'_>, users: &mut dyn UserNames) -> bool {
+    pub fn matches(&self, event: &OpenEvent<'_>, users: &mut UserDb) -> bool {
         if !self.pids.is_empty() && !self.pids.contains(&event.pid) {
             return false;
         }
@@ -120,7 +120,7 @@ impl Filter {
         }
         if !self.users.is_empty() {
             let uid = event.uid;
-            let mut name_matches = |want: &[u8]| users.user_name(uid) == Some(want);
+            let mut name_matches = |want: &[u8]| users.known_name(uid) == Some(want);
             let any = self.users.iter().any(|spec| match spec {
                 UserSpec::Uid(u) => *u == uid,
                 UserSpec::Name(name) => name_matches(name),
@@ -146,8 +146,7 @@ fn comm_matches(want: &[u8], comm: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::event::Outcome;
-    use crate::format::Numeric;
-    use std::collections::HashMap;
+    use crate::users::UserSource;
 
     fn event(
         pid: u32,
@@ -200,7 +199,7 @@ mod tests {
     }
 
     fn kept(filter: &Filter) -> Vec<usize> {
-        let mut users = HashMap::from([(0, "root".to_string()), (1000, "alice".to_string())]);
+        let mut users = UserDb::from_names(&[(0, "root"), (1000, "alice")]);
         corpus()
             .iter()
             .enumerate()
@@ -284,7 +283,7 @@ mod tests {
             users: vec![UserSpec::parse("root")],
             ..Filter::default()
         };
-        assert!(!filter.matches(&corpus()[0], &mut Numeric));
+        assert!(!filter.matches(&corpus()[0], &mut UserDb::new(UserSource::Numeric)));
     }
 
     #[test]

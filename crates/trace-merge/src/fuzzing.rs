@@ -1,5 +1,5 @@
 //! The whole trace-merge pipeline on bytes in memory, for the fuzz targets (`fuzz/`) and the
-//! hostile-input tests: the same command-line parsing, validation, reading, pairing, sinks and
+//! hostile-input tests: the same command-line parsing, validation, reading, pairing, output and
 //! report as the binary, with stdout and stderr captured instead of printed.
 //!
 //! The inputs are written to files in a private temporary directory first, so the run goes
@@ -8,9 +8,7 @@
 
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::output::text::TextSink;
 use crate::run::{run_with, Outcome};
-use crate::users::UserDb;
 use clap::Parser;
 use std::io;
 use std::path::PathBuf;
@@ -28,7 +26,7 @@ pub struct MergeRun {
 }
 
 /// Runs `trace-merge ARGS FILE...` where each FILE holds one of `inputs`. `args` are options
-/// only (e.g. `["-n", "--format", "json"]`); no input means an empty stdin is not read: give
+/// only (e.g. `["-N", "--format", "json"]`); no input means an empty stdin is not read: give
 /// at least one input.
 pub fn merge_bytes(inputs: &[&[u8]], args: &[&str]) -> io::Result<MergeRun> {
     // One directory per thread, made once and reused: a fuzzer calls this thousands of times
@@ -90,20 +88,9 @@ fn run_in(dir: &std::path::Path, inputs: &[&[u8]], args: &[&str]) -> io::Result<
             })
         }
     };
-    cfg.line_buffered = false;
-    let outcome = if let Some(features) = &cfg.features {
-        let sink = crate::features::FeatureSink::new(
-            &mut stdout,
-            UserDb::new(cfg.users.clone()),
-            features,
-            false,
-            cfg.unfinished,
-        );
-        run_with(&cfg, sink, &mut stderr)
-    } else {
-        let sink = TextSink::new(&mut stdout, UserDb::new(cfg.users.clone()), cfg.unfinished);
-        run_with(&cfg, sink, &mut stderr)
-    };
+    // Output to memory, as to a file: no terminal layout, no flush per line.
+    cfg.stdout_terminal = false;
+    let outcome = run_with(&cfg, &mut stdout, &mut stderr);
     Ok(MergeRun {
         stdout,
         stderr,

@@ -1,8 +1,9 @@
 //! What the trace says about itself: its `# key: value` headers, kept for the outputs.
 //!
-//! The seed format ignores them, but issue 4's columns need the clock and its offset for
-//! wall-clock times and the first timestamp for relative ones, and every output must know
-//! whether the tracer lost events (`# lost: N`), because then the trace is incomplete.
+//! The text format ignores them, but the time column needs the clock and its offset for
+//! wall-clock times ([`TraceInfo::wall_clock_offset`], the one place that conversion is made)
+//! and the first timestamp for relative ones, and every output must know whether the tracer
+//! lost events (`# lost: N`), because then the trace is incomplete.
 
 use trace_format::{Clock, Header};
 
@@ -52,13 +53,20 @@ impl TraceInfo {
         }
     }
 
-    /// Unix time in ns for a trace timestamp, when the trace says how to get it: realtime
-    /// timestamps are Unix time already; monotonic ones need `# clock-offset-ns`.
-    pub fn wall_clock_ns(&self, ts: u64) -> Option<i128> {
-        match (self.clock, self.clock_offset_ns) {
-            (_, Some(off)) => Some(i128::from(ts) + i128::from(off)),
-            (Some(Clock::Realtime), None) => Some(i128::from(ts)),
-            _ => None,
+    /// The offset from this trace's timestamps to Unix time in ns, from what its headers say:
+    /// `# clock-offset-ns: N` gives it; `# clock: realtime` means 0; with no `# clock:`
+    /// header, timestamps past 2001-09-09 (10^18 ns, `sample_ts`) are taken as realtime,
+    /// since a monotonic clock that high would mean 31 years of uptime (the seed's SystemTap
+    /// probe printed `gettimeofday_ns()` with no header). Otherwise unknown.
+    pub fn wall_clock_offset(&self, sample_ts: u64) -> Option<i64> {
+        if self.clock_offset_ns.is_some() {
+            return self.clock_offset_ns;
+        }
+        match self.clock {
+            Some(Clock::Realtime) => Some(0),
+            Some(_) => None,
+            None if sample_ts >= 1_000_000_000_000_000_000 => Some(0),
+            None => None,
         }
     }
 }
@@ -93,6 +101,26 @@ mod tests {
         assert_eq!(info.clock, Some(Clock::Monotonic));
         assert_eq!((info.lost, info.lost_reports), (7, 2));
         assert_eq!(info.first_ts, Some(50));
-        assert_eq!(info.wall_clock_ns(5), Some(1_700_000_000_000_000_005));
+        assert_eq!(info.wall_clock_offset(5), Some(1_700_000_000_000_000_000));
+    }
+
+    #[test]
+    fn wall_clock_from_headers() {
+        let info = |clock, clock_offset_ns| TraceInfo {
+            clock,
+            clock_offset_ns,
+            ..TraceInfo::default()
+        };
+        assert_eq!(info(None, Some(-5)).wall_clock_offset(0), Some(-5));
+        let monotonic = Some(Clock::Monotonic);
+        assert_eq!(info(monotonic, Some(7)).wall_clock_offset(0), Some(7));
+        assert_eq!(
+            info(Some(Clock::Realtime), None).wall_clock_offset(5),
+            Some(0)
+        );
+        let seed_ts = 1_795_664_257_567_614_000;
+        assert_eq!(info(monotonic, None).wall_clock_offset(seed_ts), None);
+        assert_eq!(info(None, None).wall_clock_offset(seed_ts), Some(0));
+        assert_eq!(info(None, None).wall_clock_offset(123_456_789), None);
     }
 }

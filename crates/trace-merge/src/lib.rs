@@ -1,36 +1,36 @@
-//! trace-merge as a library: the binary in `main.rs` is a thin shell over these modules, and
-//! the fuzz targets and benchmarks drive the same code.
+//! trace-merge as a library: the binary in `main.rs` is a thin shell over [`cli`], [`config`]
+//! and [`run`]; the fuzz targets drive the same code through [`fuzzing`]. Everything else is
+//! private: see ARCHITECTURE.md at the repository's root for the data flow.
 //!
-//! Pipeline: [`input`] (files/stdin, line splitting) -> trace-format parsing -> [`pair`]
-//! (per thread, reorder window) -> [`event::OpenEvent`] -> filters -> [`output`] (seed text;
-//! columns, JSON, CSV, summary) -> [`report`] on stderr. [`info::TraceInfo`] carries the
-//! trace's headers to the outputs; [`users`] names uids once each.
+//! Pipeline: `input` (files/stdin, reader thread, line splitting) -> trace-format parsing ->
+//! `pair` (per thread, reorder window) -> `event::OpenEvent` -> `output` (unfinished,
+//! filters, `--top`, `--sort`) -> `printer` (text, table, JSON, CSV, summary) -> `report` on
+//! stderr. `info::TraceInfo` carries the trace's headers to the printers; `users` names uids
+//! once each.
 
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod escape;
-pub mod event;
-pub mod info;
-pub mod input;
-pub mod interrupt;
-pub mod output;
-pub mod pair;
-pub mod report;
-pub mod run;
-pub mod timefmt;
-pub mod users;
-
-pub mod columns;
-pub mod duration;
-pub mod errno;
-pub mod features;
-pub mod filter;
-pub mod format;
 pub mod fuzzing;
 pub mod generate;
-pub mod merge;
-pub mod progress;
-pub mod reader_thread;
-pub mod sort;
-pub mod summary;
+pub mod interrupt;
+pub mod run;
+
+mod columns;
+mod duration;
+mod errno;
+mod escape;
+mod event;
+mod filter;
+mod info;
+mod input;
+mod merge;
+mod number;
+mod output;
+mod pair;
+mod printer;
+mod progress;
+mod reader_thread;
+mod report;
+mod sort;
+mod users;

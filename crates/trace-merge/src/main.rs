@@ -10,7 +10,7 @@ use trace_merge::error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(what) = cli.features.generate {
+    if let Some(what) = cli.generate {
         use clap::CommandFactory;
         let out = &mut std::io::stdout().lock();
         return match trace_merge::generate::generate(what, Cli::command(), out) {

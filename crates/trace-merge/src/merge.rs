@@ -92,6 +92,7 @@ impl<S: LineSource> MergedLines<S> {
     }
 
     /// The name of input `input`, for messages.
+    #[cfg(test)]
     pub fn name(&self, input: usize) -> &str {
         self.inputs[input].source.name()
     }

@@ -129,6 +129,7 @@ impl Pairer {
     }
 
     /// Entries waiting for their return.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.pending
     }

@@ -1,5 +1,5 @@
-//! One run: every input, line by line, through the parser and the pairing engine into a sink,
-//! then the end-of-run report. This is where flushing for live output is decided.
+//! One run: every input, line by line, through the parser and the pairing engine into the
+//! [`Output`], then the end-of-run report. This is where flushing for live output is decided.
 
 use crate::config::{Config, MALFORMED_SHOWN};
 use crate::error::Error;
@@ -7,12 +7,10 @@ use crate::event::OpenEvent;
 use crate::info::TraceInfo;
 use crate::input::{self, InputError, LineSource, NextError};
 use crate::merge::{Merged, MergedLines};
-use crate::output::text::TextSink;
-use crate::output::Sink;
+use crate::output::Output;
 use crate::pair::Pairer;
 use crate::reader_thread::{self, Item};
 use crate::report::{write_report, Stats};
-use crate::users::UserDb;
 use std::io::{self, BufWriter, Read, Write};
 use trace_format::{parse_line, Line};
 
@@ -28,37 +26,25 @@ pub struct Outcome {
     pub input_failed: bool,
 }
 
-/// Runs with the seed text format on stdout and messages on stderr.
+/// Runs with the output on stdout and messages on stderr.
 pub fn run(cfg: &Config) -> Result<Outcome, Error> {
-    let stdout = io::stdout().lock();
-    if let Some(features) = &cfg.features {
-        let sink = crate::features::FeatureSink::new(
-            BufWriter::with_capacity(OUT_BUF, stdout),
-            UserDb::new(cfg.users.clone()),
-            features,
-            cfg.line_buffered,
-            cfg.unfinished,
-        );
-        return run_with(cfg, sink, &mut io::stderr().lock());
-    }
-    let sink = TextSink::new(
-        BufWriter::with_capacity(OUT_BUF, stdout),
-        UserDb::new(cfg.users.clone()),
-        cfg.unfinished,
-    );
-    run_with(cfg, sink, &mut io::stderr().lock())
+    let stdout = BufWriter::with_capacity(OUT_BUF, io::stdout().lock());
+    run_with(cfg, stdout, &mut io::stderr().lock())
 }
 
-/// Runs into any sink; messages (bad lines, unreadable inputs, the report) go to `err`.
-pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result<Outcome, Error> {
+/// Runs with the output on `out` (give it a buffered writer); messages (bad lines, unreadable
+/// inputs, the report) go to `err`.
+pub fn run_with<W: Write>(cfg: &Config, out: W, err: &mut dyn Write) -> Result<Outcome, Error> {
+    let sink = Output::new(out, cfg);
     if cfg.inputs.len() > 1 {
         return run_merged(cfg, sink, err);
     }
+    let mut sink = sink;
     let mut state = State {
         pairer: Pairer::new(cfg.pairing),
         info: TraceInfo::default(),
         stats: Stats::default(),
-        line_buffered: cfg.line_buffered,
+        line_buffered: cfg.stdout_terminal,
         progress: crate::progress::Progress::hidden(),
     };
     let mut input_failed = false;
@@ -72,13 +58,13 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
             }
         };
         if let input::InputSpec::Path(path) = spec {
-            let waits = cfg
-                .features
-                .as_ref()
-                .is_some_and(|f| f.output_waits_for_the_end());
+            let waits = cfg.output_waits_for_the_end();
             let stderr_tty = std::io::IsTerminal::is_terminal(&io::stderr());
-            state.progress =
-                crate::progress::Progress::for_file(path, stderr_tty, cfg.line_buffered && !waits);
+            state.progress = crate::progress::Progress::for_file(
+                path,
+                stderr_tty,
+                cfg.stdout_terminal && !waits,
+            );
         }
         let read = state.read_all(cfg, reader, name, may_block, &mut sink, err);
         state.progress.finish();
@@ -113,7 +99,11 @@ pub fn run_with<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Resu
 /// with different `# host:` headers are paired apart (pid 1 of one machine is not pid 1 of
 /// another), inputs with the same host or none share one state, so a trace cut into pieces
 /// still pairs an entry in one piece with its return in the next. No progress bar here.
-fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result<Outcome, Error> {
+fn run_merged<W: Write>(
+    cfg: &Config,
+    mut sink: Output<W>,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let mut input_failed = false;
     let mut readers = Vec::new();
     for spec in &cfg.inputs {
@@ -132,7 +122,7 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
     let mut groups: Vec<(Vec<u8>, Pairer, usize)> = Vec::new();
     let mut stats = Stats::default();
     let mut merged = MergedLines::new(readers);
-    let lb = cfg.line_buffered;
+    let lb = cfg.stdout_terminal;
     loop {
         let mut flush = || sink.flush();
         let (i, bytes, number) = match merged.next_line(&mut flush) {
@@ -144,7 +134,7 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
             }) => (input, bytes, number),
             Ok(Merged::TooLong { input, number }) => {
                 let reason = format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
-                merged_malformed(cfg, &mut stats, &names[input], number, reason, err)
+                malformed(cfg, &mut stats, &names[input], number, reason, err)
                     .inspect_err(|_| drop(sink.flush()))?;
                 continue;
             }
@@ -161,7 +151,7 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
         let line = match &parsed {
             Ok(l) => l,
             Err(e) => {
-                merged_malformed(cfg, &mut stats, &names[i], number, e.to_string(), err)
+                malformed(cfg, &mut stats, &names[i], number, e.to_string(), err)
                     .inspect_err(|_| drop(sink.flush()))?;
                 continue;
             }
@@ -212,8 +202,9 @@ fn run_merged<S: Sink>(cfg: &Config, mut sink: S, err: &mut dyn Write) -> Result
     conclude(cfg, &mut sink, err, &info, stats, input_failed)
 }
 
-/// [`State::malformed`] for the merged reader.
-fn merged_malformed(
+/// A line that did not parse: counted, shown (the first [`MALFORMED_SHOWN`]), or fatal with
+/// `--strict`. The one place for it, for one input and for several.
+fn malformed(
     cfg: &Config,
     stats: &mut Stats,
     name: &str,
@@ -236,12 +227,10 @@ fn merged_malformed(
     Ok(())
 }
 
-/// The pairing engine's callback: each finished open to the sink, flushed at once when
-/// stdout is a terminal.
-/// The end of a run, one input or several: final counts, the sink's footer, the report.
-fn conclude<S: Sink>(
+/// The end of a run, one input or several: final counts, the output's end, the report.
+fn conclude<W: Write>(
     cfg: &Config,
-    sink: &mut S,
+    sink: &mut Output<W>,
     err: &mut dyn Write,
     info: &TraceInfo,
     mut stats: Stats,
@@ -259,8 +248,10 @@ fn conclude<S: Sink>(
     })
 }
 
-fn emitter<'a, S: Sink>(
-    sink: &'a mut S,
+/// The pairing engine's callback: each finished open to the output, flushed at once when
+/// stdout is a terminal.
+fn emitter<'a, W: Write>(
+    sink: &'a mut Output<W>,
     info: &'a TraceInfo,
     line_buffered: bool,
 ) -> impl FnMut(&OpenEvent<'_>) -> io::Result<()> + 'a {
@@ -275,8 +266,8 @@ fn emitter<'a, S: Sink>(
 
 /// Shows an input error; stdout is flushed first so the message lands after the output it
 /// follows.
-fn report_input_error<S: Sink>(
-    sink: &mut S,
+fn report_input_error<W: Write>(
+    sink: &mut Output<W>,
     err: &mut dyn Write,
     e: &InputError,
 ) -> Result<(), Error> {
@@ -302,13 +293,13 @@ struct State {
 impl State {
     /// One input, read and parsed on the reader thread ([`reader_thread`]), paired and
     /// written here.
-    fn read_all<R: Read + Send + 'static, S: Sink>(
+    fn read_all<R: Read + Send + 'static, W: Write>(
         &mut self,
         cfg: &Config,
         reader: R,
         name: String,
         may_block: bool,
-        sink: &mut S,
+        sink: &mut Output<W>,
         err: &mut dyn Write,
     ) -> Result<(), RunError> {
         let mut batches = reader_thread::spawn(reader, name.clone(), may_block);
@@ -371,18 +362,6 @@ impl State {
         reason: String,
         err: &mut dyn Write,
     ) -> Result<(), RunError> {
-        self.stats.malformed += 1;
-        if cfg.strict {
-            return Err(RunError::Fatal(Error::Strict {
-                name: name.to_owned(),
-                line: number,
-                reason,
-            }));
-        }
-        if self.stats.malformed <= MALFORMED_SHOWN {
-            self.stats.malformed_shown += 1;
-            let _ = writeln!(err, "trace-merge: {name}:{number}: {reason}");
-        }
-        Ok(())
+        malformed(cfg, &mut self.stats, name, number, reason, err).map_err(RunError::Fatal)
     }
 }

@@ -1,7 +1,8 @@
 //! `--sort KEY[,KEY...]`, `-r`, `--top N`: the one mode that must see the whole input before
 //! printing, so the one that buffers (owned copies of the opens that passed the filters).
 //!
-//! Keys are column names (`--sort duration`, `--sort comm,pid`). Ties keep input order (the
+//! Keys are column names (`--sort duration`, `--sort comm,pid`); each column's order is in its
+//! row of [`crate::columns::COLUMNS`]. Ties keep input order (the
 //! sort is stable). A key whose value is absent (the fd of a failed open, the duration of an
 //! unfinished one, a missing tid) sorts after every present value, also with `-r`, so that
 //! `--sort duration -r --top 10` shows the ten slowest completed opens.
@@ -13,9 +14,8 @@
 use std::cmp::Ordering;
 
 use crate::columns::{Column, UnknownColumn};
-use crate::errno::name_for_ret;
 use crate::event::{OpenEvent, OwnedOpenEvent};
-use crate::format::UserNames;
+use crate::users::UserDb;
 
 /// Parses `--sort LIST`: column names, comma-separated, most significant first.
 pub fn parse_sort_keys(list: &str) -> Result<Vec<Column>, UnknownColumn> {
@@ -63,7 +63,7 @@ impl Sorter {
     }
 
     /// Keeps a copy of `event`.
-    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut dyn UserNames) {
+    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut UserDb) {
         self.earliest_ns = Some(
             self.earliest_ns
                 .map_or(event.start_ns, |e| e.min(event.start_ns)),
@@ -79,7 +79,7 @@ impl Sorter {
             }
         }
         let user = if self.keys.contains(&Column::User) {
-            users.user_name(event.uid).map(<[u8]>::to_vec)
+            users.known_name(event.uid).map(<[u8]>::to_vec)
         } else {
             None
         };
@@ -100,7 +100,7 @@ impl Sorter {
             }
         }
         self.held.push(Held {
-            event: event.to_owned(),
+            event: event.to_owned_event(),
             user,
             seq,
         });
@@ -112,13 +112,9 @@ impl Sorter {
     }
 
     /// How many opens are held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.held.len()
-    }
-
-    /// True when nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
     }
 
     /// The earliest entry timestamp of every open pushed (cut or not): the base of relative
@@ -145,9 +141,11 @@ impl Sorter {
 }
 
 /// What the comparison looks at, borrowed from a held open or from one not yet copied.
-struct Key<'a> {
-    event: OpenEvent<'a>,
-    user: Option<&'a [u8]>,
+pub struct Key<'a> {
+    /// The open.
+    pub event: OpenEvent<'a>,
+    /// Its user name, when sorting by user and the uid has one.
+    pub user: Option<&'a [u8]>,
     seq: u64,
 }
 
@@ -163,7 +161,7 @@ impl Held {
 
 fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
     for &key in keys {
-        let ord = compare_key(key, reverse, a, b);
+        let ord = (key.def().order)(a, b, reverse);
         if ord != Ordering::Equal {
             return ord;
         }
@@ -172,7 +170,7 @@ fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering
 }
 
 /// Present values in the asked order; absent ones last either way.
-fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
+pub fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
     match (a, b) {
         (Some(x), Some(y)) if reverse => y.cmp(&x),
         (Some(x), Some(y)) => x.cmp(&y),
@@ -182,39 +180,11 @@ fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
     }
 }
 
-fn compare_key(key: Column, reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering {
-    let (x, y) = (&a.event, &b.event);
-    match key {
-        Column::Time => by(Some(x.start_ns), Some(y.start_ns), reverse),
-        // By name, then by uid for users without one (numbers after names).
-        Column::User => {
-            by(a.user, b.user, reverse).then_with(|| by(Some(x.uid), Some(y.uid), reverse))
-        }
-        Column::Uid => by(Some(x.uid), Some(y.uid), reverse),
-        Column::Pid => by(Some(x.pid), Some(y.pid), reverse),
-        Column::Tid => by(x.tid, y.tid, reverse),
-        Column::Comm => by(x.comm, y.comm, reverse),
-        Column::Path => by(Some(x.path), Some(y.path), reverse),
-        Column::Result | Column::Ret => by(x.ret(), y.ret(), reverse),
-        Column::Fd => by(
-            x.ret().filter(|&r| r >= 0),
-            y.ret().filter(|&r| r >= 0),
-            reverse,
-        ),
-        Column::Errno => by(
-            x.ret().and_then(name_for_ret),
-            y.ret().and_then(name_for_ret),
-            reverse,
-        ),
-        Column::Duration | Column::DurationNs => by(x.duration_ns(), y.duration_ns(), reverse),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::Outcome;
-    use std::collections::HashMap;
+    use crate::users::UserSource;
 
     fn event(
         uid: u32,
@@ -253,7 +223,7 @@ mod tests {
     }
 
     fn sorted(keys: &str, reverse: bool, top: Option<usize>) -> Vec<Vec<u8>> {
-        let mut users = HashMap::from([(0, "root".to_string()), (1000, "alice".to_string())]);
+        let mut users = UserDb::from_names(&[(0, "root"), (1000, "alice")]);
         let mut sorter = Sorter::new(parse_sort_keys(keys).unwrap(), reverse, top);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -286,7 +256,7 @@ mod tests {
             paths(&["/a", "/b", "/a", "/d", "/c"])
         );
         // The tie (100 ns) keeps input order: /a (pid 7) before /d.
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(vec![Column::DurationNs], true, None);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -301,7 +271,7 @@ mod tests {
             sorted("path,pid", false, None),
             paths(&["/a", "/a", "/b", "/c", "/d"])
         );
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(parse_sort_keys("path,pid").unwrap(), true, None);
         for e in corpus() {
             sorter.push(&e, &mut users);
@@ -354,7 +324,7 @@ mod tests {
 
     #[test]
     fn top_bounds_memory_on_long_inputs() {
-        let mut users = HashMap::new();
+        let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(vec![Column::DurationNs], true, Some(5));
         let mut max_held = 0;
         for i in 0..10_000u64 {

@@ -4,7 +4,7 @@
 //! and cached. Names come from the system's user database (`getpwuid` through the `uzers`
 //! crate, which follows NSS like `ls -l` does), from another host's passwd file
 //! (`--passwd FILE`, for traces analysed away from the traced machine), or not at all
-//! (`-n/--numeric`). An unknown uid is shown as its number, as the seed does.
+//! (`-N/--numeric`). An unknown uid is shown as its number, as the seed does.
 
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
@@ -19,7 +19,7 @@ pub enum UserSource {
     System,
     /// A passwd file read up front (`--passwd FILE`): uid -> name.
     Passwd(FxHashMap<u32, Vec<u8>>),
-    /// No names: print the uid (`-n`).
+    /// No names: print the uid (`-N`).
     Numeric,
 }
 
@@ -90,6 +90,17 @@ impl UserDb {
             cache: FxHashMap::default(),
             lookups: 0,
         }
+    }
+
+    /// A resolver knowing only these users (tests).
+    #[cfg(test)]
+    pub fn from_names(names: &[(u32, &str)]) -> UserDb {
+        UserDb::new(UserSource::Passwd(
+            names
+                .iter()
+                .map(|&(uid, name)| (uid, name.as_bytes().to_vec()))
+                .collect(),
+        ))
     }
 
     /// The name for `uid` (raw bytes, may need escaping), or its decimal number.

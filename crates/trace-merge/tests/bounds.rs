@@ -1,4 +1,4 @@
-//! Resource bounds (issue 7, point 6): a trace of 10 million distinct threads whose opens
+//! Resource bounds: a trace of 10 million distinct threads whose opens
 //! never return, streamed into trace-merge's stdin by the test (never a file), must keep
 //! trace-merge's memory bounded by `--max-pending` (default 65,536), not by the trace, and
 //! every eviction must be counted in the report.
@@ -46,8 +46,8 @@ fn ten_million_threads_that_never_return_stay_within_max_pending() {
         .unwrap_or(10_000_000);
     const MAX_PENDING: u64 = 65_536;
     assert!(ids > 10 * MAX_PENDING, "the trace must dwarf the bound");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("trace-merge"))
-        .arg("-n")
+    let mut child = Command::new(crate::common::bin())
+        .arg("-N")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

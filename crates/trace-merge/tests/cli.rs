@@ -1,8 +1,8 @@
-//! trace-merge's command-line behaviour, one section per numbered point of issue 3.
+//! trace-merge's command-line behaviour, one section per concern.
 //! Fixtures live in the repository's tests/data/merge/; large or random inputs are generated
 //! here, deterministically.
 
-use crate::common::{bin, data, generated_trace, in_ci, shared, trace_merge, Rng, TempDir};
+use crate::common::{bin, data, generated_trace, in_ci, repo_data, trace_merge, Rng, TempDir};
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command as StdCommand, Stdio};
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 const SEED_LINE: &str = "OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]\n";
 
-// ---- 1. Seed-compatible default output -------------------------------------------------
+// ---- Standard text output (the seed's bytes) ----------------------------------------------
 
 #[test]
 fn seed_example_is_printed_as_the_seed_does() {
@@ -51,8 +51,8 @@ fn byte_identical_to_seed_baseline_on_generated_corpus() {
         eprintln!("SKIPPED: python3 not found (needed for the seed baseline comparison)");
         return;
     }
-    let gen = shared("bench/gen_trace.py");
-    let seed = shared("bench/seed_merge.py");
+    let gen = repo_data("bench/gen_trace.py");
+    let seed = repo_data("bench/seed_merge.py");
     assert!(
         gen.exists() && seed.exists(),
         "missing {} or {}",
@@ -96,7 +96,7 @@ fn byte_identical_to_seed_baseline_on_generated_corpus() {
     );
 }
 
-// ---- 2. Pairing per thread ---------------------------------------------------------------
+// ---- Pairing per thread ---------------------------------------------------------------
 
 #[test]
 fn multithreaded_process_pairs_per_thread() {
@@ -123,7 +123,7 @@ fn replaced_entry_is_unfinished_and_return_without_entry_is_counted() {
         );
 }
 
-// ---- 3. Out of order, live ------------------------------------------------------------
+// ---- Out of order, live ------------------------------------------------------------
 
 #[test]
 fn return_before_entry_is_paired() {
@@ -201,7 +201,7 @@ fn live_pipe_prints_before_input_ends() {
     assert!(status.success());
 }
 
-// ---- 4. Users ------------------------------------------------------------------------
+// ---- Users ------------------------------------------------------------------------
 
 #[test]
 fn system_user_names_with_number_fallback() {
@@ -235,7 +235,7 @@ fn passwd_file_names_users_first_entry_wins() {
 #[test]
 fn numeric_prints_uids() {
     trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(data("users.trace"))
         .assert()
         .success()
@@ -259,7 +259,7 @@ fn missing_passwd_file_is_an_error_naming_the_flag() {
         ));
 }
 
-// ---- 5. Streaming and bounded --------------------------------------------------------
+// ---- Streaming and bounded --------------------------------------------------------
 
 #[test]
 fn max_pending_evicts_oldest_and_counts() {
@@ -317,7 +317,7 @@ fn large_generated_input_streams_completely() {
     assert!(lines >= 150_000, "{lines} lines");
 }
 
-// ---- 6. Accounting ---------------------------------------------------------------------
+// ---- Accounting ---------------------------------------------------------------------
 
 #[test]
 fn unfinished_is_counted_and_printed_on_request() {
@@ -362,7 +362,7 @@ fn clean_input_gives_empty_stderr() {
         .stderr("");
 }
 
-// ---- 7. Bad input ----------------------------------------------------------------------
+// ---- Bad input ----------------------------------------------------------------------
 
 #[test]
 fn malformed_lines_first_five_shown_then_counted() {
@@ -516,7 +516,7 @@ fn non_utf8_passes_through_and_controls_are_escaped() {
 #[test]
 fn dtrace_linux_capture_is_read_exactly() {
     let out = trace_merge()
-        .arg(shared("traces/dtrace-linux-names.trace"))
+        .arg(repo_data("traces/dtrace-linux-names.trace"))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -554,7 +554,7 @@ fn dtrace_linux_capture_is_read_exactly() {
     );
 }
 
-// ---- 8. Unix manners -----------------------------------------------------------------
+// ---- Unix manners -----------------------------------------------------------------
 
 /// `trace-merge big | head -1`: the reader goes away, trace-merge exits 0 silently.
 #[test]

@@ -1,4 +1,4 @@
-//! Hostile input (issue 7, point 2): every fixture in tests/data/hostile/ run through the
+//! Hostile input: every fixture in tests/data/hostile/ run through the
 //! trace-merge binary, each with its expected output and its expected end-of-run report, so
 //! that nothing panics, nothing valid is lost, and every skipped line is counted. Cases that
 //! cannot be files in git (a 10 MB line, a directory, a FIFO, odd input file names) are made
@@ -7,20 +7,11 @@
 //! Every fixture also goes through every output format (columns, JSON, CSV, summaries) with
 //! `--max-pending 2 --reorder-window 0`: no panic, exit 0, the same counts.
 
-use assert_cmd::Command;
+use crate::common::trace_merge;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-fn trace_merge() -> Command {
-    Command::cargo_bin("trace-merge").expect("trace-merge binary")
-}
-
-fn hostile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/hostile")
-        .join(name)
-}
+use crate::common::{hostile_data as hostile, TempDir};
 
 /// The counts of the stderr report (all zero when the report is absent: a clean run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,7 +72,7 @@ fn shown_bad_lines(stderr: &str, file: &str) -> Vec<u64> {
 
 struct Case {
     file: &'static str,
-    /// Exact stdout of `trace-merge -n --unfinished FILE`.
+    /// Exact stdout of `trace-merge -N --unfinished FILE`.
     stdout: &'static [u8],
     /// The report (zero when none is expected).
     counts: Counts,
@@ -362,7 +353,7 @@ fn corpus_has_at_least_thirty_cases_and_each_is_asserted() {
 fn each_fixture_gives_its_output_and_its_report() {
     for case in CASES {
         let out = trace_merge()
-            .args(["-n", "--unfinished"])
+            .args(["-N", "--unfinished"])
             .arg(case.file)
             .current_dir(hostile(""))
             .output()
@@ -408,7 +399,7 @@ fn binary_garbage_every_nonblank_line_is_counted() {
         "random bytes are mostly garbage"
     );
     let out = trace_merge()
-        .args(["-n", "binary-garbage.trace"])
+        .args(["-N", "binary-garbage.trace"])
         .current_dir(hostile(""))
         .output()
         .unwrap();
@@ -439,7 +430,7 @@ fn every_fixture_in_every_format_exits_zero_with_the_same_counts() {
     files.push("binary-garbage.trace");
     for file in files {
         let base = trace_merge()
-            .args(["-n", "--max-pending", "2", "--reorder-window", "0", file])
+            .args(["-N", "--max-pending", "2", "--reorder-window", "0", file])
             .current_dir(hostile(""))
             .output()
             .unwrap();
@@ -447,7 +438,7 @@ fn every_fixture_in_every_format_exits_zero_with_the_same_counts() {
         let base_counts = report(&String::from_utf8_lossy(&base.stderr));
         for args in formats {
             let out = trace_merge()
-                .args(["-n", "--max-pending", "2", "--reorder-window", "0"])
+                .args(["-N", "--max-pending", "2", "--reorder-window", "0"])
                 .args(*args)
                 .arg(file)
                 .current_dir(hostile(""))
@@ -467,7 +458,7 @@ fn more_threads_in_flight_than_max_pending_are_evicted_and_counted() {
     // have no entry; the 2 newest still pair.
     let out = trace_merge()
         .args([
-            "-n",
+            "-N",
             "--max-pending",
             "2",
             "--reorder-window",
@@ -500,7 +491,7 @@ fn evicted_entries_returns_do_not_evict_live_entries() {
     // Same as above with the default --reorder-window 1s: the returns of /p10-/p12 have no
     // entry any more and wait for one; they must not push out /p13 and /p14.
     let out = trace_merge()
-        .args(["-n", "--max-pending", "2", "many-pending.trace"])
+        .args(["-N", "--max-pending", "2", "many-pending.trace"])
         .current_dir(hostile(""))
         .output()
         .unwrap();
@@ -510,28 +501,9 @@ fn evicted_entries_returns_do_not_evict_live_entries() {
     );
 }
 
-/// A fresh directory under the system temp dir, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("trace-merge-hostile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn a_ten_megabyte_line_is_skipped_and_counted_and_its_neighbours_kept() {
-    let dir = Scratch::new("10mb");
+    let dir = TempDir::new("10mb");
     let path = dir.0.join("big.trace");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     f.write_all(b"=> uid: 0 pid: 5 open: /before 1000\n")
@@ -546,7 +518,7 @@ fn a_ten_megabyte_line_is_skipped_and_counted_and_its_neighbours_kept() {
     f.write_all(b" 1300\n<= uid: 0 pid: 7 ret: 4 1400\n<= uid: 0 pid: 5 ret: 3 2000\n")
         .unwrap();
     drop(f);
-    let out = trace_merge().arg("-n").arg(&path).output().unwrap();
+    let out = trace_merge().arg("-N").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = out.stdout;
     let mut expected = b"OPEN 0 7 /".to_vec();
@@ -572,7 +544,7 @@ fn a_ten_megabyte_line_is_skipped_and_counted_and_its_neighbours_kept() {
 
 #[test]
 fn a_directory_is_refused_and_the_other_inputs_still_read() {
-    for args in [vec!["-n", ".", "crlf.trace"], vec!["-n", "crlf.trace", "."]] {
+    for args in [vec!["-N", ".", "crlf.trace"], vec!["-N", "crlf.trace", "."]] {
         let out = trace_merge()
             .args(&args)
             .current_dir(hostile(""))
@@ -594,7 +566,7 @@ fn a_directory_is_refused_and_the_other_inputs_still_read() {
 #[test]
 fn a_missing_file_is_refused_and_the_other_inputs_still_read() {
     let out = trace_merge()
-        .args(["-n", "no such file.trace", "crlf.trace"])
+        .args(["-N", "no such file.trace", "crlf.trace"])
         .current_dir(hostile(""))
         .output()
         .unwrap();
@@ -609,15 +581,15 @@ fn a_missing_file_is_refused_and_the_other_inputs_still_read() {
 
 #[test]
 fn a_fifo_is_read_like_a_file() {
-    let dir = Scratch::new("fifo");
+    let dir = TempDir::new("fifo");
     let fifo = dir.0.join("live fifo");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .expect("mkfifo");
     assert!(status.success());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("trace-merge"))
-        .arg("-n")
+    let child = std::process::Command::new(crate::common::bin())
+        .arg("-N")
         .arg(&fifo)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -639,7 +611,7 @@ fn a_fifo_is_read_like_a_file() {
 
 #[test]
 fn input_file_names_with_spaces_quotes_and_controls() {
-    let dir = Scratch::new("names");
+    let dir = TempDir::new("names");
     let names = [
         "with space.trace",
         "it's \"quoted\".trace",
@@ -653,7 +625,7 @@ fn input_file_names_with_spaces_quotes_and_controls() {
             b"garbage\n=> uid: 0 pid: 5 open: /a 1000\n<= uid: 0 pid: 5 ret: 3 2000\n",
         )
         .unwrap();
-        let out = trace_merge().arg("-n").arg(&path).output().unwrap();
+        let out = trace_merge().arg("-N").arg(&path).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{name:?}");
         assert_eq!(out.stdout, b"OPEN 0 5 /a => FD 3 [1.00 us]\n", "{name:?}");
         // (The names themselves are checked by the terminal-safety tests.)

@@ -1,16 +1,12 @@
-//! Terminal safety (issue 7, point 4): file names and process names are chosen by whoever
+//! Terminal safety: file names and process names are chosen by whoever
 //! runs the traced programs, and trace-merge runs as root on an operator's terminal. ANSI CSI
 //! and OSC sequences, `\r`, backspace, DEL, C1 controls and bidi controls in a path or a comm
 //! must come out escaped (visible, not interpreted) in every output a terminal shows: the
-//! seed text, columns, summaries, sorted output, and the messages on stderr. JSON escapes by
+//! standard text, columns, summaries, sorted output, and the messages on stderr. JSON escapes by
 //! its own rules and must still read back to the original text.
 
-use assert_cmd::Command;
+use crate::common::trace_merge;
 use std::path::PathBuf;
-
-fn trace_merge() -> Command {
-    Command::cargo_bin("trace-merge").expect("trace-merge binary")
-}
 
 /// Path and comm payloads: (raw bytes, how the text escaping shows them).
 const PAYLOADS: &[(&[u8], &str)] = &[
@@ -86,7 +82,7 @@ fn assert_safe(what: &str, out: &[u8], tab_ok: bool) {
 
 fn run(path: &PathBuf, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .args(args)
         .arg(path)
         .output()
@@ -99,7 +95,7 @@ fn run(path: &PathBuf, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
 fn seed_text_shows_every_payload_escaped() {
     let (_dir, path) = write_trace("seed");
     let (stdout, _) = run(&path, &[]);
-    assert_safe("seed text", &stdout, false);
+    assert_safe("standard text", &stdout, false);
     let text = String::from_utf8(stdout).unwrap();
     for (i, (_, shown)) in PAYLOADS.iter().enumerate() {
         let line = format!("OPEN 0 {} {shown} => FD 3 [5.00 ns]", 100 + i);
@@ -196,7 +192,7 @@ fn json_escapes_c1_and_bidi_controls_too() {
     assert_safe("JSON", &stdout, false);
 }
 
-// CSV on a terminal is escaped: tests/features.rs `csv_on_a_terminal_is_escaped_and_raw_in_a_pipe`
+// CSV on a terminal is escaped: tests/options.rs `csv_on_a_terminal_is_escaped_and_raw_in_a_pipe`
 // (it needs a pseudo-terminal; here stdout is a pipe, where CSV keeps the raw bytes).
 
 #[test]
@@ -219,7 +215,7 @@ fn input_file_names_are_escaped_in_messages() {
     let evil = dir.join("\x1b]0;owned\x07\nfake: line.trace");
     std::fs::write(&evil, b"junk\n").unwrap();
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(&evil)
         .arg(dir.join("\x1b[31mmissing"))
         .output()

@@ -1,5 +1,6 @@
-//! Shared helpers for the trace-merge CLI tests: the command under test, fixture paths, and
-//! deterministic generated inputs.
+//! The one helper module of trace-merge's integration tests: the command under test, fixture
+//! paths, runs on the small fixture, a pseudo-terminal, deterministic generated inputs, and
+//! whether the tests run in CI (where a missing tool fails a test instead of skipping it).
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -23,10 +24,22 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The project's shared/ folder (beside the repository), with the seed baseline scripts.
-pub fn shared(rel: &str) -> PathBuf {
+/// A fixture under the repository's tests/data/options/ (filters, columns, formats, sorting,
+/// summaries).
+pub fn options_data(name: &str) -> PathBuf {
+    repo_data("options").join(name)
+}
+
+/// A fixture under the repository's tests/data/hostile/.
+pub fn hostile_data(name: &str) -> PathBuf {
+    repo_data("hostile").join(name)
+}
+
+/// A file under the repository's tests/data/ (e.g. `bench/seed_merge.py`, the seed baseline,
+/// or `traces/dtrace-linux-names.trace`, a real capture).
+pub fn repo_data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
+        .join("../../tests/data")
         .join(rel)
 }
 
@@ -114,4 +127,80 @@ pub fn generated_trace(opens: usize) -> Vec<u8> {
 /// True when running in CI, where a missing tool must fail the test instead of skipping it.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Runs `trace-merge --passwd passwd ARGS small.trace` and returns stdout, asserting success.
+pub fn small(args: &[&str]) -> String {
+    let out = trace_merge()
+        .arg("--passwd")
+        .arg(options_data("passwd"))
+        .args(args)
+        .arg(options_data("small.trace"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs with `ARGS` and returns stderr, asserting exit status 2.
+pub fn refused(args: &[&str]) -> String {
+    let out = trace_merge()
+        .args(args)
+        .arg(options_data("small.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Standard base64 (RFC 4648) decoding.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("base64 character") as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// Runs `command` (a shell command line) with stdout and stderr on a pseudo-terminal, through
+/// util-linux `script`, and returns what the terminal received. When `script` is not
+/// installed, a terminal cannot be shown: the test fails under `CI=true`, and elsewhere gets
+/// `None` after a notice naming it.
+pub fn on_terminal(test: &str, command: &str) -> Option<String> {
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")),
+        Err(e) => {
+            assert!(
+                !in_ci(),
+                "{test}: util-linux `script` is needed for a pseudo-terminal, and CI must run this test: {e}"
+            );
+            eprintln!("notice: {test} skipped: util-linux `script` unavailable: {e}");
+            None
+        }
+    }
 }

@@ -1,25 +1,21 @@
-//! The seed's output format, byte for byte:
+//! The standard text format, the default, byte for byte what the seed printed:
 //! `OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]`.
 //!
 //! `OPEN user pid path => FD n` for a success, `ERROR -errno` for a failure, then the duration
-//! as the seed's `human_time`. Additions that the seed's inputs never trigger: an unfinished
-//! open (with `--unfinished`) ends in `=> UNFINISHED`; a path the tracer truncated ends in
-//! `...`; control characters in the path and user name are escaped ([`crate::escape`]).
-//! Each line is built in one reusable buffer and written with one call.
+//! ([`crate::duration::push_human_time`]). Additions that the seed's inputs never trigger: an
+//! unfinished open (with `--unfinished`) ends in `=> UNFINISHED`; a path the tracer truncated
+//! ends in `...`; control characters in the path and user name are escaped
+//! ([`crate::escape`]). Each line is built in one reusable buffer and written with one call.
 
-use super::Sink;
+use super::{Context, Print};
+use crate::duration::push_human_time;
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
-use crate::info::TraceInfo;
-use crate::timefmt::{push_human_time, push_i64, push_u64};
-use crate::users::UserDb;
+use crate::number::{push_i64, push_u64};
 use std::io::{self, Write};
 
-/// Writes opens in the seed's format.
-pub struct TextSink<W: Write> {
-    out: W,
-    users: UserDb,
-    show_unfinished: bool,
+/// Writes opens as `OPEN ...` lines.
+pub struct TextPrinter {
     line: Vec<u8>,
     /// `OPEN <escaped user> ` per uid, direct-mapped by `uid % PREFIX_SLOTS`: most events
     /// then cost no user lookup and no escaping of the name.
@@ -35,13 +31,10 @@ struct Prefix {
     bytes: Vec<u8>,
 }
 
-impl<W: Write> TextSink<W> {
-    /// A sink writing to `out` (give it a buffered writer), naming users with `users`.
-    pub fn new(out: W, users: UserDb, show_unfinished: bool) -> TextSink<W> {
-        TextSink {
-            out,
-            users,
-            show_unfinished,
+impl TextPrinter {
+    /// A printer with an empty cache.
+    pub fn new() -> TextPrinter {
+        TextPrinter {
             line: Vec::with_capacity(512),
             prefixes: (0..PREFIX_SLOTS)
                 .map(|_| Prefix {
@@ -51,19 +44,6 @@ impl<W: Write> TextSink<W> {
                 .collect(),
         }
     }
-
-    /// The writer back (tests).
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
-/// Appends one seed-format line for `ev` to `line`.
-pub fn format_line(line: &mut Vec<u8>, ev: &OpenEvent<'_>, user: &[u8]) {
-    line.extend_from_slice(b"OPEN ");
-    escape_into(line, user);
-    line.push(b' ');
-    format_after_user(line, ev);
 }
 
 /// The line from the pid on.
@@ -92,35 +72,38 @@ fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
     }
 }
 
-impl<W: Write> Sink for TextSink<W> {
-    #[inline]
-    fn event(&mut self, ev: &OpenEvent<'_>, _info: &TraceInfo) -> io::Result<()> {
-        if ev.outcome == Outcome::Unfinished && !self.show_unfinished {
-            return Ok(());
-        }
+impl Print for TextPrinter {
+    fn begin<W: Write>(&mut self, _out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn event<W: Write>(
+        &mut self,
+        out: &mut W,
+        ev: &OpenEvent<'_>,
+        ctx: &mut Context<'_>,
+    ) -> io::Result<()> {
         self.line.clear();
         let slot = &mut self.prefixes[ev.uid as usize % PREFIX_SLOTS];
         if slot.uid != Some(ev.uid) {
             slot.bytes.clear();
             slot.bytes.extend_from_slice(b"OPEN ");
-            escape_into(&mut slot.bytes, self.users.name(ev.uid));
+            escape_into(&mut slot.bytes, ctx.users.name(ev.uid));
             slot.bytes.push(b' ');
             slot.uid = Some(ev.uid);
         }
         self.line.extend_from_slice(&slot.bytes);
         format_after_user(&mut self.line, ev);
-        self.out.write_all(&self.line)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        out.write_all(&self.line)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::UserSource;
+    use crate::info::TraceInfo;
+    use crate::users::{UserDb, UserSource};
 
     fn ev(path: &[u8], outcome: Outcome) -> OpenEvent<'_> {
         OpenEvent {
@@ -135,12 +118,19 @@ mod tests {
         }
     }
 
-    fn text(events: &[OpenEvent<'_>], show_unfinished: bool) -> String {
-        let mut sink = TextSink::new(Vec::new(), UserDb::new(UserSource::System), show_unfinished);
+    fn text(events: &[OpenEvent<'_>], users: &mut UserDb) -> String {
+        let mut printer = TextPrinter::new();
+        let mut out = Vec::new();
+        let info = TraceInfo::default();
         for e in events {
-            sink.event(e, &TraceInfo::default()).unwrap();
+            let mut ctx = Context { users, info: &info };
+            printer.event(&mut out, e, &mut ctx).unwrap();
         }
-        String::from_utf8(sink.into_inner()).unwrap()
+        String::from_utf8(out).unwrap()
+    }
+
+    fn root() -> UserDb {
+        UserDb::from_names(&[(0, "root")])
     }
 
     #[test]
@@ -153,7 +143,7 @@ mod tests {
             },
         );
         assert_eq!(
-            text(&[e], false),
+            text(&[e], &mut root()),
             "OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]\n"
         );
     }
@@ -170,30 +160,33 @@ mod tests {
         let mut cut = ev(b"/very/long", Outcome::Unfinished);
         cut.path_truncated = true;
         assert_eq!(
-            text(&[ok, cut], true),
+            text(&[ok, cut], &mut root()),
             "OPEN root 3584 /etc/\\x1b]0;pwned\\x07 => FD 3 [999.00 ns]\n\
              OPEN root 3584 /very/long... => UNFINISHED\n"
         );
-        assert_eq!(text(&[cut], false), "");
     }
 
     #[test]
     fn user_cache_slots_shared_by_several_uids() {
-        let mut map = rustc_hash::FxHashMap::default();
-        map.insert(1, b"one".to_vec());
-        map.insert(1 + PREFIX_SLOTS as u32, b"esc\x1b".to_vec());
-        let mut sink = TextSink::new(Vec::new(), UserDb::new(UserSource::Passwd(map)), false);
+        let far = 1 + PREFIX_SLOTS as u32;
+        let mut users = UserDb::new(UserSource::Passwd(
+            [(1, b"one".to_vec()), (far, b"esc\x1b".to_vec())]
+                .into_iter()
+                .collect(),
+        ));
         let done = Outcome::Returned {
             ret: 3,
             end_ns: 1_795_664_257_567_615_000,
         };
-        for uid in [1, 1 + PREFIX_SLOTS as u32, 1, 2, 1 + PREFIX_SLOTS as u32] {
-            let mut e = ev(b"/p", done);
-            e.uid = uid;
-            sink.event(&e, &TraceInfo::default()).unwrap();
-        }
+        let events: Vec<OpenEvent<'_>> = [1, far, 1, 2, far]
+            .into_iter()
+            .map(|uid| OpenEvent {
+                uid,
+                ..ev(b"/p", done)
+            })
+            .collect();
         assert_eq!(
-            String::from_utf8(sink.into_inner()).unwrap(),
+            text(&events, &mut users),
             "OPEN one 3584 /p => FD 3 [1.00 us]\n\
              OPEN esc\\x1b 3584 /p => FD 3 [1.00 us]\n\
              OPEN one 3584 /p => FD 3 [1.00 us]\n\

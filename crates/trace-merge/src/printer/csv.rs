@@ -13,11 +13,12 @@
 //!
 //! Written by hand: quoting is ten lines, and the writer keeps one buffer for all records.
 
-use std::io;
+use std::io::{self, Write};
 
+use super::{Context, Print};
 use crate::columns::{write_cell, CellStyle, Column, TimeMode, TimeState};
 use crate::event::OpenEvent;
-use crate::format::{push_u64, Context, EventWriter};
+use crate::number::push_u64;
 
 /// The header of the default field set.
 pub const DEFAULT_FIELDS: [&str; 11] = [
@@ -36,7 +37,7 @@ pub const DEFAULT_FIELDS: [&str; 11] = [
 
 /// Writes one CSV record per open.
 #[derive(Debug)]
-pub struct CsvWriter {
+pub struct CsvPrinter {
     /// `None`: the default fields.
     columns: Option<Vec<Column>>,
     header: bool,
@@ -47,11 +48,11 @@ pub struct CsvWriter {
     record: Vec<u8>,
 }
 
-impl CsvWriter {
-    /// A writer of `columns` (`None` for the default fields); `header` false for `--no-header`;
+impl CsvPrinter {
+    /// A printer of `columns` (`None` for the default fields); `header` false for `--no-header`;
     /// `escape` when the output is a terminal.
     pub fn new(columns: Option<Vec<Column>>, header: bool, time: TimeMode, escape: bool) -> Self {
-        CsvWriter {
+        CsvPrinter {
             style: if escape {
                 CellStyle::EscapedRaw
             } else {
@@ -95,12 +96,11 @@ pub fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     }
 }
 
-impl EventWriter for CsvWriter {
-    fn set_time_base(&mut self, ns: u64) {
-        self.time.base_ns = Some(ns);
-    }
-
-    fn begin(&mut self, out: &mut dyn io::Write) -> io::Result<()> {
+impl Print for CsvPrinter {
+    fn begin<W: Write>(&mut self, out: &mut W, time_base: Option<u64>) -> io::Result<()> {
+        if time_base.is_some() {
+            self.time.base_ns = time_base;
+        }
         if !self.header {
             return Ok(());
         }
@@ -116,9 +116,10 @@ impl EventWriter for CsvWriter {
         out.write_all(&self.record)
     }
 
-    fn write_event(
+    #[inline(never)]
+    fn event<W: Write>(
         &mut self,
-        out: &mut dyn io::Write,
+        out: &mut W,
         event: &OpenEvent<'_>,
         ctx: &mut Context<'_>,
     ) -> io::Result<()> {
@@ -138,7 +139,7 @@ impl EventWriter for CsvWriter {
                 self.end_field(false);
                 push_u64(&mut self.field, event.uid.into());
                 self.end_field(false);
-                if let Some(name) = ctx.users.user_name(event.uid) {
+                if let Some(name) = ctx.users.known_name(event.uid) {
                     if self.style == CellStyle::Raw {
                         self.field.extend_from_slice(name);
                     } else {
@@ -171,7 +172,8 @@ impl EventWriter for CsvWriter {
 mod tests {
     use super::*;
     use crate::event::Outcome;
-    use crate::format::Numeric;
+    use crate::info::TraceInfo;
+    use crate::users::{UserDb, UserSource};
 
     fn field(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -216,15 +218,17 @@ mod tests {
                 outcome: Outcome::Unfinished,
             },
         ];
-        let mut writer = CsvWriter::new(columns, header, TimeMode::Relative, false);
+        let mut printer = CsvPrinter::new(columns, header, TimeMode::Relative, false);
         let mut out = Vec::new();
-        writer.begin(&mut out).unwrap();
+        printer.begin(&mut out, None).unwrap();
+        let mut users = UserDb::new(UserSource::Numeric);
+        let info = TraceInfo::default();
         for event in &events {
             let mut ctx = Context {
-                users: &mut Numeric,
-                wall_offset_ns: None,
+                users: &mut users,
+                info: &info,
             };
-            writer.write_event(&mut out, event, &mut ctx).unwrap();
+            printer.event(&mut out, event, &mut ctx).unwrap();
         }
         String::from_utf8(out).unwrap()
     }

@@ -1,7 +1,7 @@
-//! Integration tests of issue 4: filters, columns, formats, sorting, summaries, progress and
+//! Filters, columns, formats, sorting, summaries, progress and
 //! discoverability, each on fixtures with answers worked out by hand below.
 //!
-//! tests/data/features/small.trace (users from tests/data/features/passwd: 0 root,
+//! tests/data/options/small.trace (users from tests/data/options/passwd: 0 root,
 //! 33 www-data, 1000 alice; timestamps are 1 s + the start column, monotonic, with
 //! `# clock-offset-ns: 1700000000000000000`, and a `# lost: 2` in the middle):
 //!
@@ -19,10 +19,9 @@
 //! | 10 | 0    | 500 | 500 | bash    | /etc/profile        | 90000    | 8000        | 3   |
 //! | 11 | 0    | 500 | 500 | bash    | /etc/bash.bashrc    | 100000   | 700         | -2  |
 
-#[path = "features/util.rs"]
-mod util;
-
-use util::{base64_decode, data, on_terminal, refused, small, trace_merge};
+use crate::common::{
+    base64_decode, on_terminal, options_data as data, refused, small, trace_merge,
+};
 
 /// The rows of a TSV output without header: one Vec of cells per line.
 fn rows(text: &str) -> Vec<Vec<&str>> {
@@ -81,9 +80,34 @@ fn filter_user_by_uid_and_by_name() {
 
 #[test]
 fn filter_comm_is_exact() {
-    assert_eq!(column(&["-c", "nginx"], "tid"), ["201", "202", "201"]);
-    assert!(column(&["-c", "ngin"], "tid").is_empty());
-    assert_eq!(column(&["-c", "bash", "-c", "cat"], "path").len(), 5);
+    assert_eq!(column(&["-n", "nginx"], "tid"), ["201", "202", "201"]);
+    assert!(column(&["-n", "ngin"], "tid").is_empty());
+    assert_eq!(column(&["-n", "bash", "-n", "cat"], "path").len(), 5);
+}
+
+/// The letters mean what they mean in trace-gen (and opensnoop): -n a process name, -u a user,
+/// -p a pid. -c, trace-gen's command, is refused with a pointer to -n; numeric uids are -N.
+#[test]
+fn letters_as_in_trace_gen() {
+    assert_eq!(
+        column(&["--name", "nginx"], "tid"),
+        column(&["-n", "nginx"], "tid")
+    );
+    assert_eq!(
+        column(&["--uid", "33"], "path"),
+        ["/etc/hosts", "/tmp/sess_abc"]
+    );
+    let err = refused(&["-c", "nginx"]);
+    assert!(
+        err.contains("filter by process name with -n/--comm nginx"),
+        "{err}"
+    );
+    let out = trace_merge()
+        .args(["-N", "-n", "php-fpm", "-o", "user", "--no-header"])
+        .arg(data("small.trace"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "33\n33\n");
 }
 
 #[test]
@@ -157,7 +181,7 @@ fn filter_min_duration_with_units() {
 fn filters_are_and_combined_in_seed_format() {
     // Failed opens of nginx longer than 5 us: only row 6.
     assert_eq!(
-        small(&["-x", "-c", "nginx", "--min-duration", "5us"]),
+        small(&["-x", "-n", "nginx", "--min-duration", "5us"]),
         "OPEN alice 200 /var/www/missing => ERROR -2 [6.00 us]\n"
     );
     assert_eq!(
@@ -302,7 +326,7 @@ fn timestamps_relative_and_absolute() {
 
 #[test]
 fn absolute_time_without_an_offset_is_a_question_mark() {
-    let dir = std::env::temp_dir().join(format!("tm-features-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tm-options-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("mono.trace");
     std::fs::write(
@@ -311,7 +335,7 @@ fn absolute_time_without_an_offset_is_a_question_mark() {
     )
     .unwrap();
     let out = trace_merge()
-        .args(["--time", "absolute", "-n", "--no-header", "-o", "path"])
+        .args(["--time", "absolute", "-N", "--no-header", "-o", "path"])
         .arg(&trace)
         .output()
         .unwrap();
@@ -419,7 +443,7 @@ fn json_lines_read_back_with_serde_json() {
 #[test]
 fn json_unfinished_and_numeric_users_are_null() {
     let out = trace_merge()
-        .args(["--format", "json", "-n", "--unfinished", "-p", "400"])
+        .args(["--format", "json", "-N", "--unfinished", "-p", "400"])
         .arg(data("small.trace"))
         .output()
         .unwrap();
@@ -732,7 +756,7 @@ fn summary_by_each_key() {
 
 #[test]
 fn summary_respects_filters_and_refuses_other_formats() {
-    let out = small(&["--summary", "-c", "nginx"]);
+    let out = small(&["--summary", "-n", "nginx"]);
     // The unfinished open (sleepy) is not nginx's: 0.
     assert!(
         out.starts_with("opens: 3  failed: 2 (66.6%)  unfinished: 0  lost: 2\n"),
@@ -740,7 +764,7 @@ fn summary_respects_filters_and_refuses_other_formats() {
     );
     // nginx durations 2000 4000 6000: p50 = rank 2 -> 4000.
     assert!(out.contains("  p50      4.00 us  (4000 ns)\n"), "{out}");
-    let out = small(&["--summary", "-c", "sleepy"]);
+    let out = small(&["--summary", "-n", "sleepy"]);
     assert!(
         out.starts_with("opens: 0  failed: 0  unfinished: 1  lost: 2\n"),
         "{out}"
@@ -761,8 +785,10 @@ fn summary_respects_filters_and_refuses_other_formats() {
 #[test]
 fn no_progress_bar_when_stderr_is_not_a_terminal() {
     // A clean 9 MB trace (bigger than the bar's threshold) with the summary mode, where the
-    // bar would show on a terminal; here stderr is a pipe, so it must stay empty.
-    let dir = std::env::temp_dir().join(format!("tm-features-big-{}", std::process::id()));
+    // bar would show on a terminal; here stderr is a pipe, so it must stay empty. The bar is
+    // drawn on a plain terminal handle that does not hide itself, so this fails if
+    // progress::wanted stops checking that stderr is a terminal.
+    let dir = std::env::temp_dir().join(format!("tm-options-big-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.trace");
     let mut text = String::with_capacity(10 << 20);
@@ -782,7 +808,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     }
     std::fs::write(&path, &text).unwrap();
     let out = trace_merge()
-        .args(["-n", "--summary"])
+        .args(["-N", "--summary"])
         .arg(&path)
         .output()
         .unwrap();
@@ -873,7 +899,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
         ("host-b.trace", "host-a.trace"),
     ] {
         let out = trace_merge()
-            .arg("-n")
+            .arg("-N")
             .arg(data(first))
             .arg(data(second))
             .output()
@@ -891,7 +917,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
         );
     }
     let out = trace_merge()
-        .args(["-n", "--time", "absolute", "-o", "path", "--no-header"])
+        .args(["-N", "--time", "absolute", "-o", "path", "--no-header"])
         .arg(data("host-b.trace"))
         .arg(data("host-a.trace"))
         .output()
@@ -909,7 +935,7 @@ fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {
 fn pieces_of_one_trace_pair_across_files() {
     // No host header: one pairing state; /split/across enters in piece 1 and returns in 2.
     let out = trace_merge()
-        .arg("-n")
+        .arg("-N")
         .arg(data("piece-1.trace"))
         .arg(data("piece-2.trace"))
         .output()
@@ -926,7 +952,7 @@ fn pieces_of_one_trace_pair_across_files() {
 #[test]
 fn merged_summary_counts_every_input_and_a_missing_one_fails() {
     let out = trace_merge()
-        .args(["-n", "--summary"])
+        .args(["-N", "--summary"])
         .arg(data("host-a.trace"))
         .arg(data("no-such.trace"))
         .arg(data("host-b.trace"))
@@ -955,14 +981,14 @@ fn sh_quote(path: &std::path::Path) -> String {
 
 #[test]
 fn columns_are_aligned_on_a_terminal() {
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     let command = format!(
         "{} --passwd {} -o pid,comm,path,errno,duration_ns -x {} 2>/dev/null",
         sh_quote(&bin),
         sh_quote(&data("passwd")),
         sh_quote(&data("small.trace"))
     );
-    let Some(screen) = on_terminal(&command) else {
+    let Some(screen) = on_terminal(module_path!(), &command) else {
         return;
     };
     let row = |pid: &str, comm: &str, path: &str, errno: &str, ns: &str| {
@@ -980,13 +1006,13 @@ fn columns_are_aligned_on_a_terminal() {
 
 #[test]
 fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     let command = format!(
-        "{} -n --format csv {} 2>/dev/null",
+        "{} -N --format csv {} 2>/dev/null",
         sh_quote(&bin),
         sh_quote(&data("odd-paths.trace"))
     );
-    let Some(screen) = on_terminal(&command) else {
+    let Some(screen) = on_terminal(module_path!(), &command) else {
         return;
     };
     // On the terminal: the newline, the ESC and the tab of the file names are shown escaped,
@@ -999,7 +1025,7 @@ fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
     );
     // Through a pipe the same CSV keeps the raw bytes (lossless for readers).
     let piped = trace_merge()
-        .args(["-n", "--format", "csv"])
+        .args(["-N", "--format", "csv"])
         .arg(data("odd-paths.trace"))
         .output()
         .unwrap();
@@ -1009,37 +1035,41 @@ fn csv_on_a_terminal_is_escaped_and_raw_in_a_pipe() {
 
 #[test]
 fn progress_bar_on_a_terminal_for_a_big_file() {
-    let dir = std::env::temp_dir().join(format!("tm-features-pty-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tm-options-pty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big-progress.trace");
     let line =
         "=> uid: 0 pid: 7 tid: 7 comm: worker open: /var/lib/some/fairly/long/path.dat 1000\n\
                 <= uid: 0 pid: 7 tid: 7 comm: worker ret: 3 1100\n";
     std::fs::write(&path, line.repeat((9 << 20) / line.len() + 1)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("trace-merge");
+    let bin = crate::common::bin();
     // The summary is printed at the end only, so the bar may use the terminal meanwhile.
-    let with_summary = on_terminal(&format!(
-        "{} -n --summary {} >/dev/null",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
+    let with_summary = on_terminal(
+        module_path!(),
+        &format!(
+            "{} -N --summary {} >/dev/null",
+            sh_quote(&bin),
+            sh_quote(&path)
+        ),
+    );
     // Output on the same terminal while reading (stdout is the terminal; --top 1 keeps the
     // screen short): no bar. Through a pipe (`| tail -1`), stdout is not the terminal: a bar.
-    let scrolling = on_terminal(&format!(
-        "{} -n --top 1 {}",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
-    let piped = on_terminal(&format!(
-        "{} -n {} | tail -1",
-        sh_quote(&bin),
-        sh_quote(&path)
-    ));
-    let small = on_terminal(&format!(
-        "{} -n --summary {} >/dev/null",
-        sh_quote(&bin),
-        sh_quote(&data("small.trace"))
-    ));
+    let scrolling = on_terminal(
+        module_path!(),
+        &format!("{} -N --top 1 {}", sh_quote(&bin), sh_quote(&path)),
+    );
+    let piped = on_terminal(
+        module_path!(),
+        &format!("{} -N {} | tail -1", sh_quote(&bin), sh_quote(&path)),
+    );
+    let small = on_terminal(
+        module_path!(),
+        &format!(
+            "{} -N --summary {} >/dev/null",
+            sh_quote(&bin),
+            sh_quote(&data("small.trace"))
+        ),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let (Some(with_summary), Some(scrolling), Some(piped), Some(small)) =
         (with_summary, scrolling, piped, small)

@@ -26,10 +26,12 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
-use crate::duration::HumanDuration;
+use super::{Context, Print};
+use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
+use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
-use crate::format::{escape_text, UserNames};
+use crate::users::UserDb;
 
 /// What `--summary-by` groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,7 +95,7 @@ pub struct EndCounts {
     /// Events the tracer reported lost (`# lost: N`).
     pub lost: u64,
     /// Opens that never returned (the larger of this and the unfinished opens passed to
-    /// [`Summary::add`] is printed, so the pipeline may do either).
+    /// the summary is printed, so the pipeline may do either).
     pub unfinished: u64,
     /// Returns that had no entry.
     pub unmatched_returns: u64,
@@ -130,7 +132,7 @@ enum GroupValue {
 
 /// Accumulates opens, then prints the summary.
 #[derive(Debug)]
-pub struct Summary {
+pub struct SummaryPrinter {
     by: Option<GroupKey>,
     top: usize,
     total: Agg,
@@ -142,11 +144,11 @@ pub struct Summary {
     groups: HashMap<GroupValue, Agg>,
 }
 
-impl Summary {
+impl SummaryPrinter {
     /// A summary with the top tables of `top` rows each, or grouped `by` one key (all rows,
     /// or the first `top` when given).
-    pub fn new(by: Option<GroupKey>, top: Option<usize>) -> Summary {
-        Summary {
+    pub fn new(by: Option<GroupKey>, top: Option<usize>) -> SummaryPrinter {
+        SummaryPrinter {
             by,
             top: top.unwrap_or(if by.is_some() { usize::MAX } else { 10 }),
             total: Agg::default(),
@@ -160,7 +162,7 @@ impl Summary {
     }
 
     /// Counts one open.
-    pub fn add(&mut self, event: &OpenEvent<'_>) {
+    fn add(&mut self, event: &OpenEvent<'_>) {
         let Outcome::Returned { ret, .. } = event.outcome else {
             self.unfinished_seen += 1;
             return;
@@ -191,17 +193,11 @@ impl Summary {
         }
     }
 
-    /// The nearest-rank percentile `p` (0 < p <= 100) of the durations, in ns.
-    pub fn percentile(&mut self, p: u32) -> Option<u64> {
-        self.durations.sort_unstable();
-        nearest_rank(&self.durations, p)
-    }
-
     /// Prints the summary.
-    pub fn write(
+    fn write(
         &mut self,
         out: &mut dyn Write,
-        users: &mut dyn UserNames,
+        users: &mut UserDb,
         counts: &EndCounts,
     ) -> io::Result<()> {
         let t = self.total;
@@ -239,11 +235,7 @@ impl Summary {
             let mut below = 0;
             for (label, p) in [("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)] {
                 let ns = select_nearest_rank(&mut self.durations, &mut below, p);
-                writeln!(
-                    out,
-                    "  {label} {:>12}  ({ns} ns)",
-                    HumanDuration(ns).to_string()
-                )?;
+                writeln!(out, "  {label} {:>12}  ({ns} ns)", human_time(ns))?;
             }
         }
         match self.by {
@@ -280,7 +272,7 @@ impl Summary {
             )?;
             for (path, agg) in rows.into_iter().take(self.top) {
                 label.clear();
-                escape_text(path, &mut label);
+                escape_into(&mut label, path);
                 write_agg_row(out, agg, false, &label)?;
             }
         }
@@ -297,7 +289,7 @@ impl Summary {
             for ((pid, comm), agg) in rows.into_iter().take(self.top) {
                 label.clear();
                 write!(label, "{pid:>7} ")?;
-                escape_text(comm.as_deref().unwrap_or(b"-"), &mut label);
+                escape_into(&mut label, comm.as_deref().unwrap_or(b"-"));
                 write_agg_row(out, agg, false, &label)?;
             }
         }
@@ -308,7 +300,7 @@ impl Summary {
         &self,
         out: &mut dyn Write,
         by: GroupKey,
-        users: &mut dyn UserNames,
+        users: &mut UserDb,
     ) -> io::Result<()> {
         let mut rows: Vec<(&GroupValue, &Agg)> = self.groups.iter().collect();
         sort_rows(&mut rows, false, self.top);
@@ -327,9 +319,9 @@ impl Summary {
         for (value, agg) in rows.into_iter().take(self.top) {
             label.clear();
             match value {
-                GroupValue::Bytes(bytes) => escape_text(bytes, &mut label),
-                GroupValue::Number(uid) if by == GroupKey::User => match users.user_name(*uid) {
-                    Some(name) => escape_text(name, &mut label),
+                GroupValue::Bytes(bytes) => escape_into(&mut label, bytes),
+                GroupValue::Number(uid) if by == GroupKey::User => match users.known_name(*uid) {
+                    Some(name) => escape_into(&mut label, name),
                     None => write!(label, "{uid}")?,
                 },
                 GroupValue::Number(n) => write!(label, "{n}")?,
@@ -339,6 +331,32 @@ impl Summary {
             write_agg_row(out, agg, true, &label)?;
         }
         Ok(())
+    }
+}
+
+impl Print for SummaryPrinter {
+    fn begin<W: Write>(&mut self, _out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn event<W: Write>(
+        &mut self,
+        _out: &mut W,
+        event: &OpenEvent<'_>,
+        _ctx: &mut Context<'_>,
+    ) -> io::Result<()> {
+        self.add(event);
+        Ok(())
+    }
+
+    fn end<W: Write>(
+        &mut self,
+        out: &mut W,
+        users: &mut UserDb,
+        counts: &EndCounts,
+    ) -> io::Result<()> {
+        self.write(out, users, counts)
     }
 }
 
@@ -379,15 +397,15 @@ fn write_agg_row(out: &mut dyn Write, agg: &Agg, detail: bool, label: &[u8]) -> 
         "  {:>7} {:>7} {:>12}",
         agg.count,
         agg.failed,
-        HumanDuration(agg.total_ns).to_string()
+        human_time(agg.total_ns)
     )?;
     if detail {
         let avg = agg.total_ns / agg.count.max(1);
         write!(
             out,
             " {:>12} {:>12}",
-            HumanDuration(avg).to_string(),
-            HumanDuration(agg.max_ns).to_string()
+            human_time(avg),
+            human_time(agg.max_ns)
         )?;
     }
     out.write_all(b"  ")?;
@@ -395,7 +413,9 @@ fn write_agg_row(out: &mut dyn Write, agg: &Agg, detail: bool, label: &[u8]) -> 
     out.write_all(b"\n")
 }
 
-/// The value at 1-based rank `ceil(p * n / 100)` of `sorted`.
+/// The value at 1-based rank `ceil(p * n / 100)` of `sorted` (the definition that
+/// [`select_nearest_rank`] is tested against).
+#[cfg(test)]
 fn nearest_rank(sorted: &[u64], p: u32) -> Option<u64> {
     if sorted.is_empty() {
         return None;
@@ -460,7 +480,7 @@ pub fn histogram(durations: &[u64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::Numeric;
+    use crate::users::UserSource;
 
     #[test]
     fn nearest_rank_by_hand() {
@@ -584,7 +604,7 @@ mod tests {
     }
 
     fn summary_text(by: Option<GroupKey>, top: Option<usize>) -> String {
-        let mut summary = Summary::new(by, top);
+        let mut summary = SummaryPrinter::new(by, top);
         for e in fixture() {
             summary.add(&e);
         }
@@ -598,7 +618,9 @@ mod tests {
             unfinished: 0,
             unmatched_returns: 0,
         };
-        summary.write(&mut out, &mut Numeric, &counts).unwrap();
+        summary
+            .write(&mut out, &mut UserDb::new(UserSource::Numeric), &counts)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -670,14 +692,7 @@ mod tests {
     }
 
     #[test]
-    fn percentile_api() {
-        let mut summary = Summary::new(None, None);
-        for e in fixture() {
-            summary.add(&e);
-        }
-        assert_eq!(summary.percentile(50), Some(3000));
-        assert_eq!(summary.percentile(20), Some(1000));
-        assert_eq!(summary.percentile(21), Some(2000));
+    fn group_keys_parse() {
         assert_eq!("pid".parse::<GroupKey>(), Ok(GroupKey::Pid));
         assert!("size"
             .parse::<GroupKey>()

@@ -7,7 +7,7 @@
 //! |------------------|-----------------|-------------------------------------------------------|
 //! | `ts`             | integer         | entry timestamp, ns, in the trace's clock             |
 //! | `uid`            | integer         |                                                       |
-//! | `user`           | string or null  | the user name; null when unknown or with `-n`         |
+//! | `user`           | string or null  | the user name; null when unknown or with `-N`         |
 //! | `pid`            | integer         |                                                       |
 //! | `tid`            | integer or null | null when the trace has no thread ids                 |
 //! | `comm`           | string or null  | process name                                          |
@@ -32,34 +32,35 @@
 //! allocates per event, and the binary needs no serde at run time; the tests read the output
 //! back with `serde_json`.
 
-use std::io;
+use std::io::{self, Write};
 
+use super::{Context, Print};
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::event::OpenEvent;
-use crate::format::{Context, EventWriter};
-use crate::timefmt::{push_i64, push_u64};
+use crate::number::{push_i64, push_u64};
 
 /// Writes one JSON object per line.
 #[derive(Debug, Default)]
-pub struct JsonWriter {
+pub struct JsonPrinter {
     line: Vec<u8>,
 }
 
-impl JsonWriter {
-    /// A new writer.
+impl JsonPrinter {
+    /// A new printer.
     pub fn new() -> Self {
-        JsonWriter::default()
+        JsonPrinter::default()
     }
 }
 
-impl EventWriter for JsonWriter {
-    fn begin(&mut self, _out: &mut dyn io::Write) -> io::Result<()> {
+impl Print for JsonPrinter {
+    fn begin<W: Write>(&mut self, _out: &mut W, _time_base: Option<u64>) -> io::Result<()> {
         Ok(())
     }
 
-    fn write_event(
+    #[inline(never)]
+    fn event<W: Write>(
         &mut self,
-        out: &mut dyn io::Write,
+        out: &mut W,
         event: &OpenEvent<'_>,
         ctx: &mut Context<'_>,
     ) -> io::Result<()> {
@@ -70,7 +71,7 @@ impl EventWriter for JsonWriter {
         line.extend_from_slice(b",\"uid\":");
         push_u64(line, event.uid.into());
         line.extend_from_slice(b",\"user\":");
-        match ctx.users.user_name(event.uid) {
+        match ctx.users.known_name(event.uid) {
             Some(name) if is_plain_ascii(name) => push_quoted(line, name),
             Some(name) => push_json_str(line, &String::from_utf8_lossy(name)),
             None => line.extend_from_slice(b"null"),
@@ -254,18 +255,14 @@ pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
 mod tests {
     use super::*;
     use crate::event::Outcome;
-    use crate::format::Numeric;
-    use std::collections::HashMap;
+    use crate::info::TraceInfo;
+    use crate::users::{UserDb, UserSource};
 
-    fn json(event: &OpenEvent<'_>, users: &mut dyn crate::format::UserNames) -> String {
+    fn json(event: &OpenEvent<'_>, users: &mut UserDb) -> String {
         let mut out = Vec::new();
-        let mut ctx = Context {
-            users,
-            wall_offset_ns: None,
-        };
-        JsonWriter::new()
-            .write_event(&mut out, event, &mut ctx)
-            .unwrap();
+        let info = TraceInfo::default();
+        let mut ctx = Context { users, info: &info };
+        JsonPrinter::new().event(&mut out, event, &mut ctx).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -284,7 +281,7 @@ mod tests {
                 end_ns: 1_795_664_257_567_624_170,
             },
         };
-        let mut users = HashMap::from([(0, "root".to_string())]);
+        let mut users = UserDb::from_names(&[(0, "root")]);
         assert_eq!(
             json(&event, &mut users),
             "{\"ts\":1795664257567614000,\"uid\":0,\"user\":\"root\",\"pid\":3584,\"tid\":3585,\
@@ -305,7 +302,7 @@ mod tests {
             start_ns: 5,
             outcome: Outcome::Unfinished,
         };
-        let text = json(&event, &mut Numeric);
+        let text = json(&event, &mut UserDb::new(UserSource::Numeric));
         assert!(
             text.contains("\"user\":null,\"pid\":1,\"tid\":null,\"comm\":null,\"comm_b64\":null"),
             "{text}"

@@ -1,0 +1,108 @@
+//! Decimal digits without the formatter: integers as trace-merge prints millions of them
+//! (pids, fds, timestamps), and fixed two-decimal values for durations.
+
+/// `r / 100` with two decimals.
+#[inline]
+pub fn push_cents(out: &mut Vec<u8>, r: u64) {
+    push_u64(out, r / 100);
+    let c = (r % 100) as usize * 2;
+    out.extend_from_slice(&[b'.', DIGIT_PAIRS[c], DIGIT_PAIRS[c + 1]]);
+}
+
+/// "00" to "99": two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// 10^0 to 10^19.
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// Appends the decimal digits of `n`.
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100_000_000 {
+        // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
+        let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
+        let len = t + 1 - usize::from(n < POW10[t]);
+        // All 8 digits at once, leading zeros shifted out, appended as one word.
+        let start = out.len();
+        let word = eight_digits_ascii(n as u32) >> (8 * (8 - len));
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(start + len);
+        return;
+    }
+    push_large(out, n);
+}
+
+/// [`push_u64`] for 10^8 and more (nanosecond timestamps): the digits above the last eight,
+/// then those eight with their leading zeros, one word each.
+fn push_large(out: &mut Vec<u8>, n: u64) {
+    push_u64(out, n / 100_000_000);
+    out.extend_from_slice(&eight_digits_ascii((n % 100_000_000) as u32).to_le_bytes());
+}
+
+/// `n` (below 10^8) as 8 ASCII digits with leading zeros, the first digit in the low byte:
+/// split into halves of 4 digits, then 2, then 1, each split done in every lane at once
+/// (the products stay inside their lanes for these ranges).
+#[inline]
+fn eight_digits_ascii(n: u32) -> u64 {
+    let v = u64::from(n / 10_000) | (u64::from(n % 10_000) << 32);
+    let hundreds = ((v * 5243) >> 19) & 0x0000_007f_0000_007f; // x / 100 for x < 43699
+    let v = hundreds | ((v - hundreds * 100) << 16);
+    let tens = ((v * 103) >> 10) & 0x000f_000f_000f_000f; // x / 10 for x < 179
+    let v = tens | ((v - tens * 10) << 8);
+    v + 0x3030_3030_3030_3030
+}
+
+/// Appends `n` in decimal with a `-` when negative.
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        let mut v = Vec::new();
+        push_i64(&mut v, -2);
+        v.push(b' ');
+        push_i64(&mut v, i64::MIN);
+        v.push(b' ');
+        push_u64(&mut v, u64::MAX);
+        assert_eq!(v, b"-2 -9223372036854775808 18446744073709551615");
+        for n in (0..1_000_000u64).chain((0..100_000_000).step_by(997)) {
+            v.clear();
+            push_u64(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
+        }
+        let mut p = 1u64;
+        for _ in 0..20 {
+            for n in [p - 1, p, p + 1, p.wrapping_mul(7) / 3] {
+                v.clear();
+                push_u64(&mut v, n);
+                assert_eq!(v, n.to_string().as_bytes());
+            }
+            p = p.wrapping_mul(10);
+        }
+    }
+}
