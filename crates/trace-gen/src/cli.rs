@@ -54,7 +54,7 @@ pub struct Cli {
 
     /// With -c: stop tracing when the command itself exits, even if processes it started
     /// still run (a daemon that forks into the background never ends).
-    #[arg(long, requires = "command")]
+    #[arg(long)]
     pub stop_at_exit: bool,
 
     /// Trace only processes with this name (comm): 1 to 15 printable ASCII characters, no `"`

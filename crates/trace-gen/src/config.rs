@@ -63,6 +63,7 @@ impl Config {
             Some(name) => backend::make(name).into(),
             None => backend::host_default(&env)?.into(),
         };
+        check_target_os(&cli, &*backend)?;
         let tracer = tracer_path(&*backend, &env);
         if !cli.print_script {
             check_path_variable(&*backend, &tracer, &env)?;
@@ -94,6 +95,25 @@ fn check_combinations(cli: &Cli) -> Result<(), Error> {
             options: "--no-follow without -p or -c",
             why: "there is no process to stop following (without -p or -c the whole system \
                   is traced)",
+        });
+    }
+    if cli.stop_at_exit && cli.command.is_none() {
+        return Err(Error::BadCombination {
+            options: "--stop-at-exit without -c",
+            why: "it stops tracing when the -c command exits; with -p, tracing stops when the \
+                  processes exit",
+        });
+    }
+    Ok(())
+}
+
+/// `--target-os` chooses a DTrace dialect: with another tracer it would be ignored.
+fn check_target_os(cli: &Cli, backend: &dyn Backend) -> Result<(), Error> {
+    if cli.target_os.is_some() && backend.name() != "dtrace" {
+        return Err(Error::BadCombination {
+            options: "--target-os without DTrace",
+            why: "it chooses the DTrace dialect; bpftrace and SystemTap scripts are for Linux \
+                  only (add -D, or leave --target-os out)",
         });
     }
     Ok(())

@@ -207,6 +207,38 @@ fn no_follow_without_a_process_is_refused_naming_the_options() {
 }
 
 #[test]
+fn stop_at_exit_without_a_command_is_refused_naming_the_options() {
+    for extra in [&[][..], &["-p", "1"], &["--print-script"]] {
+        let mut args = vec!["-B", "--stop-at-exit"];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            one_line_error(&args, &[], 2),
+            "trace-gen: --stop-at-exit without -c: it stops tracing when the -c command exits; \
+             with -p, tracing stops when the processes exit\n"
+        );
+    }
+    trace_gen()
+        .args(["-B", "--stop-at-exit", "-c", "true", "--print-script"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn target_os_without_dtrace_is_refused_naming_the_options() {
+    for backend in ["-B", "-S"] {
+        assert_eq!(
+            one_line_error(
+                &[backend, "--target-os", "solaris11", "--print-script"],
+                &[],
+                2
+            ),
+            "trace-gen: --target-os without DTrace: it chooses the DTrace dialect; bpftrace and \
+             SystemTap scripts are for Linux only (add -D, or leave --target-os out)\n"
+        );
+    }
+}
+
+#[test]
 fn pid_0_and_a_pid_that_does_not_exist_are_refused() {
     assert_eq!(
         one_line_error(&["-B", "-p", "0", "--print-script"], &[], 2),
