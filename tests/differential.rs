@@ -184,7 +184,12 @@ fn non_canonical_lines(raw: &[u8]) -> Vec<String> {
         match parse_line(line) {
             Ok(Line::Entry(e)) => {
                 let comm = e.task.comm.map(|c| c.to_bytes().into_owned());
-                trace_format::write_entry(
+                let write = if e.path.is_truncated() {
+                    trace_format::write_truncated_entry
+                } else {
+                    trace_format::write_entry
+                };
+                write(
                     &mut again,
                     e.task.uid,
                     e.task.pid,

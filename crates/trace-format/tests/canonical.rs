@@ -1,11 +1,12 @@
-//! The canonical form: every line the writer produces reads back to the same fields, and
+//! The canonical form: every line the writers produce (an entry, a truncated entry, a return)
+//! reads back to the same fields (the truncation mark included), and
 //! writing those fields again gives the same bytes. So a trace written by trace-tools has one
 //! spelling per event: a reader can check a line by rewriting it (trace-gen's output on the
 //! hostile-name corpus is checked so, in the workspace's differential tests), and no bytes in
 //! a path or a process name can make a line that reads as anything else.
 
 use proptest::prelude::*;
-use trace_format::{parse_line, write_entry, write_return, Line};
+use trace_format::{parse_line, write_entry, write_return, write_truncated_entry, Line};
 
 /// Text fields as an attacker would choose them: any bytes but NUL (no path or process name
 /// holds one), weighted towards the bytes and shapes the grammar gives meaning to.
@@ -42,7 +43,12 @@ fn rewrite(line: &[u8]) -> Vec<u8> {
     match parse_line(line).expect("the writer's line parses") {
         Line::Entry(e) => {
             let comm = e.task.comm.map(|c| c.to_bytes().into_owned());
-            write_entry(
+            let write = if e.path.is_truncated() {
+                write_truncated_entry
+            } else {
+                write_entry
+            };
+            write(
                 &mut out,
                 e.task.uid,
                 e.task.pid,
@@ -81,9 +87,10 @@ proptest! {
 
     #[test]
     fn canonical_entry(uid: u32, pid: u32, tid: Option<u32>, comm in proptest::option::of(text()),
-                       path in text(), ts: u64) {
+                       path in text(), truncated: bool, ts: u64) {
         let mut line = Vec::new();
-        write_entry(&mut line, uid, pid, tid, comm.as_deref(), &path, ts);
+        let write = if truncated { write_truncated_entry } else { write_entry };
+        write(&mut line, uid, pid, tid, comm.as_deref(), &path, ts);
         prop_assert!(!has_raw_control(&line), "{:?}", String::from_utf8_lossy(&line));
         let Ok(Line::Entry(e)) = parse_line(&line) else {
             panic!("not an entry: {:?}", String::from_utf8_lossy(&line))
@@ -91,7 +98,7 @@ proptest! {
         prop_assert_eq!((e.task.uid, e.task.pid, e.task.tid, e.ts), (uid, pid, tid, ts));
         prop_assert_eq!(e.task.comm.map(|c| c.to_bytes().into_owned()), comm);
         prop_assert_eq!(e.path.to_bytes().into_owned(), path);
-        prop_assert!(!e.path.is_truncated());
+        prop_assert_eq!(e.path.is_truncated(), truncated);
         prop_assert_eq!(rewrite(&line), line);
     }
 
