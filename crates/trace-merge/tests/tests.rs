@@ -5,7 +5,9 @@
 //! - `options`: filters, columns, formats, sorting, summaries, several inputs;
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
-//! - `bounds`: memory stays bounded with millions of threads in flight.
+//! - `bounds`: memory stays bounded with millions of threads in flight;
+//! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
+//! - `unknown_user`: `-u` with a name nobody has is an error.
 
 mod common;
 
@@ -13,4 +15,6 @@ mod bounds;
 mod cli;
 mod hostile;
 mod options;
+mod restarted;
 mod terminal_safety;
+mod unknown_user;

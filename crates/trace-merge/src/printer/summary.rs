@@ -1,7 +1,8 @@
 //! `--summary` and `--summary-by KEY`: what `strace -c` and bpftrace's `hist()` give together,
 //! printed instead of the events.
 //!
-//! - totals: completed opens, failures, unfinished opens, events the tracer lost;
+//! - totals: completed opens, failures, restarted opens (interrupted by a signal, -512..-516:
+//!   not failures; shown only when there are some), unfinished opens, events the tracer lost;
 //! - latency percentiles p50, p90, p99 and the maximum, exact: every duration is kept
 //!   (8 bytes per completed open) and the percentile is the nearest-rank one, the value at
 //!   1-based rank `ceil(p/100 * n)` of the sorted durations, so it is always a duration that
@@ -106,6 +107,8 @@ pub struct EndCounts {
 struct Agg {
     count: u64,
     failed: u64,
+    /// Opens a signal interrupted (-512..-516): not failures, counted apart.
+    restarted: u64,
     total_ns: u64,
     max_ns: u64,
 }
@@ -113,7 +116,8 @@ struct Agg {
 impl Agg {
     fn add(&mut self, ret: i64, ns: u64) {
         self.count += 1;
-        self.failed += u64::from(ret < 0);
+        self.failed += u64::from(crate::errno::is_failure(ret));
+        self.restarted += u64::from(crate::errno::is_restart(ret));
         self.total_ns = self.total_ns.saturating_add(ns);
         self.max_ns = self.max_ns.max(ns);
     }
@@ -170,7 +174,7 @@ impl SummaryPrinter {
         let ns = event.duration_ns().unwrap_or(0);
         self.total.add(ret, ns);
         self.durations.push(ns);
-        let errno = name_for_ret(ret);
+        let errno = name_for_ret(ret).filter(|_| !crate::errno::is_restart(ret));
         if let Some(name) = errno {
             *self.errnos.entry(name).or_default() += 1;
         }
@@ -204,6 +208,9 @@ impl SummaryPrinter {
         write!(out, "opens: {}  failed: {}", t.count, t.failed)?;
         if let Some(permille) = (t.failed * 1000).checked_div(t.count) {
             write!(out, " ({}.{}%)", permille / 10, permille % 10)?;
+        }
+        if t.restarted > 0 {
+            write!(out, "  restarted: {}", t.restarted)?;
         }
         writeln!(
             out,
