@@ -376,6 +376,10 @@ fn hostile_names_as_an_unprivileged_user_match_strace() {
         args.join(" ")
     );
     let (diffs, truth, traced) = compare(&dirs, &cmd, &[], || {});
+    // How tests/data/hostile/names-from-trace-gen.trace (trace-merge's fixture) was made.
+    if let Some(file) = std::env::var_os("TRACE_TOOLS_SAVE_HOSTILE_TRACE") {
+        std::fs::write(file, &traced.raw).unwrap();
+    }
     assert_same(test, &diffs, &truth, &traced);
     assert_eq!(traced.status.code(), Some(0), "{}", traced.stderr);
 

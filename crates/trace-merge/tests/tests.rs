@@ -4,6 +4,8 @@
 //! - `cli`: the core behaviour (standard text output, pairing, users, streaming, reports);
 //! - `options`: filters, columns, formats, sorting, summaries, several inputs;
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
+//! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
+//!   unambiguously by every format;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
 //! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
@@ -14,6 +16,7 @@ mod common;
 mod bounds;
 mod cli;
 mod hostile;
+mod hostile_names;
 mod options;
 mod restarted;
 mod terminal_safety;
