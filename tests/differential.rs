@@ -551,6 +551,31 @@ fn ia32_opens_of_a_static_i386_program_match_strace() {
     );
 }
 
+/// Opens a signal interrupted: strace's `= ? ERESTARTSYS (To be restarted ...)` and
+/// trace-gen's -512 are the same result, and there are two of them before the open that
+/// succeeds.
+#[test]
+fn restarted_opens_of_a_fifo_match_strace() {
+    let test = "restarted_opens_of_a_fifo_match_strace";
+    if !strace_ready(test) {
+        return;
+    }
+    let _lock = tracer_lock();
+    let dirs = Dirs::new("fifo");
+    let exe = build_c(&dirs.logs, "fifo", "cc", &[]);
+    let cmd = format!("{} {}", exe.display(), dirs.work());
+    let (diffs, truth, traced) = compare(&dirs, &cmd, &[], || dirs.reset());
+    assert_same(test, &diffs, &truth, &traced);
+    let fifo = format!("{}/f", dirs.work());
+    let mut rets: Vec<i64> = traced
+        .of_path(fifo.as_bytes())
+        .iter()
+        .filter_map(|o| o.ret)
+        .collect();
+    rets.sort_unstable();
+    assert_eq!(rets, [-512, -512, 3, 3], "the reader's two restarts, then both ends");
+}
+
 #[test]
 fn background_children_that_outlive_the_shell_match_strace() {
     let test = "background_children_that_outlive_the_shell_match_strace";
