@@ -573,7 +573,11 @@ fn restarted_opens_of_a_fifo_match_strace() {
         .filter_map(|o| o.ret)
         .collect();
     rets.sort_unstable();
-    assert_eq!(rets, [-512, -512, 3, 3], "the reader's two restarts, then both ends");
+    assert_eq!(
+        rets,
+        [-512, -512, 3, 3],
+        "the reader's two restarts, then both ends"
+    );
 }
 
 #[test]
