@@ -161,6 +161,20 @@ bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpf
 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then runs on every system
 call of the machine while tracing (trace-gen says so at start-up).";
 
+/// A usage error of clap as one line naming the options: its message (with the possible
+/// values, when it lists them), without the usage block and the tips.
+pub fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see trace-gen --help)")
+}
+
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, mult) = match s.char_indices().last() {
@@ -223,6 +237,26 @@ mod tests {
                 .contains("[possible values: bpftrace, systemtap, dtrace]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_naming_the_options() {
+        let err = |args: &[&str]| {
+            one_line(
+                &Cli::try_parse_from(std::iter::once("trace-gen").chain(args.iter().copied()))
+                    .unwrap_err(),
+            )
+        };
+        assert_eq!(
+            err(&["-p", "1", "-c", "ls"]),
+            "the argument '--pid <PID>' cannot be used with '--command <CMD>' (see trace-gen --help)"
+        );
+        assert_eq!(
+            err(&["--backend", "perf"]),
+            "invalid value 'perf' for '--backend <NAME>' [possible values: bpftrace, systemtap, \
+             dtrace] (see trace-gen --help)"
+        );
+        assert!(!err(&["-x"]).contains('\n'));
     }
 
     #[test]
