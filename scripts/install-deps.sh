@@ -12,11 +12,16 @@
 #                        is also the ground truth of the differential tests (tests/differential.rs)
 #   gcc-multilib         `gcc -m32 -static`: the static i386 program whose 32-bit opens the
 #                        differential tests trace
+#   chromium, fonts-dejavu-core
+#                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
+#   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
+#                        query recipes in the tests: target/duckdb-venv
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 make; do
+for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
+    make chromium fonts-dejavu-core python3-venv; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ! command -v cargo >/dev/null 2>&1; then
@@ -58,6 +63,16 @@ if [ -n "$headers" ] && command -v stap >/dev/null 2>&1; then
             mkdir -p "$(dirname "$stamp")" && touch "$stamp"
         fi
     fi
+fi
+
+# DuckDB for the query-recipe test, in a virtualenv of its own under the build directory (the
+# test looks for it there). Created once; pip runs only when duckdb does not import.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="${CARGO_TARGET_DIR:-$root/target}/duckdb-venv"
+if ! "$venv/bin/python" -c 'import duckdb' >/dev/null 2>&1; then
+    echo "install-deps: installing DuckDB from PyPI into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'duckdb>=1.1'
 fi
 
 # The SystemTap guest (scripts/guest/): qemu, Debian's kernel image matching the headers, static

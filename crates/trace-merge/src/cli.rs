@@ -160,7 +160,7 @@ pub struct Cli {
     pub min_duration: Option<String>,
 
     /// Print these columns, in this order (comma-separated): time, user, uid, pid, tid, comm,
-    /// path, result, ret, fd, errno, duration, duration_ns. Aligned under a header on a
+    /// path, result, ret, fd, errno, duration, duration_ns, host. Aligned under a header on a
     /// terminal, tab-separated otherwise.
     #[arg(
         short = 'o',
@@ -214,11 +214,19 @@ pub struct Cli {
     #[arg(long, value_name = "N", help_heading = "Sorting and summaries")]
     pub top: Option<usize>,
 
-    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (exact,
-    /// nearest-rank), top paths and processes by count and by total time, failures by errno,
-    /// a log2 latency histogram like bpftrace's hist(). Keeps 8 bytes per open until the end.
+    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (nearest-rank:
+    /// exact up to 524,288 opens, within 0.05% past that), top paths and processes by count
+    /// and by total time, failures by errno, a log2 latency histogram like bpftrace's hist().
+    /// Bounded memory: past 2,048 paths or processes the busiest are kept (space-saving) and
+    /// the error is printed.
     #[arg(long, help_heading = "Sorting and summaries")]
     pub summary: bool,
+
+    /// Draw a latency heat map into this SVG file instead of printing the opens: time along x,
+    /// latency up y in the log2 buckets of --summary's histogram, colour = opens per cell,
+    /// failed opens in a second panel; a tooltip per cell. Filters apply. Bounded memory.
+    #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
+    pub heatmap: Option<PathBuf>,
 
     /// Summarize grouped by one key (implies --summary).
     #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno"], help_heading = "Sorting and summaries")]
@@ -237,11 +245,15 @@ pub enum FormatArg {
     #[default]
     Text,
     /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
-    /// path_b64 path_truncated ret fd errno restarted duration_ns; null when absent). A path that is
+    /// path_b64 path_truncated ret fd errno restarted duration_ns host; null when absent). A path that is
     /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
+    /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
+    /// "Open trace file") and chrome://tracing: each open a complete event named by its path
+    /// on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    Chrome,
 }
 
 /// `--time`.

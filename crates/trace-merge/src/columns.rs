@@ -50,6 +50,8 @@ pub enum Column {
     Duration,
     /// Duration in integer nanoseconds.
     DurationNs,
+    /// The `# host:` header of the open's trace (`-` without one).
+    Host,
 }
 
 /// What there is to know about a column: one row of [`COLUMNS`].
@@ -75,7 +77,7 @@ pub struct ColumnDef {
 }
 
 /// Every column, in the order of [`Column`] (which `--help` follows).
-pub const COLUMNS: [ColumnDef; 13] = [
+pub const COLUMNS: [ColumnDef; 14] = [
     ColumnDef {
         column: Column::Time,
         name: "time",
@@ -253,6 +255,19 @@ pub const COLUMNS: [ColumnDef; 13] = [
             None => cell.absent(),
         },
         order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
+    },
+    ColumnDef {
+        column: Column::Host,
+        name: "host",
+        heading: "HOST",
+        aliases: &["hostname"],
+        numeric: false,
+        width: 12,
+        write: |cell, _| match &cell.ctx.info.host {
+            Some(host) => cell.style.text(cell.out, host),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.host, b.host, r),
     },
 ];
 

@@ -9,7 +9,10 @@
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
 //! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
-//! - `unknown_user`: `-u` with a name nobody has is an error.
+//! - `unknown_user`: `-u` with a name nobody has is an error;
+//! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
+//!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
+//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`.
 
 mod common;
 
@@ -17,7 +20,10 @@ mod bounds;
 mod cli;
 mod hostile;
 mod hostile_names;
+mod opens_corpus;
 mod options;
+mod pictures;
+mod recipes;
 mod restarted;
 mod terminal_safety;
 mod unknown_user;
