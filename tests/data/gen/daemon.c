@@ -1,6 +1,7 @@
 /* Process tree corpus, a double-forking daemon: the command's process opens DIR/daemon-parent
  * and exits at once; its grandchild (after setsid) opens /etc/hostname three times and
- * DIR/daemon-missing after 0.5 s. Usage: daemon DIR */
+ * DIR/daemon-missing after 1.5 s (time enough for trace-gen --stop-at-exit to have
+ * stopped on a loaded machine). Usage: daemon DIR */
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@ int main(int argc, char **argv)
     setsid();
     if (fork())
         _exit(0);
-    usleep(500000);
+    usleep(1500000);
     for (int i = 0; i < 3; i++) {
         int fd = open("/etc/hostname", O_RDONLY);
         if (fd >= 0)
