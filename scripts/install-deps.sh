@@ -8,7 +8,10 @@
 #                        `stap -r <headers> -p2` elaborates every generated SystemTap script
 #   strace, time, gcc, python3
 #                        benchmarks (strace baseline, peak RSS), the C test programs, and the
-#                        seed's Python post-processor used as the byte-exact baseline
+#                        seed's Python post-processor used as the byte-exact baseline; strace
+#                        is also the ground truth of the differential tests (tests/differential.rs)
+#   gcc-multilib         `gcc -m32 -static`: the static i386 program whose 32-bit opens the
+#                        differential tests trace
 #   chromium, fonts-dejavu-core
 #                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
 #   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
@@ -17,8 +20,8 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc libc6-dev python3 make \
-    chromium fonts-dejavu-core python3-venv; do
+for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
+    make chromium fonts-dejavu-core python3-venv; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ! command -v cargo >/dev/null 2>&1; then

@@ -3,10 +3,13 @@
 //! when they are missing, skips with a notice elsewhere. One tracer at a time
 //! ([`common::tracer_lock`]).
 //!
+//! The differential harness against strace -f (ground truth) is the `differential` module.
+//!
 //! Every traced program here works on paths in a fresh scratch directory, so the assertions
 //! are exact: each open has a known result.
 
 mod common;
+mod differential;
 mod faults;
 
 use common::*;

@@ -107,6 +107,20 @@ pub fn pin_to_cpu(cpu: u32) -> bool {
     }
 }
 
+/// Whether process `pid` exists (it may belong to another user: `kill(pid, 0)` then fails
+/// with EPERM, which still says it is there). 0 and pids that do not fit `pid_t` are not
+/// processes.
+pub fn process_exists(pid: u32) -> bool {
+    match libc::pid_t::try_from(pid) {
+        Ok(p) if p > 0 => {
+            // SAFETY: signal 0 only checks that the process exists; p is a single process.
+            let rc = unsafe { libc::kill(p, 0) };
+            rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        }
+        _ => false,
+    }
+}
+
 /// Sends `signal` to process `pid` (a pid that does not fit `pid_t` is ignored, so that it
 /// can never become -1, "every process").
 pub fn kill(pid: u32, signal: libc::c_int) {

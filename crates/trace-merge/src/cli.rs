@@ -43,8 +43,9 @@ incomplete).
 
 Exit status:
   0  all inputs were read (anomalies, if any, are reported on stderr)
-  2  an input could not be read (the others are still processed), a malformed line with
-     --strict, or a usage error
+  2  an input could not be read (the others are still processed), the output could not be
+     written (e.g. a full disk), a malformed line with --strict, or a usage error (including
+     -u with a user name the user database, or the --passwd file, does not know)
   A closed output (e.g. `| head -1`) ends the run quietly with status 0.
   Ctrl-C while reading a pipe (`trace-gen | trace-merge`): the first one lets trace-gen
   write out what its tracer still held, and trace-merge ends at the end of the pipe with
@@ -113,7 +114,7 @@ pub struct Cli {
     pub tids: Vec<u32>,
 
     /// Keep opens of these users: a uid, or a name (resolved like the output, so --passwd
-    /// applies). As trace-gen's -u.
+    /// applies; a name it does not know is an error, exit 2). As trace-gen's -u.
     #[arg(
         short = 'u',
         long = "user",
@@ -140,7 +141,8 @@ pub struct Cli {
     #[arg(short = 'c', value_name = "COMM", hide = true)]
     pub old_comm: Option<String>,
 
-    /// Keep only failed opens (negative return).
+    /// Keep only failed opens (negative return). An open a signal interrupted (shown
+    /// `RESTARTED ERESTARTSYS`, the kernel's -512..-516) is not a failure: it is left out.
     #[arg(short = 'x', long, conflicts_with = "ok", help_heading = "Filters")]
     pub failed: bool,
 
@@ -243,7 +245,7 @@ pub enum FormatArg {
     #[default]
     Text,
     /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
-    /// path_b64 path_truncated ret fd errno duration_ns host; null when absent). A path that is
+    /// path_b64 path_truncated ret fd errno restarted duration_ns host; null when absent). A path that is
     /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
     Json,
     /// RFC 4180 CSV with a header row.

@@ -37,7 +37,8 @@ pub enum Column {
     Comm,
     /// The path opened.
     Path,
-    /// The text format's wording: `FD 3`, `ERROR -2`, or `UNFINISHED`.
+    /// The text format's wording: `FD 3`, `ERROR -2`, `RESTARTED ERESTARTSYS`, or
+    /// `UNFINISHED`.
     Result,
     /// The raw return value.
     Ret,
@@ -174,6 +175,11 @@ pub const COLUMNS: [ColumnDef; 14] = [
         numeric: false,
         width: 10,
         write: |cell, ev| match ev.outcome {
+            Outcome::Returned { ret, .. } if crate::errno::is_restart(ret) => {
+                cell.out.extend_from_slice(b"RESTARTED ");
+                let name = crate::errno::errno_name(-ret).unwrap_or("");
+                cell.out.extend_from_slice(name.as_bytes());
+            }
             Outcome::Returned { ret, .. } => {
                 cell.out
                     .extend_from_slice(if ret >= 0 { b"FD " } else { b"ERROR " });

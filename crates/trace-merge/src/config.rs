@@ -114,6 +114,18 @@ pub enum ConfigError {
     /// Options that do not go together.
     #[error("{0}")]
     Conflict(&'static str),
+    /// `-u NAME` that the user database does not know. An error, not a warning: names are
+    /// matched through the same database as the output's user column, so an unknown name
+    /// could match no open at all, and an empty output would look like "that user opened
+    /// nothing". A trace from another host is read with that host's `--passwd FILE`, or
+    /// filtered by uid, which needs no database.
+    #[error("-u {name}: no such user {place} (give a uid, or for a trace from another host its passwd file with --passwd FILE)")]
+    UnknownUser {
+        /// As given.
+        name: String,
+        /// Where it was looked up.
+        place: &'static str,
+    },
 }
 
 impl Config {
@@ -129,6 +141,20 @@ impl Config {
         } else {
             UserSource::System
         };
+        for name in &cli.users {
+            if let UserSpec::Name(n) = UserSpec::parse(name) {
+                if !users.has_name(&n) {
+                    return Err(ConfigError::UnknownUser {
+                        name: name.clone(),
+                        place: match users {
+                            UserSource::System => "in this system's user database",
+                            UserSource::Passwd(_) => "in the --passwd file",
+                            UserSource::Numeric => "(-N prints and matches uids only)",
+                        },
+                    });
+                }
+            }
+        }
         let mut filter = Filter {
             pids: cli.pids,
             tids: cli.tids,

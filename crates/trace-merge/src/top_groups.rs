@@ -25,8 +25,11 @@ use rustc_hash::FxHashMap as HashMap;
 pub struct Tally {
     /// Opens.
     pub count: u64,
-    /// Opens that failed.
+    /// Opens that failed (restarted opens are not failures: [`crate::errno::is_failure`]).
     pub failed: u64,
+    /// Opens a signal interrupted (-512..-516), counted apart (exact in the total; a group's
+    /// count may miss some from before it entered the table).
+    pub restarted: u64,
     /// Total time, ns.
     pub total_ns: u64,
     /// Largest time, ns (since the group entered the table).
@@ -61,7 +64,8 @@ impl Tally {
     /// Counts one open that returned `ret` after `ns`.
     pub fn add(&mut self, ret: i64, ns: u64) {
         self.count += 1;
-        self.failed += u64::from(ret < 0);
+        self.failed += u64::from(crate::errno::is_failure(ret));
+        self.restarted += u64::from(crate::errno::is_restart(ret));
         self.total_ns = self.total_ns.saturating_add(ns);
         self.max_ns = self.max_ns.max(ns);
     }
@@ -70,6 +74,7 @@ impl Tally {
         Tally {
             count: floor.count,
             failed: floor.failed,
+            restarted: 0,
             total_ns: floor.total_ns,
             max_ns: 0,
             over: floor,

@@ -305,7 +305,10 @@ pub fn tracer_path(backend: &dyn Backend, env: Env) -> PathBuf {
 pub fn host_default(env: Env) -> Result<Box<dyn Backend>, Error> {
     if cfg!(target_os = "linux") {
         let bpftrace = make("bpftrace");
-        Ok(if is_executable(&tracer_path(&*bpftrace, env)) {
+        // BPFTRACE_PATH set means bpftrace, even when it is wrong (that is an error then,
+        // never a silent fallback to SystemTap).
+        let asked = env(bpftrace.path_var()).is_some_and(|p| !p.is_empty());
+        Ok(if asked || is_executable(&tracer_path(&*bpftrace, env)) {
             bpftrace
         } else {
             make("systemtap")
@@ -423,6 +426,13 @@ mod tests {
             assert_eq!(host_default(&none).unwrap().name(), "systemtap");
             let env = |k: &str| (k == "BPFTRACE_PATH").then(|| OsString::from("/bin/sh"));
             assert_eq!(host_default(&env).unwrap().name(), "bpftrace");
+            // Set but wrong: still bpftrace (the error comes next), never SystemTap.
+            let wrong = |k: &str| match k {
+                "BPFTRACE_PATH" => Some(OsString::from("/nonexistent")),
+                "PATH" => Some(OsString::from("/nonexistent")),
+                _ => None,
+            };
+            assert_eq!(host_default(&wrong).unwrap().name(), "bpftrace");
         }
     }
 

@@ -18,6 +18,7 @@
 //! | `ret`            | integer or null | return value; null when the open never returned       |
 //! | `fd`             | integer or null | `ret` when it is a file descriptor                    |
 //! | `errno`          | string or null  | `ENOENT` etc. when `ret` is negative (`E4095` if unnamed) |
+//! | `restarted`      | boolean         | a signal interrupted the open (`ret` -512..-516, `errno` `ERESTARTSYS` etc.): not a failure; the kernel restarts it or the program gets EINTR |
 //! | `duration_ns`    | integer or null | null when the open never returned                     |
 //! | `host`           | string or null  | the trace's `# host:` header (several hosts merged: each open's own) |
 //!
@@ -105,6 +106,10 @@ impl Print for JsonPrinter {
             Some(name) => push_json_str(line, &name.to_string()),
             None => line.extend_from_slice(b"null"),
         }
+        line.extend_from_slice(match ret {
+            Some(r) if crate::errno::is_restart(r) => b",\"restarted\":true",
+            _ => b",\"restarted\":false",
+        });
         line.extend_from_slice(b",\"duration_ns\":");
         match event.duration_ns() {
             Some(ns) => push_u64(line, ns),
@@ -292,7 +297,7 @@ mod tests {
             json(&event, &mut users),
             "{\"ts\":1795664257567614000,\"uid\":0,\"user\":\"root\",\"pid\":3584,\"tid\":3585,\
              \"comm\":\"cat\",\"comm_b64\":null,\"path\":\"/tmp/not_exists\",\"path_b64\":null,\
-             \"path_truncated\":false,\"ret\":-2,\"fd\":null,\"errno\":\"ENOENT\",\"duration_ns\":10170,\"host\":null}\n"
+             \"path_truncated\":false,\"ret\":-2,\"fd\":null,\"errno\":\"ENOENT\",\"restarted\":false,\"duration_ns\":10170,\"host\":null}\n"
         );
     }
 
@@ -313,7 +318,7 @@ mod tests {
             text.contains("\"user\":null,\"pid\":1,\"tid\":null,\"comm\":null,\"comm_b64\":null"),
             "{text}"
         );
-        assert!(text.ends_with("\"path_truncated\":true,\"ret\":null,\"fd\":null,\"errno\":null,\"duration_ns\":null,\"host\":null}\n"), "{text}");
+        assert!(text.ends_with("\"path_truncated\":true,\"ret\":null,\"fd\":null,\"errno\":null,\"restarted\":false,\"duration_ns\":null,\"host\":null}\n"), "{text}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `--summary` and `--summary-by KEY`: what `strace -c` and bpftrace's `hist()` give together,
 //! printed instead of the events.
 //!
-//! - totals: completed opens, failures, unfinished opens, events the tracer lost;
+//! - totals: completed opens, failures, restarted opens (interrupted by a signal, -512..-516:
+//!   not failures; shown only when there are some), unfinished opens, events the tracer lost;
 //! - latency percentiles p50, p90, p99 and the maximum: the nearest-rank percentile, the value
 //!   at 1-based rank `ceil(p/100 * n)` of the sorted durations, exact up to 524,288 opens
 //!   (so a duration that was really measured) and within 0.05% past that, as the output then
@@ -168,7 +169,7 @@ impl SummaryPrinter {
         let ns = event.duration_ns().unwrap_or(0);
         self.total.add(ret, ns);
         self.durations.record(ns);
-        let errno = name_for_ret(ret);
+        let errno = name_for_ret(ret).filter(|_| !crate::errno::is_restart(ret));
         if let Some(name) = errno {
             *self.errnos.entry(name).or_default() += 1;
         }
@@ -202,6 +203,9 @@ impl SummaryPrinter {
         write!(out, "opens: {}  failed: {}", t.count, t.failed)?;
         if let Some(permille) = (t.failed * 1000).checked_div(t.count) {
             write!(out, " ({}.{}%)", permille / 10, permille % 10)?;
+        }
+        if t.restarted > 0 {
+            write!(out, "  restarted: {}", t.restarted)?;
         }
         writeln!(
             out,
