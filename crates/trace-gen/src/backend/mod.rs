@@ -98,6 +98,13 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         classify_line(line)
     }
 
+    /// A decoder for one run, when the script prints private records that trace-gen decodes
+    /// into trace lines itself (DTrace), rather than trace lines to classify one by one
+    /// ([`Backend::classify`], not used then).
+    fn record_decoder(&self) -> Option<Box<dyn RecordDecoder>> {
+        None
+    }
+
     /// What one line of the tracer's stderr is. By default every line is shown, and none
     /// counts as lost events.
     fn stderr_line(&self, _line: &str) -> StderrLine {
@@ -127,6 +134,19 @@ pub fn tracer_failed<B: Backend + ?Sized>(backend: &B, status: ExitStatus, stder
     }
 }
 
+/// Reads the tracer's stdout of one run, record by record: an event may span several lines
+/// (a long path in chunks), so the decoder keeps state between them.
+pub trait RecordDecoder: Send {
+    /// Reads one line (without its newline). The trace lines it completes are appended to
+    /// `out` (then it returns [`TracerLine::Decoded`]); markers, blank lines and losses are
+    /// returned as for [`Backend::classify`].
+    fn line<'a>(&mut self, line: &'a [u8], out: &mut Vec<u8>) -> TracerLine<'a>;
+
+    /// The tracer's output has ended: whatever is still incomplete is appended to `out`, with
+    /// what is missing marked (a path whose last chunk never came is written truncated).
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
 /// What a tracer's stdout line is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TracerLine<'a> {
@@ -138,6 +158,8 @@ pub enum TracerLine<'a> {
     Fence(u32),
     /// Events the tracer says it lost (bpftrace's `Lost N events`): a `# lost: N` line.
     Lost(u64),
+    /// Read by a [`RecordDecoder`], which wrote the trace lines it completes.
+    Decoded,
     /// Empty: dropped (bpftrace and dtrace print some at exit).
     Blank,
     /// Anything else (`Attaching 9 probes...`, warnings): to stderr.

@@ -78,6 +78,7 @@ pub(super) fn pump(
     let mut error: Option<Error> = None;
     let mut text = Vec::with_capacity(1024);
     let mut rejoiner = backend.rejoins_raw_names().then(Rejoiner::default);
+    let mut decoder = backend.record_decoder();
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -95,7 +96,11 @@ pub(super) fn pump(
         if in_entry {
             continue;
         }
-        match backend.classify(body) {
+        let class = match decoder.as_mut() {
+            Some(d) => d.line(body, &mut text),
+            None => backend.classify(body),
+        };
+        match class {
             TracerLine::Trace(l) => {
                 text.extend_from_slice(l);
                 text.push(b'\n');
@@ -116,7 +121,7 @@ pub(super) fn pump(
                     stopper.fence_seen(cpu);
                 }
             }
-            TracerLine::Blank => {}
+            TracerLine::Decoded | TracerLine::Blank => {}
             TracerLine::Lost(n) => {
                 lost += n;
                 trace_format::write_header(&mut text, &Header::Lost(n));
@@ -141,6 +146,9 @@ pub(super) fn pump(
     }
     if let Some(r) = rejoiner.as_mut() {
         r.finish(&mut text);
+    }
+    if let Some(d) = decoder.as_mut() {
+        d.finish(&mut text);
     }
     lost += take_stderr_losses(stderr_lost, &mut text);
     if error.is_none() {
@@ -226,14 +234,18 @@ mod tests {
     fn losses_reported_after_the_last_line_are_written_at_the_end() {
         let pending = AtomicU64::new(0);
         let input = LosesAtEnd {
-            data: b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n",
+            data: b"E 5 6 0 1 1 3 1 0 \"x\\0\" \"/y\\0\"\n",
             pending: &pending,
             lose: 5,
         };
         let stopper = Arc::new(Stopper::new(u32::MAX, false));
         let mut out = Vec::new();
         let p = pump(&*make("dtrace"), input, &mut out, &stopper, &pending, || {});
-        assert_eq!(out, b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 5\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "=> uid: 0 pid: 1 tid: 1 comm: x open: /y 5\n\
+             <= uid: 0 pid: 1 tid: 1 comm: x ret: 3 6\n# lost: 5\n"
+        );
         assert_eq!(p.lost, 5);
     }
 
