@@ -7,6 +7,7 @@
 //! are exact: each open has a known result.
 
 mod common;
+mod dtrace;
 mod faults;
 
 use common::*;
