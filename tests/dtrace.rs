@@ -624,3 +624,32 @@ fn dtrace_hostile_names_come_out_exact_with_the_comm() {
     // Canonical text: no raw control byte on any line.
     assert!(raw.iter().all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f)));
 }
+
+/// With a buffer far too small, dtrace drops records and says so on stderr: every drop is a
+/// `# lost:` line, and the opens that came out plus the losses make all that happened.
+#[test]
+fn dtrace_drops_are_reported_never_silent() {
+    let Some(dtrace) = dtrace_ready("dtrace_drops_are_reported_never_silent") else {
+        return;
+    };
+    let _lock = tracer_lock();
+    let s = Scratch::new("dt-lost");
+    let opener = build_opener(&s.0);
+    let cmd = format!("{} {} 4 5000", opener.display(), s.0.display());
+    let (status, t, _, err) = traced(&dtrace, &["--buffer-size", "16K", "-c", &cmd]);
+    assert!(status.success(), "{err}");
+    assert!(t.lost > 0, "a 16 KiB buffer lost nothing? {err}");
+    assert!(err.contains(" drops on CPU "), "{err}");
+    assert!(
+        err.contains(&format!("dtrace lost {} events", t.lost)),
+        "{err}"
+    );
+    let ours = t
+        .opens
+        .iter()
+        .filter(|o| o.path.starts_with(s.0.to_str().unwrap().as_bytes()))
+        .count() as u64;
+    assert!(ours < 40_004);
+    assert!(ours + t.lost >= 40_004, "{ours} seen + {} lost", t.lost);
+    assert!(t.bad_lines.is_empty() && t.unpaired_entries == 0 && t.unpaired_returns == 0);
+}
