@@ -77,10 +77,17 @@ fn traced(dtrace: &Path, args: &[&str]) -> (std::process::ExitStatus, Trace, Vec
 
 /// Builds tests/data/dtrace/NAME.c into `dir`.
 fn build(dir: &Path, name: &str) -> PathBuf {
+    build_with(dir, name, &[])
+}
+
+/// Builds tests/data/dtrace/NAME.c into `dir` with extra `cc` flags.
+fn build_with(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/dtrace/{name}.c"));
     let exe = dir.join(name);
     let out = Command::new("cc")
-        .args(["-O2", "-pthread", "-o"])
+        .args(["-O2", "-pthread"])
+        .args(flags)
+        .arg("-o")
         .arg(&exe)
         .arg(&src)
         .output()
@@ -652,4 +659,38 @@ fn dtrace_drops_are_reported_never_silent() {
     assert!(ours < 40_004);
     assert!(ours + t.lost >= 40_004, "{ours} seen + {} lost", t.lost);
     assert!(t.bad_lines.is_empty() && t.unpaired_entries == 0 && t.unpaired_returns == 0);
+}
+
+/// 32-bit opens (int 0x80), which the syscall provider does not see, come through
+/// `rawtp:raw_syscalls` with their paths and results, as strace shows them.
+#[test]
+fn dtrace_ia32_opens_are_traced() {
+    let Some(dtrace) = dtrace_ready("dtrace_ia32_opens_are_traced") else {
+        return;
+    };
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("notice: dtrace_ia32_opens_are_traced skipped: not x86_64");
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("dt-ia32");
+    let exe = build_with(&s.0, "ia32", &["-static", "-no-pie", "-O0"]);
+    let (status, t, _, err) = traced(&dtrace, &["-c", exe.to_str().unwrap()]);
+    assert!(status.success(), "{err}");
+    assert_clean(&t, &err);
+    let compat: Vec<(&[u8], bool)> = t
+        .opens
+        .iter()
+        .filter(|o| o.comm == b"ia32")
+        .map(|o| (o.path.as_slice(), o.ret >= 0))
+        .collect();
+    assert_eq!(
+        compat,
+        [
+            (&b"/etc/hostname"[..], true),
+            (b"/nonexistent-ia32", false),
+            (b"/etc/hostname", true)
+        ]
+    );
+    assert_eq!(t.of_path("/nonexistent-ia32")[0].ret, -2);
 }

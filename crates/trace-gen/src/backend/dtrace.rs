@@ -453,20 +453,46 @@ fn render(spec: &ScriptSpec, seeds: &[u32]) -> String {
         .iter()
         .flat_map(|g| g.calls.iter().map(|c| format!("syscall::{c}:return")))
         .collect();
-    return_clauses(&mut w, &returns, chunks);
+    return_clauses(
+        &mut w,
+        &Returns {
+            probes: &returns,
+            ts: "self->ts",
+            path: "self->path",
+            ret: "(int)arg0 < 0 ? -errno : (int)arg0",
+        },
+        chunks,
+    );
+    if traces_compat(os) {
+        compat_clauses(&mut w, &filter, chunks);
+    }
     // No blank line at the end of the program.
     w.out.pop();
     w.out
 }
 
+/// Where the return clauses find an open: its probes, the thread-local variables its entry
+/// set, and its return value.
+struct Returns<'a> {
+    probes: &'a [String],
+    /// The entry timestamp (also the "this thread is in a traced open" flag).
+    ts: &'a str,
+    /// The path's user address.
+    path: &'a str,
+    /// The return value, `-errno` on failure.
+    ret: &'a str,
+}
+
 /// The return clauses: the path read in `chunks` chunks, each `copyinstr` in a clause of its
 /// own (a bad address aborts only that clause, and the flags set before it say what is
 /// missing), one record per chunk.
-fn return_clauses(w: &mut DWriter, returns: &[String], chunks: u32) {
+fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
     let size = STRING_SIZE;
+    let (returns, ts, path) = (r.probes, r.ts, r.path);
+    let guard = |extra: &str| format!("{ts}{extra}");
     w.clause(
         returns,
-        Some("self->ts"),
+        Some(&guard("")),
         &[
             "this->ok = 0;",
             "this->more = 0;",
@@ -475,40 +501,39 @@ fn return_clauses(w: &mut DWriter, returns: &[String], chunks: u32) {
             "this->c = \"\";",
         ],
     );
-    let read = format!("this->c = copyinstr(self->path, {size});");
+    let read = format!("this->c = copyinstr({path}, {size});");
     let full = format!("this->more = strlen(this->c) == {CHUNK};");
-    w.clause(returns, Some("self->ts"), &[&read, "this->ok = 1;", &full]);
+    w.clause(returns, Some(&guard("")), &[&read, "this->ok = 1;", &full]);
     // Only after the last chunk: the path goes on iff the byte after it is not the NUL. Set
     // to 1 first, so that a fault leaves "cut", never a silently whole path.
     let cut_check = |w: &mut DWriter| {
         let byte = format!(
-            "this->more = *(uint8_t *)copyin(self->path + {}, 1) != 0;",
+            "this->more = *(uint8_t *)copyin({path} + {}, 1) != 0;",
             chunks * CHUNK
         );
         w.clause(
             returns,
-            Some("self->ts && this->more"),
+            Some(&guard(" && this->more")),
             &["this->more = 1;", &byte],
         );
     };
     if chunks == 1 {
         cut_check(w);
     }
+    let record =
+        format!("printf(\"E %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", {ts}, timestamp,");
+    let values = format!("    uid, pid, tid, {}, this->ok, this->more,", r.ret);
     w.clause(
         returns,
-        Some("self->ts"),
-        &[
-            "printf(\"E %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", self->ts, timestamp,",
-            "    uid, pid, tid, (int)arg0 < 0 ? -errno : (int)arg0, this->ok, this->more,",
-            "    execname, this->c);",
-        ],
+        Some(&guard("")),
+        &[&record, &values, "    execname, this->c);"],
     );
     for k in 1..chunks {
-        let read = format!("this->c = copyinstr(self->path + {}, {size});", k * CHUNK);
+        let read = format!("this->c = copyinstr({path} + {}, {size});", k * CHUNK);
         // A fault leaves more = 0 and cut = 1: no further chunk, and the path is marked.
         w.clause(
             returns,
-            Some("self->ts && this->more"),
+            Some(&guard(" && this->more")),
             &[
                 "this->more = 0;",
                 "this->cut = 1;",
@@ -523,7 +548,7 @@ fn return_clauses(w: &mut DWriter, returns: &[String], chunks: u32) {
         }
         w.clause(
             returns,
-            Some("self->ts && this->pc"),
+            Some(&guard(" && this->pc")),
             &[
                 "printf(\"C %d %d \\\"%S\\\"\\n\", tid, this->more, this->c);",
                 "this->pc = 0;",
@@ -532,13 +557,45 @@ fn return_clauses(w: &mut DWriter, returns: &[String], chunks: u32) {
     }
     w.clause(
         returns,
-        Some("self->ts && (this->more || this->cut)"),
+        Some(&guard(" && (this->more || this->cut)")),
         &["printf(\"T %d\\n\", tid);"],
     );
+    let clear = [format!("{path} = 0;"), format!("{ts} = 0;")];
+    w.clause(returns, Some(&guard("")), &[&clear[0], &clear[1]]);
+}
+
+/// Whether the script also traces 32-bit (ia32) opens: the syscall provider of DTrace for
+/// Linux does not see them, `rawtp:raw_syscalls` does (x86_64 only: `TS_COMPAT`, `pt_regs`).
+fn traces_compat(os: TargetOs) -> bool {
+    os == TargetOs::Linux && cfg!(target_arch = "x86_64")
+}
+
+/// The ia32 entry clause, and its returns in the same records as the native opens. Own
+/// thread-local variables, so that a native open is never paired with a compat one.
+fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
+    // Compat numbers: 5 open, 8 creat, 295 openat, 437 openat2; the path is the first
+    // argument (bx) of open and creat, the second (cx) of openat and openat2.
     w.clause(
-        returns,
-        Some("self->ts"),
-        &["self->path = 0;", "self->ts = 0;"],
+        &["rawtp:raw_syscalls::sys_enter".to_owned()],
+        Some(&format!(
+            "(curthread->thread_info.status & 2) && \
+             (arg1 == 5 || arg1 == 8 || arg1 == 295 || arg1 == 437) && {filter}"
+        )),
+        &[
+            "this->regs = (struct pt_regs *)arg0;",
+            "self->cpath = arg1 == 295 || arg1 == 437 ? this->regs->cx : this->regs->bx;",
+            "self->cts = timestamp;",
+        ],
+    );
+    return_clauses(
+        w,
+        &Returns {
+            probes: &["rawtp:raw_syscalls::sys_exit".to_owned()],
+            ts: "self->cts",
+            path: "self->cpath",
+            ret: "(int)arg1",
+        },
+        chunks,
     );
 }
 

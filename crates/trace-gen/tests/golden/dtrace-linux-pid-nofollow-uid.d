@@ -462,3 +462,327 @@ syscall::openat2:return
 	self->path = 0;
 	self->ts = 0;
 }
+
+rawtp:raw_syscalls::sys_enter
+/(curthread->thread_info.status & 2) && (arg1 == 5 || arg1 == 8 || arg1 == 295 || arg1 == 437) && pid == 42 && uid == 1000/
+{
+	this->regs = (struct pt_regs *)arg0;
+	self->cpath = arg1 == 295 || arg1 == 437 ? this->regs->cx : this->regs->bx;
+	self->cts = timestamp;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts/
+{
+	this->ok = 0;
+	this->more = 0;
+	this->cut = 0;
+	this->pc = 0;
+	this->c = "";
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts/
+{
+	this->c = copyinstr(self->cpath, 257);
+	this->ok = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts/
+{
+	printf("E %d %d %d %d %d %d %d %d \"%S\" \"%S\"\n", self->cts, timestamp,
+	    uid, pid, tid, (int)arg1, this->ok, this->more,
+	    execname, this->c);
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 256, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 512, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 768, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 1024, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 1280, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 1536, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 1792, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 2048, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 2304, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 2560, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 2816, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 3072, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 3328, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 3584, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->cpath + 3840, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->more/
+{
+	this->more = 1;
+	this->more = *(uint8_t *)copyin(self->cpath + 4096, 1) != 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && (this->more || this->cut)/
+{
+	printf("T %d\n", tid);
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts/
+{
+	self->cpath = 0;
+	self->cts = 0;
+}
