@@ -177,6 +177,32 @@ fn dtrace_cat_of_a_missing_file_is_error_2_after_the_loader_opens() {
     assert!(line.contains("ERROR -2") && line.contains("cat"), "{line}");
 }
 
+/// As `strace -f`: the run ends when the command and every descendant have exited, also
+/// a background child that outlives the shell; `--no-follow` traces the shell alone.
+#[test]
+fn dtrace_command_descendants_are_followed_to_the_last() {
+    let Some(dtrace) = dtrace_ready("dtrace_command_descendants_are_followed_to_the_last") else {
+        return;
+    };
+    let _lock = tracer_lock();
+    let s = Scratch::new("dt-follow");
+    let (f1, f2, f3) = (s.path("f1"), s.path("f2"), s.path("f3"));
+    let cmd = format!("(sleep 0.5; cat {f1}) & sh -c 'cat {f3}; true'; cat {f2}; echo started");
+    let (status, t, _, err) = traced(&dtrace, &["-c", &cmd]);
+    assert!(status.success(), "{err}");
+    assert_clean(&t, &err);
+    for f in [&f1, &f2, &f3] {
+        let o = t.of_path(f);
+        assert_eq!(o.len(), 1, "{f}: {err}");
+        assert_eq!((o[0].ret, o[0].comm.as_slice()), (-2, &b"cat"[..]));
+    }
+    let (_, t, _, err) = traced(&dtrace, &["--no-follow", "-c", &cmd]);
+    assert_clean(&t, &err);
+    assert!([&f1, &f2, &f3].iter().all(|f| t.of_path(f).is_empty()));
+    let pids: std::collections::BTreeSet<u32> = t.opens.iter().map(|o| o.pid).collect();
+    assert_eq!(pids.len(), 1, "only the command's own pid: {pids:?}");
+}
+
 #[test]
 fn dtrace_threads_are_exact_with_an_open_blocked_across_the_others() {
     let Some(dtrace) =

@@ -34,16 +34,15 @@ pub fn write_entry(
     out.push(b'\n');
 }
 
-/// Writes an entry line whose path the tracer could not read whole: `path` is the part it
-/// read (maybe empty), written quoted and followed by `...`, which the grammar reads back as
-/// truncated ([`crate::Text::is_truncated`]).
+/// Writes an entry line whose path the tracer had to cut: the part it read, always quoted,
+/// followed by the truncation mark `...` ([`crate::Text::is_truncated`] reads it back).
 ///
 /// ```
 /// let mut out = Vec::new();
-/// trace_format::write_entry_truncated(&mut out, 0, 7, Some(7), Some(b"cat"), b"/tmp/a", 42);
-/// assert_eq!(out, b"=> uid: 0 pid: 7 tid: 7 comm: cat open: \"/tmp/a\"... 42\n");
+/// trace_format::write_truncated_entry(&mut out, 0, 7, Some(7), None, b"/tmp/lo", 42);
+/// assert_eq!(out, b"=> uid: 0 pid: 7 tid: 7 open: \"/tmp/lo\"... 42\n");
 /// ```
-pub fn write_entry_truncated(
+pub fn write_truncated_entry(
     out: &mut Vec<u8>,
     uid: u32,
     pid: u32,

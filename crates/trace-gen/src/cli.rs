@@ -46,10 +46,16 @@ pub struct Cli {
     pub uid: Option<String>,
 
     /// Run CMD (with `sh -c`) once the probes are attached, trace it and its descendants, and
-    /// exit with its status. Its standard output goes to trace-gen's standard error, so that
-    /// standard output holds trace lines only.
+    /// exit with its status. With bpftrace, tracing goes on until the command and every
+    /// descendant have exited, as `strace -f` does (see --stop-at-exit). Its standard output
+    /// goes to trace-gen's standard error, so that standard output holds trace lines only.
     #[arg(short, long, value_name = "CMD")]
     pub command: Option<String>,
+
+    /// With -c: stop tracing when the command itself exits, even if processes it started
+    /// still run (a daemon that forks into the background never ends).
+    #[arg(long, requires = "command")]
+    pub stop_at_exit: bool,
 
     /// Trace only processes with this name (comm): 1 to 15 printable ASCII characters, no `"`
     /// or `\`.
@@ -143,7 +149,9 @@ and SIGHUP are passed to the tracer, whose buffered events are still written); 1
 tracer cannot run or fails (missing, not root, tracefs not mounted); 2 for a usage error.
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
-bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer.";
+bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace traces
+32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then runs on every system
+call of the machine while tracing (trace-gen says so at start-up).";
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {

@@ -68,6 +68,7 @@ impl Config {
             spec: ScriptSpec {
                 target,
                 follow: !cli.no_follow,
+                stop_at_exit: cli.stop_at_exit,
                 uid,
                 comm,
                 buffer_size: cli

@@ -85,6 +85,9 @@ pub struct ScriptSpec {
     pub target: Target,
     /// Follow children and threads created later (`--no-follow` clears it).
     pub follow: bool,
+    /// `-c` with `--stop-at-exit`: stop when the command itself exits, not when it and every
+    /// descendant have (for daemons, whose descendants never end).
+    pub stop_at_exit: bool,
     /// `-u`: only this real uid.
     pub uid: Option<u32>,
     /// `-n`: only processes with this name.

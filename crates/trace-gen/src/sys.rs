@@ -118,6 +118,21 @@ pub fn kill(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// Whether process `pid` exists (a zombie included): `kill(pid, 0)` succeeds, or fails only
+/// for want of permission.
+pub fn pid_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 sends nothing and has no memory-safety preconditions; pid is
+    // a single process (> 0).
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Reads `clock` in nanoseconds (0 if it cannot be read).
 pub fn clock_ns(clock: libc::clockid_t) -> i128 {
     let mut ts = libc::timespec {
@@ -145,6 +160,17 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "go\n");
+    }
+
+    #[test]
+    fn pids_that_exist() {
+        assert!(pid_exists(std::process::id()));
+        assert!(pid_exists(1));
+        assert!(!pid_exists(0) && !pid_exists(u32::MAX));
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        assert!(!pid_exists(pid), "reaped: gone");
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn print_script_shows_the_script_and_the_exact_command_line() {
     let pages = trace_gen::config::default_buffer_size(trace_gen::config::cpus()) / 4096;
     assert!(
         first.starts_with(&format!(
-            "BPFTRACE_STRLEN=200 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace - "
+            "BPFTRACE_STRLEN=176 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace -f json - "
         )),
         "{err}"
     );
@@ -102,13 +102,14 @@ fn backend_by_name_is_the_same_as_by_letter() {
     assert!(String::from_utf8_lossy(&stap.1).starts_with("/usr/bin/stap "));
     assert_eq!(print(&["--backend", "systemtap"]), stap);
     assert_eq!(print(&["--backend", "stap"]), stap);
-    // The Linux D script starts with the processes below -p 1 found in /proc: leave them out.
+    // The Linux D script starts with the processes below -p 1 found in /proc (traced, and
+    // reported as forks): leave them out.
     let d_print = |args: &[&str]| {
         let (script, line) = print(args);
         let script: Vec<String> = String::from_utf8(script)
             .unwrap()
             .lines()
-            .filter(|l| !l.starts_with("\ttraced["))
+            .filter(|l| !l.starts_with("\ttraced[") && !l.starts_with("\tprintf(\"P fork "))
             .map(str::to_owned)
             .collect();
         (script, line)

@@ -28,6 +28,7 @@ fn spec(target: Target, follow: bool, uid: Option<u32>, comm: Option<&str>) -> S
     ScriptSpec {
         target,
         follow,
+        stop_at_exit: false,
         uid,
         comm: comm.map(|c| CommName::new(c).unwrap()),
         buffer_size: 16 << 20,

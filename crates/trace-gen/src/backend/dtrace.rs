@@ -23,7 +23,7 @@
 
 mod decode;
 
-use super::{Backend, Env, RecordDecoder, StderrLine};
+use super::{Backend, Decoder as DecodeLines, Env, StderrLine};
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -97,8 +97,28 @@ impl Backend for DTrace {
         true
     }
 
-    fn record_decoder(&self) -> Option<Box<dyn RecordDecoder>> {
+    fn decoder(&self) -> Option<Box<dyn DecodeLines>> {
         Some(Box::new(Decoder::default()))
+    }
+
+    /// On Linux the script reports forks and exits of the followed processes (`P fork`,
+    /// `P exit`): the run ends when the last one has exited.
+    fn reports_processes(&self, spec: &ScriptSpec) -> bool {
+        reports_processes(spec)
+    }
+
+    fn startup_note(&self, spec: &ScriptSpec) -> Option<String> {
+        (spec.target_os == TargetOs::Linux).then(|| {
+            if traces_compat(spec.target_os) {
+                "32-bit (ia32) opens are traced through rawtp:raw_syscalls: a small probe runs \
+                 on every system call of the machine while tracing"
+                    .to_owned()
+            } else {
+                "32-bit (ia32) opens are not traced (DTrace's syscall provider does not see \
+                 them; the rawtp clauses are written for x86_64 only)"
+                    .to_owned()
+            }
+        })
     }
 
     /// Drops are lost events. A probe error is shown: the event it hit is in the trace, its
@@ -134,9 +154,10 @@ pub fn lost_events(line: &str) -> Option<u64> {
     known.then_some(n)
 }
 
-/// The processes below `pids` now (their children, and theirs...), from `/proc`: a `-p`
-/// process's existing descendants are traced from the start, also once re-parented.
-fn descendants(pids: &[u32]) -> Vec<u32> {
+/// The processes below `pids` now (their children, and theirs...), each with its parent,
+/// from `/proc`: a `-p` process's existing descendants are traced from the start, also once
+/// re-parented.
+fn descendants(pids: &[u32]) -> Vec<(u32, u32)> {
     let mut parent_of = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
@@ -160,12 +181,12 @@ fn descendants(pids: &[u32]) -> Vec<u32> {
             }
         }
     }
-    let mut found: Vec<u32> = Vec::new();
+    let mut found: Vec<(u32, u32)> = Vec::new();
     let mut frontier: Vec<u32> = pids.to_vec();
     while let Some(p) = frontier.pop() {
         for &(child, parent) in &parent_of {
-            if parent == p && !pids.contains(&child) && !found.contains(&child) {
-                found.push(child);
+            if parent == p && !pids.contains(&child) && !found.iter().any(|f| f.0 == child) {
+                found.push((child, parent));
                 frontier.push(child);
             }
         }
@@ -311,6 +332,12 @@ fn keeps_table(spec: &ScriptSpec) -> bool {
         && matches!(spec.target, Target::Command | Target::Pids(_))
 }
 
+/// Whether the script prints `P fork` and `P exit` for the followed processes: on Linux, for
+/// `-c` and `-p` (with `--no-follow`, only the exits of the targets themselves).
+fn reports_processes(spec: &ScriptSpec) -> bool {
+    spec.target_os == TargetOs::Linux && !matches!(spec.target, Target::SystemWide { .. })
+}
+
 /// Which processes are traced (AND of these); the filters (`-u`, `-n`) come on top.
 fn target_tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
     match &spec.target {
@@ -367,9 +394,9 @@ impl DWriter {
     }
 }
 
-/// The script for `spec`; `seeds` are processes traced from the start besides the targets
-/// (the descendants of `-p` pids, on Linux).
-fn render(spec: &ScriptSpec, seeds: &[u32]) -> String {
+/// The script for `spec`; `seeds` are processes (and their parents) traced from the start
+/// besides the targets: the descendants of `-p` pids, on Linux.
+fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
     let os = spec.target_os;
     let filter = and(&tests(spec));
     let groups = entry_groups(os);
@@ -397,10 +424,15 @@ fn render(spec: &ScriptSpec, seeds: &[u32]) -> String {
     let mut begin: Vec<String> = Vec::new();
     if table {
         let roots: Vec<String> = match &spec.target {
-            Target::Pids(pids) => pids.iter().chain(seeds).map(u32::to_string).collect(),
+            Target::Pids(pids) => pids.iter().map(u32::to_string).collect(),
             _ => vec!["$1".to_owned()],
         };
         begin.extend(roots.iter().map(|p| format!("traced[{p}] = 1;")));
+        // Followed from the start: trace-gen adds them to the processes it waits for.
+        for (child, parent) in seeds {
+            begin.push(format!("traced[{child}] = 1;"));
+            begin.push(format!("printf(\"P fork {parent} {child}\\n\");"));
+        }
     }
     begin
         .push("printf(\"# clock-offset-ns: %d\\n\", (int64_t)(walltimestamp - timestamp));".into());
@@ -413,14 +445,27 @@ fn render(spec: &ScriptSpec, seeds: &[u32]) -> String {
         w.clause(
             &["proc:::create".to_owned()],
             Some(&traced),
-            &["traced[args[0]->pr_pid] = 1;"],
+            &[
+                "traced[args[0]->pr_pid] = 1;",
+                "printf(\"P fork %d %d\\n\", pid, args[0]->pr_pid);",
+            ],
         );
         // The last thread of the process (proc:::exit fires when the main thread exits);
         // marked 2, not deleted (deleting broke later lookups of other keys, measured).
         w.clause(
             &["proc:::lwp-exit".to_owned()],
             Some(&format!("{traced} && curthread->signal->live.counter == 0")),
-            &["traced[pid] = 2;"],
+            &["traced[pid] = 2;", "printf(\"P exit %d\\n\", pid);"],
+        );
+    } else if reports_processes(spec) {
+        // Not following: only the targets' own exits end the run.
+        w.clause(
+            &["proc:::lwp-exit".to_owned()],
+            Some(&format!(
+                "{} && curthread->signal->live.counter == 0",
+                and(&target_tests(spec))
+            )),
+            &["printf(\"P exit %d\\n\", pid);"],
         );
     }
 
@@ -638,7 +683,10 @@ mod tests {
         let found = descendants(&[std::process::id()]);
         let _ = child.kill();
         let _ = child.wait();
-        assert!(found.contains(&child.id()), "{found:?}");
-        assert!(!found.contains(&std::process::id()));
+        assert!(
+            found.contains(&(child.id(), std::process::id())),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|f| f.0 == std::process::id()));
     }
 }

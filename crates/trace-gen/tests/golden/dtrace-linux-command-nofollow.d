@@ -17,6 +17,12 @@ dtrace:::BEGIN
 	printf("# trace-gen: attached\n");
 }
 
+proc:::lwp-exit
+/pid == $1 && curthread->signal->live.counter == 0/
+{
+	printf("P exit %d\n", pid);
+}
+
 syscall::getppid:entry
 /pid == $ppid/
 {

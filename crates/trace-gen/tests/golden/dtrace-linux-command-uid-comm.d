@@ -22,12 +22,14 @@ proc:::create
 /traced[pid] == 1/
 {
 	traced[args[0]->pr_pid] = 1;
+	printf("P fork %d %d\n", pid, args[0]->pr_pid);
 }
 
 proc:::lwp-exit
 /traced[pid] == 1 && curthread->signal->live.counter == 0/
 {
 	traced[pid] = 2;
+	printf("P exit %d\n", pid);
 }
 
 syscall::getppid:entry

@@ -8,6 +8,7 @@
 //! E ENTRY_TS RETURN_TS UID PID TID RET OK MORE "COMM" "CHUNK0"   one open, at its return
 //! C TID MORE "CHUNK"                                             the next chunk of TID's path
 //! T TID                                                          TID's path was cut there
+//! P fork PARENT CHILD     P exit PID              a followed process forked, or ended
 //! # clock-offset-ns: N    # trace-gen: attached    # trace-gen: fence CPU
 //! ```
 //!
@@ -21,9 +22,9 @@
 //!
 //! Each event is written with trace-format's writer: an entry line and its return line, the
 //! entry's path truncated (`"..."...`) when it was cut or unreadable. A line that does not
-//! decode is never passed on: it is reported on stderr (escaped) and counted as one lost event.
+//! decode is never passed on: it is [`Decoded::Malformed`], counted and reported.
 
-use crate::backend::{classify_line, RecordDecoder, TracerLine};
+use crate::backend::{classify_line, Decoded, Decoder as DecodeLines, TracerLine};
 use std::collections::HashMap;
 use trace_format::Header;
 
@@ -51,7 +52,7 @@ impl Decoder {
     /// Writes `e` as its entry and return lines; `cut` writes the path as truncated.
     fn write(e: &Event, cut: bool, out: &mut Vec<u8>) {
         let write_entry = if cut {
-            trace_format::write_entry_truncated
+            trace_format::write_truncated_entry
         } else {
             trace_format::write_entry
         };
@@ -75,8 +76,8 @@ impl Decoder {
         );
     }
 
-    /// A record: `Ok(())` once handled, `Err(why)` when it does not decode.
-    fn record(&mut self, line: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+    /// A record, or why it does not decode.
+    fn record(&mut self, line: &[u8], out: &mut Vec<u8>) -> Result<Decoded, &'static str> {
         let mut f = Fields(line);
         match f.word()? {
             b"E" => {
@@ -112,7 +113,7 @@ impl Decoder {
                         self.pending.insert(tid, e);
                     }
                 }
-                Ok(())
+                Ok(Decoded::Trace)
             }
             b"C" => {
                 let tid = f.number()?;
@@ -127,7 +128,7 @@ impl Decoder {
                 } else {
                     Self::write(&e, false, out);
                 }
-                Ok(())
+                Ok(Decoded::Trace)
             }
             b"T" => {
                 let tid = f.number()?;
@@ -137,7 +138,20 @@ impl Decoder {
                     .remove(&tid)
                     .ok_or("a truncation mark of no open")?;
                 Self::write(&e, true, out);
-                Ok(())
+                Ok(Decoded::Trace)
+            }
+            b"P" => {
+                let what = f.word()?;
+                let d = match what {
+                    b"fork" => Decoded::Fork {
+                        parent: f.number()?,
+                        child: f.number()?,
+                    },
+                    b"exit" => Decoded::Exit(f.number()?),
+                    _ => return Err("an unknown process record"),
+                };
+                f.end()?;
+                Ok(d)
             }
             b"#" => {
                 if f.word()? != b"clock-offset-ns:" {
@@ -146,40 +160,32 @@ impl Decoder {
                 let offset = f.signed()?;
                 f.end()?;
                 trace_format::write_header(out, &Header::ClockOffset(offset));
-                Ok(())
+                Ok(Decoded::Trace)
             }
             _ => Err("an unknown record"),
         }
     }
 }
 
-impl RecordDecoder for Decoder {
-    fn line<'a>(&mut self, line: &'a [u8], out: &mut Vec<u8>) -> TracerLine<'a> {
-        if let c @ (TracerLine::Attached | TracerLine::Fence(_) | TracerLine::Blank) =
-            classify_line(line)
-        {
-            return c;
+impl DecodeLines for Decoder {
+    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Decoded {
+        match classify_line(line) {
+            TracerLine::Attached => return Decoded::Attached,
+            TracerLine::Fence(cpu) => return Decoded::Fence(cpu),
+            TracerLine::Blank => return Decoded::Blank,
+            _ => {}
         }
-        match self.record(line, out) {
-            Ok(()) => TracerLine::Decoded,
-            Err(why) => {
-                let mut shown = Vec::new();
-                trace_format::write_comment(&mut shown, &line[..line.len().min(300)]);
-                eprintln!(
-                    "trace-gen: dtrace printed {why}, counted as a lost event: {}",
-                    String::from_utf8_lossy(&shown[2..]).trim_end()
-                );
-                TracerLine::Lost(1)
-            }
-        }
+        self.record(line, out)
+            .unwrap_or_else(|why| Decoded::Malformed(why.to_owned()))
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
+    fn finish(&mut self, out: &mut Vec<u8>) -> u64 {
         let mut left: Vec<Event> = self.pending.drain().map(|(_, e)| e).collect();
         left.sort_by_key(|e| e.return_ts);
         for e in &left {
             Self::write(e, true, out);
         }
+        left.len() as u64
     }
 }
 
@@ -317,17 +323,18 @@ mod tests {
     use super::*;
     use trace_format::{parse_line, Line};
 
+    /// Decodes `input`: the output, and how many lines were malformed.
     fn decode(input: &[&[u8]]) -> (Vec<u8>, u64) {
         let mut d = Decoder::default();
         let mut out = Vec::new();
-        let mut lost = 0;
+        let mut malformed = 0;
         for l in input {
-            if let TracerLine::Lost(n) = d.line(l, &mut out) {
-                lost += n;
+            if let Decoded::Malformed(_) = d.line(l, &mut out) {
+                malformed += 1;
             }
         }
         d.finish(&mut out);
-        (out, lost)
+        (out, malformed)
     }
 
     #[test]
@@ -406,22 +413,32 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(
             d.line(b"# trace-gen: attached", &mut out),
-            TracerLine::Attached
+            Decoded::Attached
         );
-        assert_eq!(
-            d.line(b"# trace-gen: fence 1", &mut out),
-            TracerLine::Fence(1)
-        );
-        assert_eq!(d.line(b"", &mut out), TracerLine::Blank);
-        assert_eq!(
-            d.line(b"# clock-offset-ns: -12", &mut out),
-            TracerLine::Decoded
-        );
+        assert_eq!(d.line(b"# trace-gen: fence 1", &mut out), Decoded::Fence(1));
+        assert_eq!(d.line(b"", &mut out), Decoded::Blank);
+        assert_eq!(d.line(b"# clock-offset-ns: -12", &mut out), Decoded::Trace);
         assert_eq!(out, b"# clock-offset-ns: -12\n");
+        assert_eq!(
+            d.line(b"P fork 10 11", &mut out),
+            Decoded::Fork {
+                parent: 10,
+                child: 11
+            }
+        );
+        assert_eq!(d.line(b"P exit 11", &mut out), Decoded::Exit(11));
+        assert!(matches!(
+            d.line(b"P exit 11 12", &mut out),
+            Decoded::Malformed(_)
+        ));
+        assert!(matches!(
+            d.line(b"P fork 11", &mut out),
+            Decoded::Malformed(_)
+        ));
     }
 
     #[test]
-    fn anything_else_is_refused_and_counted() {
+    fn anything_else_is_malformed_and_written_nowhere() {
         for bad in [
             &b"=> uid: 0 pid: 1 tid: 1 comm: x open: /etc/shadow 5"[..],
             b"<= uid: 0 pid: 1 ret: 3 5",
