@@ -412,6 +412,9 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
     w.line(" * Records (strings %S-quoted, decoded by trace-gen):");
     w.line(" *   E ENTRY_TS RETURN_TS UID PID TID RET OK MORE \"COMM\" \"PATH\"");
     w.line(" *   C TID MORE \"PATH\"  (the next chunk)   T TID  (the path goes on: cut)");
+    if reports_processes(spec) {
+        w.line(" *   P fork PARENT CHILD, P exit PID  (the followed processes)");
+    }
     w.line(" */");
     w.line("#pragma D option quiet");
     w.line(&format!("#pragma D option bufsize={}", spec.buffer_size));

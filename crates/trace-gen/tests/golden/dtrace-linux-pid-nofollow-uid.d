@@ -4,6 +4,7 @@
  * Records (strings %S-quoted, decoded by trace-gen):
  *   E ENTRY_TS RETURN_TS UID PID TID RET OK MORE "COMM" "PATH"
  *   C TID MORE "PATH"  (the next chunk)   T TID  (the path goes on: cut)
+ *   P fork PARENT CHILD, P exit PID  (the followed processes)
  */
 #pragma D option quiet
 #pragma D option bufsize=16777216
