@@ -201,6 +201,14 @@ fn dtrace_command_descendants_are_followed_to_the_last() {
     assert!([&f1, &f2, &f3].iter().all(|f| t.of_path(f).is_empty()));
     let pids: std::collections::BTreeSet<u32> = t.opens.iter().map(|o| o.pid).collect();
     assert_eq!(pids.len(), 1, "only the command's own pid: {pids:?}");
+    // --stop-at-exit: the run ends with the command, not with a child that outlives it.
+    let f4 = s.path("f4");
+    let daemon = format!("(sleep 20; cat {f4}) >/dev/null 2>&1 & cat {f2}; true");
+    let (status, t, _, err) = traced(&dtrace, &["--stop-at-exit", "-c", &daemon]);
+    assert!(status.success(), "{err}");
+    assert_clean(&t, &err);
+    assert_eq!(t.of_path(&f2).len(), 1);
+    assert!(t.of_path(&f4).is_empty());
 }
 
 #[test]
