@@ -149,9 +149,9 @@ and SIGHUP are passed to the tracer, whose buffered events are still written); 1
 tracer cannot run or fails (missing, not root, tracefs not mounted); 2 for a usage error.
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
-bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace traces
-32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then runs on every system
-call of the machine while tracing (trace-gen says so at start-up).";
+bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and
+DTrace on Linux, trace 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then
+runs on every system call of the machine while tracing (trace-gen says so at start-up).";
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {
