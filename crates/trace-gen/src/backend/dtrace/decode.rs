@@ -465,4 +465,81 @@ mod tests {
             );
         }
     }
+
+    /// `bytes` as DTrace's `%S` prints them (octal for what has no letter escape), with the
+    /// string's NUL, or `nuls` of them (the Solaris family prints the whole buffer).
+    fn percent_s(bytes: &[u8], nuls: usize) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in bytes {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                7 => out.extend_from_slice(b"\\a"),
+                b' '..=b'~' => out.push(b),
+                _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
+            }
+        }
+        for _ in 0..nuls {
+            out.extend_from_slice(b"\\0");
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn pseudo_random_names_and_chunked_paths_come_out_exact_and_canonical() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..500 {
+            let len = (next() % 700) as usize;
+            let path: Vec<u8> = (0..len).map(|_| (next() % 255) as u8 + 1).collect();
+            let comm: Vec<u8> = (0..(next() % 16) as usize)
+                .map(|_| (next() % 255) as u8 + 1)
+                .collect();
+            let nuls = if round % 2 == 0 {
+                1
+            } else {
+                1 + (next() % 200) as usize
+            };
+            let chunks: Vec<&[u8]> = if path.is_empty() {
+                vec![&path[..]]
+            } else {
+                path.chunks(256).collect()
+            };
+            let mut lines = Vec::new();
+            let mut e = format!("E 10 20 0 7 9 3 1 {} ", u8::from(chunks.len() > 1)).into_bytes();
+            e.extend(percent_s(&comm, nuls));
+            e.push(b' ');
+            e.extend(percent_s(chunks[0], nuls));
+            lines.push(e);
+            for (k, c) in chunks.iter().enumerate().skip(1) {
+                let mut l = format!("C 9 {} ", u8::from(k + 1 < chunks.len())).into_bytes();
+                l.extend(percent_s(c, nuls));
+                lines.push(l);
+            }
+            let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+            let (out, malformed) = decode(&refs);
+            assert_eq!(malformed, 0, "round {round}");
+            let text: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
+            let Ok(Line::Entry(entry)) = parse_line(text[0]) else {
+                panic!("round {round}: {}", String::from_utf8_lossy(text[0]))
+            };
+            assert_eq!(&*entry.path.to_bytes(), &path[..], "round {round}");
+            assert_eq!(&*entry.task.comm.unwrap().to_bytes(), &comm[..]);
+            assert!(!entry.path.is_truncated());
+            // The writer's own bytes, and never a raw control byte.
+            let mut canonical = Vec::new();
+            trace_format::write_entry(&mut canonical, 0, 7, Some(9), Some(&comm), &path, 10);
+            assert_eq!([text[0], b"\n"].concat(), canonical, "round {round}");
+            assert!(out.iter().all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f)));
+        }
+    }
 }
