@@ -485,7 +485,7 @@ fn hostile_file_names_come_out_whole_and_escaped() {
     }
     let _lock = tracer_lock();
     let s = Scratch::new("names");
-    // bpftrace cannot escape: trace-gen rejoins an entry that a newline split, and quotes it.
+    // Names come through bpftrace's JSON channel whole; trace-gen writes them quoted where needed.
     let names = [
         "new\nline",
         "two\n\nnewlines\n",

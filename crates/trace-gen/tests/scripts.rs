@@ -1,8 +1,9 @@
-//! The generated SystemTap and DTrace scripts, checked without running a trace:
+//! The generated SystemTap, DTrace and bpftrace scripts, checked without running a trace:
 //!
 //! - every stap script the option combinations produce is elaborated by the real
 //!   `stap -r <headers> -p2` (these tests fail when `CI=true` and stap or the kernel headers
 //!   are missing; elsewhere they are skipped with a notice);
+//! - bpftrace's golden scripts pass `bpftrace -d` (parser and semantic checks);
 //! - the scripts for a fixed set of specs are compared with golden files in `tests/golden/`
 //!   (`UPDATE_GOLDEN=1` rewrites them; `DTRACE.md` justifies each D line per platform);
 //! - hostile `-n` values are refused by `CommName::new`, and accepted ones appear only as one
@@ -10,6 +11,7 @@
 
 use crate::common::{run_tool, stap_setup, ToolOutput};
 use std::path::Path;
+use trace_gen::backend::bpftrace::{Bpftrace, LINUX_OPEN_CALLS};
 use trace_gen::backend::dtrace::DTrace;
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
@@ -187,6 +189,46 @@ fn stap_scripts_match_golden_files() {
         "{}\n(UPDATE_GOLDEN=1 rewrites them)",
         errors.join("\n")
     );
+}
+
+/// bpftrace's scripts for every open-family call and ia32 opens (as on x86_64).
+fn bpftrace_golden(spec: &ScriptSpec) -> String {
+    Bpftrace::new(LINUX_OPEN_CALLS.to_vec(), true).script(spec)
+}
+
+#[test]
+fn bpftrace_scripts_match_golden_files() {
+    let errors: Vec<String> = golden_specs()
+        .iter()
+        .filter_map(|(name, spec)| {
+            check_golden(&format!("bpftrace-{name}.bt"), &bpftrace_golden(spec)).err()
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}\n(UPDATE_GOLDEN=1 rewrites them)",
+        errors.join("\n")
+    );
+}
+
+/// bpftrace's parser and semantic checks (`bpftrace -d`, which attaches nothing) accept every
+/// golden script. Needs bpftrace: fails in CI without it.
+#[test]
+fn bpftrace_accepts_every_golden_script() {
+    let bpftrace = std::env::var_os("BPFTRACE_PATH")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "bpftrace".into());
+    for (name, spec) in golden_specs() {
+        let script = bpftrace_golden(&spec);
+        let Some((ok, _, stderr)) = run_tool(&bpftrace, &["-d", "-"], &script) else {
+            return;
+        };
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("ERROR") && !l.contains("RLIMIT_MEMLOCK"))
+            .collect();
+        assert!(ok && errors.is_empty(), "{name}: {stderr}\n{script}");
+    }
 }
 
 #[test]

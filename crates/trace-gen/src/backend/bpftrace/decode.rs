@@ -657,6 +657,46 @@ mod tests {
     }
 
     #[test]
+    fn random_paths_and_names_come_out_exact_and_canonical() {
+        // A fixed pseudo-random sequence (xorshift), so that a failure can be replayed.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..500u32 {
+            let len = (next() % 700) as usize;
+            let path: Vec<u8> = (0..len).map(|_| (next() % 255 + 1) as u8).collect();
+            let clen = (next() % 16) as usize;
+            let comm: Vec<u8> = (0..clen).map(|_| (next() % 255 + 1) as u8).collect();
+            let lines = pieces_with(i, u64::from(i) * 10, &comm, -2, &path);
+            let (out, got, left) = decode(&lines);
+            assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
+            assert_eq!(left, 0);
+            assert!(
+                !out.iter().any(|&b| b < 0x20 && b != b'\n'),
+                "raw control byte"
+            );
+            let entry = out.split(|&b| b == b'\n').next().unwrap();
+            let trace_format::Line::Entry(e) = trace_format::parse_line(entry).unwrap() else {
+                panic!("not an entry")
+            };
+            assert_eq!(&*e.path.to_bytes(), &path[..], "path of open {i}");
+            assert_eq!(
+                &*e.task.comm.unwrap().to_bytes(),
+                &comm[..],
+                "comm of open {i}"
+            );
+            assert_eq!(
+                out,
+                canonical(i, u64::from(i) * 10, &comm, &path, -2, false)
+            );
+        }
+    }
+
+    #[test]
     fn a_piece_that_comes_twice_is_malformed() {
         let p = vec![b'r'; 300];
         let lines = pieces_of(5, 5, &p);

@@ -140,6 +140,15 @@ impl Bpftrace {
         }
     }
 
+    /// A backend probing exactly these calls, and ia32 opens when `ia32` (golden files are
+    /// made this way, whatever the build machine).
+    pub fn new(syscalls: Vec<Syscall>, ia32: bool) -> Bpftrace {
+        Bpftrace {
+            syscalls,
+            compat: ia32,
+        }
+    }
+
     /// The calls this machine has: those of [`LINUX_OPEN_CALLS`] whose `sys_enter_` and
     /// `sys_exit_` tracepoints exist under `events_dir` (`.../tracing/events`). When tracefs
     /// cannot be read (not mounted, or not root, as for `--print-script`), every call the
