@@ -6,6 +6,8 @@
 #   bpftrace             the tracer the end-to-end tests run for real
 #   systemtap + linux-headers-amd64
 #                        `stap -r <headers> -p2` elaborates every generated SystemTap script
+#   Oracle DTrace for Linux (../shared/tools/install-dtrace.sh, when present)
+#                        the DTrace end-to-end tests
 #   strace, time, gcc, python3
 #                        benchmarks (strace baseline, peak RSS), the C test programs, and the
 #                        seed's Python post-processor used as the byte-exact baseline; strace
@@ -48,6 +50,18 @@ if [ "$(id -u)" -eq 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
 fi
 if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/events ]; then
     echo "install-deps: warning: tracefs is not mounted; bpftrace will not find tracepoints" >&2
+fi
+
+# A real DTrace for the DTrace end-to-end tests: Oracle's DTrace for Linux at
+# /opt/dtrace-oracle, installed by the shared tools next to the repository when they are there
+# (always in CI). The installer is idempotent, and quick once DTrace is there.
+dtrace_installer="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/install-dtrace.sh"
+if [ -f "$dtrace_installer" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        bash "$dtrace_installer" >/dev/null
+    elif ! /opt/dtrace-oracle/sbin/dtrace -V >/dev/null 2>&1; then
+        echo "install-deps: warning: DTrace is not installed; run this script as root" >&2
+    fi
 fi
 
 # Warm SystemTap's cache once: its first elaboration on a machine takes about a minute, which

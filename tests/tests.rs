@@ -10,6 +10,7 @@
 
 mod common;
 mod differential;
+mod dtrace;
 mod faults;
 
 use common::*;

@@ -157,9 +157,9 @@ Exit status:
        names them), -p 0 or a -p PID that is not a running process, -u 4294967295
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
-bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace traces
-32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then runs on every system
-call of the machine while tracing (trace-gen says so at start-up).";
+bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and
+DTrace on Linux, trace 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then
+runs on every system call of the machine while tracing (trace-gen says so at start-up).";
 
 /// A usage error of clap as one line naming the options: its message (with the possible
 /// values, when it lists them), without the usage block and the tips.

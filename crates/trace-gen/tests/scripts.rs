@@ -298,12 +298,9 @@ fn dtrace_args_read_stdin_and_name_the_target() {
     let command = spec(Target::Command, true, None, None);
     assert_eq!(
         args(&command, Some(77)),
-        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "77"]
+        ["-q", "-Z", "-s", "/dev/fd/0", "77"]
     );
-    assert_eq!(
-        args(&command, None),
-        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "PID"]
-    );
+    assert_eq!(args(&command, None), ["-q", "-Z", "-s", "/dev/fd/0", "PID"]);
     let wide = spec(Target::SystemWide { exclude: vec![1] }, true, None, None);
     assert_eq!(args(&wide, Some(77)), ["-q", "-Z", "-s", "/dev/fd/0"]);
 }
@@ -349,8 +346,27 @@ fn d_filters_follow_the_spec() {
     );
     let pids = d(spec(Target::Pids(vec![5, 6]), false, None, None));
     assert!(pids.contains("/(pid == 5 || pid == 6)/"), "{pids}");
-    assert!(d(spec(Target::Command, true, None, None)).contains("/progenyof($target)/"));
-    assert!(d(spec(Target::Command, false, None, None)).contains("/pid == $target/"));
+    assert!(d(spec(Target::Command, true, None, None)).contains("/progenyof($1)/"));
+    assert!(d(spec(Target::Command, false, None, None)).contains("/pid == $1/"));
+    // On Linux, the script's own table of traced processes.
+    let linux = |s: ScriptSpec| {
+        DTrace.script(&ScriptSpec {
+            target_os: TargetOs::Linux,
+            ..s
+        })
+    };
+    let cmd = linux(spec(Target::Command, true, Some(7), None));
+    assert!(cmd.contains("traced[$1] = 1;"), "{cmd}");
+    assert!(cmd.contains("/traced[pid] == 1 && uid == 7/"), "{cmd}");
+    assert!(cmd.contains("proc:::create\n/traced[pid] == 1/"), "{cmd}");
+    let pids = linux(spec(Target::Pids(vec![5, 6]), true, None, None));
+    assert!(
+        pids.contains(
+            "/(traced[pid] == 1 || (traced[pid] == 0 && (progenyof(5) || progenyof(6))))/"
+        ),
+        "{pids}"
+    );
+    assert!(linux(spec(Target::Command, false, None, None)).contains("/pid == $1/"));
 }
 
 #[test]
@@ -569,6 +585,8 @@ fn accepted_names_are_one_d_literal() {
 fn entry_clauses(os: TargetOs) -> usize {
     match os {
         TargetOs::Solaris11 => 1,
+        // And the ia32 clause on rawtp:raw_syscalls::sys_enter.
+        TargetOs::Linux if cfg!(target_arch = "x86_64") => 3,
         _ => 2,
     }
 }

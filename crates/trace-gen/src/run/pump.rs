@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn trace_lines_pass_markers_are_consumed() {
         let (out, p, attached) = pumped(
-            "dtrace",
+            "systemtap",
             b"# trace-gen: attached\n\
               => uid: 0 pid: 1 tid: 1 comm: cat open: /a 5\n\
               <= uid: 0 pid: 1 tid: 1 ret: 3 6\n\
@@ -271,15 +271,40 @@ mod tests {
         };
         let stopper = Arc::new(Stopper::new(u32::MAX, false));
         let mut out = Vec::new();
-        let p = pump(&*make("dtrace"), input, &mut out, &stopper, &pending, || {});
+        let p = pump(
+            &*make("systemtap"),
+            input,
+            &mut out,
+            &stopper,
+            &pending,
+            || {},
+        );
         assert_eq!(out, b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 5\n");
         assert_eq!(p.lost, 5);
     }
 
     #[test]
     fn losses_reported_on_stderr_become_lost_lines() {
-        let (out, p, _) = pumped("dtrace", b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n", 12);
+        let (out, p, _) = pumped("systemtap", b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n", 12);
         assert_eq!(out, "<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 12\n");
         assert_eq!(p.lost, 12);
+    }
+
+    #[test]
+    fn dtrace_records_are_decoded_and_forks_reach_the_stopper() {
+        let (out, p, attached) = pumped(
+            "dtrace",
+            b"# trace-gen: attached\n# clock-offset-ns: 7\nP fork 1 2\n\
+              E 5 6 0 1 1 3 1 0 \"x\\0\" \"/y\\0\"\n\
+              => uid: 0 pid: 1 tid: 1 comm: x open: /etc/shadow 5\nP exit 2\n\n",
+            3,
+        );
+        assert_eq!(
+            out,
+            "# clock-offset-ns: 7\n\
+             => uid: 0 pid: 1 tid: 1 comm: x open: /y 5\n\
+             <= uid: 0 pid: 1 tid: 1 comm: x ret: 3 6\n# lost: 3\n"
+        );
+        assert_eq!((p.lost, p.malformed, attached), (3, 1, 1));
     }
 }
