@@ -54,7 +54,7 @@ pub struct Cli {
 
     /// With -c: stop tracing when the command itself exits, even if processes it started
     /// still run (a daemon that forks into the background never ends).
-    #[arg(long, requires = "command")]
+    #[arg(long, requires = "command", conflicts_with = "pid")]
     pub stop_at_exit: bool,
 
     /// Trace only processes with this name (comm): 1 to 15 printable ASCII characters, no `"`
@@ -228,5 +228,14 @@ mod tests {
         assert!(Cli::try_parse_from(["trace-gen", "-p", "-3"]).is_err());
         let cli = Cli::try_parse_from(["trace-gen", "-p", "1", "-p", "2", "-u", "0"]).unwrap();
         assert_eq!(cli.pid, vec![1, 2]);
+    }
+
+    #[test]
+    fn stop_at_exit_needs_a_command() {
+        let err = Cli::try_parse_from(["trace-gen", "--stop-at-exit"]).unwrap_err();
+        assert!(err.to_string().contains("--command <CMD>"), "{err}");
+        assert!(Cli::try_parse_from(["trace-gen", "--stop-at-exit", "-p", "1"]).is_err());
+        let cli = Cli::try_parse_from(["trace-gen", "-c", "true", "--stop-at-exit"]).unwrap();
+        assert!(cli.stop_at_exit);
     }
 }

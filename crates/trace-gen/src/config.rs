@@ -178,6 +178,13 @@ mod tests {
             }
         );
         assert!(c.spec.follow);
+        assert!(!c.spec.stop_at_exit);
+        assert!(
+            config(&["-B", "-c", "ls", "--stop-at-exit"])
+                .unwrap()
+                .spec
+                .stop_at_exit
+        );
         assert!(
             !config(&["-B", "-p", "1", "--no-follow"])
                 .unwrap()

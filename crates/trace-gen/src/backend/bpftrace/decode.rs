@@ -493,8 +493,10 @@ mod tests {
             \"}\n{\"type\": \"printf\", \"data\": \"O 1 1 0 3 1 2 0 0 0 1 /etc/shadow\\n\"}\n\
             Lost 999999 events\n# lost: 5\x1b[31m\\x41";
         let name = b"a open: y\x1b\xff\" ret: 3";
-        let (out, got, _) = decode(&pieces_with(9, 50, &name[..15], -2, forged));
-        assert_eq!(got, vec![Decoded::Trace, Decoded::Trace]);
+        let lines = pieces_with(9, 50, &name[..15], -2, forged);
+        assert!(lines.len() > 1, "the forgery spans pieces");
+        let (out, got, _) = decode(&lines);
+        assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
         assert_eq!(out, canonical(9, 50, &name[..15], forged, -2, false));
         // Exactly two lines, and the parser reads back the same path and name.
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
@@ -556,9 +558,11 @@ mod tests {
         let (out, got, left) = decode(&lines);
         assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
         assert_eq!(left, 0);
+        // Each open is written when its last piece is read: b (5 pieces), then thread 1's
+        // second open (5 more, read alongside a's), then a (12).
         let mut want = canonical(2, 11, b"t", &b, -2, false);
-        want.extend(canonical(1, 10, b"t", &a, -2, false));
         want.extend(canonical(1, 20, b"t", &b, -2, false));
+        want.extend(canonical(1, 10, b"t", &a, -2, false));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             String::from_utf8(want).unwrap()
@@ -567,22 +571,25 @@ mod tests {
 
     #[test]
     fn truncated_only_when_every_piece_is_full() {
-        // 4095 bytes: 24 pieces, the last one short: whole.
+        // 4095 bytes: 48 pieces, the last one short: whole.
         let p4095 = vec![b'x'; 4095];
         let (out, _, _) = decode(&pieces_of(1, 1, &p4095));
         assert_eq!(out, canonical(1, 1, b"t", &p4095, -2, false));
-        // Exactly 175 bytes: a full piece then an empty one: whole.
+        // Exactly one piece's worth: a full piece then an empty one: whole.
         let p175 = vec![b'y'; CHUNK];
         let lines = pieces_of(1, 2, &p175);
         assert_eq!(lines.len(), 2);
         let (out, _, _) = decode(&lines);
         assert_eq!(out, canonical(1, 2, b"t", &p175, -2, false));
-        // 4300 bytes: the script reads 24 full pieces (4200 bytes): cut, marked.
+        // 4300 bytes: the script reads 49 full pieces (4263 bytes): cut, marked.
         let p4300 = vec![b'z'; 4300];
         let lines = pieces_of(1, 3, &p4300);
         assert_eq!(lines.len(), MAX_CHUNKS);
         let (out, _, _) = decode(&lines);
-        assert_eq!(out, canonical(1, 3, b"t", &p4300[..4200], -2, true));
+        assert_eq!(
+            out,
+            canonical(1, 3, b"t", &p4300[..MAX_CHUNKS * CHUNK], -2, true)
+        );
         assert!(String::from_utf8_lossy(&out).contains("\"... 3\n"));
     }
 
@@ -640,7 +647,7 @@ mod tests {
             json(b"O 1 1 0 3 1 2 0 0 0 1 /no/newline"),
             json(b"O 1 1 0 3 1 2 zz 0 0 1 /x\n"),
             json(b"O 1 1 0 3 1 2 0 0 1 1 /x\n"),
-            json(b"O 1 1 0 3 1 2 0 0 0 25 /x\n"),
+            json(b"O 1 1 0 3 1 2 0 0 0 50 /x\n"),
             json(b"O 1 1 0 +3 1 2 0 0 0 1 /x\n"),
             json(b"P fork 1\n"),
             json(b"P exit x\n"),
@@ -698,8 +705,9 @@ mod tests {
 
     #[test]
     fn a_piece_that_comes_twice_is_malformed() {
-        let p = vec![b'r'; 300];
+        let p = vec![b'r'; CHUNK + 10];
         let lines = pieces_of(5, 5, &p);
+        assert_eq!(lines.len(), 2);
         let (_, got, left) = decode(&[lines[0].clone(), lines[0].clone(), lines[1].clone()]);
         assert!(matches!(got[1], Decoded::Malformed(_)));
         assert_eq!(left, 0);

@@ -11,10 +11,12 @@
 //!
 //! **Whole paths, in pieces.** A bpftrace string lives on the 512-byte BPF stack: with
 //! `BPFTRACE_STRLEN` = [`STRLEN`] one `str()` yields at most [`CHUNK`] bytes. Each return
-//! runs two programs: the first counts the pieces the path needs (a piece is full when
-//! `str(p, 175)` and `str(p, 174)` differ), the second prints piece K of N in a loop (one
-//! `printf` statement, one stack slot). [`MAX_CHUNKS`] x [`CHUNK`] = 4,200 bytes, more than
-//! PATH_MAX: a path is marked cut (`path_truncated`, `...`) only when all 24 pieces were full.
+//! runs one program: a loop counts the pieces the path needs (a piece is full when
+//! `str(p, 87)` and `str(p, 86)` differ), a second loop prints piece K of N (one `printf`
+//! statement, one stack slot). [`MAX_CHUNKS`] x [`CHUNK`] = 4,263 bytes, more than PATH_MAX:
+//! a path is marked cut (`path_truncated`, `...`) only when all 49 pieces were full. (Two
+//! programs on one tracepoint, count then print, would allow 175-byte pieces, but were
+//! measured to run a different number of times under load: opens went missing silently.)
 //! trace-gen joins the pieces on (thread, entry time) and K/N, never on adjacency: bpftrace
 //! drains its per-CPU buffers in turns and may print other CPUs' events between them.
 //!
@@ -78,16 +80,16 @@ pub fn tracefs_events() -> Option<PathBuf> {
     .find(|p| p.is_dir())
 }
 
-/// `BPFTRACE_STRLEN`: the largest that lets the printing program (six numbers, two 64-bit
-/// words and one string, in a loop) fit the 512-byte BPF stack of bpftrace 0.17 (measured:
-/// 180 fails).
-pub const STRLEN: usize = 176;
+/// `BPFTRACE_STRLEN`: the largest that lets the return program (two strings compared, then a
+/// printf of six numbers, two 64-bit words and one string, in loops) fit the 512-byte BPF
+/// stack of bpftrace 0.17: every `str()` temporary takes STRLEN bytes (measured: 96 fails).
+pub const STRLEN: usize = 88;
 
 /// The bytes of path in one piece: `str(p, n)` yields at most `STRLEN - 1` bytes.
 pub const CHUNK: usize = STRLEN - 1;
 
-/// Pieces read at most: 24 x 175 = 4,200 bytes, more than PATH_MAX (4,096 with its NUL).
-pub const MAX_CHUNKS: usize = 24;
+/// Pieces read at most: 49 x 87 = 4,263 bytes, more than PATH_MAX (4,096 with its NUL).
+pub const MAX_CHUNKS: usize = 49;
 
 /// Keys per map (`BPFTRACE_MAP_KEYS_MAX`): threads inside an open at once, and followed
 /// processes. bpftrace's default is 4096.
@@ -382,15 +384,19 @@ mod tests {
             "creat names it pathname"
         );
         assert!(!s.contains("str(args->"), "never read at entry");
-        // Two programs per return: the count, then the print loop with ONE printf.
-        assert_eq!(s.matches("while ($n < 24)").count(), 2, "{s}");
+        // One program per return: the count, then the print loop with ONE printf.
         assert_eq!(
-            s.matches("if (str($p + $off, 175) == str($p + $off, 174))")
+            s.matches("while ($n < 49)").count(),
+            2,
+            "native and ia32: {s}"
+        );
+        assert_eq!(
+            s.matches("if (str($p + $off, 87) == str($p + $off, 86))")
                 .count(),
             2
         );
         assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
-        assert!(s.contains("$k, $n, str($p + $k * 175, 176));"), "{s}");
+        assert!(s.contains("$k, $n, str($p + $k * 87, 88));"), "{s}");
         assert!(
             s.contains("*(uint64 *)$c, *(uint64 *)($c + 8)"),
             "comm as two words"
@@ -531,7 +537,7 @@ mod tests {
         assert_eq!(Bpftrace::ring_buffer_pages(4097), 2);
         assert_eq!(Bpftrace::ring_buffer_pages(3 << 20), 1024);
         let env = all().env(&spec(Target::Command));
-        assert!(env.contains(&("BPFTRACE_STRLEN".into(), "176".into())));
+        assert!(env.contains(&("BPFTRACE_STRLEN".into(), "88".into())));
         assert!(env.contains(&("BPFTRACE_PERF_RB_PAGES".into(), "256".into())));
         const { assert!(MAX_CHUNKS * CHUNK >= 4096) };
     }
@@ -552,7 +558,7 @@ mod tests {
     fn maps_are_cleared_at_end() {
         let s = all().script(&spec(Target::Command));
         let end = block(&s, "END");
-        for map in ["@p", "@t", "@n", "@commoff", "@cp", "@c", "@traced"] {
+        for map in ["@p", "@t", "@commoff", "@cp", "@c", "@traced"] {
             assert!(end.contains(&format!("clear({map});")), "{end}");
         }
     }

@@ -143,30 +143,10 @@ fn and(terms: Vec<String>) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" && "))
 }
 
-/// The two programs every open's return runs: `ptr` is the path pointer (an expression),
+/// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
-fn exit_programs(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> [Block; 2] {
-    let check = Block::new(
-        &[
-            &format!(
-                "First program at return: how many {CHUNK}-byte pieces the path needs, at most {MAX_CHUNKS}"
-            ),
-            &format!(
-                "({MAX_CHUNKS} x {CHUNK} = {} bytes, more than PATH_MAX). str(p, n) yields min(n, STRLEN - 1)",
-                MAX_CHUNKS * CHUNK
-            ),
-            &format!(
-                "bytes, so a piece is full (no NUL in its {CHUNK} bytes) exactly when str(p, {CHUNK}) and"
-            ),
-            &format!(
-                "str(p, {}) differ. The path is read at return: at entry its page may not be there yet.",
-                CHUNK - 1
-            ),
-        ],
-        probes.to_vec(),
-    )
-    .when(Some(guard.to_owned()))
-    .body([
+fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Block {
+    let mut body = vec![
         format!("$p = {ptr};"),
         "$n = 1;".to_owned(),
         "$off = (uint64)0;".to_owned(),
@@ -178,15 +158,10 @@ fn exit_programs(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> [
         "  $n++;".to_owned(),
         format!("  $off += {CHUNK};"),
         "}".to_owned(),
-        "@n[tid] = $n;".to_owned(),
-    ]);
-    let mut body = vec![
-        format!("$p = {ptr};"),
-        "$n = @n[tid];".to_owned(),
         "$k = 0;".to_owned(),
+        "$c = (uint64)curtask + @commoff;".to_owned(),
         format!("while ($k < {MAX_CHUNKS}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        "  $c = (uint64)curtask + @commoff;".to_owned(),
         "  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", tid, pid, uid, args->ret,".to_owned(),
         format!(
             "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $k, $n, str($p + $k * {CHUNK}, {}));",
@@ -196,18 +171,29 @@ fn exit_programs(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> [
         "}".to_owned(),
     ];
     body.extend(state.iter().map(|m| format!("delete({m}[tid]);")));
-    let print = Block::new(
+    Block::new(
         &[
-            "Second program (same event, same CPU, run after the first): one printf per piece, all",
-            "numbers but the piece, which is last; bpftrace -f json escapes it, so one printf is one",
-            "line whatever the bytes. The process name is printed as two numbers (its 16 bytes).",
-            "One printf statement only: each gets its own slot on the 512-byte BPF stack.",
+            "At return (the path is read now: at entry its page may not be there yet). First, how",
+            &format!(
+                "many {CHUNK}-byte pieces the path needs, at most {MAX_CHUNKS} ({} bytes, more than PATH_MAX):",
+                MAX_CHUNKS * CHUNK
+            ),
+            &format!(
+                "str(p, n) yields min(n, STRLEN - 1) bytes, so a piece is full (no NUL in its {CHUNK} bytes)"
+            ),
+            &format!(
+                "exactly when str(p, {CHUNK}) and str(p, {}) differ. Then one printf per piece, all numbers",
+                CHUNK - 1
+            ),
+            "but the piece, which is last: bpftrace -f json escapes it, so one printf is one line",
+            "whatever the bytes. The process name is printed as two numbers (its 16 bytes). One",
+            "program for the whole event (two on one tracepoint were measured to diverge), and one",
+            "printf statement (each gets its own slot on the 512-byte BPF stack).",
         ],
         probes.to_vec(),
     )
     .when(Some(guard.to_owned()))
-    .body(body);
-    [check, print]
+    .body(body)
 }
 
 /// The whole script for `spec`.
@@ -348,12 +334,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .iter()
             .map(|c| format!("tracepoint:syscalls:sys_exit_{}", c.name))
             .collect();
-        blocks.extend(exit_programs(
-            &exits,
-            "@t[tid]",
-            "@p[tid]",
-            &["@p", "@t", "@n"],
-        ));
+        blocks.push(exit_program(&exits, "@t[tid]", "@p[tid]", &["@p", "@t"]));
     }
 
     if bpftrace.compat {
@@ -378,15 +359,15 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .when(and(compat_terms))
             .body(body),
         );
-        blocks.extend(exit_programs(
+        blocks.push(exit_program(
             &["tracepoint:raw_syscalls:sys_exit".to_owned()],
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
-            &["@cp", "@t", "@n", "@c"],
+            &["@cp", "@t", "@c"],
         ));
     }
 
-    let mut maps = vec!["@p", "@t", "@n", "@commoff"];
+    let mut maps = vec!["@p", "@t", "@commoff"];
     if bpftrace.compat {
         maps.extend(["@cp", "@c"]);
     }
