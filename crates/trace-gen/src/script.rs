@@ -14,6 +14,11 @@ pub const ATTACHED_MARKER: &str = "# trace-gen: attached";
 /// [`Backend::has_fence`](crate::backend::Backend::has_fence)); consumed by trace-gen.
 pub const FENCE_MARKER: &str = "# trace-gen: fence";
 
+/// The line a script that keeps the set of followed processes prints when the last of them
+/// has exited (`-p` with following): trace-gen then stops, as `strace -p` does. Consumed by
+/// trace-gen.
+pub const TRACED_EXITED_MARKER: &str = "# trace-gen: traced processes exited";
+
 /// Which processes to trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

@@ -104,6 +104,13 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         StderrLine::Show
     }
 
+    /// Events the tracer lost that can be known only once its output has ended and its
+    /// stderr was read (a count the script reports at its end, compared with what arrived).
+    /// By default none.
+    fn final_lost(&self) -> u64 {
+        0
+    }
+
     // --- Failure ---
 
     /// The one error for a tracer that failed (it ended before its probes were attached, or
@@ -136,6 +143,9 @@ pub enum TracerLine<'a> {
     Attached,
     /// The script's fence line, with the CPU it came from.
     Fence(u32),
+    /// Every followed process has exited
+    /// ([`TRACED_EXITED_MARKER`](crate::script::TRACED_EXITED_MARKER)): stop the tracer.
+    TracedExited,
     /// Events the tracer says it lost (bpftrace's `Lost N events`): a `# lost: N` line.
     Lost(u64),
     /// Empty: dropped (bpftrace and dtrace print some at exit).

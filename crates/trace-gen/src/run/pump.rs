@@ -116,6 +116,7 @@ pub(super) fn pump(
                     stopper.fence_seen(cpu);
                 }
             }
+            TracerLine::TracedExited => stopper.request(),
             TracerLine::Blank => {}
             TracerLine::Lost(n) => {
                 lost += n;
