@@ -8,6 +8,7 @@
 
 mod common;
 mod faults;
+mod guest;
 
 use common::*;
 use std::io::{BufRead, BufReader};

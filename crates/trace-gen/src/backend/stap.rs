@@ -36,8 +36,10 @@
 //!   and the CPU. stap's buffers are per CPU and what is still in them when stap is stopped
 //!   was measured to be lost (`cat` lost all of its opens in 3 runs of 7), so trace-gen stops
 //!   stap only once every CPU's fence line was read.
-//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`); `probe begin` prints
-//!   [`ATTACHED_MARKER`] once every probe is registered.
+//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`). [`ATTACHED_MARKER`] is printed by
+//!   the first `sys_exit` probe to fire: stap runs `probe begin` before it registers its
+//!   tracepoint probes (measured: a `-c` command released on a marker printed there was not
+//!   traced at all), and `sys_exit` is registered last.
 //! - Compile options: `-DMAXSTRINGLEN=4096` (whole paths), `-DSTP_NO_OVERLOAD` (stap would
 //!   otherwise abort the trace when its probes take too much CPU time, which a burst of opens
 //!   under emulation does), `-DMAXMAPENTRIES` for the per-thread and followed-process maps.
@@ -82,7 +84,10 @@ static ATTACHED_READ: AtomicBool = AtomicBool::new(false);
 /// kernel accepts (4,095 bytes and the NUL) is read whole (stap's default is 512 bytes).
 pub const MAX_STRING_LEN: u32 = 4096;
 
-/// Bytes of a path quoted at once: quoted, each byte takes at most 4 (`\ooo`), plus the two
+/// The longest path the kernel accepts, without its NUL (`PATH_MAX - 1`): read whole.
+pub const PATH_MAX_LEN: u32 = 4095;
+
+/// Bytes of a path read and quoted at once: quoted, each byte takes at most 4 (`\ooo`), plus the two
 /// quotes, which must fit in [`MAX_STRING_LEN`] or stap cuts the string.
 pub const QUOTE_CHUNK: u32 = 1000;
 
@@ -433,6 +438,8 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("global entry_path, entry_ts");
     w.line("# Events printed, reported at the end: what the transport lost is the difference.");
     w.line("global emitted = 0");
+    w.line("# The attached line was printed.");
+    w.line("global attached = 0");
     w.line("# Set with -G: trace-gen's pid (the fence), and the run's process ids.");
     w.line("global tracegen = 0");
     for (name, _) in &globals {
@@ -462,7 +469,6 @@ fn render(spec: &ScriptSpec) -> String {
                 }
             }
         }
-        w.line(&format!("printf(\"{ATTACHED_MARKER}\\n\")"));
         if follow && pids {
             w.line(&format!("if (!live) printf(\"{TRACED_EXITED_MARKER}\\n\")"));
         }
@@ -521,6 +527,7 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("entry_ts[tid()] = ktime_get_ns()");
     });
     w.block("probe kernel.trace(\"raw_syscalls:sys_exit\")", |w| {
+        w.line("if (!attached) announce()");
         w.line("if (tid() in entry_ts) report($ret)");
     });
     w.line("%:");
@@ -544,7 +551,16 @@ fn render(spec: &ScriptSpec) -> String {
         "probe syscall.open.return, syscall.openat.return, syscall.creat.return",
         |w| w.line("if (tid() in entry_ts) report(retval)"),
     );
+    w.line("probe begin { announce() }");
     w.line("%)");
+    w.line("");
+    w.line("# Says that tracing is live. stap runs its begin probes before it registers the");
+    w.line("# tracepoint probes, so on x86_64 this waits for the first system call exit after");
+    w.line("# the last of them (the sys_exit probe) was registered.");
+    w.block("function announce()", |w| {
+        w.line("attached = 1");
+        w.line(&format!("printf(\"{ATTACHED_MARKER}\\n\")"));
+    });
     w.line("");
     w.line("# Prints the pair for this thread: the path whole and quoted, in chunks.");
     w.block("function report(ret:long)", |w| {
@@ -554,18 +570,23 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("p = entry_path[t]");
         w.line("printf(\"=> uid: %d pid: %d tid: %d comm: %s open: \\\"\", uid(), pid(), t, comm)");
         w.block("try", |w| {
-            w.line("path = user_string(p)");
-            w.line("n = strlen(path)");
-            w.block(&format!("for (i = 0; i < n; i += {QUOTE_CHUNK})"), |w| {
-                w.line(&format!(
-                    "q = string_quoted(substr(path, i, {QUOTE_CHUNK}))"
-                ));
-                w.line("print(substr(q, 1, strlen(q) - 2))");
-            });
+            w.line("# In chunks: user_string() stops one byte short of MAXSTRINGLEN - 1.");
+            w.line("whole = 0");
+            w.block(
+                &format!("for (off = 0; !whole && off < {PATH_MAX_LEN}; off += n)"),
+                |w| {
+                    w.line(&format!(
+                        "n = {PATH_MAX_LEN} - off < {QUOTE_CHUNK} ? {PATH_MAX_LEN} - off : {QUOTE_CHUNK}"
+                    ));
+                    w.line("s = user_string_n(p + off, n)");
+                    w.line("q = string_quoted(s)");
+                    w.line("print(substr(q, 1, strlen(q) - 2))");
+                    w.line("whole = strlen(s) < n");
+                },
+            );
             w.line("# Longer than PATH_MAX - 1 (the kernel refuses it): stap's cut mark.");
             w.line(&format!(
-                "cut = n == {} && user_char(p + n) != 0",
-                MAX_STRING_LEN - 1
+                "cut = !whole && user_char(p + {PATH_MAX_LEN}) != 0"
             ));
         });
         w.block("catch", |w| {
