@@ -6,14 +6,24 @@
 #   bpftrace             the tracer the end-to-end tests run for real
 #   systemtap + linux-headers-amd64
 #                        `stap -r <headers> -p2` elaborates every generated SystemTap script
+#   Oracle DTrace for Linux (../shared/tools/install-dtrace.sh, when present)
+#                        the DTrace end-to-end tests
 #   strace, time, gcc, python3
 #                        benchmarks (strace baseline, peak RSS), the C test programs, and the
-#                        seed's Python post-processor used as the byte-exact baseline
+#                        seed's Python post-processor used as the byte-exact baseline; strace
+#                        is also the ground truth of the differential tests (tests/differential.rs)
+#   gcc-multilib         `gcc -m32 -static`: the static i386 program whose 32-bit opens the
+#                        differential tests trace
+#   chromium, fonts-dejavu-core
+#                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
+#   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
+#                        query recipes in the tests: target/duckdb-venv
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc libc6-dev python3 make; do
+for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
+    make chromium fonts-dejavu-core python3-venv; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ! command -v cargo >/dev/null 2>&1; then
@@ -42,6 +52,18 @@ if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/event
     echo "install-deps: warning: tracefs is not mounted; bpftrace will not find tracepoints" >&2
 fi
 
+# A real DTrace for the DTrace end-to-end tests: Oracle's DTrace for Linux at
+# /opt/dtrace-oracle, installed by the shared tools next to the repository when they are there
+# (always in CI). The installer is idempotent, and quick once DTrace is there.
+dtrace_installer="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/install-dtrace.sh"
+if [ -f "$dtrace_installer" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        bash "$dtrace_installer" >/dev/null
+    elif ! /opt/dtrace-oracle/sbin/dtrace -V >/dev/null 2>&1; then
+        echo "install-deps: warning: DTrace is not installed; run this script as root" >&2
+    fi
+fi
+
 # Warm SystemTap's cache once: its first elaboration on a machine takes about a minute, which
 # would otherwise land inside one test's run.
 headers=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
@@ -55,6 +77,16 @@ if [ -n "$headers" ] && command -v stap >/dev/null 2>&1; then
             mkdir -p "$(dirname "$stamp")" && touch "$stamp"
         fi
     fi
+fi
+
+# DuckDB for the query-recipe test, in a virtualenv of its own under the build directory (the
+# test looks for it there). Created once; pip runs only when duckdb does not import.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="${CARGO_TARGET_DIR:-$root/target}/duckdb-venv"
+if ! "$venv/bin/python" -c 'import duckdb' >/dev/null 2>&1; then
+    echo "install-deps: installing DuckDB from PyPI into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'duckdb>=1.1'
 fi
 
 # The SystemTap guest (scripts/guest/): qemu, Debian's kernel image matching the headers, static

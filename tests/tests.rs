@@ -3,10 +3,14 @@
 //! when they are missing, skips with a notice elsewhere. One tracer at a time
 //! ([`common::tracer_lock`]).
 //!
+//! The differential harness against strace -f (ground truth) is the `differential` module.
+//!
 //! Every traced program here works on paths in a fresh scratch directory, so the assertions
 //! are exact: each open has a known result.
 
 mod common;
+mod differential;
+mod dtrace;
 mod faults;
 mod guest;
 
@@ -479,7 +483,7 @@ fn hostile_file_names_come_out_whole_and_escaped() {
     }
     let _lock = tracer_lock();
     let s = Scratch::new("names");
-    // bpftrace cannot escape: trace-gen rejoins an entry that a newline split, and quotes it.
+    // Names come through bpftrace's JSON channel whole; trace-gen writes them quoted where needed.
     let names = [
         "new\nline",
         "two\n\nnewlines\n",

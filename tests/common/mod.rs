@@ -273,3 +273,332 @@ impl Trace {
             .collect()
     }
 }
+
+/// True when strace can run here too (besides bpftrace, see [`bpftrace_ready`]). Otherwise:
+/// panics in CI, prints a notice and returns false elsewhere.
+pub fn strace_ready(test: &str) -> bool {
+    if !bpftrace_ready(test) {
+        return false;
+    }
+    let found = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: strace is not installed, and CI must run this test"
+    );
+    eprintln!("notice: {test} skipped: strace is not installed");
+    false
+}
+
+/// Builds tests/data/gen/`name`.c into `dir` with `compiler` and `flags` (`cc`; `gcc -m32
+/// -static` for the 32-bit program, which needs gcc-multilib).
+pub fn build_c(dir: &Path, name: &str, compiler: &str, flags: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/gen")
+        .join(format!("{name}.c"));
+    let exe = dir.join(name);
+    let out = Command::new(compiler)
+        .args(flags)
+        .args(["-O2", "-Wall", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("{compiler} is needed to build {name}.c: {e}"));
+    assert!(
+        out.status.success(),
+        "{compiler} {flags:?} {name}.c failed (gcc -m32 needs gcc-multilib): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// An open as the differential harness compares it: the path bytes (cut to the 4095 bytes
+/// strace shows of a longer one, and marked so), and the result (a file descriptor, or
+/// -errno; strace's "To be restarted" results are -512..-516 as the kernel returns them).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seen {
+    pub path: Vec<u8>,
+    /// The path was 4096 bytes or longer: only its first 4095 bytes are compared.
+    pub cut: bool,
+    pub ret: i64,
+}
+
+/// The result of an open that never returned (strace's `= ?`, trace-merge's `"ret": null`).
+pub const NO_RESULT: i64 = i64::MIN;
+
+/// A multiset of opens.
+pub type Opens = std::collections::BTreeMap<Seen, usize>;
+
+/// strace prints at most this many bytes of a path (PATH_MAX - 1), then `...`.
+const STRACE_PATH_MAX: usize = 4095;
+
+impl Seen {
+    /// The open of `path` by thread `tid` of process `pid`, normalised (see [`normalise`]).
+    pub fn new(path: &[u8], cut: bool, ret: i64, pid: u32, tid: u32) -> Seen {
+        let mut path = normalise(path, pid, tid);
+        let cut = cut || path.len() > STRACE_PATH_MAX;
+        path.truncate(STRACE_PATH_MAX);
+        Seen { path, cut, ret }
+    }
+}
+
+/// The one per-run difference the harness removes: a process that opens its own `/proc`
+/// directory by number (`/proc/PID/...` or `/proc/PID/task/TID/...`, as `setpriv` reads its own
+/// status) opens a path that holds its pid, which differs between the two runs. Such a path
+/// is compared as `/proc/<self>/...`. Only the opener's own pid or tid is replaced, so an open
+/// of another process's `/proc` entry still counts as itself.
+pub fn normalise(path: &[u8], pid: u32, tid: u32) -> Vec<u8> {
+    for id in [pid, tid] {
+        let prefix = format!("/proc/{id}/");
+        if let Some(rest) = path.strip_prefix(prefix.as_bytes()) {
+            let mut p = b"/proc/<self>/".to_vec();
+            p.extend_from_slice(rest);
+            return p;
+        }
+    }
+    path.to_vec()
+}
+
+/// The errno names strace prints (x86_64 Linux numbers), and the kernel's restart codes.
+const ERRNOS: &[(&str, i64)] = &[
+    ("EPERM", 1),
+    ("ENOENT", 2),
+    ("ESRCH", 3),
+    ("EINTR", 4),
+    ("EIO", 5),
+    ("ENXIO", 6),
+    ("E2BIG", 7),
+    ("ENOEXEC", 8),
+    ("EBADF", 9),
+    ("ECHILD", 10),
+    ("EAGAIN", 11),
+    ("EWOULDBLOCK", 11),
+    ("ENOMEM", 12),
+    ("EACCES", 13),
+    ("EFAULT", 14),
+    ("ENOTBLK", 15),
+    ("EBUSY", 16),
+    ("EEXIST", 17),
+    ("EXDEV", 18),
+    ("ENODEV", 19),
+    ("ENOTDIR", 20),
+    ("EISDIR", 21),
+    ("EINVAL", 22),
+    ("ENFILE", 23),
+    ("EMFILE", 24),
+    ("ENOTTY", 25),
+    ("ETXTBSY", 26),
+    ("EFBIG", 27),
+    ("ENOSPC", 28),
+    ("ESPIPE", 29),
+    ("EROFS", 30),
+    ("EMLINK", 31),
+    ("EPIPE", 32),
+    ("EDOM", 33),
+    ("ERANGE", 34),
+    ("EDEADLK", 35),
+    ("ENAMETOOLONG", 36),
+    ("ENOLCK", 37),
+    ("ENOSYS", 38),
+    ("ENOTEMPTY", 39),
+    ("ELOOP", 40),
+    ("ENOMSG", 42),
+    ("EIDRM", 43),
+    ("ENODATA", 61),
+    ("ETIME", 62),
+    ("ENOLINK", 67),
+    ("EPROTO", 71),
+    ("EOVERFLOW", 75),
+    ("EILSEQ", 84),
+    ("EOPNOTSUPP", 95),
+    ("ENOTSUP", 95),
+    ("ESTALE", 116),
+    ("EDQUOT", 122),
+    ("ENOMEDIUM", 123),
+    ("ECANCELED", 125),
+    ("EOWNERDEAD", 130),
+    ("ERESTARTSYS", 512),
+    ("ERESTARTNOINTR", 513),
+    ("ERESTARTNOHAND", 514),
+    ("ENOIOCTLCMD", 515),
+    ("ERESTART_RESTARTBLOCK", 516),
+];
+
+fn errno_number(name: &str) -> i64 {
+    ERRNOS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
+        .unwrap_or_else(|| panic!("strace printed an errno the harness does not know: {name}"))
+}
+
+/// The opens in an `strace -f -xx -o FILE` log (every path byte as `\xNN`), of the system
+/// calls open, openat, openat2 and creat, with `<unfinished ...>` / `<... resumed>` joined.
+/// A line of those calls that cannot be read fails the test: nothing is skipped silently.
+pub fn strace_opens(log: &str) -> Opens {
+    let mut pending: std::collections::HashMap<u32, String> = Default::default();
+    let mut opens = Opens::new();
+    for line in log.lines() {
+        let Some((tid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let Ok(tid) = tid.parse::<u32>() else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let whole = if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            pending.insert(tid, head.to_owned());
+            continue;
+        } else if let Some(tail) = rest.strip_prefix("<... ") {
+            let Some((_, tail)) = tail.split_once(" resumed>") else {
+                continue;
+            };
+            match pending.remove(&tid) {
+                Some(head) => head + tail,
+                None => continue,
+            }
+        } else {
+            rest.to_owned()
+        };
+        let Some((name, args)) = whole.split_once('(') else {
+            continue;
+        };
+        if !["open", "openat", "openat2", "creat"].contains(&name) {
+            continue;
+        }
+        let bad = || panic!("strace line not understood: {line}");
+        let Some(q) = args.find('"') else { bad() };
+        let body = &args[q + 1..];
+        let Some(end) = body.find('"') else { bad() };
+        let mut path = Vec::new();
+        for hex in body[..end].split("\\x").skip(1) {
+            path.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| bad()));
+        }
+        let cut = body[end + 1..].starts_with("...");
+        // `) = RESULT`, with spaces before `=` after a `<... resumed>`.
+        let Some((_, result)) = body[end..].rsplit_once(" = ") else {
+            bad()
+        };
+        let mut words = result.split(' ');
+        let ret = match (words.next(), words.next()) {
+            (Some("?"), None) => NO_RESULT,
+            (Some("?"), Some(e)) | (Some("-1"), Some(e)) => -errno_number(e),
+            (Some(n), _) => n.parse().unwrap_or_else(|_| bad()),
+            _ => bad(),
+        };
+        // strace -f prints the thread id only: `/proc/TID/` is normalised (the programs that
+        // read their own /proc entry by number, as setpriv, are single-threaded).
+        *opens
+            .entry(Seen::new(&path, cut, ret, tid, tid))
+            .or_default() += 1;
+    }
+    assert!(
+        pending.is_empty(),
+        "strace calls never resumed: {pending:?}"
+    );
+    opens
+}
+
+/// Decodes standard base64 (with padding), as trace-merge's JSON carries non-UTF-8 bytes.
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {s:?}"),
+        }
+    };
+    let mut out = Vec::new();
+    for chunk in s.as_bytes().chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').collect();
+        let n = data.iter().fold(0u32, |acc, &c| acc << 6 | val(c)) << (6 * (4 - data.len()));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..data.len()]);
+    }
+    out
+}
+
+/// One record of `trace-merge --format json`, with the exact bytes of its path and comm.
+#[derive(Debug, Clone)]
+pub struct JsonOpen {
+    pub uid: u32,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: Vec<u8>,
+    pub path: Vec<u8>,
+    pub truncated: bool,
+    /// None: the open never returned.
+    pub ret: Option<i64>,
+}
+
+/// The exact bytes of `key` (or of `key_b64` when set) of a trace-merge JSON object.
+fn json_bytes(o: &serde_json::Value, key: &str) -> Vec<u8> {
+    match o[format!("{key}_b64")].as_str() {
+        Some(b) => base64_decode(b),
+        None => o[key].as_str().unwrap_or_default().as_bytes().to_vec(),
+    }
+}
+
+/// Reads `trace-merge --format json` output.
+pub fn json_opens(out: &[u8]) -> Vec<JsonOpen> {
+    let text = std::str::from_utf8(out).expect("trace-merge's JSON is UTF-8");
+    text.lines()
+        .map(|l| {
+            let o: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let pid = o["pid"].as_u64().unwrap() as u32;
+            JsonOpen {
+                uid: o["uid"].as_u64().unwrap() as u32,
+                pid,
+                tid: o["tid"].as_u64().map_or(pid, |t| t as u32),
+                comm: json_bytes(&o, "comm"),
+                path: json_bytes(&o, "path"),
+                truncated: o["path_truncated"].as_bool().unwrap(),
+                ret: o["ret"].as_i64(),
+            }
+        })
+        .collect()
+}
+
+/// A path for messages: printable ASCII as is, every other byte as `\xNN`, `\` as `\\`.
+pub fn escaped(path: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in path {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+/// The differences between strace's opens and trace-gen's, one line each with its path
+/// (escaped); empty when the multisets are equal.
+pub fn differences(strace: &Opens, traced: &Opens) -> Vec<String> {
+    let mut out = Vec::new();
+    let keys: std::collections::BTreeSet<&Seen> = strace.keys().chain(traced.keys()).collect();
+    for k in keys {
+        let (s, t) = (
+            strace.get(k).copied().unwrap_or(0),
+            traced.get(k).copied().unwrap_or(0),
+        );
+        if s != t {
+            out.push(format!(
+                "{} = {}: strace {s}, trace-gen {t}{}",
+                escaped(&k.path),
+                k.ret,
+                if k.cut { " (first 4095 bytes)" } else { "" }
+            ));
+        }
+    }
+    out
+}

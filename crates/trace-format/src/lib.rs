@@ -13,7 +13,7 @@ mod quote;
 mod write;
 
 pub use parse::parse_line;
-pub use write::{write_comment, write_entry, write_header, write_return};
+pub use write::{write_comment, write_entry, write_header, write_return, write_truncated_entry};
 
 use std::borrow::Cow;
 use std::fmt;

@@ -34,6 +34,32 @@ pub fn write_entry(
     out.push(b'\n');
 }
 
+/// Writes an entry line whose path the tracer had to cut: the part it read, always quoted,
+/// followed by the truncation mark `...` ([`crate::Text::is_truncated`] reads it back).
+///
+/// ```
+/// let mut out = Vec::new();
+/// trace_format::write_truncated_entry(&mut out, 0, 7, Some(7), None, b"/tmp/lo", 42);
+/// assert_eq!(out, b"=> uid: 0 pid: 7 tid: 7 open: \"/tmp/lo\"... 42\n");
+/// ```
+pub fn write_truncated_entry(
+    out: &mut Vec<u8>,
+    uid: u32,
+    pid: u32,
+    tid: Option<u32>,
+    comm: Option<&[u8]>,
+    path: &[u8],
+    ts: u64,
+) {
+    out.extend_from_slice(b"=> ");
+    write_task(out, uid, pid, tid, comm);
+    out.extend_from_slice(b" open: ");
+    quote::quote_into(path, out);
+    out.extend_from_slice(b"... ");
+    push_u64(out, ts);
+    out.push(b'\n');
+}
+
 /// Writes a return line; `ret` is a file descriptor or a negative errno.
 ///
 /// ```

@@ -40,23 +40,30 @@ pub struct Cli {
     #[arg(short, long = "pid", value_name = "PID", conflicts_with = "command")]
     pub pid: Vec<u32>,
 
-    /// Trace only processes of this real user, by number or name. Combines with the other
-    /// filters (all must match).
+    /// Trace only processes of this real user, by name or number (0 to 4294967294). Combines
+    /// with the other filters (all must match).
     #[arg(short, long, value_name = "UID|USER")]
     pub uid: Option<String>,
 
     /// Run CMD (with `sh -c`) once the probes are attached, trace it and its descendants, and
-    /// exit with its status. Its standard output goes to trace-gen's standard error, so that
-    /// standard output holds trace lines only.
+    /// exit with its status. With bpftrace, tracing goes on until the command and every
+    /// descendant have exited, as `strace -f` does (see --stop-at-exit). Its standard output
+    /// goes to trace-gen's standard error, so that standard output holds trace lines only.
     #[arg(short, long, value_name = "CMD")]
     pub command: Option<String>,
+
+    /// With -c: stop tracing when the command itself exits, even if processes it started
+    /// still run (a daemon that forks into the background never ends).
+    #[arg(long)]
+    pub stop_at_exit: bool,
 
     /// Trace only processes with this name (comm): 1 to 15 printable ASCII characters, no `"`
     /// or `\`.
     #[arg(short = 'n', long = "name", value_name = "COMM")]
     pub name: Option<String>,
 
-    /// With -p or -c, trace only the given processes, not the children they create.
+    /// With -p or -c (required), trace only the given processes, not the children they
+    /// create.
     #[arg(long)]
     pub no_follow: bool,
 
@@ -138,12 +145,35 @@ Examples:
   trace-gen --backend systemtap -c 'make' --print-script
   trace-gen --generate man > trace-gen.1    man page (or completions-bash|zsh|fish)
 
-Exit status: with -c, the command's status; 128+N when stopped by signal N (SIGINT, SIGTERM
-and SIGHUP are passed to the tracer, whose buffered events are still written); 1 when the
-tracer cannot run or fails (missing, not root, tracefs not mounted); 2 for a usage error.
+Exit status:
+  0    -p: every traced process exited; --print-script, --generate
+  N    with -c, the command's status (128+N when a signal N killed it)
+  128+N  stopped by signal N (SIGINT, SIGTERM and SIGHUP are passed to the tracer, whose
+       buffered events are still written)
+  1    the tracer cannot run or failed: missing, a *_PATH variable set to something that is
+       not an executable file (BPFTRACE_PATH, STAP_PATH, DTRACE_PATH: never a fallback), not
+       root, tracefs not mounted
+  2    a usage error: a bad option or value, options that make no sense together (one line
+       names them), -p 0 or a -p PID that is not a running process, -u 4294967295
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
-bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer.";
+bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and
+DTrace on Linux, trace 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then
+runs on every system call of the machine while tracing (trace-gen says so at start-up).";
+
+/// A usage error of clap as one line naming the options: its message (with the possible
+/// values, when it lists them), without the usage block and the tips.
+pub fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see trace-gen --help)")
+}
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -207,6 +237,26 @@ mod tests {
                 .contains("[possible values: bpftrace, systemtap, dtrace]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_naming_the_options() {
+        let err = |args: &[&str]| {
+            one_line(
+                &Cli::try_parse_from(std::iter::once("trace-gen").chain(args.iter().copied()))
+                    .unwrap_err(),
+            )
+        };
+        assert_eq!(
+            err(&["-p", "1", "-c", "ls"]),
+            "the argument '--pid <PID>' cannot be used with '--command <CMD>' (see trace-gen --help)"
+        );
+        assert_eq!(
+            err(&["--backend", "perf"]),
+            "invalid value 'perf' for '--backend <NAME>' [possible values: bpftrace, systemtap, \
+             dtrace] (see trace-gen --help)"
+        );
+        assert!(!err(&["-x"]).contains('\n'));
     }
 
     #[test]

@@ -30,6 +30,8 @@ impl Config {
     /// Validates the command line. `env` reads an environment variable (the real environment
     /// in main, a map in tests).
     pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<OsString>) -> Result<Config, Error> {
+        check_combinations(&cli)?;
+        check_pids(&cli.pid, !cli.print_script)?;
         let uid = cli.uid.as_deref().map(resolve_user).transpose()?;
         let comm = cli
             .name
@@ -61,13 +63,18 @@ impl Config {
             Some(name) => backend::make(name).into(),
             None => backend::host_default(&env)?.into(),
         };
+        check_target_os(&cli, &*backend)?;
         let tracer = tracer_path(&*backend, &env);
+        if !cli.print_script {
+            check_path_variable(&*backend, &tracer, &env)?;
+        }
         Ok(Config {
             backend,
             tracer,
             spec: ScriptSpec {
                 target,
                 follow: !cli.no_follow,
+                stop_at_exit: cli.stop_at_exit,
                 uid,
                 comm,
                 buffer_size: cli
@@ -81,9 +88,86 @@ impl Config {
     }
 }
 
+/// Options that are refused together, or without the one they need.
+fn check_combinations(cli: &Cli) -> Result<(), Error> {
+    if cli.no_follow && cli.pid.is_empty() && cli.command.is_none() {
+        return Err(Error::BadCombination {
+            options: "--no-follow without -p or -c",
+            why: "there is no process to stop following (without -p or -c the whole system \
+                  is traced)",
+        });
+    }
+    if cli.stop_at_exit && cli.command.is_none() {
+        return Err(Error::BadCombination {
+            options: "--stop-at-exit without -c",
+            why: "it stops tracing when the -c command exits; with -p, tracing stops when the \
+                  processes exit",
+        });
+    }
+    Ok(())
+}
+
+/// `--target-os` chooses a DTrace dialect: with another tracer it would be ignored.
+fn check_target_os(cli: &Cli, backend: &dyn Backend) -> Result<(), Error> {
+    if cli.target_os.is_some() && backend.name() != "dtrace" {
+        return Err(Error::BadCombination {
+            options: "--target-os without DTrace",
+            why: "it chooses the DTrace dialect; bpftrace and SystemTap scripts are for Linux \
+                  only (add -D, or leave --target-os out)",
+        });
+    }
+    Ok(())
+}
+
+/// `-p 0` is never a process; with `running`, every pid must exist now.
+fn check_pids(pids: &[u32], running: bool) -> Result<(), Error> {
+    for &pid in pids {
+        if pid == 0 {
+            return Err(Error::BadPid {
+                pid,
+                why: "not a process (process ids start at 1)",
+            });
+        }
+        if running && !crate::sys::process_exists(pid) {
+            return Err(Error::BadPid {
+                pid,
+                why: "no such process",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A `*_PATH` variable that is set (not empty) must name an executable file: a wrong value
+/// is an error naming it, never a fallback to the default or to another tracer.
+fn check_path_variable(
+    backend: &dyn Backend,
+    tracer: &std::path::Path,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<(), Error> {
+    let var = backend.path_var();
+    if !env(var).is_some_and(|v| !v.is_empty()) || backend::is_executable(tracer) {
+        return Ok(());
+    }
+    let why = match std::fs::metadata(tracer) {
+        Err(_) => "no such file",
+        Ok(m) if !m.is_file() => "not a file",
+        Ok(_) => "not executable",
+    };
+    Err(Error::BadPathVariable {
+        var,
+        path: tracer.to_owned(),
+        why,
+        default: backend.default_path(env),
+    })
+}
+
 fn resolve_user(s: &str) -> Result<u32, Error> {
-    if let Ok(n) = s.parse::<u32>() {
-        return Ok(n);
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<u32>() {
+            Ok(n) if n != u32::MAX => Ok(n),
+            _ => Err(Error::BadUid(s.to_owned())),
+        };
     }
     uzers::get_user_by_name(s)
         .map(|u| u.uid())
@@ -177,6 +261,13 @@ mod tests {
             }
         );
         assert!(c.spec.follow);
+        assert!(!c.spec.stop_at_exit);
+        assert!(
+            config(&["-B", "-c", "ls", "--stop-at-exit"])
+                .unwrap()
+                .spec
+                .stop_at_exit
+        );
         assert!(
             !config(&["-B", "-p", "1", "--no-follow"])
                 .unwrap()

@@ -8,6 +8,37 @@ pub enum Error {
     /// `-u` named a user that does not exist.
     #[error("-u {0}: no such user (give a user name or a numeric uid)")]
     UnknownUser(String),
+    /// `-u` gave a number that is not a uid.
+    #[error("-u {0}: not a valid uid (0 to 4294967294; 4294967295 is (uid_t)-1, no user)")]
+    BadUid(String),
+    /// `-p` gave a pid that is not a running process.
+    #[error("-p {pid}: {why}")]
+    BadPid {
+        /// What was given.
+        pid: u32,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Options that make no sense together (or one without the option it needs).
+    #[error("{options}: {why}")]
+    BadCombination {
+        /// The options, as typed (`--no-follow without -p or -c`).
+        options: &'static str,
+        /// Why it is refused.
+        why: &'static str,
+    },
+    /// A `*_PATH` variable is set, but not to an executable file: never a fallback.
+    #[error("{var}={path}: {why} (set {var} to the tracer's binary, or unset it to use {default})", path = .path.display(), default = .default.display())]
+    BadPathVariable {
+        /// BPFTRACE_PATH, STAP_PATH, DTRACE_PATH.
+        var: &'static str,
+        /// Its value.
+        path: PathBuf,
+        /// no such file, not executable...
+        why: &'static str,
+        /// What is used when it is not set.
+        default: PathBuf,
+    },
     /// `-n` is not a name every dialect can hold.
     #[error("-n {name:?}: a process name {why}")]
     BadComm {
@@ -88,10 +119,15 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error.
+    /// The process exit code for this error (the list is in `--help`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::UnknownUser(_) | Error::BadComm { .. } | Error::NoDefaultBackend => 2,
+            Error::UnknownUser(_)
+            | Error::BadUid(_)
+            | Error::BadPid { .. }
+            | Error::BadCombination { .. }
+            | Error::BadComm { .. }
+            | Error::NoDefaultBackend => 2,
             _ => 1,
         }
     }

@@ -13,7 +13,6 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod generate;
-pub mod rejoin;
 pub mod run;
 pub mod script;
 #[allow(unsafe_code)]

@@ -9,7 +9,14 @@ use std::process::ExitCode;
 use trace_gen::{cli::Cli, config::Config, error::Error, run};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            eprintln!("trace-gen: {}", trace_gen::cli::one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     if let Some(what) = cli.generate {
         let out = &mut std::io::stdout().lock();
         return match trace_gen::generate::generate(what, Cli::command(), out) {

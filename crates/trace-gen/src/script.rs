@@ -14,11 +14,6 @@ pub const ATTACHED_MARKER: &str = "# trace-gen: attached";
 /// [`Backend::has_fence`](crate::backend::Backend::has_fence)); consumed by trace-gen.
 pub const FENCE_MARKER: &str = "# trace-gen: fence";
 
-/// The line a script that keeps the set of followed processes prints when the last of them
-/// has exited (`-p` with following): trace-gen then stops, as `strace -p` does. Consumed by
-/// trace-gen.
-pub const TRACED_EXITED_MARKER: &str = "# trace-gen: traced processes exited";
-
 /// Which processes to trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -90,6 +85,9 @@ pub struct ScriptSpec {
     pub target: Target,
     /// Follow children and threads created later (`--no-follow` clears it).
     pub follow: bool,
+    /// `-c` with `--stop-at-exit`: stop when the command itself exits, not when it and every
+    /// descendant have (for daemons, whose descendants never end).
+    pub stop_at_exit: bool,
     /// `-u`: only this real uid.
     pub uid: Option<u32>,
     /// `-n`: only processes with this name.

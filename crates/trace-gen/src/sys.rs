@@ -107,6 +107,20 @@ pub fn pin_to_cpu(cpu: u32) -> bool {
     }
 }
 
+/// Whether process `pid` exists (it may belong to another user: `kill(pid, 0)` then fails
+/// with EPERM, which still says it is there). 0 and pids that do not fit `pid_t` are not
+/// processes.
+pub fn process_exists(pid: u32) -> bool {
+    match libc::pid_t::try_from(pid) {
+        Ok(p) if p > 0 => {
+            // SAFETY: signal 0 only checks that the process exists; p is a single process.
+            let rc = unsafe { libc::kill(p, 0) };
+            rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        }
+        _ => false,
+    }
+}
+
 /// Sends `signal` to process `pid` (a pid that does not fit `pid_t` is ignored, so that it
 /// can never become -1, "every process").
 pub fn kill(pid: u32, signal: libc::c_int) {
@@ -116,6 +130,21 @@ pub fn kill(pid: u32, signal: libc::c_int) {
             unsafe { libc::kill(pid, signal) };
         }
     }
+}
+
+/// Whether process `pid` exists (a zombie included): `kill(pid, 0)` succeeds, or fails only
+/// for want of permission.
+pub fn pid_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 sends nothing and has no memory-safety preconditions; pid is
+    // a single process (> 0).
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Reads `clock` in nanoseconds (0 if it cannot be read).
@@ -145,6 +174,17 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "go\n");
+    }
+
+    #[test]
+    fn pids_that_exist() {
+        assert!(pid_exists(std::process::id()));
+        assert!(pid_exists(1));
+        assert!(!pid_exists(0) && !pid_exists(u32::MAX));
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        assert!(!pid_exists(pid), "reaped: gone");
     }
 
     #[test]

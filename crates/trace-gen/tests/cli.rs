@@ -23,7 +23,7 @@ fn print_script_shows_the_script_and_the_exact_command_line() {
     let pages = trace_gen::config::default_buffer_size(trace_gen::config::cpus()) / 4096;
     assert!(
         first.starts_with(&format!(
-            "BPFTRACE_STRLEN=200 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace - "
+            "BPFTRACE_STRLEN=88 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace -f json - "
         )),
         "{err}"
     );
@@ -78,12 +78,12 @@ fn print_script_for_the_other_backends_uses_their_path_variables() {
         .args(["-S", "--print-script", "-c", "ls"])
         .assert()
         .success()
-        .stderr(predicate::str::contains(" -G command=PID -G tracegen="));
+        .stderr(predicate::str::contains(" -x PID - < script"));
     trace_gen()
         .args(["-D", "--print-script", "--target-os", "linux", "-c", "ls"])
         .assert()
         .success()
-        .stderr(predicate::str::contains(" -s /dev/fd/0 -p PID < script"));
+        .stderr(predicate::str::contains(" -s /dev/fd/0 PID < script"));
 }
 
 #[test]
@@ -98,14 +98,26 @@ fn backend_by_name_is_the_same_as_by_letter() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         (out.stdout, out.stderr)
     };
-    // stap's command line holds trace-gen's own pid (the fence): compare the scripts.
     let stap = print(&["-S"]);
     assert!(String::from_utf8_lossy(&stap.1).starts_with("/usr/bin/stap "));
+    // stap's command line holds trace-gen's own pid (the fence): compare the scripts.
     assert_eq!(print(&["--backend", "systemtap"]).0, stap.0);
     assert_eq!(print(&["--backend", "stap"]).0, stap.0);
-    let dtrace = print(&["-D"]);
+    // The Linux D script starts with the processes below -p 1 found in /proc (traced, and
+    // reported as forks): leave them out.
+    let d_print = |args: &[&str]| {
+        let (script, line) = print(args);
+        let script: Vec<String> = String::from_utf8(script)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("\ttraced[") && !l.starts_with("\tprintf(\"P fork "))
+            .map(str::to_owned)
+            .collect();
+        (script, line)
+    };
+    let dtrace = d_print(&["-D"]);
     assert!(String::from_utf8_lossy(&dtrace.1).starts_with("/usr/sbin/dtrace "));
-    assert_eq!(print(&["--backend=dtrace"]), dtrace);
+    assert_eq!(d_print(&["--backend=dtrace"]), dtrace);
     // bpftrace's command line holds trace-gen's own pid: compare the scripts.
     assert_eq!(print(&["--backend", "bpftrace"]).0, print(&["-B"]).0);
     assert_ne!(print(&["-B"]).0, stap.0);
@@ -160,14 +172,200 @@ fn usage_errors_exit_2_and_name_the_flag() {
 fn a_missing_tracer_is_one_line_with_the_fix() {
     trace_gen()
         .args(["-B", "-c", "true"])
-        .env("BPFTRACE_PATH", "/nonexistent/bpftrace")
+        .env("PATH", "/nonexistent")
         .assert()
         .code(1)
         .stdout("")
         .stderr(
-            "trace-gen: bpftrace not found at /nonexistent/bpftrace: install it (Debian/Ubuntu: \
+            "trace-gen: bpftrace not found at bpftrace: install it (Debian/Ubuntu: \
              apt-get install bpftrace; Fedora: dnf install bpftrace), or set BPFTRACE_PATH to its path\n",
         );
+}
+
+/// `trace-gen ARGS`: exit code `code`, nothing on stdout, and exactly one line on stderr,
+/// which is returned.
+fn one_line_error(args: &[&str], env: &[(&str, &str)], code: i32) -> String {
+    let mut c = trace_gen();
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "{args:?} {env:?}: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: stdout written before the error"
+    );
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn no_follow_without_a_process_is_refused_naming_the_options() {
+    for extra in [&[][..], &["-u", "0"], &["--print-script"]] {
+        let mut args = vec!["-B", "--no-follow"];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            one_line_error(&args, &[], 2),
+            "trace-gen: --no-follow without -p or -c: there is no process to stop following \
+             (without -p or -c the whole system is traced)\n"
+        );
+    }
+    // With -p or -c it is accepted.
+    trace_gen()
+        .args(["-B", "--no-follow", "-c", "true", "--print-script"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn stop_at_exit_without_a_command_is_refused_naming_the_options() {
+    for extra in [&[][..], &["-p", "1"], &["--print-script"]] {
+        let mut args = vec!["-B", "--stop-at-exit"];
+        args.extend_from_slice(extra);
+        assert_eq!(
+            one_line_error(&args, &[], 2),
+            "trace-gen: --stop-at-exit without -c: it stops tracing when the -c command exits; \
+             with -p, tracing stops when the processes exit\n"
+        );
+    }
+    trace_gen()
+        .args(["-B", "--stop-at-exit", "-c", "true", "--print-script"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn target_os_without_dtrace_is_refused_naming_the_options() {
+    for backend in ["-B", "-S"] {
+        assert_eq!(
+            one_line_error(
+                &[backend, "--target-os", "solaris11", "--print-script"],
+                &[],
+                2
+            ),
+            "trace-gen: --target-os without DTrace: it chooses the DTrace dialect; bpftrace and \
+             SystemTap scripts are for Linux only (add -D, or leave --target-os out)\n"
+        );
+    }
+}
+
+#[test]
+fn pid_0_and_a_pid_that_does_not_exist_are_refused() {
+    assert_eq!(
+        one_line_error(&["-B", "-p", "0", "--print-script"], &[], 2),
+        "trace-gen: -p 0: not a process (process ids start at 1)\n"
+    );
+    assert_eq!(
+        one_line_error(&["-B", "-p", "1", "-p", "0"], &[], 2),
+        "trace-gen: -p 0: not a process (process ids start at 1)\n"
+    );
+    // A free pid: none above pid_max can exist.
+    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .map_or(4_194_304, |s| s.trim().parse().unwrap());
+    let free = max + 1;
+    assert_eq!(
+        one_line_error(&["-B", "-p", &free.to_string()], &[], 2),
+        format!("trace-gen: -p {free}: no such process\n")
+    );
+    assert_eq!(
+        one_line_error(&["-B", "-p", "1", "-p", "4294967295"], &[], 2),
+        "trace-gen: -p 4294967295: no such process\n"
+    );
+    // --print-script writes a script for later: the pid need not exist yet.
+    trace_gen()
+        .args(["-B", "-p", &free.to_string(), "--print-script"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn uid_minus_1_is_refused_with_the_valid_range() {
+    for uid in ["4294967295", "4294967296", "99999999999999999999"] {
+        assert_eq!(
+            one_line_error(&["-B", "-u", uid, "--print-script"], &[], 2),
+            format!(
+                "trace-gen: -u {uid}: not a valid uid (0 to 4294967294; 4294967295 is \
+                 (uid_t)-1, no user)\n"
+            )
+        );
+    }
+    trace_gen()
+        .args(["-B", "-u", "4294967294", "--print-script"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("uid == 4294967294"));
+}
+
+#[test]
+fn a_wrong_path_variable_is_an_error_naming_it_never_a_fallback() {
+    let not_exec = std::env::temp_dir().join(format!("trace-gen-notexec-{}", std::process::id()));
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let not_exec = not_exec.to_str().unwrap();
+    // No backend flag: BPFTRACE_PATH set means bpftrace, not SystemTap.
+    for (args, var, value, why, default) in [
+        (
+            &["-c", "true"][..],
+            "BPFTRACE_PATH",
+            "/nonexistent",
+            "no such file",
+            "bpftrace",
+        ),
+        (
+            &["-B", "-c", "true"],
+            "BPFTRACE_PATH",
+            not_exec,
+            "not executable",
+            "bpftrace",
+        ),
+        (&["-B"], "BPFTRACE_PATH", "/tmp", "not a file", "bpftrace"),
+        (
+            &["-S", "-c", "true"],
+            "STAP_PATH",
+            "/nonexistent",
+            "no such file",
+            "/usr/bin/stap",
+        ),
+        (
+            &["-D", "-p", "1"],
+            "DTRACE_PATH",
+            "/nonexistent",
+            "no such file",
+            "/usr/sbin/dtrace",
+        ),
+    ] {
+        let err = one_line_error(args, &[(var, value), ("PATH", "/nonexistent")], 1);
+        assert_eq!(
+            err,
+            format!(
+                "trace-gen: {var}={value}: {why} (set {var} to the tracer's binary, or unset it \
+                 to use {default})\n"
+            ),
+            "{args:?}"
+        );
+    }
+    let _ = std::fs::remove_file(not_exec);
+}
+
+#[test]
+fn every_exit_status_is_in_the_help_and_the_man_page() {
+    let help = trace_gen().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let man = trace_gen().args(["--generate", "man"]).output().unwrap();
+    let man = String::from_utf8(man.stdout).unwrap().replace("\\-", "-");
+    for text in [&help, &man] {
+        for status in ["  0 ", "  N ", "  128+N ", "  1 ", "  2 "] {
+            let section = text.split("Exit status:").nth(1).unwrap_or("");
+            assert!(
+                section.lines().any(|l| l.starts_with(status)),
+                "{status:?} missing in:\n{section}"
+            );
+        }
+        for cause in ["*_PATH", "-p 0", "4294967295", "make no sense together"] {
+            assert!(text.contains(cause), "{cause:?} missing");
+        }
+    }
 }
 
 /// Runs trace-gen under `setpriv` as `nobody` when this test runs as root (as in CI), from a

@@ -50,7 +50,10 @@ type Rendered = (String, Vec<OsString>, Vec<(OsString, OsString)>);
 /// What trace-gen would hand the tracer for `args`: (script, tracer args, tracer env), or
 /// the error message.
 fn render(backend: &dyn Backend, args: &[&str]) -> Result<Rendered, String> {
-    let argv = std::iter::once("trace-gen").chain(args.iter().copied());
+    // --print-script: the pids given need not exist (as when a script is made for later).
+    let argv = std::iter::once("trace-gen")
+        .chain(args.iter().copied())
+        .chain(["--print-script"]);
     let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
     let cfg = Config::from_cli(cli, |_| None).map_err(|e| e.to_string())?;
     let pid = cfg.command.is_some().then_some(4242);

@@ -1,8 +1,9 @@
-//! The generated SystemTap and DTrace scripts, checked without running a trace:
+//! The generated SystemTap, DTrace and bpftrace scripts, checked without running a trace:
 //!
 //! - every stap script the option combinations produce is elaborated by the real
 //!   `stap -r <headers> -p2` (these tests fail when `CI=true` and stap or the kernel headers
 //!   are missing; elsewhere they are skipped with a notice);
+//! - bpftrace's golden scripts pass `bpftrace -d` (parser and semantic checks);
 //! - the scripts for a fixed set of specs are compared with golden files in `tests/golden/`
 //!   (`UPDATE_GOLDEN=1` rewrites them; `DTRACE.md` justifies each D line per platform);
 //! - hostile `-n` values are refused by `CommName::new`, and accepted ones appear only as one
@@ -10,6 +11,7 @@
 
 use crate::common::{run_tool, stap_setup, ToolOutput};
 use std::path::Path;
+use trace_gen::backend::bpftrace::{Bpftrace, LINUX_OPEN_CALLS};
 use trace_gen::backend::dtrace::DTrace;
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
@@ -28,6 +30,7 @@ fn spec(target: Target, follow: bool, uid: Option<u32>, comm: Option<&str>) -> S
     ScriptSpec {
         target,
         follow,
+        stop_at_exit: false,
         uid,
         comm: comm.map(|c| CommName::new(c).unwrap()),
         buffer_size: 16 << 20,
@@ -191,6 +194,46 @@ fn stap_scripts_match_golden_files() {
     );
 }
 
+/// bpftrace's scripts for every open-family call and ia32 opens (as on x86_64).
+fn bpftrace_golden(spec: &ScriptSpec) -> String {
+    Bpftrace::new(LINUX_OPEN_CALLS.to_vec(), true).script(spec)
+}
+
+#[test]
+fn bpftrace_scripts_match_golden_files() {
+    let errors: Vec<String> = golden_specs()
+        .iter()
+        .filter_map(|(name, spec)| {
+            check_golden(&format!("bpftrace-{name}.bt"), &bpftrace_golden(spec)).err()
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}\n(UPDATE_GOLDEN=1 rewrites them)",
+        errors.join("\n")
+    );
+}
+
+/// bpftrace's parser and semantic checks (`bpftrace -d`, which attaches nothing) accept every
+/// golden script. Needs bpftrace: fails in CI without it.
+#[test]
+fn bpftrace_accepts_every_golden_script() {
+    let bpftrace = std::env::var_os("BPFTRACE_PATH")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "bpftrace".into());
+    for (name, spec) in golden_specs() {
+        let script = bpftrace_golden(&spec);
+        let Some((ok, _, stderr)) = run_tool(&bpftrace, &["-d", "-"], &script) else {
+            return;
+        };
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("ERROR") && !l.contains("RLIMIT_MEMLOCK"))
+            .collect();
+        assert!(ok && errors.is_empty(), "{name}: {stderr}\n{script}");
+    }
+}
+
 #[test]
 fn dtrace_scripts_match_golden_files() {
     let mut errors = Vec::new();
@@ -273,12 +316,9 @@ fn dtrace_args_read_stdin_and_name_the_target() {
     let command = spec(Target::Command, true, None, None);
     assert_eq!(
         args(&command, Some(77)),
-        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "77"]
+        ["-q", "-Z", "-s", "/dev/fd/0", "77"]
     );
-    assert_eq!(
-        args(&command, None),
-        ["-q", "-Z", "-s", "/dev/fd/0", "-p", "PID"]
-    );
+    assert_eq!(args(&command, None), ["-q", "-Z", "-s", "/dev/fd/0", "PID"]);
     let wide = spec(Target::SystemWide { exclude: vec![1] }, true, None, None);
     assert_eq!(args(&wide, Some(77)), ["-q", "-Z", "-s", "/dev/fd/0"]);
 }
@@ -324,8 +364,27 @@ fn d_filters_follow_the_spec() {
     );
     let pids = d(spec(Target::Pids(vec![5, 6]), false, None, None));
     assert!(pids.contains("/(pid == 5 || pid == 6)/"), "{pids}");
-    assert!(d(spec(Target::Command, true, None, None)).contains("/progenyof($target)/"));
-    assert!(d(spec(Target::Command, false, None, None)).contains("/pid == $target/"));
+    assert!(d(spec(Target::Command, true, None, None)).contains("/progenyof($1)/"));
+    assert!(d(spec(Target::Command, false, None, None)).contains("/pid == $1/"));
+    // On Linux, the script's own table of traced processes.
+    let linux = |s: ScriptSpec| {
+        DTrace.script(&ScriptSpec {
+            target_os: TargetOs::Linux,
+            ..s
+        })
+    };
+    let cmd = linux(spec(Target::Command, true, Some(7), None));
+    assert!(cmd.contains("traced[$1] = 1;"), "{cmd}");
+    assert!(cmd.contains("/traced[pid] == 1 && uid == 7/"), "{cmd}");
+    assert!(cmd.contains("proc:::create\n/traced[pid] == 1/"), "{cmd}");
+    let pids = linux(spec(Target::Pids(vec![5, 6]), true, None, None));
+    assert!(
+        pids.contains(
+            "/(traced[pid] == 1 || (traced[pid] == 0 && (progenyof(5) || progenyof(6))))/"
+        ),
+        "{pids}"
+    );
+    assert!(linux(spec(Target::Command, false, None, None)).contains("/pid == $1/"));
 }
 
 #[test]
@@ -547,6 +606,8 @@ fn accepted_names_are_one_d_literal() {
 fn entry_clauses(os: TargetOs) -> usize {
     match os {
         TargetOs::Solaris11 => 1,
+        // And the ia32 clause on rawtp:raw_syscalls::sys_enter.
+        TargetOs::Linux if cfg!(target_arch = "x86_64") => 3,
         _ => 2,
     }
 }

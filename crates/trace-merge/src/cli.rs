@@ -43,8 +43,9 @@ incomplete).
 
 Exit status:
   0  all inputs were read (anomalies, if any, are reported on stderr)
-  2  an input could not be read (the others are still processed), a malformed line with
-     --strict, or a usage error
+  2  an input could not be read (the others are still processed), the output could not be
+     written (e.g. a full disk), a malformed line with --strict, or a usage error (including
+     -u with a user name the user database, or the --passwd file, does not know)
   A closed output (e.g. `| head -1`) ends the run quietly with status 0.
   Ctrl-C while reading a pipe (`trace-gen | trace-merge`): the first one lets trace-gen
   write out what its tracer still held, and trace-merge ends at the end of the pipe with
@@ -113,7 +114,7 @@ pub struct Cli {
     pub tids: Vec<u32>,
 
     /// Keep opens of these users: a uid, or a name (resolved like the output, so --passwd
-    /// applies). As trace-gen's -u.
+    /// applies; a name it does not know is an error, exit 2). As trace-gen's -u.
     #[arg(
         short = 'u',
         long = "user",
@@ -140,7 +141,8 @@ pub struct Cli {
     #[arg(short = 'c', value_name = "COMM", hide = true)]
     pub old_comm: Option<String>,
 
-    /// Keep only failed opens (negative return).
+    /// Keep only failed opens (negative return). An open a signal interrupted (shown
+    /// `RESTARTED ERESTARTSYS`, the kernel's -512..-516) is not a failure: it is left out.
     #[arg(short = 'x', long, conflicts_with = "ok", help_heading = "Filters")]
     pub failed: bool,
 
@@ -158,7 +160,7 @@ pub struct Cli {
     pub min_duration: Option<String>,
 
     /// Print these columns, in this order (comma-separated): time, user, uid, pid, tid, comm,
-    /// path, result, ret, fd, errno, duration, duration_ns. Aligned under a header on a
+    /// path, result, ret, fd, errno, duration, duration_ns, host. Aligned under a header on a
     /// terminal, tab-separated otherwise.
     #[arg(
         short = 'o',
@@ -212,11 +214,19 @@ pub struct Cli {
     #[arg(long, value_name = "N", help_heading = "Sorting and summaries")]
     pub top: Option<usize>,
 
-    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (exact,
-    /// nearest-rank), top paths and processes by count and by total time, failures by errno,
-    /// a log2 latency histogram like bpftrace's hist(). Keeps 8 bytes per open until the end.
+    /// Print a summary instead of the opens: totals, latency p50/p90/p99/max (nearest-rank:
+    /// exact up to 524,288 opens, within 0.05% past that), top paths and processes by count
+    /// and by total time, failures by errno, a log2 latency histogram like bpftrace's hist().
+    /// Bounded memory: past 2,048 paths or processes the busiest are kept (space-saving) and
+    /// the error is printed.
     #[arg(long, help_heading = "Sorting and summaries")]
     pub summary: bool,
+
+    /// Draw a latency heat map into this SVG file instead of printing the opens: time along x,
+    /// latency up y in the log2 buckets of --summary's histogram, colour = opens per cell,
+    /// failed opens in a second panel; a tooltip per cell. Filters apply. Bounded memory.
+    #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
+    pub heatmap: Option<PathBuf>,
 
     /// Summarize grouped by one key (implies --summary).
     #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno"], help_heading = "Sorting and summaries")]
@@ -235,11 +245,15 @@ pub enum FormatArg {
     #[default]
     Text,
     /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
-    /// path_b64 path_truncated ret fd errno duration_ns; null when absent). A path that is
+    /// path_b64 path_truncated ret fd errno restarted duration_ns host; null when absent). A path that is
     /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
+    /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
+    /// "Open trace file") and chrome://tracing: each open a complete event named by its path
+    /// on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    Chrome,
 }
 
 /// `--time`.

@@ -37,7 +37,8 @@ pub enum Column {
     Comm,
     /// The path opened.
     Path,
-    /// The text format's wording: `FD 3`, `ERROR -2`, or `UNFINISHED`.
+    /// The text format's wording: `FD 3`, `ERROR -2`, `RESTARTED ERESTARTSYS`, or
+    /// `UNFINISHED`.
     Result,
     /// The raw return value.
     Ret,
@@ -49,6 +50,8 @@ pub enum Column {
     Duration,
     /// Duration in integer nanoseconds.
     DurationNs,
+    /// The `# host:` header of the open's trace (`-` without one).
+    Host,
 }
 
 /// What there is to know about a column: one row of [`COLUMNS`].
@@ -74,7 +77,7 @@ pub struct ColumnDef {
 }
 
 /// Every column, in the order of [`Column`] (which `--help` follows).
-pub const COLUMNS: [ColumnDef; 13] = [
+pub const COLUMNS: [ColumnDef; 14] = [
     ColumnDef {
         column: Column::Time,
         name: "time",
@@ -172,6 +175,11 @@ pub const COLUMNS: [ColumnDef; 13] = [
         numeric: false,
         width: 10,
         write: |cell, ev| match ev.outcome {
+            Outcome::Returned { ret, .. } if crate::errno::is_restart(ret) => {
+                cell.out.extend_from_slice(b"RESTARTED ");
+                let name = crate::errno::errno_name(-ret).unwrap_or("");
+                cell.out.extend_from_slice(name.as_bytes());
+            }
             Outcome::Returned { ret, .. } => {
                 cell.out
                     .extend_from_slice(if ret >= 0 { b"FD " } else { b"ERROR " });
@@ -247,6 +255,19 @@ pub const COLUMNS: [ColumnDef; 13] = [
             None => cell.absent(),
         },
         order: |a, b, r| by(a.event.duration_ns(), b.event.duration_ns(), r),
+    },
+    ColumnDef {
+        column: Column::Host,
+        name: "host",
+        heading: "HOST",
+        aliases: &["hostname"],
+        numeric: false,
+        width: 12,
+        write: |cell, _| match &cell.ctx.info.host {
+            Some(host) => cell.style.text(cell.out, host),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.host, b.host, r),
     },
 ];
 

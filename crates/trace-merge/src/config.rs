@@ -11,7 +11,7 @@ use crate::printer::GroupKey;
 use crate::sort::parse_sort_keys;
 use crate::users::{PasswdError, UserSource};
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How many malformed lines are shown individually before only counting.
 pub const MALFORMED_SHOWN: u64 = 5;
@@ -58,8 +58,12 @@ pub enum OutputMode {
     Json,
     /// CSV: chosen columns, or the default fields.
     Csv(Option<Vec<Column>>),
+    /// The Trace Event Format (`--format chrome`).
+    Chrome,
     /// A summary instead of the opens, optionally grouped by one key.
     Summary(Option<GroupKey>),
+    /// A latency heat map written to this SVG file instead of printing the opens.
+    Heatmap(PathBuf),
 }
 
 /// A flag value that cannot be used.
@@ -99,9 +103,29 @@ pub enum ConfigError {
     /// `-c`, which trace-gen uses for a command.
     #[error("-c {0}: trace-merge has no -c (in trace-gen it runs a command); filter by process name with -n/--comm {0}")]
     CommandLetter(String),
+    /// `--heatmap FILE` cannot be created.
+    #[error("--heatmap {}: {error}", path.display())]
+    Heatmap {
+        /// As given.
+        path: PathBuf,
+        /// Why it cannot be written.
+        error: std::io::Error,
+    },
     /// Options that do not go together.
     #[error("{0}")]
     Conflict(&'static str),
+    /// `-u NAME` that the user database does not know. An error, not a warning: names are
+    /// matched through the same database as the output's user column, so an unknown name
+    /// could match no open at all, and an empty output would look like "that user opened
+    /// nothing". A trace from another host is read with that host's `--passwd FILE`, or
+    /// filtered by uid, which needs no database.
+    #[error("-u {name}: no such user {place} (give a uid, or for a trace from another host its passwd file with --passwd FILE)")]
+    UnknownUser {
+        /// As given.
+        name: String,
+        /// Where it was looked up.
+        place: &'static str,
+    },
 }
 
 impl Config {
@@ -117,6 +141,20 @@ impl Config {
         } else {
             UserSource::System
         };
+        for name in &cli.users {
+            if let UserSpec::Name(n) = UserSpec::parse(name) {
+                if !users.has_name(&n) {
+                    return Err(ConfigError::UnknownUser {
+                        name: name.clone(),
+                        place: match users {
+                            UserSource::System => "in this system's user database",
+                            UserSource::Passwd(_) => "in the --passwd file",
+                            UserSource::Numeric => "(-N prints and matches uids only)",
+                        },
+                    });
+                }
+            }
+        }
         let mut filter = Filter {
             pids: cli.pids,
             tids: cli.tids,
@@ -161,7 +199,24 @@ impl Config {
             Some(list) => parse_sort_keys(list).map_err(ConfigError::Sort)?,
             None => Vec::new(),
         };
-        let output = if cli.summary || cli.summary_by.is_some() {
+        let output = if let Some(path) = &cli.heatmap {
+            if cli.summary || cli.summary_by.is_some() || cli.format != FormatArg::Text {
+                return Err(ConfigError::Conflict(
+                    "--heatmap writes its own file instead of the opens: it cannot be used with --summary or --format",
+                ));
+            }
+            if columns.is_some() || cli.sort.is_some() {
+                return Err(ConfigError::Conflict(
+                    "--heatmap cannot be used with -o/--columns, -T or --sort (it draws every open kept by the filters)",
+                ));
+            }
+            // Created now, so that a path that cannot be written is refused before reading.
+            std::fs::File::create(path).map_err(|error| ConfigError::Heatmap {
+                path: path.clone(),
+                error,
+            })?;
+            OutputMode::Heatmap(path.clone())
+        } else if cli.summary || cli.summary_by.is_some() {
             if cli.format != FormatArg::Text {
                 return Err(ConfigError::Conflict(
                     "--summary prints text: it cannot be used with --format json or csv",
@@ -189,6 +244,10 @@ impl Config {
                     return Err(ConfigError::Conflict("-o/--columns and -T apply to text and CSV output, not to --format json (its keys are fixed)"));
                 }
                 FormatArg::Json => OutputMode::Json,
+                FormatArg::Chrome if columns.is_some() => {
+                    return Err(ConfigError::Conflict("-o/--columns and -T apply to text and CSV output, not to --format chrome (its fields are fixed)"));
+                }
+                FormatArg::Chrome => OutputMode::Chrome,
                 FormatArg::Csv => OutputMode::Csv(columns),
             }
         };
@@ -241,6 +300,7 @@ impl Config {
     /// True when nothing is printed before the input ends (sorting, summaries), so a progress
     /// bar does not fight with the output.
     pub fn output_waits_for_the_end(&self) -> bool {
-        !self.sort.is_empty() || matches!(self.output, OutputMode::Summary(_))
+        !self.sort.is_empty()
+            || matches!(self.output, OutputMode::Summary(_) | OutputMode::Heatmap(_))
     }
 }

@@ -17,6 +17,21 @@ pub fn errno_name(n: i64) -> Option<&'static str> {
         .map(|i| table[i].1)
 }
 
+/// True for the kernel's restart codes: `-ERESTARTSYS` (-512), `-ERESTARTNOINTR` (-513),
+/// `-ERESTARTNOHAND` (-514) and `-ERESTART_RESTARTBLOCK` (-516). A probe at the system call's
+/// return sees one when a signal interrupted a blocking open; the kernel then restarts the
+/// call (the trace shows it again) or the program gets `EINTR`. Such an open is not a failure
+/// of its own: strace prints it as `? ERESTARTSYS (To be restarted ...)`, trace-merge as
+/// `RESTARTED ERESTARTSYS`, keeps it out of `-x`/`--ok` and counts it apart in `--summary`.
+pub fn is_restart(ret: i64) -> bool {
+    matches!(ret, -512 | -513 | -514 | -516)
+}
+
+/// True for a failed open: a negative return that is not a restart ([`is_restart`]).
+pub fn is_failure(ret: i64) -> bool {
+    ret < 0 && !is_restart(ret)
+}
+
 /// The errno of a return value: `ENOENT` for `-2`; `None` for a success (`>= 0`). A negative
 /// value with no name is kept as a number (see [`ErrnoName::Unknown`]).
 pub fn name_for_ret(ret: i64) -> Option<ErrnoName> {

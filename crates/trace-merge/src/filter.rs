@@ -36,7 +36,8 @@ pub enum ResultFilter {
     /// Both (the default).
     #[default]
     Any,
-    /// Only opens that returned an error (`ret < 0`).
+    /// Only opens that returned an error (`ret < 0`, restarted opens excepted: see
+    /// [`crate::errno::is_restart`]).
     Failed,
     /// Only opens that returned a file descriptor.
     Ok,
@@ -102,7 +103,7 @@ impl Filter {
         }
         match (self.result, event.ret()) {
             (ResultFilter::Any, _) => {}
-            (ResultFilter::Failed, Some(ret)) if ret < 0 => {}
+            (ResultFilter::Failed, Some(ret)) if crate::errno::is_failure(ret) => {}
             (ResultFilter::Ok, Some(ret)) if ret >= 0 => {}
             _ => return false,
         }

@@ -124,7 +124,7 @@ impl<W: Write> Output<W> {
                 self.printer.event(&mut self.out, ev, &mut ctx)
             }
             Order::Sort(sorter) => {
-                sorter.push(ev, &mut self.users);
+                sorter.push(ev, &mut self.users, info.host.as_deref());
                 Ok(())
             }
         }
@@ -143,10 +143,14 @@ impl<W: Write> Output<W> {
             let sorter = std::mem::replace(sorter, Sorter::new(Vec::new(), false, None));
             self.printer
                 .begin(&mut self.out, info.first_ts.or(sorter.earliest_ns()))?;
-            for event in sorter.finish() {
+            // Each open with its own trace's host (several hosts merged); the rest of the
+            // headers are the run's.
+            let mut own = info.clone();
+            for (event, host) in sorter.finish() {
+                own.host = host;
                 let mut ctx = Context {
                     users: &mut self.users,
-                    info,
+                    info: &own,
                 };
                 self.printer
                     .event(&mut self.out, &event.as_event(), &mut ctx)?;

@@ -31,6 +31,8 @@ struct Held {
     event: OwnedOpenEvent,
     /// The user name, resolved when the open arrived (only when sorting by user).
     user: Option<Vec<u8>>,
+    /// The `# host:` of the open's trace (several hosts merged: each open's own).
+    host: Option<Vec<u8>>,
     /// Arrival order, for stability when cutting.
     seq: u64,
 }
@@ -62,8 +64,8 @@ impl Sorter {
         }
     }
 
-    /// Keeps a copy of `event`.
-    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut UserDb) {
+    /// Keeps a copy of `event`, from the trace of `host`.
+    pub fn push(&mut self, event: &OpenEvent<'_>, users: &mut UserDb, host: Option<&[u8]>) {
         self.earliest_ns = Some(
             self.earliest_ns
                 .map_or(event.start_ns, |e| e.min(event.start_ns)),
@@ -91,6 +93,7 @@ impl Sorter {
                 let candidate = Key {
                     event: *event,
                     user: user.as_deref(),
+                    host,
                     seq,
                 };
                 let nth = self.held[top - 1].key();
@@ -102,6 +105,7 @@ impl Sorter {
         self.held.push(Held {
             event: event.to_owned_event(),
             user,
+            host: host.map(<[u8]>::to_vec),
             seq,
         });
         if let Some(top) = self.top {
@@ -133,10 +137,10 @@ impl Sorter {
         }
     }
 
-    /// The opens, sorted and cut to `--top`.
-    pub fn finish(mut self) -> Vec<OwnedOpenEvent> {
+    /// The opens, sorted and cut to `--top`, each with the host of its trace.
+    pub fn finish(mut self) -> Vec<(OwnedOpenEvent, Option<Vec<u8>>)> {
         self.sort_and_cut();
-        self.held.into_iter().map(|h| h.event).collect()
+        self.held.into_iter().map(|h| (h.event, h.host)).collect()
     }
 }
 
@@ -146,6 +150,8 @@ pub struct Key<'a> {
     pub event: OpenEvent<'a>,
     /// Its user name, when sorting by user and the uid has one.
     pub user: Option<&'a [u8]>,
+    /// The `# host:` of its trace.
+    pub host: Option<&'a [u8]>,
     seq: u64,
 }
 
@@ -154,6 +160,7 @@ impl Held {
         Key {
             event: self.event.as_event(),
             user: self.user.as_deref(),
+            host: self.host.as_deref(),
             seq: self.seq,
         }
     }
@@ -226,10 +233,10 @@ mod tests {
         let mut users = UserDb::from_names(&[(0, "root"), (1000, "alice")]);
         let mut sorter = Sorter::new(parse_sort_keys(keys).unwrap(), reverse, top);
         for e in corpus() {
-            sorter.push(&e, &mut users);
+            sorter.push(&e, &mut users, None);
         }
         assert_eq!(sorter.earliest_ns(), Some(5));
-        sorter.finish().into_iter().map(|e| e.path).collect()
+        sorter.finish().into_iter().map(|(e, _)| e.path).collect()
     }
 
     fn paths(list: &[&str]) -> Vec<Vec<u8>> {
@@ -259,9 +266,9 @@ mod tests {
         let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(vec![Column::DurationNs], true, None);
         for e in corpus() {
-            sorter.push(&e, &mut users);
+            sorter.push(&e, &mut users, None);
         }
-        let pids: Vec<u32> = sorter.finish().iter().map(|e| e.pid).collect();
+        let pids: Vec<u32> = sorter.finish().iter().map(|(e, _)| e.pid).collect();
         assert_eq!(pids, [6, 5, 7, 8, 5]);
     }
 
@@ -274,12 +281,12 @@ mod tests {
         let mut users = UserDb::new(UserSource::Numeric);
         let mut sorter = Sorter::new(parse_sort_keys("path,pid").unwrap(), true, None);
         for e in corpus() {
-            sorter.push(&e, &mut users);
+            sorter.push(&e, &mut users, None);
         }
         let got: Vec<(Vec<u8>, u32)> = sorter
             .finish()
             .into_iter()
-            .map(|e| (e.path, e.pid))
+            .map(|(e, _)| (e.path, e.pid))
             .collect();
         assert_eq!(
             got,
@@ -330,14 +337,14 @@ mod tests {
         for i in 0..10_000u64 {
             // Durations 0..10000 in a scrambled order.
             let dur = (i * 7919) % 10_000;
-            sorter.push(&event(0, 1, b"/x", Some(3), dur, i), &mut users);
+            sorter.push(&event(0, 1, b"/x", Some(3), dur, i), &mut users, None);
             max_held = max_held.max(sorter.len());
         }
         assert!(max_held <= 64, "held {max_held}");
         let durations: Vec<u64> = sorter
             .finish()
             .iter()
-            .map(|e| e.as_event().duration_ns().unwrap())
+            .map(|(e, _)| e.as_event().duration_ns().unwrap())
             .collect();
         assert_eq!(durations, [9999, 9998, 9997, 9996, 9995]);
     }

@@ -35,6 +35,19 @@ pub struct PasswdError {
 }
 
 impl UserSource {
+    /// Whether a user called `name` exists in this source: the system's database, the
+    /// `--passwd` file, or (numeric) never.
+    pub fn has_name(&self, name: &[u8]) -> bool {
+        match self {
+            UserSource::System => std::str::from_utf8(name)
+                .ok()
+                .and_then(uzers::get_user_by_name)
+                .is_some(),
+            UserSource::Passwd(map) => map.values().any(|n| n == name),
+            UserSource::Numeric => false,
+        }
+    }
+
     /// Reads and parses a passwd file (see [`parse_passwd`]).
     pub fn from_passwd_file(path: &Path) -> Result<UserSource, PasswdError> {
         let text = std::fs::read(path).map_err(|source| PasswdError {

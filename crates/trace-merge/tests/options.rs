@@ -75,7 +75,7 @@ fn filter_user_by_uid_and_by_name() {
         column(&["-u", "alice,33"], "pid"),
         ["200", "200", "300", "200", "300"]
     );
-    assert!(column(&["-u", "nobody"], "path").is_empty());
+    // A name the --passwd file does not know is refused: unknown_user.rs.
 }
 
 #[test]
@@ -409,7 +409,9 @@ fn json_lines_read_back_with_serde_json() {
         "ret",
         "fd",
         "errno",
+        "restarted",
         "duration_ns",
+        "host",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -883,6 +885,63 @@ fn generate_man_page_and_completions() {
 
 // ---------------------------------------------------------------------------------------------
 // Several inputs
+
+#[test]
+fn each_open_keeps_its_host_in_columns_json_and_sorted_output() {
+    let run = |args: &[&str]| {
+        let out = trace_merge()
+            .args(["-N"])
+            .args(args)
+            .arg(data("host-a.trace"))
+            .arg(data("host-b.trace"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // In time order (see the merge test below), and sorted by host, then by path reversed.
+    assert_eq!(
+        run(&["-o", "host,path", "--no-header"]),
+        "a\t/a/one\nb\t/b/one\na\t/a/two\nb\t/b/two\n"
+    );
+    assert_eq!(
+        run(&[
+            "-o",
+            "path,host",
+            "--no-header",
+            "--sort",
+            "host,path",
+            "-r"
+        ]),
+        "/b/two\tb\n/b/one\tb\n/a/two\ta\n/a/one\ta\n"
+    );
+    let hosts: Vec<String> = run(&["--format", "json"])
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{}{}",
+                v["host"].as_str().unwrap(),
+                v["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(hosts, ["a/a/one", "b/b/one", "a/a/two", "b/b/two"]);
+    // Sorted JSON keeps each open's host too.
+    let sorted = run(&["--format", "json", "--sort", "path"]);
+    assert!(
+        sorted.lines().next().unwrap().ends_with(",\"host\":\"a\"}"),
+        "{sorted}"
+    );
+    assert!(
+        sorted.lines().last().unwrap().ends_with(",\"host\":\"b\"}"),
+        "{sorted}"
+    );
+}
 
 #[test]
 fn several_hosts_merge_in_wall_clock_order_and_pair_apart() {

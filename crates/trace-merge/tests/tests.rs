@@ -4,13 +4,26 @@
 //! - `cli`: the core behaviour (standard text output, pairing, users, streaming, reports);
 //! - `options`: filters, columns, formats, sorting, summaries, several inputs;
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
+//! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
+//!   unambiguously by every format;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
-//! - `bounds`: memory stays bounded with millions of threads in flight.
+//! - `bounds`: memory stays bounded with millions of threads in flight;
+//! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
+//! - `unknown_user`: `-u` with a name nobody has is an error;
+//! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
+//!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
+//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`.
 
 mod common;
 
 mod bounds;
 mod cli;
 mod hostile;
+mod hostile_names;
+mod opens_corpus;
 mod options;
+mod pictures;
+mod recipes;
+mod restarted;
 mod terminal_safety;
+mod unknown_user;

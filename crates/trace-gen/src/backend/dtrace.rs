@@ -1,27 +1,34 @@
 //! The DTrace backend: renders a [`ScriptSpec`] as a D program for the dialect of
-//! `spec.target_os` and says how to run `dtrace` on it.
+//! `spec.target_os`, runs `dtrace` on it, and decodes what the program prints ([`decode`]).
 //!
-//! DTrace is not installed where trace-gen is developed, so every script this module can
-//! write is pinned by a golden file in `tests/golden/`, and `DTRACE.md` justifies each line
-//! per platform from the documented probes and arguments. In short:
+//! The Linux dialect runs for real (Oracle's DTrace for Linux, in the end-to-end tests); the
+//! Solaris, illumos, FreeBSD and macOS dialects are pinned by golden files in `tests/golden/`.
+//! `DTRACE.md` justifies each line. In short:
 //!
 //! - The open-family probes differ per platform ([`entry_groups`]); `-Z` lets the script name
 //!   a probe that a given release lacks.
-//! - The path pointer is stashed in `self->path` at entry and copied with `copyinstr` at
-//!   return, when the page is surely mapped; `self->` variables are per thread.
-//! - The path is printed with `%S` (C-escaped) inside quotes, which the trace-format grammar
-//!   decodes; the return value is `-errno` when the call failed, the Linux convention.
-//! - Timestamps are `timestamp` (monotonic ns). `dtrace:::BEGIN` prints `# clock-offset-ns:`
-//!   from the tracer's own clocks (`walltimestamp - timestamp`; it follows trace-gen's header
-//!   and wins, which matters where `timestamp` is not `CLOCK_MONOTONIC`), then
-//!   [`ATTACHED_MARKER`].
-//! - Filters are literals: numbers, and a [`CommName`] validated to need no escaping (escaped
-//!   here all the same).
+//! - The path pointer is stashed in `self->path` at entry and read at return, when the page is
+//!   surely mapped; `self->` variables are per thread.
+//! - The script prints private records, not trace lines: numbers first, then the process
+//!   name and the path `%S`-quoted, so no byte of either can forge or hide anything.
+//!   trace-gen decodes them strictly and writes canonical lines with trace-format's writer.
+//! - `strsize` is [`STRING_SIZE`] and the path is read in [`CHUNK`]-byte chunks, up to the
+//!   platform's longest path; a path is marked truncated only when it really goes on.
+//! - Following (`-c`, `-p`) on Linux is the script's own table of traced processes, fed by
+//!   `proc:::create` and emptied by the exit of a process's last thread; other dialects use
+//!   `progenyof`.
+//! - trace-gen's `getppid()` prints a fence line per CPU (`$ppid`: trace-gen started dtrace),
+//!   so everything recorded before the stop is read before the SIGINT.
+//! - Drops and probe errors, which dtrace reports on stderr, become `# lost:` lines.
 
-use super::{Backend, Env};
-use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER};
+mod decode;
+
+use super::{Backend, Decoder as DecodeLines, Env, StderrLine};
+use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+pub use decode::Decoder;
 
 /// The DTrace backend; the dialect comes from `spec.target_os`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,24 +55,144 @@ impl Backend for DTrace {
         "it ships with Solaris, illumos, FreeBSD and macOS; on Linux install Oracle's dtrace-utils"
     }
 
+    /// `dtrace -V` (`dtrace: Oracle D 2.0`) as `dtrace Oracle D 2.0`.
+    fn version(&self, tracer: &Path) -> String {
+        std::process::Command::new(tracer)
+            .arg("-V")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| {
+                let v = s.lines().next()?.trim().strip_prefix("dtrace:")?.trim();
+                (!v.is_empty()).then(|| format!("dtrace {v}"))
+            })
+            .unwrap_or_else(|| "dtrace".to_owned())
+    }
+
     fn script(&self, spec: &ScriptSpec) -> String {
-        render(spec)
+        let seeds = match (&spec.target, spec.follow, spec.target_os) {
+            (Target::Pids(pids), true, TargetOs::Linux) => descendants(pids),
+            _ => Vec::new(),
+        };
+        render(spec, &seeds)
     }
 
     /// `-q` (only the script's own output), `-Z` (a probe this release lacks is not an
-    /// error), `-s /dev/fd/0` (the script on stdin; dtrace-utils rejects `-s -`), and
-    /// `-p PID` for `-c`, which makes `$target` that pid. dtrace's own `-c` is not used:
-    /// trace-gen starts the command itself.
+    /// error), `-s /dev/fd/0` (the script on stdin; dtrace-utils rejects `-s -`), and for
+    /// `-c` the command's pid as the macro argument `$1`. Neither dtrace's `-c` nor `-p`: dtrace
+    /// exits when a `-p` process exits, and trace-gen starts the command itself.
     fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString> {
         let mut args: Vec<OsString> =
             vec!["-q".into(), "-Z".into(), "-s".into(), "/dev/fd/0".into()];
         if matches!(spec.target, Target::Command) {
             // Without a pid yet (--print-script), a visible placeholder.
-            args.push("-p".into());
             args.push(target_pid.map_or_else(|| "PID".into(), |p| p.to_string().into()));
         }
         args
     }
+
+    fn has_fence(&self) -> bool {
+        true
+    }
+
+    fn decoder(&self) -> Option<Box<dyn DecodeLines>> {
+        Some(Box::new(Decoder::default()))
+    }
+
+    /// On Linux the script reports forks and exits of the followed processes (`P fork`,
+    /// `P exit`): the run ends when the last one has exited.
+    fn reports_processes(&self, spec: &ScriptSpec) -> bool {
+        reports_processes(spec)
+    }
+
+    fn startup_note(&self, spec: &ScriptSpec) -> Option<String> {
+        (spec.target_os == TargetOs::Linux).then(|| {
+            if traces_compat(spec.target_os) {
+                "32-bit (ia32) opens are traced through rawtp:raw_syscalls: a small probe runs \
+                 on every system call of the machine while tracing"
+                    .to_owned()
+            } else {
+                "32-bit (ia32) opens are not traced (DTrace's syscall provider does not see \
+                 them; the rawtp clauses are written for x86_64 only)"
+                    .to_owned()
+            }
+        })
+    }
+
+    /// Drops are lost events. A probe error is shown: the event it hit is in the trace, its
+    /// path marked truncated (the script reads paths in clauses of their own).
+    fn stderr_line(&self, line: &str) -> StderrLine {
+        match lost_events(line) {
+            Some(n) => StderrLine::Lost(n),
+            None => StderrLine::Show,
+        }
+    }
+}
+
+/// The events a dtrace stderr line says were dropped: `N drops on CPU K`, `N dynamic
+/// variable drops` (`with non-empty dirty list`), `N aggregation drops on CPU K`, `N
+/// speculative drops`. Any other line: `None`.
+pub fn lost_events(line: &str) -> Option<u64> {
+    let rest = line.strip_prefix("dtrace: ")?;
+    let (n, what) = rest.split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let on_cpu = |w: &str| {
+        w.strip_prefix("on CPU ")
+            .is_some_and(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let known = match what.split_once(' ') {
+        Some(("drops", w)) => on_cpu(w),
+        Some(("aggregation", w)) => w.strip_prefix("drops ").is_some_and(on_cpu),
+        Some(("dynamic", w)) => {
+            w == "variable drops" || w == "variable drops with non-empty dirty list"
+        }
+        Some(("speculative", w)) => w == "drops" || w == "drop",
+        _ => false,
+    };
+    known.then_some(n)
+}
+
+/// The processes below `pids` now (their children, and theirs...), each with its parent,
+/// from `/proc`: a `-p` process's existing descendants are traced from the start, also once
+/// re-parented.
+fn descendants(pids: &[u32]) -> Vec<(u32, u32)> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) S ppid ...": the comm may hold anything but ends at the last ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut found: Vec<(u32, u32)> = Vec::new();
+    let mut frontier: Vec<u32> = pids.to_vec();
+    while let Some(p) = frontier.pop() {
+        for &(child, parent) in &parent_of {
+            if parent == p && !pids.contains(&child) && !found.iter().any(|f| f.0 == child) {
+                found.push((child, parent));
+                frontier.push(child);
+            }
+        }
+    }
+    found.sort_unstable();
+    found
 }
 
 /// System calls whose path is the same argument, probed by one clause.
@@ -113,9 +240,21 @@ fn entry_groups(os: TargetOs) -> Vec<EntryGroup> {
     }
 }
 
-/// `strsize`: the longest path the platform accepts, so paths are never cut (DTrace's
-/// default is 256). Linux's `PATH_MAX` is 4096; Solaris, the BSDs and macOS have 1024.
-fn string_size(os: TargetOs) -> u32 {
+/// `strsize`, the same on every platform: each string of a record takes its whole `strsize`
+/// in dtrace's buffers (and on Solaris, illumos, FreeBSD and macOS `%S` prints all of it), so
+/// a small one keeps a burst from dropping; and Oracle's DTrace for Linux refuses large ones
+/// (measured: 3902 and more fail to enable with this script's shape, `failed to create BPF
+/// map 'mem': Too big`). Paths are read in chunks of [`CHUNK`] bytes.
+const STRING_SIZE: u32 = 257;
+
+/// The bytes of path one `copyinstr(addr, STRING_SIZE)` reads (the rest is its NUL).
+const CHUNK: u32 = STRING_SIZE - 1;
+
+/// The longest path the platform accepts with its NUL: `PATH_MAX` 4096 on Linux,
+/// `MAXPATHLEN` 1024 on Solaris, illumos, FreeBSD and macOS. The script reads this many bytes
+/// at most; a path is marked truncated only when the byte after them is not its NUL (a path
+/// the kernel refuses with `ENAMETOOLONG`).
+fn path_max(os: TargetOs) -> u32 {
     match os {
         TargetOs::Linux => 4096,
         _ => 1024,
@@ -125,7 +264,8 @@ fn string_size(os: TargetOs) -> u32 {
 /// How often dtrace drains its per-CPU buffers (the default, 1hz, lets a burst fill them).
 const SWITCH_RATE: &str = "100hz";
 
-/// Room for the `self->` variables of threads inside an open call (default 1m).
+/// Room for the `self->` variables of threads inside an open call and the table of traced
+/// processes (default 1m).
 const DYNVAR_SIZE: &str = "16m";
 
 /// One condition of the predicate, as a typed value; [`Test::render`] is the only place
@@ -139,10 +279,13 @@ enum Test<'a> {
     PidIn(&'a [u32]),
     /// One of these pids or a descendant.
     ProgenyOf(&'a [u32]),
-    /// `$target` (the `-p` pid) or a descendant.
-    TargetProgeny,
-    /// `$target` itself.
-    PidIsTarget,
+    /// In the script's table of traced processes, or (processes created between the scan
+    /// of `/proc` and the start of tracing) not marked and a descendant of one of these pids.
+    Traced(&'a [u32]),
+    /// The `-c` command (`$1`) or a descendant.
+    CommandProgeny,
+    /// The `-c` command itself.
+    PidIsCommand,
     /// This real uid.
     UidIs(u32),
     /// This process name.
@@ -168,30 +311,61 @@ impl Test<'_> {
             Test::PidIsNot(pid) => format!("pid != {pid}"),
             Test::PidIn(pids) => any_of(pids, |p| format!("pid == {p}")),
             Test::ProgenyOf(pids) => any_of(pids, |p| format!("progenyof({p})")),
-            Test::TargetProgeny => "progenyof($target)".to_owned(),
-            Test::PidIsTarget => "pid == $target".to_owned(),
+            Test::Traced([]) => "traced[pid] == 1".to_owned(),
+            Test::Traced(pids) => format!(
+                "(traced[pid] == 1 || (traced[pid] == 0 && {}))",
+                any_of(pids, |p| format!("progenyof({p})"))
+            ),
+            Test::CommandProgeny => "progenyof($1)".to_owned(),
+            Test::PidIsCommand => "pid == $1".to_owned(),
             Test::UidIs(uid) => format!("uid == {uid}"),
             Test::CommIs(name) => format!("execname == {}", name.string_literal()),
         }
     }
 }
 
-/// The conditions an open must meet to be traced, all of them (AND).
-fn tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
-    let mut tests = match &spec.target {
+/// Whether the script keeps its own table of traced processes: following on Linux, where
+/// `progenyof` misses children of re-parented processes and of non-main threads (measured).
+fn keeps_table(spec: &ScriptSpec) -> bool {
+    spec.follow
+        && spec.target_os == TargetOs::Linux
+        && matches!(spec.target, Target::Command | Target::Pids(_))
+}
+
+/// Whether the script prints `P fork` and `P exit` for the followed processes: on Linux, for
+/// `-c` and `-p` (with `--no-follow`, only the exits of the targets themselves).
+fn reports_processes(spec: &ScriptSpec) -> bool {
+    spec.target_os == TargetOs::Linux && !matches!(spec.target, Target::SystemWide { .. })
+}
+
+/// Which processes are traced (AND of these); the filters (`-u`, `-n`) come on top.
+fn target_tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
+    match &spec.target {
         Target::SystemWide { exclude } => {
             let mut t = vec![Test::NotTracer];
             t.extend(exclude.iter().map(|&p| Test::PidIsNot(p)));
             t
         }
+        Target::Pids(pids) if keeps_table(spec) => vec![Test::Traced(pids)],
         Target::Pids(pids) if spec.follow => vec![Test::ProgenyOf(pids)],
         Target::Pids(pids) => vec![Test::PidIn(pids)],
-        Target::Command if spec.follow => vec![Test::TargetProgeny],
-        Target::Command => vec![Test::PidIsTarget],
-    };
+        Target::Command if keeps_table(spec) => vec![Test::Traced(&[])],
+        Target::Command if spec.follow => vec![Test::CommandProgeny],
+        Target::Command => vec![Test::PidIsCommand],
+    }
+}
+
+/// The conditions an open must meet to be traced, all of them (AND).
+fn tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
+    let mut tests = target_tests(spec);
     tests.extend(spec.uid.map(Test::UidIs));
     tests.extend(spec.comm.as_ref().map(Test::CommIs));
     tests
+}
+
+fn and(tests: &[Test]) -> String {
+    let t: Vec<String> = tests.iter().map(Test::render).collect();
+    t.join(" && ")
 }
 
 /// A D program under construction: lines, tab-indented inside clauses.
@@ -220,11 +394,13 @@ impl DWriter {
     }
 }
 
-fn render(spec: &ScriptSpec) -> String {
+/// The script for `spec`; `seeds` are processes (and their parents) traced from the start
+/// besides the targets: the descendants of `-p` pids, on Linux.
+fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
     let os = spec.target_os;
-    let filter: Vec<String> = tests(spec).iter().map(Test::render).collect();
-    let filter = filter.join(" && ");
+    let filter = and(&tests(spec));
     let groups = entry_groups(os);
+    let chunks = path_max(os).div_ceil(CHUNK);
 
     let mut w = DWriter { out: String::new() };
     w.line("/*");
@@ -233,21 +409,76 @@ fn render(spec: &ScriptSpec) -> String {
         os.name()
     ));
     w.line(" * return, paired per thread (self->), monotonic timestamps (timestamp).");
+    w.line(" * Records (strings %S-quoted, decoded by trace-gen):");
+    w.line(" *   E ENTRY_TS RETURN_TS UID PID TID RET OK MORE \"COMM\" \"PATH\"");
+    w.line(" *   C TID MORE \"PATH\"  (the next chunk)   T TID  (the path goes on: cut)");
+    if reports_processes(spec) {
+        w.line(" *   P fork PARENT CHILD, P exit PID  (the followed processes)");
+    }
     w.line(" */");
     w.line("#pragma D option quiet");
     w.line(&format!("#pragma D option bufsize={}", spec.buffer_size));
     w.line(&format!("#pragma D option switchrate={SWITCH_RATE}"));
     w.line(&format!("#pragma D option dynvarsize={DYNVAR_SIZE}"));
-    w.line(&format!("#pragma D option strsize={}", string_size(os)));
+    w.line(&format!("#pragma D option strsize={STRING_SIZE}"));
     w.line("");
+
+    let table = keeps_table(spec);
+    let mut begin: Vec<String> = Vec::new();
+    if table {
+        let roots: Vec<String> = match &spec.target {
+            Target::Pids(pids) => pids.iter().map(u32::to_string).collect(),
+            _ => vec!["$1".to_owned()],
+        };
+        begin.extend(roots.iter().map(|p| format!("traced[{p}] = 1;")));
+        // Followed from the start: trace-gen adds them to the processes it waits for.
+        for (child, parent) in seeds {
+            begin.push(format!("traced[{child}] = 1;"));
+            begin.push(format!("printf(\"P fork {parent} {child}\\n\");"));
+        }
+    }
+    begin
+        .push("printf(\"# clock-offset-ns: %d\\n\", (int64_t)(walltimestamp - timestamp));".into());
+    begin.push(format!("printf(\"{ATTACHED_MARKER}\\n\");"));
+    let begin: Vec<&str> = begin.iter().map(String::as_str).collect();
+    w.clause(&["dtrace:::BEGIN".to_owned()], None, &begin);
+
+    if table {
+        let traced = and(&target_tests(spec));
+        w.clause(
+            &["proc:::create".to_owned()],
+            Some(&traced),
+            &[
+                "traced[args[0]->pr_pid] = 1;",
+                "printf(\"P fork %d %d\\n\", pid, args[0]->pr_pid);",
+            ],
+        );
+        // The last thread of the process (proc:::exit fires when the main thread exits);
+        // marked 2, not deleted (deleting broke later lookups of other keys, measured).
+        w.clause(
+            &["proc:::lwp-exit".to_owned()],
+            Some(&format!("{traced} && curthread->signal->live.counter == 0")),
+            &["traced[pid] = 2;", "printf(\"P exit %d\\n\", pid);"],
+        );
+    } else if reports_processes(spec) {
+        // Not following: only the targets' own exits end the run.
+        w.clause(
+            &["proc:::lwp-exit".to_owned()],
+            Some(&format!(
+                "{} && curthread->signal->live.counter == 0",
+                and(&target_tests(spec))
+            )),
+            &["printf(\"P exit %d\\n\", pid);"],
+        );
+    }
+
+    // trace-gen (dtrace's parent) calls getppid() on each CPU before it stops dtrace.
     w.clause(
-        &["dtrace:::BEGIN".to_owned()],
-        None,
-        &[
-            "printf(\"# clock-offset-ns: %d\\n\", (int64_t)(walltimestamp - timestamp));",
-            &format!("printf(\"{ATTACHED_MARKER}\\n\");"),
-        ],
+        &["syscall::getppid:entry".to_owned()],
+        Some("pid == $ppid"),
+        &[&format!("printf(\"{FENCE_MARKER} %d\\n\", cpu);")],
     );
+
     for group in &groups {
         let probes: Vec<String> = group
             .calls
@@ -265,23 +496,200 @@ fn render(spec: &ScriptSpec) -> String {
             &[&stash, "self->ts = timestamp;"],
         );
     }
+
     let returns: Vec<String> = groups
         .iter()
         .flat_map(|g| g.calls.iter().map(|c| format!("syscall::{c}:return")))
         .collect();
-    w.clause(
-        &returns,
-        Some("self->ts"),
-        &[
-            "printf(\"=> uid: %d pid: %d tid: %d comm: %s open: \\\"%S\\\" %d\\n\",",
-            "    uid, pid, tid, execname, copyinstr(self->path), self->ts);",
-            "printf(\"<= uid: %d pid: %d tid: %d comm: %s ret: %d %d\\n\",",
-            "    uid, pid, tid, execname, (int)arg0 < 0 ? -errno : (int)arg0, timestamp);",
-            "self->path = 0;",
-            "self->ts = 0;",
-        ],
+    return_clauses(
+        &mut w,
+        &Returns {
+            probes: &returns,
+            ts: "self->ts",
+            path: "self->path",
+            ret: "(int)arg0 < 0 ? -errno : (int)arg0",
+        },
+        chunks,
     );
+    if traces_compat(os) {
+        compat_clauses(&mut w, &filter, chunks);
+    }
     // No blank line at the end of the program.
     w.out.pop();
     w.out
+}
+
+/// Where the return clauses find an open: its probes, the thread-local variables its entry
+/// set, and its return value.
+struct Returns<'a> {
+    probes: &'a [String],
+    /// The entry timestamp (also the "this thread is in a traced open" flag).
+    ts: &'a str,
+    /// The path's user address.
+    path: &'a str,
+    /// The return value, `-errno` on failure.
+    ret: &'a str,
+}
+
+/// The return clauses: the path read in `chunks` chunks, each `copyinstr` in a clause of its
+/// own (a bad address aborts only that clause, and the flags set before it say what is
+/// missing), one record per chunk.
+fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
+    let size = STRING_SIZE;
+    let (returns, ts, path) = (r.probes, r.ts, r.path);
+    let guard = |extra: &str| format!("{ts}{extra}");
+    w.clause(
+        returns,
+        Some(&guard("")),
+        &[
+            "this->ok = 0;",
+            "this->more = 0;",
+            "this->cut = 0;",
+            "this->pc = 0;",
+            "this->c = \"\";",
+        ],
+    );
+    let read = format!("this->c = copyinstr({path}, {size});");
+    let full = format!("this->more = strlen(this->c) == {CHUNK};");
+    w.clause(returns, Some(&guard("")), &[&read, "this->ok = 1;", &full]);
+    // Only after the last chunk: the path goes on iff the byte after it is not the NUL. Set
+    // to 1 first, so that a fault leaves "cut", never a silently whole path.
+    let cut_check = |w: &mut DWriter| {
+        let byte = format!(
+            "this->more = *(uint8_t *)copyin({path} + {}, 1) != 0;",
+            chunks * CHUNK
+        );
+        w.clause(
+            returns,
+            Some(&guard(" && this->more")),
+            &["this->more = 1;", &byte],
+        );
+    };
+    if chunks == 1 {
+        cut_check(w);
+    }
+    let record =
+        format!("printf(\"E %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", {ts}, timestamp,");
+    let values = format!("    uid, pid, tid, {}, this->ok, this->more,", r.ret);
+    w.clause(
+        returns,
+        Some(&guard("")),
+        &[&record, &values, "    execname, this->c);"],
+    );
+    for k in 1..chunks {
+        let read = format!("this->c = copyinstr({path} + {}, {size});", k * CHUNK);
+        // A fault leaves more = 0 and cut = 1: no further chunk, and the path is marked.
+        w.clause(
+            returns,
+            Some(&guard(" && this->more")),
+            &[
+                "this->more = 0;",
+                "this->cut = 1;",
+                &read,
+                "this->cut = 0;",
+                "this->pc = 1;",
+                &full,
+            ],
+        );
+        if k == chunks - 1 {
+            cut_check(w);
+        }
+        w.clause(
+            returns,
+            Some(&guard(" && this->pc")),
+            &[
+                "printf(\"C %d %d \\\"%S\\\"\\n\", tid, this->more, this->c);",
+                "this->pc = 0;",
+            ],
+        );
+    }
+    w.clause(
+        returns,
+        Some(&guard(" && (this->more || this->cut)")),
+        &["printf(\"T %d\\n\", tid);"],
+    );
+    let clear = [format!("{path} = 0;"), format!("{ts} = 0;")];
+    w.clause(returns, Some(&guard("")), &[&clear[0], &clear[1]]);
+}
+
+/// Whether the script also traces 32-bit (ia32) opens: the syscall provider of DTrace for
+/// Linux does not see them, `rawtp:raw_syscalls` does (x86_64 only: `TS_COMPAT`, `pt_regs`).
+fn traces_compat(os: TargetOs) -> bool {
+    os == TargetOs::Linux && cfg!(target_arch = "x86_64")
+}
+
+/// The ia32 entry clause, and its returns in the same records as the native opens. Own
+/// thread-local variables, so that a native open is never paired with a compat one.
+fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
+    // Compat numbers: 5 open, 8 creat, 295 openat, 437 openat2; the path is the first
+    // argument (bx) of open and creat, the second (cx) of openat and openat2.
+    w.clause(
+        &["rawtp:raw_syscalls::sys_enter".to_owned()],
+        Some(&format!(
+            "(curthread->thread_info.status & 2) && \
+             (arg1 == 5 || arg1 == 8 || arg1 == 295 || arg1 == 437) && {filter}"
+        )),
+        &[
+            "this->regs = (struct pt_regs *)arg0;",
+            "self->cpath = arg1 == 295 || arg1 == 437 ? this->regs->cx : this->regs->bx;",
+            "self->cts = timestamp;",
+        ],
+    );
+    return_clauses(
+        w,
+        &Returns {
+            probes: &["rawtp:raw_syscalls::sys_exit".to_owned()],
+            ts: "self->cts",
+            path: "self->cpath",
+            ret: "(int)arg1",
+        },
+        chunks,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_are_lost_events_and_nothing_else_is() {
+        assert_eq!(lost_events("dtrace: 24881 drops on CPU 1"), Some(24881));
+        assert_eq!(
+            lost_events("dtrace: 26650 dynamic variable drops"),
+            Some(26650)
+        );
+        assert_eq!(
+            lost_events("dtrace: 3 dynamic variable drops with non-empty dirty list"),
+            Some(3)
+        );
+        assert_eq!(lost_events("dtrace: 5 aggregation drops on CPU 0"), Some(5));
+        assert_eq!(lost_events("dtrace: 1 speculative drop"), Some(1));
+        for other in [
+            "dtrace: error in dt_clause_15 for probe ID 3565 (syscall:vmlinux:openat:return): invalid address (0x0) at BPF pc 1267",
+            "dtrace: error on enabled probe ID 5 (ID 3: syscall::open:return): invalid address (0x0) in action #1 at DIF offset 28",
+            "dtrace: 12 drops on CPU",
+            "dtrace: 12 drops on CPU x",
+            "dtrace: x drops on CPU 1",
+            "dtrace: could not enable tracing: failed to create BPF map 'mem': Too big",
+            "12 drops on CPU 1",
+        ] {
+            assert_eq!(lost_events(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn descendants_of_this_process_are_found() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let found = descendants(&[std::process::id()]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            found.contains(&(child.id(), std::process::id())),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|f| f.0 == std::process::id()));
+    }
 }

@@ -74,6 +74,12 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// A note trace-gen prints on stderr before tracing (what this tracer does not trace, or
+    /// what it costs), if any.
+    fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
+        None
+    }
+
     // --- Reading the output ---
 
     /// Whether the script prints [`FENCE_MARKER`], a space and the CPU number when trace-gen
@@ -85,15 +91,23 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         false
     }
 
-    /// Whether the tracer prints names raw (it cannot escape them) and the script prints each
-    /// entry together with its return, in one `printf`: then trace-gen rejoins an entry that a
-    /// newline in a name split into pieces, and quotes it ([`crate::rejoin`]).
-    fn rejoins_raw_names(&self) -> bool {
+    /// A stateful reader of the tracer's stdout, for a backend whose events are not trace
+    /// lines as printed (bpftrace's JSON channel, with paths in chunks). `None` (the default):
+    /// each line is read by [`Backend::classify`].
+    fn decoder(&self) -> Option<Box<dyn Decoder>> {
+        None
+    }
+
+    /// Whether the script reports the followed processes' forks and exits
+    /// ([`Decoded::Fork`], [`Decoded::Exit`]) for `spec`: then trace-gen keeps the set of live
+    /// followed processes and stops when it is empty, as `strace -f` does. Otherwise a `-c`
+    /// run stops when the command exits.
+    fn reports_processes(&self, _spec: &ScriptSpec) -> bool {
         false
     }
 
     /// What one line of the tracer's stdout (without its newline) is. By default
-    /// [`classify_line`]; a backend adds its own lines (bpftrace's `Lost N events`).
+    /// [`classify_line`]; a backend adds its own lines (a lost-events report, say).
     fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
         classify_line(line)
     }
@@ -105,8 +119,8 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
     }
 
     /// Events the tracer lost that can be known only once its output has ended and its
-    /// stderr was read (a count the script reports at its end, compared with what arrived).
-    /// By default none.
+    /// stderr was read (a count the script reported, compared with what arrived). By default
+    /// none.
     fn final_lost(&self) -> u64 {
         0
     }
@@ -143,15 +157,53 @@ pub enum TracerLine<'a> {
     Attached,
     /// The script's fence line, with the CPU it came from.
     Fence(u32),
-    /// Every followed process has exited
-    /// ([`TRACED_EXITED_MARKER`](crate::script::TRACED_EXITED_MARKER)): stop the tracer.
-    TracedExited,
-    /// Events the tracer says it lost (bpftrace's `Lost N events`): a `# lost: N` line.
+    /// Events the tracer says it lost: a `# lost: N` line.
     Lost(u64),
     /// Empty: dropped (bpftrace and dtrace print some at exit).
     Blank,
     /// Anything else (`Attaching 9 probes...`, warnings): to stderr.
     Chatter(&'a [u8]),
+}
+
+/// What one line of a tracer's output was, once a [`Decoder`] read it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// Zero or more trace lines were appended to the output (an open whose path comes in
+    /// pieces is written once its last piece is read).
+    Trace,
+    /// The script's "probes attached" line.
+    Attached,
+    /// The script's fence line, with the CPU it came from.
+    Fence(u32),
+    /// Events the tracer says it lost: a `# lost: N` line.
+    Lost(u64),
+    /// Nothing to do (empty lines, the tracer's own bookkeeping).
+    Blank,
+    /// A followed process made a new process (not a thread).
+    Fork {
+        /// The process that forked (its thread group id).
+        parent: u32,
+        /// The new process.
+        child: u32,
+    },
+    /// The last thread of a followed process exited.
+    Exit(u32),
+    /// A message of the tracer or the script (to stderr, prefixed with the program name).
+    Chatter(Vec<u8>),
+    /// A line that is none of the shapes the script and the tracer print: never copied,
+    /// counted and reported.
+    Malformed(String),
+}
+
+/// Reads a tracer's stdout line by line when [`Backend::classify`] is not enough: it may keep
+/// state between lines (pieces of one event) and writes the trace lines itself.
+pub trait Decoder: Send {
+    /// Reads one line (without its newline), appending any trace lines it completes to `out`.
+    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Decoded;
+
+    /// The output has ended: writes what is still incomplete, marked as cut, and returns how
+    /// many events were incomplete.
+    fn finish(&mut self, out: &mut Vec<u8>) -> u64;
 }
 
 /// What a tracer's stderr line is.
@@ -260,7 +312,10 @@ pub fn tracer_path(backend: &dyn Backend, env: Env) -> PathBuf {
 pub fn host_default(env: Env) -> Result<Box<dyn Backend>, Error> {
     if cfg!(target_os = "linux") {
         let bpftrace = make("bpftrace");
-        Ok(if is_executable(&tracer_path(&*bpftrace, env)) {
+        // BPFTRACE_PATH set means bpftrace, even when it is wrong (that is an error then,
+        // never a silent fallback to SystemTap).
+        let asked = env(bpftrace.path_var()).is_some_and(|p| !p.is_empty());
+        Ok(if asked || is_executable(&tracer_path(&*bpftrace, env)) {
             bpftrace
         } else {
             make("systemtap")
@@ -378,6 +433,13 @@ mod tests {
             assert_eq!(host_default(&none).unwrap().name(), "systemtap");
             let env = |k: &str| (k == "BPFTRACE_PATH").then(|| OsString::from("/bin/sh"));
             assert_eq!(host_default(&env).unwrap().name(), "bpftrace");
+            // Set but wrong: still bpftrace (the error comes next), never SystemTap.
+            let wrong = |k: &str| match k {
+                "BPFTRACE_PATH" => Some(OsString::from("/nonexistent")),
+                "PATH" => Some(OsString::from("/nonexistent")),
+                _ => None,
+            };
+            assert_eq!(host_default(&wrong).unwrap().name(), "bpftrace");
         }
     }
 

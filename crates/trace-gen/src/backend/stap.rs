@@ -26,8 +26,8 @@
 //!   `sched_process_fork` whichever thread forks (`fork`, `vfork`, `clone` without
 //!   `CLONE_THREAD`), and shrunk on `sched_process_exit` only when the last thread of the
 //!   group exits (`signal->live` is 0 there), so a main thread's exit and an `exec` from any
-//!   thread keep the process. With `-p`, the script prints [`TRACED_EXITED_MARKER`] when the
-//!   set is empty, and trace-gen stops.
+//!   thread keep the process. The script reports each as `P fork PARENT CHILD` and
+//!   `P exit PID` ([`Backend::reports_processes`]): trace-gen stops when none is left.
 //! - Process ids that change with every run (the `-p` roots, the pids excluded system-wide,
 //!   trace-gen's own pid for the fence) are globals set on the command line with `-G`, never
 //!   literals, so the script, and the compiled module, are the same on every run: a module
@@ -50,11 +50,9 @@
 //! runtime does not compile (`task_work_cancel()` changed its argument);
 //! [`Backend::diagnose`] says so and names the fix ([`RUNTIME_VAR`]).
 
-use super::{Backend, Env, StderrLine, TracerLine};
+use super::{Backend, Decoded, Decoder, Env, StderrLine, TracerLine};
 use crate::error::Error;
-use crate::script::{
-    CommName, ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER, TRACED_EXITED_MARKER,
-};
+use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -208,12 +206,20 @@ impl Backend for SystemTap {
         true
     }
 
-    /// Adds the script's [`TRACED_EXITED_MARKER`] and [`EMITTED_PREFIX`] lines, and counts
-    /// the returns read (for [`Backend::final_lost`]).
+    /// Lines as [`Backend::classify`] reads them, and the followed processes' `P fork PARENT
+    /// CHILD` and `P exit PID`.
+    fn decoder(&self) -> Option<Box<dyn Decoder>> {
+        Some(Box::new(StapLines))
+    }
+
+    /// When following (`-p`, `-c`): the run ends when the last followed process has exited.
+    fn reports_processes(&self, spec: &ScriptSpec) -> bool {
+        follows(spec)
+    }
+
+    /// Adds the script's [`EMITTED_PREFIX`] lines, and counts the returns read (for
+    /// [`Backend::final_lost`]).
     fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
-        if line == TRACED_EXITED_MARKER.as_bytes() {
-            return TracerLine::TracedExited;
-        }
         if let Some(n) = line
             .strip_prefix(EMITTED_PREFIX.as_bytes())
             .and_then(|n| std::str::from_utf8(n).ok())
@@ -265,6 +271,50 @@ impl Backend for SystemTap {
             return Error::StapRuntimeTooOld;
         }
         super::tracer_failed(self, status, stderr)
+    }
+}
+
+/// Reads stap's stdout: the followed processes' reports, and everything else as
+/// [`Backend::classify`] does.
+struct StapLines;
+
+impl Decoder for StapLines {
+    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Decoded {
+        let numbers = |rest: &[u8]| -> Option<Vec<u32>> {
+            std::str::from_utf8(rest)
+                .ok()?
+                .split(' ')
+                .map(|n| n.parse().ok())
+                .collect()
+        };
+        if let Some(rest) = line.strip_prefix(b"P fork ") {
+            return match numbers(rest).as_deref() {
+                Some(&[parent, child]) => Decoded::Fork { parent, child },
+                _ => Decoded::Malformed("a P fork line without two pids".to_owned()),
+            };
+        }
+        if let Some(rest) = line.strip_prefix(b"P exit ") {
+            return match numbers(rest).as_deref() {
+                Some(&[pid]) => Decoded::Exit(pid),
+                _ => Decoded::Malformed("a P exit line without a pid".to_owned()),
+            };
+        }
+        match SystemTap.classify(line) {
+            TracerLine::Trace(l) => {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+                Decoded::Trace
+            }
+            TracerLine::Attached => Decoded::Attached,
+            TracerLine::Fence(cpu) => Decoded::Fence(cpu),
+            TracerLine::Lost(n) => Decoded::Lost(n),
+            TracerLine::Blank => Decoded::Blank,
+            TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
+        }
+    }
+
+    fn finish(&mut self, _out: &mut Vec<u8>) -> u64 {
+        0
     }
 }
 
@@ -448,14 +498,10 @@ fn render(spec: &ScriptSpec) -> String {
     if matches!(spec.target, Target::Command) {
         w.line("global command = 0");
     }
-    let pids = matches!(spec.target, Target::Pids(_));
     if follow {
-        w.line("# The followed processes (thread group ids).");
+        w.line("# The followed processes (thread group ids); trace-gen keeps the live ones from");
+        w.line("# the P fork and P exit lines, and stops when none is left.");
         w.line(&format!("global traced[{MAP_ENTRIES}]"));
-    }
-    if follow && pids {
-        w.line("# How many of them are alive: none left ends a -p run.");
-        w.line("global live = 0");
     }
     w.line("");
     w.block("probe begin", |w| {
@@ -469,23 +515,21 @@ fn render(spec: &ScriptSpec) -> String {
                 }
             }
         }
-        if follow && pids {
-            w.line(&format!("if (!live) printf(\"{TRACED_EXITED_MARKER}\\n\")"));
-        }
     });
     if follow {
         w.line("");
         w.block("function follow(tgid:long)", |w| {
-            if pids {
-                w.line("if (!(tgid in traced)) live++");
-            }
             w.line("traced[tgid] = 1");
         });
         w.line("");
         w.line("# A new process of a followed one, whichever thread made it (a new thread has");
         w.line("# the same tgid: nothing to add).");
         w.block("probe kernel.trace(\"sched:sched_process_fork\")", |w| {
-            w.line("if ($parent->tgid in traced) follow($child->tgid)");
+            w.line("parent = $parent->tgid");
+            w.line("child = $child->tgid");
+            w.line("if (!(parent in traced) || child == parent) next");
+            w.line("follow(child)");
+            w.line("printf(\"P fork %d %d\\n\", parent, child)");
         });
         w.line("# A process ends with its last thread (signal->live is already decremented");
         w.line("# here): a main thread's exit and an exec keep it followed.");
@@ -494,10 +538,7 @@ fn render(spec: &ScriptSpec) -> String {
             w.line("if (!(tgid in traced)) next");
             w.line("if (@cast($p, \"task_struct\", \"kernel<linux/sched/signal.h>\")->signal->live->counter != 0) next");
             w.line("delete traced[tgid]");
-            if pids {
-                w.line("live--");
-                w.line(&format!("if (!live) printf(\"{TRACED_EXITED_MARKER}\\n\")"));
-            }
+            w.line("printf(\"P exit %d\\n\", tgid)");
         });
     }
     w.line("");
@@ -617,6 +658,7 @@ mod tests {
             comm: None,
             buffer_size: 16 << 20,
             target_os: TargetOs::Linux,
+            stop_at_exit: false,
         }
     }
 
@@ -713,14 +755,29 @@ mod tests {
     }
 
     #[test]
-    fn the_traced_exited_marker_is_read() {
+    fn process_reports_are_decoded() {
+        let mut d = SystemTap.decoder().unwrap();
+        let mut out = Vec::new();
         assert_eq!(
-            SystemTap.classify(TRACED_EXITED_MARKER.as_bytes()),
-            TracerLine::TracedExited
+            d.line(b"P fork 10 11", &mut out),
+            Decoded::Fork {
+                parent: 10,
+                child: 11
+            }
         );
-        assert_eq!(
-            SystemTap.classify(b"# trace-gen: fence 1"),
-            TracerLine::Fence(1)
-        );
+        assert_eq!(d.line(b"P exit 11", &mut out), Decoded::Exit(11));
+        assert!(matches!(
+            d.line(b"P fork 1", &mut out),
+            Decoded::Malformed(_)
+        ));
+        assert!(matches!(
+            d.line(b"P exit x", &mut out),
+            Decoded::Malformed(_)
+        ));
+        assert_eq!(d.line(b"# trace-gen: fence 1", &mut out), Decoded::Fence(1));
+        assert!(out.is_empty());
+        let e = b"=> uid: 0 pid: 1 tid: 1 comm: \"a\" open: \"/x\" 5";
+        assert_eq!(d.line(e, &mut out), Decoded::Trace);
+        assert_eq!(out, [&e[..], b"\n"].concat());
     }
 }

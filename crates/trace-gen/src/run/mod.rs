@@ -13,7 +13,11 @@
 //! 3. The tracer runs ([`tracer`]); when its script prints
 //!    [`ATTACHED_MARKER`](crate::script::ATTACHED_MARKER), the command is released
 //!    ([`pump`]).
-//! 4. When the command exits, the tracer is stopped, but only after it has drained: bpftrace
+//! 4. When the run is over, the tracer is stopped. With a backend that reports the followed
+//!    processes (bpftrace), the run is over when every one has exited, as for `strace -f`
+//!    ([`follow`]): the `-c` command and all its descendants, or the `-p` processes and
+//!    theirs; with `--stop-at-exit`, or another backend, when the `-c` command exits. The
+//!    tracer is stopped only after it has drained: bpftrace
 //!    0.17 drops what is still in its buffers on SIGINT (measured: the last opens of
 //!    `cat /tmp/not_exists` were missing), so with a backend that has a fence, trace-gen calls
 //!    `getppid()` on every CPU, reads on until the script's
@@ -24,10 +28,13 @@
 //!    already). trace-gen exits 128 + n after the drain. The tracer runs in its own process
 //!    group, so a Ctrl-C reaches it only through trace-gen, after the fence, and it gets
 //!    SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
-//! 6. The exit status: the command's, 128 + n after a signal, or the backend's diagnosis of
-//!    a tracer that failed ([`Backend::diagnose`](crate::backend::Backend::diagnose)).
+//! 6. The exit status: the command's (also when our stdout was closed: trace-gen then stops
+//!    the tracer and waits for the command), 128 + n after a signal, or the backend's
+//!    diagnosis of a tracer that failed
+//!    ([`Backend::diagnose`](crate::backend::Backend::diagnose)).
 
 mod command_line;
+mod follow;
 mod held;
 mod pump;
 mod stopper;
@@ -65,6 +72,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     tracer::preflight(config)?;
     let program = backend.program();
     pump::write_headers(config, out)?;
+    if let Some(note) = backend.startup_note(&config.spec) {
+        eprintln!("trace-gen: {note}");
+    }
 
     // Signals are caught from here on, so none is lost between the spawns.
     let signals = stopper::catch().map_err(|e| Error::io("installing signal handlers", e))?;
@@ -80,7 +90,26 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         Arc::clone(&stderr_lost),
     );
 
-    let stopper = Arc::new(Stopper::new(tracer.id(), backend.has_fence()));
+    let mut stopper = Stopper::new(tracer.id(), backend.has_fence());
+    if backend.reports_processes(&config.spec) {
+        let targets = match &config.spec.target {
+            crate::script::Target::Pids(pids) => pids.clone(),
+            _ => target_pid.into_iter().collect(),
+        };
+        stopper = stopper.following(follow::LiveSet::new(targets));
+    }
+    let stopper = Arc::new(stopper);
+    // The command's own exit ends the run unless the run waits for every followed process.
+    let stop_at_command_exit = !stopper.follows() || config.spec.stop_at_exit;
+    let sweeper = stopper.follows().then(|| {
+        let stopper = Arc::clone(&stopper);
+        std::thread::spawn(move || {
+            while !stopper.finished.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                stopper.sweep();
+            }
+        })
+    });
     let signal = Arc::new(AtomicI32::new(0));
     let command_done = Arc::new(AtomicBool::new(false));
     let command_status: Arc<Mutex<Option<ExitStatus>>> = Arc::new(Mutex::new(None));
@@ -106,7 +135,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
                 if let Ok(st) = st {
                     *status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
                 }
-                stopper.request();
+                if stop_at_command_exit {
+                    stopper.request();
+                }
             }));
         }
     };
@@ -114,6 +145,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
     let attached = stopper.attached.load(Ordering::SeqCst);
     stopper.finished.store(true, Ordering::SeqCst);
+    if let Some(s) = sweeper {
+        let _ = s.join();
+    }
 
     let tracer_status = tracer
         .wait()
@@ -146,6 +180,18 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
             let _ = w.join();
         }
     }
+    if pumped.malformed > 0 {
+        eprintln!(
+            "trace-gen: {} lines of {program}'s output were not what it prints, and were left out",
+            pumped.malformed
+        );
+    }
+    if pumped.incomplete > 0 {
+        eprintln!(
+            "trace-gen: {} opens lost part of their path with lost events; they are marked as cut",
+            pumped.incomplete
+        );
+    }
     if pumped.lost > 0 {
         eprintln!(
             "trace-gen: {program} lost {} events (the trace has `# lost:` lines); raise --buffer-size",
@@ -153,11 +199,18 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         );
     }
 
+    let command_code = || {
+        command_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(exit_code_of)
+    };
     if let Some(e) = pumped.error {
         return match e.is_broken_pipe() {
             // The reader went away because of the same signal (a Ctrl-C to the pipeline).
             true if sig != 0 => Ok(signal_exit_code(sig)),
-            true => Ok(0),
+            // Nobody reads the trace any more: the command's status all the same.
+            true => Ok(command_code().unwrap_or(0)),
             false => Err(e),
         };
     }

@@ -1,14 +1,14 @@
 //! trace-gen's stdout: the header lines, then the tracer's stdout read line by line, each
-//! classified by the backend ([`Backend::classify`]) into trace lines (copied, rejoined when a
-//! raw name split them), lost counts (`# lost: N`), the attached and fence markers (consumed),
-//! and chatter (to stderr). Output is buffered and flushed whenever the tracer has nothing
-//! more to read, so a live pipe sees each event promptly.
+//! decoded by the backend ([`Backend::decoder`], else [`Backend::classify`]) into trace lines,
+//! lost counts (`# lost: N`), the attached and fence markers (consumed), the followed
+//! processes' forks and exits (to the [`Stopper`]), chatter (to stderr) and malformed lines
+//! (counted and reported, never copied). Output is buffered and flushed whenever the tracer
+//! has nothing more to read, so a live pipe sees each event promptly.
 
 use super::stopper::Stopper;
-use crate::backend::{Backend, TracerLine};
+use crate::backend::{Backend, Decoded, TracerLine};
 use crate::config::Config;
 use crate::error::Error;
-use crate::rejoin::{Rejoiner, Step};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,6 +43,10 @@ pub(super) fn write_headers(config: &Config, out: &mut dyn Write) -> Result<(), 
 pub(super) struct Pumped {
     /// Events the tracer said it lost.
     pub lost: u64,
+    /// Lines that were none of the shapes the tracer and the script print.
+    pub malformed: u64,
+    /// Events still incomplete at the end (pieces lost), written marked as cut.
+    pub incomplete: u64,
     /// Why the copy stopped early: our output failed (a broken pipe, most often), or the
     /// tracer's output could not be read. The tracer was then stopped without a drain.
     pub error: Option<Error>,
@@ -77,7 +81,8 @@ pub(super) fn pump(
     let mut line = Vec::with_capacity(512);
     let mut error: Option<Error> = None;
     let mut text = Vec::with_capacity(1024);
-    let mut rejoiner = backend.rejoins_raw_names().then(Rejoiner::default);
+    let mut decoder = backend.decoder();
+    let mut malformed = 0u64;
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -89,18 +94,13 @@ pub(super) fn pump(
             }
         }
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
-        let in_entry = rejoiner
-            .as_mut()
-            .is_some_and(|r| r.push(body, &mut text) == Step::Held);
-        if in_entry {
-            continue;
-        }
-        match backend.classify(body) {
-            TracerLine::Trace(l) => {
-                text.extend_from_slice(l);
-                text.push(b'\n');
-            }
-            TracerLine::Attached => {
+        let decoded = match decoder.as_mut() {
+            Some(d) => d.line(body, &mut text),
+            None => classified(backend.classify(body), &mut text),
+        };
+        match decoded {
+            Decoded::Trace | Decoded::Blank => {}
+            Decoded::Attached => {
                 if stopper.attached.swap(true, Ordering::SeqCst) {
                     continue;
                 }
@@ -111,18 +111,23 @@ pub(super) fn pump(
                     on_attached();
                 }
             }
-            TracerLine::Fence(cpu) => {
-                if stopper.requested.load(Ordering::SeqCst) {
-                    stopper.fence_seen(cpu);
-                }
-            }
-            TracerLine::TracedExited => stopper.request(),
-            TracerLine::Blank => {}
-            TracerLine::Lost(n) => {
+            Decoded::Fence(cpu) => stopper.fence_seen(cpu),
+            Decoded::Lost(n) => {
                 lost += n;
                 trace_format::write_header(&mut text, &Header::Lost(n));
             }
-            TracerLine::Chatter(c) => eprintln!("{program}: {}", String::from_utf8_lossy(c)),
+            Decoded::Fork { child, .. } => stopper.forked(child),
+            Decoded::Exit(pid) => stopper.exited(pid),
+            Decoded::Chatter(c) => eprintln!("{program}: {}", String::from_utf8_lossy(&c)),
+            Decoded::Malformed(why) => {
+                malformed += 1;
+                if malformed <= 10 {
+                    eprintln!(
+                        "trace-gen: {program} printed a line it should not ({why}), left out: {}",
+                        String::from_utf8_lossy(&body.escape_ascii().collect::<Vec<u8>>())
+                    );
+                }
+            }
         }
         if reader.buffer().is_empty() || text.len() >= 1 << 16 {
             lost += take_stderr_losses(stderr_lost, &mut text);
@@ -140,9 +145,7 @@ pub(super) fn pump(
             }
         }
     }
-    if let Some(r) = rejoiner.as_mut() {
-        r.finish(&mut text);
-    }
+    let incomplete = decoder.as_mut().map_or(0, |d| d.finish(&mut text));
     lost += take_stderr_losses(stderr_lost, &mut text);
     if error.is_none() {
         if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
@@ -155,7 +158,28 @@ pub(super) fn pump(
         stopper.abandon();
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     }
-    Pumped { lost, error }
+    Pumped {
+        lost,
+        malformed,
+        incomplete,
+        error,
+    }
+}
+
+/// A line as [`Backend::classify`] saw it; trace lines are copied to `text`.
+fn classified(line: TracerLine<'_>, text: &mut Vec<u8>) -> Decoded {
+    match line {
+        TracerLine::Trace(l) => {
+            text.extend_from_slice(l);
+            text.push(b'\n');
+            Decoded::Trace
+        }
+        TracerLine::Attached => Decoded::Attached,
+        TracerLine::Fence(cpu) => Decoded::Fence(cpu),
+        TracerLine::Lost(n) => Decoded::Lost(n),
+        TracerLine::Blank => Decoded::Blank,
+        TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
+    }
 }
 
 #[cfg(test)]
@@ -163,9 +187,10 @@ mod tests {
     use super::*;
     use crate::backend::make;
 
-    /// Pumps `input` as bpftrace's stdout; returns (output, lost, attached callbacks).
-    fn pumped(input: &[u8], stderr_lost: u64) -> (String, u64, usize) {
-        let backend = make("bpftrace");
+    /// Pumps `input` as `backend`'s stdout; returns (output, what the pump counted, attached
+    /// callbacks).
+    fn pumped(backend: &str, input: &[u8], stderr_lost: u64) -> (String, Pumped, usize) {
+        let backend = make(backend);
         let stopper = Arc::new(Stopper::new(u32::MAX, false));
         let pending = AtomicU64::new(stderr_lost);
         let mut out = Vec::new();
@@ -174,36 +199,49 @@ mod tests {
             attached += 1
         });
         assert!(p.error.is_none());
-        (String::from_utf8(out).unwrap(), p.lost, attached)
+        (String::from_utf8(out).unwrap(), p, attached)
     }
 
     #[test]
-    fn trace_lines_pass_markers_are_consumed_losses_counted() {
-        let (out, lost, attached) = pumped(
-            b"Attaching 9 probes...\n# trace-gen: attached\n\
+    fn trace_lines_pass_markers_are_consumed() {
+        let (out, p, attached) = pumped(
+            "systemtap",
+            b"# trace-gen: attached\n\
               => uid: 0 pid: 1 tid: 1 comm: cat open: /a 5\n\
               <= uid: 0 pid: 1 tid: 1 ret: 3 6\n\
-              Lost 7 events\n\n# trace-gen: attached\n",
+              \n# trace-gen: attached\n",
             0,
         );
         assert_eq!(
             out,
             "=> uid: 0 pid: 1 tid: 1 comm: cat open: /a 5\n\
-             <= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 7\n"
+             <= uid: 0 pid: 1 tid: 1 ret: 3 6\n"
         );
-        assert_eq!((lost, attached), (7, 1), "attached once");
+        assert_eq!((p.lost, p.malformed, attached), (0, 0, 1), "attached once");
     }
 
     #[test]
-    fn a_split_entry_is_rejoined_and_quoted() {
-        let (out, _, _) = pumped(
-            b"=> uid: 0 pid: 1 tid: 1 comm: touch open: /tmp/a\nb 5\n<= uid: 0 pid: 1 tid: 1 ret: 3 6\n",
+    fn bpftrace_json_is_decoded_losses_counted_and_raw_lines_left_out() {
+        let (out, p, attached) = pumped(
+            "bpftrace",
+            br##"{"type": "attached_probes", "data": {"probes": 9}}
+{"type": "printf", "data": "# trace-gen: attached\n"}
+{"type": "printf", "data": "O 1 1 0 3 5 6 746163 0 0 1 /a\nb\n"}
+=> uid: 0 pid: 1 tid: 1 comm: cat open: /etc/shadow 5
+{"type": "lost_events", "data": {"events": 7}}
+{"type": "printf", "data": "O 2 2 0 -2 8 9 746163 0 1 2 tail\n"}
+
+"##,
             0,
         );
-        assert!(
-            out.starts_with("=> uid: 0 pid: 1 tid: 1 comm: touch open: \"/tmp/a\\nb\" 5\n"),
-            "{out}"
+        assert_eq!(
+            out,
+            "=> uid: 0 pid: 1 tid: 1 comm: cat open: \"/a\\nb\" 5\n\
+             <= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 7\n\
+             => uid: 0 pid: 2 tid: 2 comm: cat open: \"\"... 8\n\
+             <= uid: 0 pid: 2 tid: 2 ret: -2 9\n"
         );
+        assert_eq!((p.lost, p.malformed, p.incomplete, attached), (7, 1, 1, 1));
     }
 
     /// The tracer's stdout, during which its stderr reports `lose` lost events at the end.
@@ -233,15 +271,40 @@ mod tests {
         };
         let stopper = Arc::new(Stopper::new(u32::MAX, false));
         let mut out = Vec::new();
-        let p = pump(&*make("dtrace"), input, &mut out, &stopper, &pending, || {});
+        let p = pump(
+            &*make("systemtap"),
+            input,
+            &mut out,
+            &stopper,
+            &pending,
+            || {},
+        );
         assert_eq!(out, b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 5\n");
         assert_eq!(p.lost, 5);
     }
 
     #[test]
     fn losses_reported_on_stderr_become_lost_lines() {
-        let (out, lost, _) = pumped(b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n", 12);
+        let (out, p, _) = pumped("systemtap", b"<= uid: 0 pid: 1 tid: 1 ret: 3 6\n", 12);
         assert_eq!(out, "<= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 12\n");
-        assert_eq!(lost, 12);
+        assert_eq!(p.lost, 12);
+    }
+
+    #[test]
+    fn dtrace_records_are_decoded_and_forks_reach_the_stopper() {
+        let (out, p, attached) = pumped(
+            "dtrace",
+            b"# trace-gen: attached\n# clock-offset-ns: 7\nP fork 1 2\n\
+              E 5 6 0 1 1 3 1 0 \"x\\0\" \"/y\\0\"\n\
+              => uid: 0 pid: 1 tid: 1 comm: x open: /etc/shadow 5\nP exit 2\n\n",
+            3,
+        );
+        assert_eq!(
+            out,
+            "# clock-offset-ns: 7\n\
+             => uid: 0 pid: 1 tid: 1 comm: x open: /y 5\n\
+             <= uid: 0 pid: 1 tid: 1 comm: x ret: 3 6\n# lost: 3\n"
+        );
+        assert_eq!((p.lost, p.malformed, attached), (3, 1, 1));
     }
 }

@@ -1,7 +1,9 @@
 //! Stopping the tracer without losing what it still holds: the fence (a `getppid()` on every
-//! CPU, then SIGINT once each CPU's fence line was read), and the thread that turns
-//! SIGINT, SIGTERM and SIGHUP sent to trace-gen into a stop.
+//! CPU, then SIGINT once each CPU's fence line was read), the stop when the last followed
+//! process has exited (confirmed after a fence), and the thread that turns SIGINT, SIGTERM
+//! and SIGHUP sent to trace-gen into a stop.
 
+use super::follow::LiveSet;
 use crate::sys::{kill, pin_to_cpu};
 use signal_hook::iterator::{exfiltrator::WithOrigin, SignalsInfo};
 use signal_hook::low_level::siginfo::Cause;
@@ -26,6 +28,9 @@ pub(super) struct Stopper {
     pub finished: AtomicBool,
     /// Our output is gone: stop the tracer without waiting for a drain.
     abandon: AtomicBool,
+    /// The followed processes still alive, when the script reports them: the run stops when
+    /// none is left.
+    live: Option<Mutex<LiveSet>>,
 }
 
 impl Stopper {
@@ -40,6 +45,57 @@ impl Stopper {
             cpus: Mutex::new((BTreeSet::new(), BTreeSet::new())),
             finished: AtomicBool::new(false),
             abandon: AtomicBool::new(false),
+            live: None,
+        }
+    }
+
+    /// Also stops, by itself, once every process of `live` (and of the forks reported later)
+    /// has exited.
+    pub fn following(mut self, live: LiveSet) -> Stopper {
+        self.live = Some(Mutex::new(live));
+        self
+    }
+
+    /// Whether the run stops by itself when the followed processes are gone.
+    pub fn follows(&self) -> bool {
+        self.live.is_some()
+    }
+
+    fn live(&self) -> Option<std::sync::MutexGuard<'_, LiveSet>> {
+        self.live
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The script reported that a followed process made `child`.
+    pub fn forked(&self, child: u32) {
+        if let Some(mut live) = self.live() {
+            live.forked(child);
+        }
+    }
+
+    /// The script reported that the last thread of `pid` exited: when no followed process is
+    /// left, the fence is fired, and the tracer stops if none is left once it was read (a
+    /// fork on another CPU may not have been read yet).
+    pub fn exited(self: &Arc<Self>, pid: u32) {
+        if let Some(mut live) = self.live() {
+            if live.exited(pid) && self.attached.load(Ordering::SeqCst) {
+                self.trigger();
+            }
+        }
+    }
+
+    /// Drops the followed processes that no longer exist (an exit report lost with a full
+    /// buffer, or a process gone before the probes were attached), and stops as
+    /// [`Stopper::exited`] does when none is left.
+    pub fn sweep(self: &Arc<Self>) {
+        if !self.attached.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(mut live) = self.live() {
+            if live.sweep(|p| !crate::sys::pid_exists(p)) {
+                self.trigger();
+            }
         }
     }
 
@@ -73,7 +129,9 @@ impl Stopper {
     }
 
     /// Fires the fence on every CPU, until each one's fence line has been read; then sends
-    /// SIGINT, every 100 ms until the tracer's output ends.
+    /// SIGINT, every 100 ms until the tracer's output ends. When no stop was requested (the
+    /// followed set became empty), it stops only if the set is still empty once the fence was
+    /// read; otherwise the fence ends, to be fired again at the next empty set.
     ///
     /// Why per CPU: the tracer's buffers are per CPU and read one after the other, and
     /// bpftrace 0.17 discards whatever it has not printed yet when SIGINT arrives (measured:
@@ -91,12 +149,26 @@ impl Stopper {
         if self.fencing.swap(true, Ordering::SeqCst) {
             return;
         }
+        *self.cpus.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
         let me = Arc::clone(self);
         std::thread::spawn(move || {
             let cpus = crate::sys::configured_cpus();
             while !me.finished.load(Ordering::SeqCst) {
                 let (fired, seen) = me.cpus.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 let drained = !fired.is_empty() && fired.is_subset(&seen);
+                if drained
+                    && !me.requested.load(Ordering::SeqCst)
+                    && !me.abandon.load(Ordering::SeqCst)
+                {
+                    // Stopping because the followed set was empty: is it still?
+                    let live = me.live();
+                    if live.as_ref().is_some_and(|l| !l.is_empty()) {
+                        *me.cpus.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
+                        me.fencing.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                    me.requested.store(true, Ordering::SeqCst);
+                }
                 if drained || me.abandon.load(Ordering::SeqCst) {
                     kill(me.tracer_pid, libc::SIGINT);
                 } else {

@@ -72,11 +72,19 @@ pub(super) fn read_stderr(
         for line in BufReader::new(stderr).split(b'\n') {
             let Ok(line) = line else { break };
             let line = String::from_utf8_lossy(&line).into_owned();
+            // Prefixed with the program name, once (dtrace names itself already).
+            let shown = match line
+                .strip_prefix(program)
+                .and_then(|l| l.strip_prefix(": "))
+            {
+                Some(_) => line.clone(),
+                None => format!("{program}: {line}"),
+            };
             match backend.stderr_line(&line) {
-                StderrLine::Show => eprintln!("{program}: {line}"),
+                StderrLine::Show => eprintln!("{shown}"),
                 StderrLine::Noise => {}
                 StderrLine::Lost(n) => {
-                    eprintln!("{program}: {line}");
+                    eprintln!("{shown}");
                     lost.fetch_add(n, Ordering::SeqCst);
                 }
             }

@@ -18,7 +18,9 @@
 //! | `ret`            | integer or null | return value; null when the open never returned       |
 //! | `fd`             | integer or null | `ret` when it is a file descriptor                    |
 //! | `errno`          | string or null  | `ENOENT` etc. when `ret` is negative (`E4095` if unnamed) |
+//! | `restarted`      | boolean         | a signal interrupted the open (`ret` -512..-516, `errno` `ERESTARTSYS` etc.): not a failure; the kernel restarts it or the program gets EINTR |
 //! | `duration_ns`    | integer or null | null when the open never returned                     |
+//! | `host`           | string or null  | the trace's `# host:` header (several hosts merged: each open's own) |
 //!
 //! **Non-UTF-8 paths.** JSON strings are Unicode, paths are bytes. When a path is valid UTF-8,
 //! `path` is exactly it and `path_b64` is null. When it is not, `path` is the lossy form (each
@@ -104,9 +106,18 @@ impl Print for JsonPrinter {
             Some(name) => push_json_str(line, &name.to_string()),
             None => line.extend_from_slice(b"null"),
         }
+        line.extend_from_slice(match ret {
+            Some(r) if crate::errno::is_restart(r) => b",\"restarted\":true",
+            _ => b",\"restarted\":false",
+        });
         line.extend_from_slice(b",\"duration_ns\":");
         match event.duration_ns() {
             Some(ns) => push_u64(line, ns),
+            None => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(b",\"host\":");
+        match &ctx.info.host {
+            Some(host) => push_json_str(line, &String::from_utf8_lossy(host)),
             None => line.extend_from_slice(b"null"),
         }
         line.extend_from_slice(b"}\n");
@@ -286,7 +297,7 @@ mod tests {
             json(&event, &mut users),
             "{\"ts\":1795664257567614000,\"uid\":0,\"user\":\"root\",\"pid\":3584,\"tid\":3585,\
              \"comm\":\"cat\",\"comm_b64\":null,\"path\":\"/tmp/not_exists\",\"path_b64\":null,\
-             \"path_truncated\":false,\"ret\":-2,\"fd\":null,\"errno\":\"ENOENT\",\"duration_ns\":10170}\n"
+             \"path_truncated\":false,\"ret\":-2,\"fd\":null,\"errno\":\"ENOENT\",\"restarted\":false,\"duration_ns\":10170,\"host\":null}\n"
         );
     }
 
@@ -307,7 +318,7 @@ mod tests {
             text.contains("\"user\":null,\"pid\":1,\"tid\":null,\"comm\":null,\"comm_b64\":null"),
             "{text}"
         );
-        assert!(text.ends_with("\"path_truncated\":true,\"ret\":null,\"fd\":null,\"errno\":null,\"duration_ns\":null}\n"), "{text}");
+        assert!(text.ends_with("\"path_truncated\":true,\"ret\":null,\"fd\":null,\"errno\":null,\"restarted\":false,\"duration_ns\":null,\"host\":null}\n"), "{text}");
     }
 
     #[test]

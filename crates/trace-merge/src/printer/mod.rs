@@ -1,13 +1,16 @@
 //! The output formats, one file each, behind one trait: [`text`] (the standard
 //! `OPEN user pid path => FD n [duration]` line), [`table`] (chosen columns), [`json`],
-//! [`csv`] and [`summary`]. [`build`] is the only place a format is chosen.
+//! [`csv`], [`chrome`] (Trace Event Format), [`summary`] and [`heatmap`] (an SVG file).
+//! [`build`] is the only place a format is chosen.
 //!
 //! A printer turns each [`OpenEvent`] into bytes on the caller's writer, one `write_all` per
 //! record; the caller ([`crate::output::Output`]) owns the buffered writer and decides when to
 //! flush, so live output stays live whatever the format. [`Printer`] is an enum over the
 //! printers, so the per-event call is a `match`, not a virtual call.
 
+mod chrome;
 mod csv;
+mod heatmap;
 mod json;
 mod summary;
 mod table;
@@ -68,8 +71,12 @@ pub enum Printer {
     Json(json::JsonPrinter),
     /// `--format csv`: RFC 4180.
     Csv(csv::CsvPrinter),
+    /// `--format chrome`: the Trace Event Format, for Perfetto and chrome://tracing.
+    Chrome(chrome::ChromePrinter),
     /// `--summary`, `--summary-by KEY`: tables printed at the end instead of the opens.
     Summary(Box<summary::SummaryPrinter>),
+    /// `--heatmap FILE`: a latency heat map written to FILE at the end.
+    Heatmap(Box<heatmap::HeatmapPrinter>),
 }
 
 /// The printer `cfg` asks for. `cfg.stdout_terminal` picks the aligned table over TSV and
@@ -90,8 +97,18 @@ pub fn build(cfg: &Config) -> Printer {
             cfg.time,
             cfg.stdout_terminal,
         )),
+        OutputMode::Chrome => Printer::Chrome(chrome::ChromePrinter::new()),
         OutputMode::Summary(by) => {
             Printer::Summary(Box::new(summary::SummaryPrinter::new(*by, cfg.top)))
+        }
+        OutputMode::Heatmap(path) => {
+            let command: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            Printer::Heatmap(Box::new(heatmap::HeatmapPrinter::new(
+                path.clone(),
+                command.join(" ").as_bytes(),
+            )))
         }
     }
 }
@@ -103,7 +120,9 @@ impl Print for Printer {
             Printer::Table(p) => p.begin(out, time_base),
             Printer::Json(p) => p.begin(out, time_base),
             Printer::Csv(p) => p.begin(out, time_base),
+            Printer::Chrome(p) => p.begin(out, time_base),
             Printer::Summary(p) => p.begin(out, time_base),
+            Printer::Heatmap(p) => p.begin(out, time_base),
         }
     }
 
@@ -121,7 +140,9 @@ impl Print for Printer {
             Printer::Table(p) => p.event(out, event, ctx),
             Printer::Json(p) => p.event(out, event, ctx),
             Printer::Csv(p) => p.event(out, event, ctx),
+            Printer::Chrome(p) => p.event(out, event, ctx),
             Printer::Summary(p) => p.event(out, event, ctx),
+            Printer::Heatmap(p) => p.event(out, event, ctx),
         }
     }
 
@@ -136,7 +157,9 @@ impl Print for Printer {
             Printer::Table(p) => p.end(out, users, counts),
             Printer::Json(p) => p.end(out, users, counts),
             Printer::Csv(p) => p.end(out, users, counts),
+            Printer::Chrome(p) => p.end(out, users, counts),
             Printer::Summary(p) => p.end(out, users, counts),
+            Printer::Heatmap(p) => p.end(out, users, counts),
         }
     }
 }

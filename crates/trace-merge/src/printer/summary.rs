@@ -1,11 +1,12 @@
 //! `--summary` and `--summary-by KEY`: what `strace -c` and bpftrace's `hist()` give together,
 //! printed instead of the events.
 //!
-//! - totals: completed opens, failures, unfinished opens, events the tracer lost;
-//! - latency percentiles p50, p90, p99 and the maximum, exact: every duration is kept
-//!   (8 bytes per completed open) and the percentile is the nearest-rank one, the value at
-//!   1-based rank `ceil(p/100 * n)` of the sorted durations, so it is always a duration that
-//!   was really measured;
+//! - totals: completed opens, failures, restarted opens (interrupted by a signal, -512..-516:
+//!   not failures; shown only when there are some), unfinished opens, events the tracer lost;
+//! - latency percentiles p50, p90, p99 and the maximum: the nearest-rank percentile, the value
+//!   at 1-based rank `ceil(p/100 * n)` of the sorted durations, exact up to 524,288 opens
+//!   (so a duration that was really measured) and within 0.05% past that, as the output then
+//!   says ([`crate::latency::LatencySketch`]); the maximum is always exact;
 //! - the top paths and processes (pid and comm) by count and by total time (`--top N`,
 //!   10 by default), failures by errno name;
 //! - a log2 histogram of latency in ns, drawn as bpftrace 0.17 draws `hist()`: the bucket
@@ -18,8 +19,10 @@
 //! a row per value of that key (count, failures, total, average and maximum time), most
 //! frequent first.
 //!
-//! Memory grows with the number of completed opens and of distinct paths and processes; the
-//! event modes, unlike this one, are bounded.
+//! Memory is bounded whatever the input: at most 4 MB of exact durations, then a fixed
+//! histogram; at most 2,048 paths, processes or groups (or twice `--top`), the busiest kept by
+//! the space-saving scheme of [`crate::top_groups`]. When groups had to be dropped, the output
+//! says so under the table, with the most any figure shown may be too high.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
@@ -31,7 +34,12 @@ use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
+use crate::latency::{log2_bucket_label, LatencySketch, EXACT_LIMIT, RELATIVE_ERROR_TEXT};
+use crate::top_groups::{Over, Tally, TopGroups};
 use crate::users::UserDb;
+
+/// Groups kept at least per table (twice as many at most); more with a larger `--top`.
+const KEEP_GROUPS: usize = 1024;
 
 /// What `--summary-by` groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,24 +109,6 @@ pub struct EndCounts {
     pub unmatched_returns: u64,
 }
 
-/// Count, failures and time of a group of opens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Agg {
-    count: u64,
-    failed: u64,
-    total_ns: u64,
-    max_ns: u64,
-}
-
-impl Agg {
-    fn add(&mut self, ret: i64, ns: u64) {
-        self.count += 1;
-        self.failed += u64::from(ret < 0);
-        self.total_ns = self.total_ns.saturating_add(ns);
-        self.max_ns = self.max_ns.max(ns);
-    }
-}
-
 /// A process: pid and comm (a pid reused by another program is another process).
 type ProcessKey = (u32, Option<Vec<u8>>);
 
@@ -135,29 +125,38 @@ enum GroupValue {
 pub struct SummaryPrinter {
     by: Option<GroupKey>,
     top: usize,
-    total: Agg,
+    total: Tally,
     unfinished_seen: u64,
-    durations: Vec<u64>,
-    paths: HashMap<Vec<u8>, Agg>,
-    procs: HashMap<ProcessKey, Agg>,
+    durations: LatencySketch,
+    paths: TopGroups<Vec<u8>>,
+    procs: TopGroups<ProcessKey>,
     errnos: HashMap<ErrnoName, u64>,
-    groups: HashMap<GroupValue, Agg>,
+    groups: TopGroups<GroupValue>,
 }
 
 impl SummaryPrinter {
     /// A summary with the top tables of `top` rows each, or grouped `by` one key (all rows,
     /// or the first `top` when given).
     pub fn new(by: Option<GroupKey>, top: Option<usize>) -> SummaryPrinter {
+        let top = top.unwrap_or(if by.is_some() { usize::MAX } else { 10 });
+        let keep = if top == usize::MAX {
+            KEEP_GROUPS
+        } else {
+            KEEP_GROUPS.max(top)
+        };
         SummaryPrinter {
             by,
-            top: top.unwrap_or(if by.is_some() { usize::MAX } else { 10 }),
-            total: Agg::default(),
+            top,
+            total: Tally::default(),
             unfinished_seen: 0,
-            durations: Vec::new(),
-            paths: HashMap::default(),
-            procs: HashMap::default(),
+            durations: LatencySketch::new(),
+            paths: TopGroups::new(keep, Vec::len),
+            procs: TopGroups::new(keep, |(_, comm)| comm.as_ref().map_or(0, Vec::len)),
             errnos: HashMap::default(),
-            groups: HashMap::default(),
+            groups: TopGroups::new(keep, |value| match value {
+                GroupValue::Bytes(bytes) => bytes.len(),
+                _ => 0,
+            }),
         }
     }
 
@@ -169,16 +168,16 @@ impl SummaryPrinter {
         };
         let ns = event.duration_ns().unwrap_or(0);
         self.total.add(ret, ns);
-        self.durations.push(ns);
-        let errno = name_for_ret(ret);
+        self.durations.record(ns);
+        let errno = name_for_ret(ret).filter(|_| !crate::errno::is_restart(ret));
         if let Some(name) = errno {
             *self.errnos.entry(name).or_default() += 1;
         }
         match self.by {
             None => {
-                get_or_insert(&mut self.paths, event.path).add(ret, ns);
+                self.paths.entry(event.path).add(ret, ns);
                 let key = (event.pid, event.comm.map(<[u8]>::to_vec));
-                self.procs.entry(key).or_default().add(ret, ns);
+                self.procs.entry(&key).add(ret, ns);
             }
             Some(by) => {
                 let value = match by {
@@ -188,7 +187,7 @@ impl SummaryPrinter {
                     GroupKey::User => GroupValue::Number(event.uid),
                     GroupKey::Errno => GroupValue::Errno(errno),
                 };
-                self.groups.entry(value).or_default().add(ret, ns);
+                self.groups.entry(&value).add(ret, ns);
             }
         }
     }
@@ -204,6 +203,9 @@ impl SummaryPrinter {
         write!(out, "opens: {}  failed: {}", t.count, t.failed)?;
         if let Some(permille) = (t.failed * 1000).checked_div(t.count) {
             write!(out, " ({}.{}%)", permille / 10, permille % 10)?;
+        }
+        if t.restarted > 0 {
+            write!(out, "  restarted: {}", t.restarted)?;
         }
         writeln!(
             out,
@@ -225,16 +227,24 @@ impl SummaryPrinter {
                 counts.unmatched_returns
             )?;
         }
-        if !self.durations.is_empty() {
-            writeln!(
+        if self.durations.count() > 0 {
+            write!(
                 out,
-                "\nlatency of {} completed opens:",
-                self.durations.len()
+                "\nlatency of {} completed opens",
+                self.durations.count()
             )?;
-            // Selected, not sorted: each rank is found in what lies above the previous one.
-            let mut below = 0;
-            for (label, p) in [("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)] {
-                let ns = select_nearest_rank(&mut self.durations, &mut below, p);
+            if self.durations.is_exact() {
+                writeln!(out, ":")?;
+            } else {
+                writeln!(
+                    out,
+                    " (more than {EXACT_LIMIT}: percentiles within {RELATIVE_ERROR_TEXT}, \
+                     from a log-linear histogram; max exact):"
+                )?;
+            }
+            let labels = ["p50", "p90", "p99", "max"];
+            let values = self.durations.percentiles(&[50, 90, 99, 100]);
+            for (label, ns) in labels.into_iter().zip(values) {
                 writeln!(out, "  {label} {:>12}  ({ns} ns)", human_time(ns))?;
             }
         }
@@ -251,9 +261,9 @@ impl SummaryPrinter {
                 writeln!(out, "  {count:>7}  {name}")?;
             }
         }
-        if !self.durations.is_empty() {
+        if self.durations.count() > 0 {
             writeln!(out, "\nlatency histogram (ns):")?;
-            out.write_all(histogram(&self.durations).as_bytes())?;
+            out.write_all(histogram(self.durations.log2_counts()).as_bytes())?;
         }
         Ok(())
     }
@@ -261,7 +271,7 @@ impl SummaryPrinter {
     fn write_tops(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut label = Vec::new();
         for by_time in [false, true] {
-            let mut rows: Vec<(&Vec<u8>, &Agg)> = self.paths.iter().collect();
+            let mut rows: Vec<(&Vec<u8>, &Tally)> = self.paths.iter().collect();
             sort_rows(&mut rows, by_time, self.top);
             let what = if by_time { "total time" } else { "count" };
             writeln!(out, "\ntop paths by {what}:")?;
@@ -270,14 +280,15 @@ impl SummaryPrinter {
                 "  {:>7} {:>7} {:>12}  PATH",
                 "COUNT", "FAILED", "TOTAL"
             )?;
-            for (path, agg) in rows.into_iter().take(self.top) {
+            for (path, agg) in &rows {
                 label.clear();
                 escape_into(&mut label, path);
                 write_agg_row(out, agg, false, &label)?;
             }
+            write_dropped_note(out, &self.paths, rows.iter().map(|r| r.1), "paths")?;
         }
         for by_time in [false, true] {
-            let mut rows: Vec<(&ProcessKey, &Agg)> = self.procs.iter().collect();
+            let mut rows: Vec<(&ProcessKey, &Tally)> = self.procs.iter().collect();
             sort_rows(&mut rows, by_time, self.top);
             let what = if by_time { "total time" } else { "count" };
             writeln!(out, "\ntop processes by {what}:")?;
@@ -286,12 +297,13 @@ impl SummaryPrinter {
                 "  {:>7} {:>7} {:>12}  {:>7} COMM",
                 "COUNT", "FAILED", "TOTAL", "PID"
             )?;
-            for ((pid, comm), agg) in rows.into_iter().take(self.top) {
+            for ((pid, comm), agg) in &rows {
                 label.clear();
                 write!(label, "{pid:>7} ")?;
                 escape_into(&mut label, comm.as_deref().unwrap_or(b"-"));
                 write_agg_row(out, agg, false, &label)?;
             }
+            write_dropped_note(out, &self.procs, rows.iter().map(|r| r.1), "processes")?;
         }
         Ok(())
     }
@@ -302,7 +314,7 @@ impl SummaryPrinter {
         by: GroupKey,
         users: &mut UserDb,
     ) -> io::Result<()> {
-        let mut rows: Vec<(&GroupValue, &Agg)> = self.groups.iter().collect();
+        let mut rows: Vec<(&GroupValue, &Tally)> = self.groups.iter().collect();
         sort_rows(&mut rows, false, self.top);
         writeln!(out, "\nsummary by {by}:")?;
         writeln!(
@@ -316,7 +328,7 @@ impl SummaryPrinter {
             by.name().to_ascii_uppercase()
         )?;
         let mut label = Vec::new();
-        for (value, agg) in rows.into_iter().take(self.top) {
+        for (value, agg) in &rows {
             label.clear();
             match value {
                 GroupValue::Bytes(bytes) => escape_into(&mut label, bytes),
@@ -330,7 +342,7 @@ impl SummaryPrinter {
             }
             write_agg_row(out, agg, true, &label)?;
         }
-        Ok(())
+        write_dropped_note(out, &self.groups, rows.iter().map(|r| r.1), "groups")
     }
 }
 
@@ -360,19 +372,39 @@ impl Print for SummaryPrinter {
     }
 }
 
-fn get_or_insert<'m>(map: &'m mut HashMap<Vec<u8>, Agg>, key: &[u8]) -> &'m mut Agg {
-    // Avoids allocating the key for paths already seen (the common case).
-    if !map.contains_key(key) {
-        map.insert(key.to_vec(), Agg::default());
+/// Under a table whose groups had to be dropped to bound memory: how far its figures may be
+/// off ([`crate::top_groups`]).
+fn write_dropped_note<'t, K: std::hash::Hash + Ord + Clone>(
+    out: &mut dyn Write,
+    table: &TopGroups<K>,
+    shown: impl Iterator<Item = &'t Tally>,
+    what: &str,
+) -> io::Result<()> {
+    if table.dropped() == 0 {
+        return Ok(());
     }
-    map.get_mut(key).expect("inserted above")
+    let over = shown.fold(Over::default(), |a, t| Over {
+        count: a.count.max(t.over.count),
+        failed: a.failed.max(t.over.failed),
+        total_ns: a.total_ns.max(t.over.total_ns),
+    });
+    writeln!(
+        out,
+        "  (more than {} {what}: the busiest are kept (space-saving), {} dropped on the way; \
+         a figure above is at most {} opens, {} failures, {} too high; MAX, AVG approximate)",
+        2 * table.keep(),
+        table.dropped(),
+        over.count,
+        over.failed,
+        human_time(over.total_ns)
+    )
 }
 
 /// Most first (by count or by total time); ties by key, so output is deterministic. Only the
 /// first `top` rows are kept: they are selected first and only they are sorted (a summary of
 /// millions of opens may have a million processes and show ten).
-fn sort_rows<K: Ord>(rows: &mut Vec<(K, &Agg)>, by_time: bool, top: usize) {
-    let order = |a: &(K, &Agg), b: &(K, &Agg)| {
+fn sort_rows<K: Ord>(rows: &mut Vec<(K, &Tally)>, by_time: bool, top: usize) {
+    let order = |a: &(K, &Tally), b: &(K, &Tally)| {
         let (x, y) = if by_time {
             (a.1.total_ns, b.1.total_ns)
         } else {
@@ -391,7 +423,7 @@ fn sort_rows<K: Ord>(rows: &mut Vec<(K, &Agg)>, by_time: bool, top: usize) {
     rows.sort_by(order);
 }
 
-fn write_agg_row(out: &mut dyn Write, agg: &Agg, detail: bool, label: &[u8]) -> io::Result<()> {
+fn write_agg_row(out: &mut dyn Write, agg: &Tally, detail: bool, label: &[u8]) -> io::Result<()> {
     write!(
         out,
         "  {:>7} {:>7} {:>12}",
@@ -413,52 +445,9 @@ fn write_agg_row(out: &mut dyn Write, agg: &Agg, detail: bool, label: &[u8]) -> 
     out.write_all(b"\n")
 }
 
-/// The value at 1-based rank `ceil(p * n / 100)` of `sorted` (the definition that
-/// [`select_nearest_rank`] is tested against).
-#[cfg(test)]
-fn nearest_rank(sorted: &[u64], p: u32) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let n = sorted.len() as u128;
-    let rank = (u128::from(p) * n).div_ceil(100).clamp(1, n);
-    Some(sorted[(rank - 1) as usize])
-}
-
-/// [`nearest_rank`] without sorting, for increasing `p` in turn: `values[..*below]` are known
-/// to be no larger than the rest (from the previous call), so the rank is selected in the rest.
-fn select_nearest_rank(values: &mut [u64], below: &mut usize, p: u32) -> u64 {
-    let n = values.len() as u128;
-    let rank = (u128::from(p) * n).div_ceil(100).clamp(1, n);
-    let k = (rank - 1) as usize;
-    debug_assert!(k >= *below, "ranks asked in increasing order");
-    values[*below..].select_nth_unstable(k - *below);
-    *below = k;
-    values[k]
-}
-
-/// bpftrace's log2 bucket: 0 for 0, 1 for 1, k for [2^(k-1), 2^k).
-fn bucket(ns: u64) -> usize {
-    if ns == 0 {
-        0
-    } else {
-        64 - ns.leading_zeros() as usize
-    }
-}
-
-/// `2^power` as bpftrace labels it: `512`, `1K`, `4M`, `16E`.
-fn power_label(power: usize) -> String {
-    let step = (power / 10).min(6);
-    let suffix = ["", "K", "M", "G", "T", "P", "E"][step];
-    format!("{}{suffix}", 1u64 << (power - step * 10))
-}
-
-/// The histogram, one line per bucket from the first non-empty to the last.
-pub fn histogram(durations: &[u64]) -> String {
-    let mut counts = [0u64; 65];
-    for &ns in durations {
-        counts[bucket(ns)] += 1;
-    }
+/// The histogram of the log2 bucket counts, one line per bucket from the first non-empty to
+/// the last.
+pub fn histogram(counts: &[u64; 65]) -> String {
     let Some(first) = counts.iter().position(|&c| c > 0) else {
         return String::new();
     };
@@ -466,11 +455,7 @@ pub fn histogram(durations: &[u64]) -> String {
     let max = counts.iter().copied().max().unwrap_or(1);
     let mut text = String::new();
     for (k, &count) in counts.iter().enumerate().take(last + 1).skip(first) {
-        let label = match k {
-            0 => "[0]".to_string(),
-            1 => "[1]".to_string(),
-            _ => format!("[{}, {})", power_label(k - 1), power_label(k)),
-        };
+        let label = log2_bucket_label(k);
         let bar = "@".repeat((u128::from(count) * 52 / u128::from(max)) as usize);
         text.push_str(&format!("{label:<16}{count:>8} |{bar:<52}|\n"));
     }
@@ -482,65 +467,19 @@ mod tests {
     use super::*;
     use crate::users::UserSource;
 
-    #[test]
-    fn nearest_rank_by_hand() {
-        // n = 10: p50 -> rank 5, p90 -> rank 9, p99 -> rank ceil(9.9) = 10.
-        let ten: Vec<u64> = (1..=10).map(|i| i * 100).collect();
-        assert_eq!(nearest_rank(&ten, 50), Some(500));
-        assert_eq!(nearest_rank(&ten, 90), Some(900));
-        assert_eq!(nearest_rank(&ten, 99), Some(1000));
-        assert_eq!(nearest_rank(&ten, 100), Some(1000));
-        // n = 3: p50 -> rank ceil(1.5) = 2; p1 -> rank 1.
-        assert_eq!(nearest_rank(&[7, 8, 9], 50), Some(8));
-        assert_eq!(nearest_rank(&[7, 8, 9], 1), Some(7));
-        assert_eq!(nearest_rank(&[42], 99), Some(42));
-        assert_eq!(nearest_rank(&[], 50), None);
-    }
-
-    #[test]
-    fn selected_ranks_match_sorted_ones() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for n in [1usize, 2, 3, 10, 99, 100, 101, 1000, 4097] {
-            let mut values: Vec<u64> = (0..n)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x % 5000
-                })
-                .collect();
-            let mut sorted = values.clone();
-            sorted.sort_unstable();
-            let mut below = 0;
-            for p in [1, 50, 50, 90, 99, 100] {
-                assert_eq!(
-                    Some(select_nearest_rank(&mut values, &mut below, p)),
-                    nearest_rank(&sorted, p),
-                    "n = {n}, p = {p}"
-                );
-            }
+    fn log2_counts(values: &[u64]) -> [u64; 65] {
+        let mut counts = [0; 65];
+        for &v in values {
+            counts[crate::latency::log2_bucket(v)] += 1;
         }
-    }
-
-    #[test]
-    fn buckets_and_labels_like_bpftrace() {
-        assert_eq!(
-            [0, 1, 2, 3, 4, 7, 8, 1023, 1024].map(bucket),
-            [0, 1, 2, 2, 3, 3, 4, 10, 11]
-        );
-        assert_eq!(bucket(u64::MAX), 64);
-        assert_eq!(power_label(9), "512");
-        assert_eq!(power_label(10), "1K");
-        assert_eq!(power_label(12), "4K");
-        assert_eq!(power_label(21), "2M");
-        assert_eq!(power_label(64), "16E");
+        counts
     }
 
     #[test]
     fn histogram_matches_bpftrace_output() {
         // The same values given to bpftrace 0.17's hist() (0, 1, 1, 5, 3000 x3, 2000000), whose
         // output is copied here from a real run, trimmed to the buckets between [0] and [1M, 2M).
-        let text = histogram(&[0, 1, 1, 5, 3000, 3000, 3000, 2_000_000]);
+        let text = histogram(&log2_counts(&[0, 1, 1, 5, 3000, 3000, 3000, 2_000_000]));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 22);
         assert_eq!(
@@ -571,7 +510,7 @@ mod tests {
             lines[21],
             "[1M, 2M)               1 |@@@@@@@@@@@@@@@@@                                   |"
         );
-        assert_eq!(histogram(&[]), "");
+        assert_eq!(histogram(&[0; 65]), "");
     }
 
     fn ev(
@@ -688,6 +627,59 @@ mod tests {
         assert!(
             text.contains("        2       2      7.00 us      3.50 us      4.00 us  ENOENT\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn bounded_memory_is_stated_in_the_output() {
+        // 600,000 opens over 3,000 paths: more than the exact durations and the groups kept.
+        let mut summary = SummaryPrinter::new(None, None);
+        let names: Vec<Vec<u8>> = (0..3000).map(|i| format!("/p/{i}").into_bytes()).collect();
+        for i in 0..600_000u64 {
+            let path: &[u8] = if i % 2 == 0 {
+                b"/hot"
+            } else {
+                &names[(i / 2 % 3000) as usize]
+            };
+            let e = OpenEvent {
+                path,
+                ..ev(
+                    1,
+                    b"app",
+                    b"",
+                    if i % 4 == 1 { -2 } else { 3 },
+                    1000 + i % 7919,
+                )
+            };
+            summary.add(&e);
+        }
+        let mut out = Vec::new();
+        summary
+            .write(
+                &mut out,
+                &mut UserDb::new(UserSource::Numeric),
+                &EndCounts::default(),
+            )
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "latency of 600000 completed opens (more than 524288: percentiles within 0.05%"
+            ),
+            "{text}"
+        );
+        // The hot path is counted exactly: it never left the table.
+        assert!(text.contains("   300000       0"), "{text}");
+        assert!(
+            text.contains("(more than 2048 paths: the busiest are kept (space-saving)"),
+            "{text}"
+        );
+        assert!(summary.paths.iter().count() <= 2048);
+        // Exact under the limits: no note.
+        let small = summary_text(None, None);
+        assert!(
+            !small.contains("space-saving") && !small.contains("within"),
+            "{small}"
         );
     }
 

@@ -3,7 +3,9 @@
 //!
 //! `OPEN user pid path => FD n` for a success, `ERROR -errno` for a failure, then the duration
 //! ([`crate::duration::push_human_time`]). Additions that the seed's inputs never trigger: an
-//! unfinished open (with `--unfinished`) ends in `=> UNFINISHED`; a path the tracer truncated
+//! unfinished open (with `--unfinished`) ends in `=> UNFINISHED`; an open a signal interrupted
+//! (-512..-516, see [`crate::errno::is_restart`]) shows `=> RESTARTED ERESTARTSYS` (as strace's
+//! "To be restarted"), not as an error; a path the tracer truncated
 //! ends in `...`; control characters in the path and user name are escaped
 //! ([`crate::escape`]). Each line is built in one reusable buffer and written with one call.
 
@@ -60,10 +62,14 @@ fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
             // Two fixed-size appends (one variable-size one is a memcpy call).
             if ret >= 0 {
                 line.extend_from_slice(b" => FD ");
+                push_i64(line, ret);
+            } else if crate::errno::is_restart(ret) {
+                line.extend_from_slice(b" => RESTARTED ");
+                line.extend_from_slice(crate::errno::errno_name(-ret).unwrap_or("").as_bytes());
             } else {
                 line.extend_from_slice(b" => ERROR ");
+                push_i64(line, ret);
             }
-            push_i64(line, ret);
             line.extend_from_slice(b" [");
             push_human_time(line, ev.duration_ns().unwrap_or(0));
             line.extend_from_slice(b"]\n");

@@ -1,0 +1,565 @@
+//! The bpftrace backend (bpftrace 0.17+): every open of the open family, with its whole path
+//! and exact process name, carried on a channel that no file or process name can forge.
+//!
+//! **The channel.** bpftrace runs with `-f json`: each `printf` becomes one line
+//! `{"type": "printf", "data": "..."}` in which every byte of the text is escaped (bytes of
+//! 0x80 and up as `\uffffffXX`), so one event is one line whatever bytes a path holds, and
+//! nothing in it can start another line. Every event is ONE `printf` whose fields are all
+//! numbers except the last, the path piece ([`decode`] reads them strictly: any other shape is
+//! counted and reported, never copied). Lost events come as `lost_events` lines
+//! (`# lost: N`).
+//!
+//! **Whole paths, in pieces.** A bpftrace string lives on the 512-byte BPF stack: with
+//! `BPFTRACE_STRLEN` = [`STRLEN`] one `str()` yields at most [`CHUNK`] bytes. Each return
+//! runs one program: a loop counts the pieces the path needs (a piece is full when
+//! `str(p, 87)` and `str(p, 86)` differ), a second loop prints piece K of N (one `printf`
+//! statement, one stack slot). [`MAX_CHUNKS`] x [`CHUNK`] = 4,263 bytes, more than PATH_MAX:
+//! a path is marked cut (`path_truncated`, `...`) only when all 49 pieces were full. (Two
+//! programs on one tracepoint, count then print, would allow 175-byte pieces, but were
+//! measured to run a different number of times under load: opens went missing silently.)
+//! trace-gen joins the pieces on (thread, entry time) and K/N, never on adjacency: bpftrace
+//! drains its per-CPU buffers in turns and may print other CPUs' events between them.
+//!
+//! **Process names** are never formatted as text: `BEGIN` (run in bpftrace's own process)
+//! finds the offset of `comm` in `task_struct` by looking for "bpftrace", and each event
+//! prints the 16 bytes as two `%lx` numbers (`%rx` of a buffer is exact too, but costs about
+//! 23 us of bpftrace's CPU per event).
+//!
+//! **Following** (`-p`, `-c`, as `strace -f`): `@traced[tgid]` is seeded in `BEGIN`; a new
+//! task without `CLONE_THREAD` made by any thread of a traced process is added
+//! (`task:task_newtask`, in the parent, before the child runs); a process is removed when
+//! its LAST thread exits (`sched_process_exit` with `signal->live` at 0), so a main thread's
+//! `pthread_exit` or an `exec` from another thread keeps it traced. Both print `P fork`/`P
+//! exit` lines: trace-gen keeps the live set and stops when it is empty (after a fence, and
+//! only if still empty), or at the `-c` command's own exit with `--stop-at-exit`.
+//!
+//! **ia32 opens** (32-bit programs on x86_64) do not fire the `syscalls` tracepoints:
+//! `raw_syscalls:sys_enter`/`sys_exit` do, with the ia32 numbers, and `TS_COMPAT` in
+//! `thread_info.status` marks them. That probe runs on every system call of the machine
+//! while tracing (a predicate, then nothing); trace-gen says so at start-up.
+//!
+//! **The read-at-return race.** The path is read from the caller's memory when the call
+//! returns (at entry its page may not be there yet). Another thread of the process can
+//! rewrite that buffer during the call: the trace then shows bytes the kernel never opened.
+//! strace reads at entry and can be fooled the other way (a rewrite between its read and the
+//! kernel's copy). The exact answer is the kernel's own copy (`struct filename` from
+//! `getname()`, e.g. a kprobe on `do_filp_open`), a kernel-internal interface that trace-gen
+//! does not use; treat a path of a process that races itself as what its memory held then.
+//!
+//! Also: one entry probe per open-family call the kernel has ([`Bpftrace::detect`] reads
+//! tracefs: bpftrace refuses a missing tracepoint); system-wide, bpftrace's and trace-gen's
+//! own pids are left out; `BEGIN` prints [`ATTACHED_MARKER`] (bpftrace reads its buffers only
+//! once every probe is attached); `END` clears every map; bpftrace 0.17 drops what is still
+//! buffered on SIGINT, so the script has a fence (a `getppid()` by trace-gen prints
+//! [`FENCE_MARKER`] and the CPU). At run time it needs root and tracefs, and its
+//! `RLIMIT_MEMLOCK` complaint on every run is noise.
+//!
+//! User values reach the script only as numbers (`u32` formatted by Rust) or as a validated
+//! [`CommName`](crate::script::CommName) inside a string literal.
+
+pub mod decode;
+pub mod script;
+
+use super::{is_executable, Backend, Decoder, Env, StderrLine};
+use crate::error::Error;
+use crate::script::{ScriptSpec, Target};
+#[cfg(doc)]
+use crate::script::{ATTACHED_MARKER, FENCE_MARKER};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+
+/// The tracefs `events` directory, where it is mounted.
+pub fn tracefs_events() -> Option<PathBuf> {
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_dir())
+}
+
+/// `BPFTRACE_STRLEN`: the largest that lets the return program (two strings compared, then a
+/// printf of six numbers, two 64-bit words and one string, in loops) fit the 512-byte BPF
+/// stack of bpftrace 0.17: every `str()` temporary takes STRLEN bytes (measured: 96 fails).
+pub const STRLEN: usize = 88;
+
+/// The bytes of path in one piece: `str(p, n)` yields at most `STRLEN - 1` bytes.
+pub const CHUNK: usize = STRLEN - 1;
+
+/// Pieces read at most: 49 x 87 = 4,263 bytes, more than PATH_MAX (4,096 with its NUL).
+pub const MAX_CHUNKS: usize = 49;
+
+/// Keys per map (`BPFTRACE_MAP_KEYS_MAX`): threads inside an open at once, and followed
+/// processes. bpftrace's default is 4096.
+pub const MAP_KEYS_MAX: u32 = 65536;
+
+/// An open-family system call and the name of its path argument in the tracepoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syscall {
+    /// The call, as in `sys_enter_NAME`.
+    pub name: &'static str,
+    /// The tracepoint field holding the path pointer.
+    pub path_arg: &'static str,
+}
+
+/// Every open-family call Linux has on some architecture (arm64 and riscv have only the
+/// `openat` ones).
+pub const LINUX_OPEN_CALLS: [Syscall; 4] = [
+    Syscall {
+        name: "open",
+        path_arg: "filename",
+    },
+    Syscall {
+        name: "openat",
+        path_arg: "filename",
+    },
+    Syscall {
+        name: "openat2",
+        path_arg: "filename",
+    },
+    Syscall {
+        name: "creat",
+        path_arg: "pathname",
+    },
+];
+
+/// The bpftrace backend, with the system calls to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bpftrace {
+    syscalls: Vec<Syscall>,
+    /// Whether ia32 opens are traced through `raw_syscalls` (x86_64).
+    compat: bool,
+}
+
+impl Bpftrace {
+    /// A backend probing exactly these calls, and ia32 opens on x86_64.
+    pub fn with_syscalls(syscalls: Vec<Syscall>) -> Bpftrace {
+        Bpftrace {
+            syscalls,
+            compat: cfg!(target_arch = "x86_64"),
+        }
+    }
+
+    /// A backend probing exactly these calls, and ia32 opens when `ia32` (golden files are
+    /// made this way, whatever the build machine).
+    pub fn new(syscalls: Vec<Syscall>, ia32: bool) -> Bpftrace {
+        Bpftrace {
+            syscalls,
+            compat: ia32,
+        }
+    }
+
+    /// The calls this machine has: those of [`LINUX_OPEN_CALLS`] whose `sys_enter_` and
+    /// `sys_exit_` tracepoints exist under `events_dir` (`.../tracing/events`). When tracefs
+    /// cannot be read (not mounted, or not root, as for `--print-script`), every call the
+    /// build architecture is known to have.
+    pub fn detect(events_dir: Option<&Path>) -> Bpftrace {
+        if let Some(dir) = events_dir {
+            let dir = dir.join("syscalls");
+            if dir.is_dir() {
+                let has = |name: &str| {
+                    dir.join(format!("sys_enter_{name}")).is_dir()
+                        && dir.join(format!("sys_exit_{name}")).is_dir()
+                };
+                let found: Vec<Syscall> = LINUX_OPEN_CALLS
+                    .iter()
+                    .copied()
+                    .filter(|s| has(s.name))
+                    .collect();
+                if !found.is_empty() {
+                    let mut b = Bpftrace::with_syscalls(found);
+                    b.compat &= dir
+                        .parent()
+                        .is_some_and(|events| events.join("raw_syscalls/sys_enter").is_dir());
+                    return b;
+                }
+            }
+        }
+        let legacy = cfg!(any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "arm"
+        ));
+        Bpftrace::with_syscalls(
+            LINUX_OPEN_CALLS
+                .iter()
+                .copied()
+                .filter(|s| legacy || s.name.starts_with("openat"))
+                .collect(),
+        )
+    }
+
+    /// The calls probed.
+    pub fn syscalls(&self) -> &[Syscall] {
+        &self.syscalls
+    }
+
+    /// Whether ia32 opens are traced (through `raw_syscalls`).
+    pub fn traces_ia32(&self) -> bool {
+        self.compat
+    }
+
+    /// `BPFTRACE_PERF_RB_PAGES` for a per-CPU buffer of `bytes`: 4 KiB pages, rounded up to
+    /// the power of two the perf ring buffer requires.
+    pub fn ring_buffer_pages(bytes: u64) -> u64 {
+        bytes.div_ceil(4096).max(1).next_power_of_two()
+    }
+}
+
+impl Backend for Bpftrace {
+    fn name(&self) -> &'static str {
+        "bpftrace"
+    }
+
+    fn program(&self) -> &'static str {
+        "bpftrace"
+    }
+
+    fn path_var(&self) -> &'static str {
+        "BPFTRACE_PATH"
+    }
+
+    /// `bpftrace` from PATH (the bare name when it is not there, for the message).
+    fn default_path(&self, env: Env) -> PathBuf {
+        env("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("bpftrace"))
+                    .find(|p| is_executable(p))
+            })
+            .unwrap_or_else(|| PathBuf::from("bpftrace"))
+    }
+
+    fn install_hint(&self) -> &'static str {
+        "install it (Debian/Ubuntu: apt-get install bpftrace; Fedora: dnf install bpftrace)"
+    }
+
+    /// Root, and the syscall tracepoints in tracefs.
+    fn preflight(&self) -> Result<(), Error> {
+        if !crate::sys::is_root() {
+            return Err(Error::NotRoot(self.program()));
+        }
+        if tracefs_events().is_none() {
+            return Err(Error::NoTracefs);
+        }
+        Ok(())
+    }
+
+    /// The first line of `bpftrace --version` (`bpftrace v0.17.0`).
+    fn version(&self, tracer: &Path) -> String {
+        super::version_line(tracer).unwrap_or_else(|| self.program().to_owned())
+    }
+
+    /// bpftrace's `-f json` lines, read strictly, pieces of paths joined
+    /// ([`decode::JsonDecoder`]).
+    fn decoder(&self) -> Option<Box<dyn Decoder>> {
+        Some(Box::<decode::JsonDecoder>::default())
+    }
+
+    /// The script prints `P fork`/`P exit` lines whenever it traces chosen processes.
+    fn reports_processes(&self, spec: &ScriptSpec) -> bool {
+        !matches!(spec.target, Target::SystemWide { .. })
+    }
+
+    /// bpftrace 0.17 cannot raise RLIMIT_MEMLOCK where the kernel accounts BPF memory by
+    /// cgroup, and says so as an ERROR on every run: noise.
+    fn stderr_line(&self, line: &str) -> StderrLine {
+        if line.contains("couldn't set RLIMIT_MEMLOCK") {
+            StderrLine::Noise
+        } else {
+            StderrLine::Show
+        }
+    }
+
+    /// bpftrace says only "tracepoint not found" when tracefs is not mounted.
+    fn diagnose(&self, status: ExitStatus, stderr: &str) -> Error {
+        if stderr.contains("tracepoint not found") && tracefs_events().is_none() {
+            return Error::NoTracefs;
+        }
+        super::tracer_failed(self, status, stderr)
+    }
+
+    fn script(&self, spec: &ScriptSpec) -> String {
+        script::render(self, spec)
+    }
+
+    fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString> {
+        // JSON lines: the unforgeable channel. `$1`: trace-gen's pid, for the fence.
+        let mut args = vec![
+            OsString::from("-f"),
+            "json".into(),
+            "-".into(),
+            std::process::id().to_string().into(),
+        ];
+        if matches!(spec.target, Target::Command) {
+            // `$2`. Without a pid yet (--print-script), a visible placeholder.
+            args.push(target_pid.map_or_else(|| "PID".into(), |p| p.to_string().into()));
+        }
+        args
+    }
+
+    /// The cost of tracing ia32 opens, said once at start-up.
+    fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
+        Some(if self.compat {
+            "32-bit (ia32) opens are traced through raw_syscalls: a small probe runs on every \
+             system call of the machine while tracing"
+                .to_owned()
+        } else {
+            "32-bit (ia32) opens are not traced on this machine (no raw_syscalls tracepoints, \
+             or not x86_64)"
+                .to_owned()
+        })
+    }
+
+    fn has_fence(&self) -> bool {
+        true
+    }
+
+    fn env(&self, spec: &ScriptSpec) -> Vec<(OsString, OsString)> {
+        vec![
+            ("BPFTRACE_STRLEN".into(), STRLEN.to_string().into()),
+            (
+                "BPFTRACE_PERF_RB_PAGES".into(),
+                Bpftrace::ring_buffer_pages(spec.buffer_size)
+                    .to_string()
+                    .into(),
+            ),
+            (
+                "BPFTRACE_MAP_KEYS_MAX".into(),
+                MAP_KEYS_MAX.to_string().into(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::{CommName, TargetOs, ATTACHED_MARKER};
+
+    fn spec(target: Target) -> ScriptSpec {
+        ScriptSpec {
+            target,
+            follow: true,
+            stop_at_exit: false,
+            uid: None,
+            comm: None,
+            buffer_size: 1 << 20,
+            target_os: TargetOs::Linux,
+        }
+    }
+
+    fn all() -> Bpftrace {
+        Bpftrace {
+            syscalls: LINUX_OPEN_CALLS.to_vec(),
+            compat: true,
+        }
+    }
+
+    /// The block of `s` that starts with the line `head`.
+    fn block<'a>(s: &'a str, head: &str) -> &'a str {
+        let start = s
+            .find(&format!("\n{head}\n"))
+            .unwrap_or_else(|| panic!("no {head:?} in\n{s}"))
+            + 1;
+        let end = s[start..].find("\n}\n").unwrap() + start + 3;
+        &s[start..end]
+    }
+
+    #[test]
+    fn probes_every_call_and_reads_the_path_at_return_in_pieces() {
+        let s = all().script(&spec(Target::SystemWide { exclude: vec![77] }));
+        for call in ["open", "openat", "openat2", "creat"] {
+            let entry = block(&s, &format!("tracepoint:syscalls:sys_enter_{call}"));
+            assert!(entry.contains("/pid != @tracer && pid != 77/"), "{entry}");
+            assert!(
+                s.contains(&format!("tracepoint:syscalls:sys_exit_{call}")),
+                "{s}"
+            );
+        }
+        assert!(
+            s.contains("@p[tid] = args->pathname;"),
+            "creat names it pathname"
+        );
+        assert!(!s.contains("str(args->"), "never read at entry");
+        // One program per return: the count, then the print loop with ONE printf.
+        assert_eq!(
+            s.matches("while ($n < 49)").count(),
+            2,
+            "native and ia32: {s}"
+        );
+        assert_eq!(
+            s.matches("if (str($p + $off, 87) == str($p + $off, 86))")
+                .count(),
+            2
+        );
+        assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
+        assert!(s.contains("$k, $n, str($p + $k * 87, 88));"), "{s}");
+        assert!(
+            s.contains("*(uint64 *)$c, *(uint64 *)($c + 8)"),
+            "comm as two words"
+        );
+        assert!(
+            !s.contains("%s\", comm") && !s.contains(", comm,"),
+            "comm never as text"
+        );
+        assert!(s.contains("clear(@tracer)"));
+        assert!(!s.contains("task_newtask") && !s.contains("sched_process_exit"));
+    }
+
+    #[test]
+    fn the_comm_offset_is_found_from_bpftraces_own_name() {
+        let s = all().script(&spec(Target::Command));
+        let begin = block(&s, "BEGIN");
+        assert!(begin.contains("== 0x6563617274667062)"), "{begin}");
+        assert!(begin.contains("printf(\"E "), "{begin}");
+        assert!(
+            begin.ends_with(&format!("  printf(\"{ATTACHED_MARKER}\\n\");\n}}\n")),
+            "{begin}"
+        );
+    }
+
+    #[test]
+    fn ia32_opens_go_through_raw_syscalls_with_ts_compat() {
+        let s = all().script(&spec(Target::Pids(vec![5])));
+        let enter = block(&s, "tracepoint:raw_syscalls:sys_enter");
+        assert!(
+            enter.contains("/(curtask->thread_info.status & 0x2) && @traced[pid]/"),
+            "{enter}"
+        );
+        for (id, arg) in [(5, 0), (8, 0), (295, 1), (437, 1)] {
+            assert!(
+                enter.contains(&format!(
+                    "if ($id == {id}) {{ @cp[tid] = args->args[{arg}];"
+                )),
+                "{enter}"
+            );
+        }
+        assert!(s.contains("$p = uptr((int8 *)@cp[tid]);"));
+        let mut b = all();
+        b.compat = false;
+        assert!(!b.script(&spec(Target::Command)).contains("raw_syscalls"));
+    }
+
+    #[test]
+    fn only_detected_calls_are_named() {
+        let b = Bpftrace::with_syscalls(vec![LINUX_OPEN_CALLS[1]]);
+        let s = b.script(&spec(Target::Pids(vec![5])));
+        assert!(s.contains("sys_enter_openat\n"));
+        assert!(
+            !s.contains("sys_enter_open\n")
+                && !s.contains("sys_exit_openat2")
+                && !s.contains("_creat")
+        );
+    }
+
+    #[test]
+    fn following_adds_new_processes_and_removes_them_at_their_last_thread() {
+        let s = all().script(&spec(Target::Pids(vec![10, 20])));
+        assert!(s.contains("@traced[10] = 1;\n  @traced[20] = 1;"), "{s}");
+        let fork = block(&s, "tracepoint:task:task_newtask");
+        assert!(
+            fork.contains("/@traced[pid] && !(args->clone_flags & 0x10000)/"),
+            "{fork}"
+        );
+        assert!(fork.contains("@traced[args->pid] = 1;"));
+        assert!(
+            fork.contains("printf(\"P fork %d %d\\n\", pid, args->pid);"),
+            "{fork}"
+        );
+        let exit = block(&s, "tracepoint:sched:sched_process_exit");
+        assert!(
+            exit.contains("/@traced[pid] && curtask->signal->live.counter == 0/"),
+            "{exit}"
+        );
+        assert!(exit.contains("delete(@traced[pid]);"));
+        assert!(exit.contains("printf(\"P exit %d\\n\", pid);"));
+        let entry = block(&s, "tracepoint:syscalls:sys_enter_openat");
+        assert!(entry.contains("/@traced[pid]/"), "{entry}");
+    }
+
+    #[test]
+    fn no_follow_uses_literal_pids_and_still_reports_their_exit() {
+        let mut sp = spec(Target::Pids(vec![10, 20]));
+        sp.follow = false;
+        let s = all().script(&sp);
+        assert!(s.contains("/(pid == 10 || pid == 20)/"), "{s}");
+        assert!(!s.contains("@traced") && !s.contains("task_newtask"));
+        assert!(s.contains("/(pid == 10 || pid == 20) && curtask->signal->live.counter == 0/"));
+        sp.target = Target::Command;
+        let s = all().script(&sp);
+        assert!(s.contains("/pid == $2/"), "{s}");
+    }
+
+    #[test]
+    fn command_target_is_a_positional_parameter_and_output_is_json() {
+        let sp = spec(Target::Command);
+        let s = all().script(&sp);
+        assert!(s.contains("@traced[$2] = 1;"));
+        let me = OsString::from(std::process::id().to_string());
+        let json = ["-f".into(), "json".into(), OsString::from("-"), me];
+        let mut want = json.to_vec();
+        want.push("4242".into());
+        assert_eq!(all().args(&sp, Some(4242)), want);
+        assert_eq!(
+            all().args(&spec(Target::Pids(vec![1])), None),
+            json.to_vec()
+        );
+        assert!(
+            s.contains(
+                "sys_enter_getppid\n/pid == $1/\n{\n  printf(\"# trace-gen: fence %d\\n\", cpu);"
+            ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn uid_and_comm_filter_opens_only() {
+        let mut sp = spec(Target::Pids(vec![3]));
+        sp.uid = Some(1000);
+        sp.comm = Some(CommName::new("Web Content").unwrap());
+        let s = all().script(&sp);
+        let entry = block(&s, "tracepoint:syscalls:sys_enter_open");
+        assert!(
+            entry.contains("/@traced[pid] && uid == 1000 && comm == \"Web Content\"/"),
+            "{entry}"
+        );
+        let fork = block(&s, "tracepoint:task:task_newtask");
+        assert!(!fork.contains("uid =="), "followed whoever it runs as");
+    }
+
+    #[test]
+    fn ring_buffer_pages_are_a_power_of_two_and_strings_fit_the_stack() {
+        assert_eq!(Bpftrace::ring_buffer_pages(1), 1);
+        assert_eq!(Bpftrace::ring_buffer_pages(4096), 1);
+        assert_eq!(Bpftrace::ring_buffer_pages(4097), 2);
+        assert_eq!(Bpftrace::ring_buffer_pages(3 << 20), 1024);
+        let env = all().env(&spec(Target::Command));
+        assert!(env.contains(&("BPFTRACE_STRLEN".into(), "88".into())));
+        assert!(env.contains(&("BPFTRACE_PERF_RB_PAGES".into(), "256".into())));
+        const { assert!(MAX_CHUNKS * CHUNK >= 4096) };
+    }
+
+    #[test]
+    fn memlock_noise_is_dropped() {
+        let b = all();
+        assert_eq!(
+            b.stderr_line("ERROR: couldn't set RLIMIT_MEMLOCK: x"),
+            StderrLine::Noise
+        );
+        assert_eq!(b.stderr_line("stdin:1: ERROR"), StderrLine::Show);
+        assert!(b.reports_processes(&spec(Target::Command)));
+        assert!(!b.reports_processes(&spec(Target::SystemWide { exclude: vec![] })));
+    }
+
+    #[test]
+    fn maps_are_cleared_at_end() {
+        let s = all().script(&spec(Target::Command));
+        let end = block(&s, "END");
+        for map in ["@p", "@t", "@commoff", "@cp", "@c", "@traced"] {
+            assert!(end.contains(&format!("clear({map});")), "{end}");
+        }
+    }
+}

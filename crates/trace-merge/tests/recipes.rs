@@ -1,0 +1,219 @@
+//! The README's DuckDB recipes, run as written: tests/recipes/run_duckdb_recipes.py takes the
+//! section out of README.md and runs its shell lines and its SQL (DuckDB from PyPI, in the
+//! virtualenv that scripts/install-deps.sh makes) on a generated two-host trace; their numbers
+//! must equal `trace-merge --summary`'s on the same traces: counts, failures, and the
+//! nearest-rank percentiles.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use serde_json::Value;
+
+use crate::common::{bin, in_ci, trace_merge, TempDir};
+use crate::opens_corpus::fleet_trace;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The virtualenv's python with duckdb, or None (outside CI only).
+fn duckdb_python() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let python = target.join("duckdb-venv/bin/python");
+    let ok = StdCommand::new(&python)
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !in_ci(),
+            "DuckDB is required in CI at {} (scripts/install-deps.sh installs it)",
+            python.display()
+        );
+        eprintln!(
+            "SKIPPED: no DuckDB at {} (run scripts/install-deps.sh)",
+            python.display()
+        );
+        return None;
+    }
+    Some(python)
+}
+
+/// What one SQL statement of the recipes returned.
+struct Result {
+    label: String,
+    rows: Vec<Vec<Value>>,
+}
+
+/// The figures of `trace-merge --summary ARGS`: opens, failed, p50, p90, p99, max (ns).
+fn summary(args: &[&str]) -> [u64; 6] {
+    let out = trace_merge().arg("--summary").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let word_after = |key: &str| -> u64 {
+        let at = text.find(key).unwrap_or_else(|| panic!("{key} in {text}")) + key.len();
+        text[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let ns = |label: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} in {text}"));
+        let inner = &line[line.rfind('(').unwrap() + 1..line.rfind(" ns)").unwrap()];
+        inner.parse().unwrap()
+    };
+    assert!(
+        !text.contains("within"),
+        "the test traces are small enough for exact figures"
+    );
+    [
+        word_after("opens:"),
+        word_after("failed:"),
+        ns("p50"),
+        ns("p90"),
+        ns("p99"),
+        ns("max"),
+    ]
+}
+
+fn int(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+#[test]
+fn readme_duckdb_recipes_agree_with_the_summary() {
+    let Some(python) = duckdb_python() else {
+        return;
+    };
+    let dir = TempDir::new("recipes");
+    let (web1, opens1) = fleet_trace("web1", 4000, 21);
+    let (web2, _) = fleet_trace("web2", 2500, 22);
+    std::fs::write(dir.path("web1.trace"), web1).unwrap();
+    std::fs::write(dir.path("web2.trace"), web2).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = StdCommand::new(&python)
+        .arg(repo().join("crates/trace-merge/tests/recipes/run_duckdb_recipes.py"))
+        .arg(repo().join("README.md"))
+        .current_dir(&dir.0)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the recipes failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Result> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            Result {
+                label: v["label"].as_str().unwrap().to_string(),
+                rows: serde_json::from_value(v["rows"].clone()).unwrap(),
+            }
+        })
+        .collect();
+    let rows = |label: &str| -> &Vec<Vec<Value>> {
+        &results
+            .iter()
+            .find(|r| r.label.starts_with(label))
+            .unwrap_or_else(|| panic!("no recipe labelled {label:?}"))
+            .rows
+    };
+    let web1 = dir.path("web1.trace");
+    let web1 = web1.to_str().unwrap();
+    let [opens, failed, p50, p90, p99, max] = summary(&[web1]);
+    assert_eq!(opens, opens1.len() as u64);
+
+    let totals = &rows("Totals")[0];
+    assert_eq!((int(&totals[0]), int(&totals[1])), (opens, failed));
+    let pct = &rows("Latency percentiles")[0];
+    assert_eq!(
+        pct.iter().map(int).collect::<Vec<_>>(),
+        [p50, p90, p99, max]
+    );
+
+    // Top failing paths: the failures of each path, as --summary-by path counts them.
+    let by_path = trace_merge()
+        .args(["--summary-by", "path", web1])
+        .output()
+        .unwrap();
+    let by_path = String::from_utf8(by_path.stdout).unwrap();
+    let table = &by_path[by_path.find("summary by path:\n").expect("the table")..];
+    let failed_of: HashMap<&str, u64> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (*f.last().unwrap(), f[1].parse().unwrap())
+        })
+        .collect();
+    let top = rows("Top failing paths");
+    assert_eq!(top.len(), 10);
+    assert_eq!(int(&top[0][1]), *failed_of.values().max().unwrap());
+    for row in top {
+        assert_eq!(int(&row[1]), failed_of[row[0].as_str().unwrap()], "{row:?}");
+    }
+
+    // p99 by process name: each as --summary --comm NAME gives it.
+    let by_comm = rows("p99 latency by process name");
+    assert_eq!(by_comm.len(), 4);
+    for row in by_comm {
+        let comm = row[0].as_str().unwrap();
+        let s = summary(&["--comm", comm, web1]);
+        assert_eq!((int(&row[1]), int(&row[2])), (s[0], s[4]), "{comm}");
+    }
+
+    // Opens per second, against the trace itself.
+    let mut per_second: HashMap<u64, (u64, u64)> = HashMap::new();
+    for o in &opens1 {
+        let e = per_second.entry(o.start_ns / 1_000_000_000).or_default();
+        e.0 += 1;
+        e.1 += u64::from(o.ret < 0);
+    }
+    let seconds = rows("Opens per second");
+    assert_eq!(seconds.len(), per_second.len());
+    for row in seconds {
+        assert_eq!(
+            per_second[&int(&row[0])],
+            (int(&row[1]), int(&row[2])),
+            "{row:?}"
+        );
+    }
+
+    // The Parquet copy holds every open.
+    assert_eq!(int(&rows("The Parquet file, read back")[0][0]), opens);
+    assert!(dir.path("opens.parquet").exists());
+
+    // Several hosts, one row each, as each host's own summary.
+    let hosts = results.last().unwrap();
+    assert_eq!(hosts.rows.len(), 2);
+    for row in &hosts.rows {
+        let host = row[0].as_str().unwrap();
+        let trace = dir.path(&format!("{host}.trace"));
+        let s = summary(&[trace.to_str().unwrap()]);
+        assert_eq!(
+            (int(&row[1]), int(&row[2]), int(&row[3])),
+            (s[0], s[1], s[4]),
+            "{host}"
+        );
+    }
+}
