@@ -10,7 +10,6 @@
 //! recognised by trace-gen and explained in one line.
 
 use crate::common::{bin, in_ci, tracer_lock, Trace};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -407,93 +406,122 @@ fn check_comm_sigint(f: &mut Failures, s: &Scenario) {
     );
 }
 
-#[test]
-fn trace_gen_runs_systemtap_and_bpftrace_in_the_debian_guest() {
-    let test = "trace_gen_runs_systemtap_and_bpftrace_in_the_debian_guest";
+/// Boots the guest once for every test of this file: builds the test programs, compiles each
+/// script shape's module on the host, runs scripts/guest/scenarios.sh in the guest. Returns
+/// the results directory, or why the guest did not run them.
+fn guest_results(kver: &str) -> Result<PathBuf, String> {
+    static RESULTS: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    RESULTS
+        .get_or_init(|| {
+            // The guest's two CPUs are the host's: no other tracer test competes with them.
+            let _lock = tracer_lock();
+            let work = PathBuf::from(format!("/tmp/tt-guest-e2e-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&work);
+            std::fs::create_dir_all(work.join("bin")).unwrap();
+            for p in ["fifo_threads", "guest_hostile"] {
+                build(&work.join("bin"), p);
+            }
+            // One module per script shape: every -c run, -p, -u with -c, and system-wide -n.
+            let mut compile = Vec::new();
+            for args in [
+                &["-c", "true"][..],
+                &["-p", "1"],
+                &["-u", "65534", "-c", "true"],
+                &["-n", "tt-ncat"],
+            ] {
+                compile.push(format!("{args:?}: {:.1} s", prepare(args)));
+            }
+            let share = work.join("share");
+            let start = Instant::now();
+            let run = Command::new(root().join("scripts/guest/run.sh"))
+                .args(["--timeout", "1500", "--share"])
+                .arg(&share)
+                .arg("--")
+                .arg(root().join("scripts/guest/scenarios.sh"))
+                .arg(share.join("results"))
+                .arg(bin("trace-gen"))
+                .arg(bin("trace-merge"))
+                .arg(work.join("bin"))
+                .output()
+                .unwrap();
+            let guest_secs = start.elapsed().as_secs_f64();
+            let results = share.join("results");
+            if !(run.status.success() && results.join("finished").exists()) {
+                return Err(format!(
+                    "the guest did not run the scenarios (run.sh {}):\n{}\n{}",
+                    run.status,
+                    String::from_utf8_lossy(&run.stdout),
+                    String::from_utf8_lossy(&run.stderr)
+                ));
+            }
+            eprintln!(
+                "guest: {guest_secs:.1} s for all scenarios; modules: {}; per scenario: {}",
+                compile.join(", "),
+                std::fs::read_to_string(results.join("times"))
+                    .unwrap_or_default()
+                    .replace('\n', "; ")
+            );
+            let kernel = std::fs::read_to_string(results.join("kernel")).unwrap_or_default();
+            if kernel.trim() != kver {
+                return Err(format!("the guest ran kernel {kernel:?}, not {kver}"));
+            }
+            Ok(results)
+        })
+        .clone()
+}
+
+/// The checks of one scenario's results.
+type Check = fn(&mut Failures, &Scenario);
+
+/// Runs `checks` on the scenarios' results; fails with every failed check.
+fn assert_scenarios(test: &str, checks: &[(&str, Check)]) {
     let Some(kver) = guest_ready(test) else {
         return;
     };
-    // The guest's two CPUs are the host's: no other tracer test competes with them.
-    let _lock = tracer_lock();
-    let work = PathBuf::from(format!("/tmp/tt-guest-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("bin")).unwrap();
-    for p in ["fifo_threads", "guest_hostile"] {
-        build(&work.join("bin"), p);
-    }
-    // One module per script shape: every -c run, -p, -u with -c, and system-wide -n.
-    let mut compile = Vec::new();
-    for args in [
-        &["-c", "true"][..],
-        &["-p", "1"],
-        &["-u", "65534", "-c", "true"],
-        &["-n", "tt-ncat"],
-    ] {
-        compile.push(format!("{args:?}: {:.1} s", prepare(args)));
-    }
-    let share = work.join("share");
-    let start = Instant::now();
-    let run = Command::new(root().join("scripts/guest/run.sh"))
-        .args(["--timeout", "1500", "--share"])
-        .arg(&share)
-        .arg("--")
-        .arg(root().join("scripts/guest/scenarios.sh"))
-        .arg(share.join("results"))
-        .arg(bin("trace-gen"))
-        .arg(bin("trace-merge"))
-        .arg(work.join("bin"))
-        .output()
-        .unwrap();
-    let guest_secs = start.elapsed().as_secs_f64();
-    let results = share.join("results");
-    assert!(
-        run.status.success() && results.join("finished").exists(),
-        "the guest did not run the scenarios (run.sh {}):\n{}\n{}",
-        run.status,
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    eprintln!(
-        "guest: {guest_secs:.1} s for all scenarios; modules: {}; per scenario: {}",
-        compile.join(", "),
-        std::fs::read_to_string(results.join("times"))
-            .unwrap_or_default()
-            .replace('\n', "; ")
-    );
-    let kernel = std::fs::read_to_string(results.join("kernel")).unwrap_or_default();
-    assert_eq!(kernel.trim(), kver, "the guest ran its own kernel");
-
-    let scenario = |name: &str| Scenario {
-        name: name.to_owned(),
-        dir: results.join(name),
-    };
+    let results = guest_results(&kver).unwrap_or_else(|e| panic!("{test}: {e}"));
     let mut f = Failures::default();
-    let checks: BTreeMap<&str, fn(&mut Failures, &Scenario)> = [
-        (
-            "stap-cat",
-            (|f, s| check_cat(f, s, "stap")) as fn(&mut Failures, &Scenario),
-        ),
-        ("stap-threads", check_threads),
-        ("stap-hostile", check_hostile),
-        ("stap-follow-pid", check_follow_pid),
-        ("stap-uid", check_uid),
-        ("stap-comm-sigint", check_comm_sigint),
-        ("bpftrace-cat", |f, s| check_cat(f, s, "bpftrace")),
-        ("bpftrace-threads", check_threads),
-    ]
-    .into_iter()
-    .collect();
-    for (name, check) in &checks {
-        check(&mut f, &scenario(name));
+    for (name, check) in checks {
+        check(
+            &mut f,
+            &Scenario {
+                name: (*name).to_owned(),
+                dir: results.join(name),
+            },
+        );
     }
     assert!(
         f.0.is_empty(),
-        "{} failed checks in the guest (what the guest wrote is kept in {}):\n\n{}",
+        "{} failed checks in the guest (what the guest wrote is in {}):\n\n{}",
         f.0.len(),
         results.display(),
         f.0.join("\n\n")
     );
-    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn trace_gen_runs_systemtap_in_the_debian_guest() {
+    assert_scenarios(
+        "trace_gen_runs_systemtap_in_the_debian_guest",
+        &[
+            ("stap-cat", |f, s| check_cat(f, s, "stap")),
+            ("stap-threads", check_threads),
+            ("stap-hostile", check_hostile),
+            ("stap-follow-pid", check_follow_pid),
+            ("stap-uid", check_uid),
+            ("stap-comm-sigint", check_comm_sigint),
+        ],
+    );
+}
+
+#[test]
+fn trace_gen_runs_bpftrace_in_the_debian_guest() {
+    assert_scenarios(
+        "trace_gen_runs_bpftrace_in_the_debian_guest",
+        &[
+            ("bpftrace-cat", |f, s| check_cat(f, s, "bpftrace")),
+            ("bpftrace-threads", check_threads),
+        ],
+    );
 }
 
 /// A real `stap -p4` with SystemTap's stock runtime on the guest's kernel fails in

@@ -269,6 +269,7 @@ fn stap_args_read_stdin_and_size_the_buffer() {
         "-DMAXSTRINGLEN=4096",
         "-DMAXMAPENTRIES=65536",
         "-DSTP_NO_OVERLOAD",
+        "-g",
         "-DMAXTRYLOCK=100000",
         "-DMAXSKIPPED=1000000",
     ];

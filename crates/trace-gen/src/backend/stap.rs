@@ -58,8 +58,9 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// The line the script prints with each fence line, `# trace-gen: emitted N`: how many events
-/// it had printed by then. stap 4.8's data channel can lose events without saying so (stapio
+/// The line the script prints with each fence line, `# trace-gen: emitted N skipped M`: how
+/// many events it had printed by then, and how many probes stap had skipped (a global's lock
+/// not taken in time, a busy context: read from the runtime, hence guru mode, `-g`). stap 4.8's data channel can lose events without saying so (stapio
 /// reads relay buffers while they are written), and nothing the script prints once it is
 /// stopped arrives, not even a warning; so the count comes with the fence, and whatever it
 /// counted that never arrived is a `# lost:` line at the end.
@@ -71,6 +72,10 @@ const NOT_REPORTED: u64 = u64::MAX;
 /// The largest count of the [`EMITTED_PREFIX`] lines read (one tracer runs per trace-gen
 /// process).
 static EMITTED: AtomicU64 = AtomicU64::new(NOT_REPORTED);
+
+/// The largest count of skipped probes the [`EMITTED_PREFIX`] lines gave: each skipped probe is
+/// at most one open that was never printed.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Returns read from this process's stap.
 static RETURNS_READ: AtomicU64 = AtomicU64::new(0);
@@ -180,6 +185,8 @@ impl Backend for SystemTap {
             format!("-DMAXSTRINGLEN={MAX_STRING_LEN}").into(),
             format!("-DMAXMAPENTRIES={MAP_ENTRIES}").into(),
             "-DSTP_NO_OVERLOAD".into(),
+            // Guru mode: the fence reads stap's count of skipped probes (embedded C).
+            "-g".into(),
             format!("-DMAXTRYLOCK={MAX_TRY_LOCK}").into(),
             format!("-DMAXSKIPPED={MAX_SKIPPED}").into(),
         ];
@@ -220,14 +227,16 @@ impl Backend for SystemTap {
     /// Adds the script's [`EMITTED_PREFIX`] lines, and counts the returns read (for
     /// [`Backend::final_lost`]).
     fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
-        if let Some(n) = line
+        if let Some((n, skipped)) = line
             .strip_prefix(EMITTED_PREFIX.as_bytes())
             .and_then(|n| std::str::from_utf8(n).ok())
-            .and_then(|n| n.parse::<u64>().ok())
+            .and_then(|n| n.split_once(" skipped "))
+            .and_then(|(n, k)| Some((n.parse::<u64>().ok()?, k.parse::<u64>().ok()?)))
         {
             let _ = EMITTED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
                 Some(if old == NOT_REPORTED { n } else { old.max(n) })
             });
+            SKIPPED.fetch_max(skipped, Ordering::SeqCst);
             return TracerLine::Blank;
         }
         let line = super::classify_line(line);
@@ -254,7 +263,7 @@ impl Backend for SystemTap {
             }
             return 0;
         }
-        emitted.saturating_sub(read)
+        emitted.saturating_sub(read) + SKIPPED.swap(0, Ordering::SeqCst)
     }
 
     /// stap's exit report of lost events: `There were N transport failures` (a full buffer:
@@ -552,7 +561,7 @@ fn render(spec: &ScriptSpec) -> String {
                 X86_64.getppid
             ));
             w.line(&format!(
-                "  printf(\"{EMITTED_PREFIX}%d\\n{FENCE_MARKER} %d\\n\", emitted, cpu())"
+                "  printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
             ));
             w.line("  next");
             w.line("}");
@@ -575,7 +584,7 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("# Elsewhere: the syscall tapsets.");
     w.block("probe syscall.getppid", |w| {
         w.line(&format!(
-            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d\\n{FENCE_MARKER} %d\\n\", emitted, cpu())"
+            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
         ));
     });
     w.block("probe syscall.open, syscall.creat", |w| {
@@ -594,6 +603,11 @@ fn render(spec: &ScriptSpec) -> String {
     );
     w.line("probe begin { announce() }");
     w.line("%)");
+    w.line("");
+    w.line("# Probes stap skipped so far (each is at most one open never printed).");
+    w.line("function skipped_probes:long () %{ /* pure */");
+    w.line("  STAP_RETVALUE = atomic_read(skipped_count());");
+    w.line("%}");
     w.line("");
     w.line("# Says that tracing is live. stap runs its begin probes before it registers the");
     w.line("# tracepoint probes, so on x86_64 this waits for the first system call exit after");
@@ -746,11 +760,15 @@ mod tests {
         }
         SystemTap.classify(b"=> uid: 0 pid: 1 tid: 1 comm: \"a\" open: \"/x\" 5");
         assert_eq!(
-            SystemTap.classify(b"# trace-gen: emitted 5"),
+            SystemTap.classify(b"# trace-gen: emitted 5 skipped 1"),
             TracerLine::Blank
         );
-        SystemTap.classify(b"# trace-gen: emitted 4");
-        assert_eq!(SystemTap.final_lost(), 2);
+        SystemTap.classify(b"# trace-gen: emitted 4 skipped 0");
+        assert_eq!(
+            SystemTap.final_lost(),
+            3,
+            "2 printed and not read, 1 skipped"
+        );
         assert_eq!(SystemTap.final_lost(), 0, "counted once");
     }
 
