@@ -44,6 +44,12 @@
 //!   otherwise abort the trace when its probes take too much CPU time, which a burst of opens
 //!   under emulation does), `-DMAXMAPENTRIES` for the per-thread and followed-process maps.
 //!
+//! Precompiled modules: trace-gen runs `$STAP_PATH` with the script on stdin and nothing
+//! per-run in the script (pids are `-G` globals), so a `stap` wrapper can map the script and
+//! its compile options to a cached module and run it with `staprun`
+//! (`scripts/guest/stap-cached`, used by the guest tests, where stap's own passes do not
+//! finish). The README's "What the tracers need" says why this is a wrapper and not an option.
+//!
 //! At run time stap reports its losses only on stderr, at exit: `There were N transport
 //! failures` (a full buffer) and `Number of errors: N, skipped probes: M`; each is turned into
 //! a `# lost:` line ([`Backend::stderr_line`]). On Debian 12's 6.1 kernels SystemTap 4.8's
