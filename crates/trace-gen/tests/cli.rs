@@ -78,7 +78,7 @@ fn print_script_for_the_other_backends_uses_their_path_variables() {
         .args(["-S", "--print-script", "-c", "ls"])
         .assert()
         .success()
-        .stderr(predicate::str::contains(" -x PID - < script"));
+        .stderr(predicate::str::contains(" -G command=PID -G tracegen="));
     trace_gen()
         .args(["-D", "--print-script", "--target-os", "linux", "-c", "ls"])
         .assert()

@@ -369,7 +369,7 @@ fn stap_parses_each_accepted_name_as_one_string() {
     };
     let tree = |name: &str| -> Option<String> {
         let script = render(&SystemTap, &["-S", "-n", name]).unwrap().0;
-        let (ok, stdout, stderr) = run_tool(&stap, &["-r", &release, "-p1", "-"], &script)?;
+        let (ok, stdout, stderr) = run_tool(&stap, &["-r", &release, "-p1", "-g", "-"], &script)?;
         assert!(ok, "stap -p1 rejects -n {name:?}:\n{stderr}");
         Some(stdout)
     };

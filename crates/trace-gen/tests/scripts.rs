@@ -481,7 +481,14 @@ fn hostile_names_are_refused() {
 
 /// The stap parse tree (`stap -p1`) of `script`.
 fn stap_parse_tree(stap: &Path, release: &str, script: &str) -> String {
-    let args = ["-r".into(), release.into(), "-p1".into(), "-".into()];
+    // -g: the script reads stap's skipped-probe count in embedded C (guru mode).
+    let args = [
+        "-r".into(),
+        release.into(),
+        "-p1".into(),
+        "-g".into(),
+        "-".into(),
+    ];
     let (ok, stdout, stderr) = run_stap(stap, &args, script);
     assert!(ok, "stap -p1 rejects the script:\n{script}\n{stderr}");
     stdout
