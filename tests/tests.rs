@@ -12,6 +12,7 @@ mod common;
 mod differential;
 mod dtrace;
 mod faults;
+mod guest;
 
 use common::*;
 use std::io::{BufRead, BufReader};

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kver=${1:-$(guest_kver)}
 check_guest_kernel "$kver"
 busybox=/bin/busybox
-[ -x "$busybox" ] && "$busybox" --list 2>/dev/null | grep -qx switch_root \
+[ -x "$busybox" ] && "$busybox" --list 2>/dev/null | grep -x switch_root >/dev/null \
     || die "no static busybox at $busybox: apt-get install busybox-static (scripts/guest/install.sh)"
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' \
     || ldd "$busybox" 2>&1 | grep -q 'not a dynamic' \

@@ -74,6 +74,10 @@ pub enum Error {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// SystemTap's runtime does not compile for this kernel: it calls `task_work_cancel()`
+    /// as it was before the kernel changed its argument (Debian 12's 6.1.y, Linux 6.11+).
+    #[error("stap could not build its module: SystemTap's runtime predates this kernel's task_work_cancel() (now task_work_cancel_func()); make a patched copy with scripts/guest/patched-runtime.sh and set SYSTEMTAP_RUNTIME to the directory it prints")]
+    StapRuntimeTooOld,
     /// The tracer exited with an error (its stderr was shown as it came).
     #[error("{tracer} failed ({status}){}", stderr_tail(.stderr))]
     TracerFailed {

@@ -199,7 +199,14 @@ fn pids_are_u32_numbers_or_refused() {
         let mut a = args.clone();
         a.extend_from_slice(&["-p", "1234567"]);
         let reference = render(&*backend, &a).unwrap();
-        assert!(reference.0.contains("1234567") || reference.1.iter().any(|x| x == "1234567"));
+        // A number in the script, or an argument (`1234567`, or a stap `-G root_0=1234567`).
+        assert!(
+            reference.0.contains("1234567")
+                || reference
+                    .1
+                    .iter()
+                    .any(|x| x == "1234567" || x.to_string_lossy().ends_with("=1234567"))
+        );
         let mut b = args.clone();
         b.extend_from_slice(&["-p", "4294967295"]);
         let big = render(&*backend, &b).unwrap();
@@ -362,7 +369,7 @@ fn stap_parses_each_accepted_name_as_one_string() {
     };
     let tree = |name: &str| -> Option<String> {
         let script = render(&SystemTap, &["-S", "-n", name]).unwrap().0;
-        let (ok, stdout, stderr) = run_tool(&stap, &["-r", &release, "-p1", "-"], &script)?;
+        let (ok, stdout, stderr) = run_tool(&stap, &["-r", &release, "-p1", "-g", "-"], &script)?;
         assert!(ok, "stap -p1 rejects -n {name:?}:\n{stderr}");
         Some(stdout)
     };

@@ -118,6 +118,13 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         StderrLine::Show
     }
 
+    /// Events the tracer lost that can be known only once its output has ended and its
+    /// stderr was read (a count the script reported, compared with what arrived). By default
+    /// none.
+    fn final_lost(&self) -> u64 {
+        0
+    }
+
     // --- Failure ---
 
     /// The one error for a tracer that failed (it ended before its probes were attached, or

@@ -1,44 +1,155 @@
-//! The SystemTap backend: renders a [`ScriptSpec`] as a stap script and says how to run
-//! `stap` on it.
+//! The SystemTap backend: renders a [`ScriptSpec`] as a stap script, says how to run `stap`
+//! on it, and reads what stap says about lost events and failed builds.
 //!
-//! What the script does, and why (each point was checked against the SystemTap 4.8 tapsets in
-//! `/usr/share/systemtap/tapset/linux/`, and every script is elaborated by `stap -p2` in
-//! `tests/scripts.rs`):
+//! What the script does, and why (run for real by `tests/guest.rs`, in a qemu guest booting
+//! Debian's 6.1 kernel; every script is also elaborated by `stap -p2` in
+//! `crates/trace-gen/tests/scripts.rs`):
 //!
-//! - Probes the tapset aliases `syscall.open`, `syscall.openat` and `syscall.creat` and their
-//!   `.return`s. There is no `syscall.openat2` tapset; on x86_64 the script adds it from the
-//!   `raw_syscalls` tracepoints (`$id`/`$regs->orig_ax` 437, path in `$regs->si`), optional
-//!   (`?`) so that the script still elaborates where they are missing.
-//! - Stashes the user pointer of the path per thread (`tid()`) at entry and reads the string
-//!   at return (`user_string_quoted`, C-quoted, `"..."...` when cut): at entry the page may
-//!   not be faulted in yet. The tapsets' own `filename` is read at entry, so it is not used.
-//!   `pointer_arg(N)` gives the syscall's Nth argument on every route the aliases resolve to
-//!   (the kprobe and tracepoint routes point the register context at the syscall's `pt_regs`
-//!   before the handler runs).
-//! - The return value is the tapset's `retval` (already `fd` or `-errno`), never `$return`,
-//!   which `stap -p2` rejects on the tracepoint route.
-//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`, comparable across CPUs, the clock
-//!   of trace-gen's own `# clock-offset-ns:` header); `probe begin` prints
-//!   [`ATTACHED_MARKER`] once every probe is registered.
-//! - Filters are literals: numbers, and a [`CommName`] that was validated to need no escaping
-//!   (escaped here all the same).
+//! - On x86_64 it takes every open-family call from the `raw_syscalls` tracepoints: 64-bit
+//!   `open`, `creat`, `openat`, `openat2` and their 32-bit (ia32) numbers, the arguments read
+//!   from the saved registers (`$regs->cs` tells the two ABIs apart). No kretprobes: a return
+//!   kprobe can be missed when too many calls are in flight (a blocked FIFO open holds one),
+//!   and stap counts that only as a "skipped probe". Elsewhere the `syscall.*` tapsets.
+//! - The entry stashes the path pointer and the time per thread; the next system call exit
+//!   of that thread is the open's return, where the path is read (at entry the page may not
+//!   be faulted in yet).
+//! - Names are quoted by stap itself (`string_quoted`: `\n`, `\"`, `\\`, octal, `\u`), so no
+//!   byte of a path or a process name can end a field or a line. A path is read whole, up to
+//!   `PATH_MAX - 1` bytes ([`MAX_STRING_LEN`]), and quoted in chunks of [`QUOTE_CHUNK`] bytes
+//!   (a quoted byte takes up to 4, and stap cuts any string at `MAXSTRINGLEN`); a path the
+//!   kernel would refuse as too long ends with stap's `...` cut mark.
+//! - Process names: `string_quoted(execname())`. Statements need no `;` in stap and `return`
+//!   takes an optional value, so a bare `return` followed by an assignment on the next line
+//!   returns that assignment: every `return` here is `return;`.
+//! - Following (`-p`, `-c`), as `strace -f`: a `traced` set of thread-group ids, seeded with
+//!   the `-p` roots (`pid2task` drops those that do not exist) or the `-c` command, grown on
+//!   `sched_process_fork` whichever thread forks (`fork`, `vfork`, `clone` without
+//!   `CLONE_THREAD`), and shrunk on `sched_process_exit` only when the last thread of the
+//!   group exits (`signal->live` is 0 there), so a main thread's exit and an `exec` from any
+//!   thread keep the process. The script reports each as `P fork PARENT CHILD` and
+//!   `P exit PID` ([`Backend::reports_processes`]): trace-gen stops when none is left.
+//! - Process ids that change with every run (the `-p` roots, the pids excluded system-wide,
+//!   trace-gen's own pid for the fence) are globals set on the command line with `-G`, never
+//!   literals, so the script, and the compiled module, are the same on every run: a module
+//!   cache (`scripts/guest/stap-cached`) reuses it.
+//! - The fence ([`Backend::has_fence`]): a `getppid()` by trace-gen prints [`FENCE_MARKER`]
+//!   and the CPU. stap's buffers are per CPU and what is still in them when stap is stopped
+//!   was measured to be lost (`cat` lost all of its opens in 3 runs of 7), so trace-gen stops
+//!   stap only once every CPU's fence line was read.
+//! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`). [`ATTACHED_MARKER`] is printed by
+//!   the first `sys_exit` probe to fire: stap runs `probe begin` before it registers its
+//!   tracepoint probes (measured: a `-c` command released on a marker printed there was not
+//!   traced at all), and `sys_exit` is registered last.
+//! - Compile options: `-DMAXSTRINGLEN=4096` (whole paths), `-DSTP_NO_OVERLOAD` (stap would
+//!   otherwise abort the trace when its probes take too much CPU time, which a burst of opens
+//!   under emulation does), `-DMAXMAPENTRIES` for the per-thread and followed-process maps.
+//!
+//! Precompiled modules: trace-gen runs `$STAP_PATH` with the script on stdin and nothing
+//! per-run in the script (pids are `-G` globals), so a `stap` wrapper can map the script and
+//! its compile options to a cached module and run it with `staprun`
+//! (`scripts/guest/stap-cached`, used by the guest tests, where stap's own passes do not
+//! finish). The README's "What the tracers need" says why this is a wrapper and not an option.
+//!
+//! At run time stap reports its losses only on stderr, at exit: `There were N transport
+//! failures` (a full buffer) and `Number of errors: N, skipped probes: M`; each is turned into
+//! a `# lost:` line ([`Backend::stderr_line`]). On Debian 12's 6.1 kernels SystemTap 4.8's
+//! runtime does not compile (`task_work_cancel()` changed its argument);
+//! [`Backend::diagnose`] says so and names the fix ([`RUNTIME_VAR`]).
 
-use super::{Backend, Env};
-use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER};
+use super::{Backend, Decoded, Decoder, Env, StderrLine, TracerLine};
+use crate::error::Error;
+use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The line the script prints with each fence line, `# trace-gen: emitted N skipped M`: how
+/// many events it had printed by then, and how many probes stap had skipped (a global's lock
+/// not taken in time, a busy context: read from the runtime, hence guru mode, `-g`). stap 4.8's data channel can lose events without saying so (stapio
+/// reads relay buffers while they are written), and nothing the script prints once it is
+/// stopped arrives, not even a warning; so the count comes with the fence, and whatever it
+/// counted that never arrived is a `# lost:` line at the end.
+pub const EMITTED_PREFIX: &str = "# trace-gen: emitted ";
+
+/// No [`EMITTED_PREFIX`] line was read.
+const NOT_REPORTED: u64 = u64::MAX;
+
+/// The largest count of the [`EMITTED_PREFIX`] lines read (one tracer runs per trace-gen
+/// process).
+static EMITTED: AtomicU64 = AtomicU64::new(NOT_REPORTED);
+
+/// The largest count of skipped probes the [`EMITTED_PREFIX`] lines gave: each skipped probe is
+/// at most one open that was never printed.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Returns read from this process's stap.
+static RETURNS_READ: AtomicU64 = AtomicU64::new(0);
+
+/// The script's attached line was read: it should report its count at the end.
+static ATTACHED_READ: AtomicBool = AtomicBool::new(false);
 
 /// Longest string the script handles (`-DMAXSTRINGLEN`): `PATH_MAX`, so that every path the
-/// kernel accepts is read whole (stap's default is 512 bytes).
+/// kernel accepts (4,095 bytes and the NUL) is read whole (stap's default is 512 bytes).
 pub const MAX_STRING_LEN: u32 = 4096;
 
-/// The x86_64 system call number of `openat2` (the same on every architecture since Linux
-/// 5.6, which gave new calls one number everywhere).
-const OPENAT2_NR: u32 = 437;
+/// The longest path the kernel accepts, without its NUL (`PATH_MAX - 1`): read whole.
+pub const PATH_MAX_LEN: u32 = 4095;
 
-/// `__USER_CS` on x86_64: the code segment of a 64-bit task's system call. A 32-bit task
-/// (`__USER32_CS`) passes its arguments in other registers, so its `openat2` is skipped.
-const X86_64_USER_CS: u32 = 51;
+/// Bytes of a path read and quoted at once: quoted, each byte takes at most 4 (`\ooo`), plus the two
+/// quotes, which must fit in [`MAX_STRING_LEN`] or stap cuts the string.
+pub const QUOTE_CHUNK: u32 = 1000;
+
+/// Entries per map (`-DMAXMAPENTRIES`): threads inside an open at once, and followed
+/// processes. stap's default is 2,048, and a full map is an error that ends the run.
+pub const MAP_ENTRIES: u32 = 65536;
+
+/// Attempts (10 us apart) to take a global's lock before a probe is skipped (`-DMAXTRYLOCK`):
+/// stap's 100 (1 ms) skipped dozens of probes of an 8-thread burst in a guest whose virtual
+/// CPUs the host preempts. 100,000 is one second.
+pub const MAX_TRY_LOCK: u32 = 100_000;
+
+/// Skipped probes before stap aborts the run (`-DMAXSKIPPED`, default 100): a skipped probe is
+/// counted as a lost event, and the trace goes on.
+pub const MAX_SKIPPED: u32 = 1_000_000;
+
+/// The variable stap reads for its runtime directory (`stap(1)`, ENVIRONMENT): set it to a
+/// patched copy where the stock runtime does not compile for the kernel.
+pub const RUNTIME_VAR: &str = "SYSTEMTAP_RUNTIME";
+
+/// x86_64 system call numbers (64-bit ABI, `cs` = `__USER_CS`).
+const X86_64: Abi = Abi {
+    cs: 51,
+    open: 2,
+    creat: 85,
+    openat: 257,
+    openat2: 437,
+    getppid: 110,
+    regs: ["di", "si"],
+};
+
+/// i386 system call numbers (ia32 tasks on x86_64, `cs` = `__USER32_CS`).
+const IA32: Abi = Abi {
+    cs: 35,
+    open: 5,
+    creat: 8,
+    openat: 295,
+    openat2: 437,
+    getppid: 64,
+    regs: ["bx", "cx"],
+};
+
+/// One system call ABI of x86_64: its code segment, its call numbers, and the registers of
+/// the first two arguments.
+struct Abi {
+    cs: u32,
+    open: u32,
+    creat: u32,
+    openat: u32,
+    openat2: u32,
+    getppid: u32,
+    regs: [&'static str; 2],
+}
 
 /// The SystemTap backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,22 +180,186 @@ impl Backend for SystemTap {
         render(spec)
     }
 
-    /// `-s MB` (stap's per-CPU buffer, in whole megabytes, at least 1), the string limit,
-    /// `-x PID` for `-c` (then `target()` is that pid), and `-` to read the script on stdin.
+    /// `-s MB` (stap's per-CPU buffer, in whole megabytes, at least 1), the compile options,
+    /// the run's pids as `-G` globals (the `-c` command's too: with `-x PID`, stap's stapio
+    /// exits as soon as that process does, dropping what it has not read yet: measured, a
+    /// whole 8-thread burst), and `-` to read the script on stdin.
     fn args(&self, spec: &ScriptSpec, target_pid: Option<u32>) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec![
             "-s".into(),
             buffer_megabytes(spec.buffer_size).to_string().into(),
             format!("-DMAXSTRINGLEN={MAX_STRING_LEN}").into(),
+            format!("-DMAXMAPENTRIES={MAP_ENTRIES}").into(),
+            "-DSTP_NO_OVERLOAD".into(),
+            // Guru mode: the fence reads stap's count of skipped probes (embedded C).
+            "-g".into(),
+            format!("-DMAXTRYLOCK={MAX_TRY_LOCK}").into(),
+            format!("-DMAXSKIPPED={MAX_SKIPPED}").into(),
         ];
         if matches!(spec.target, Target::Command) {
             // Without a pid yet (--print-script), a visible placeholder.
-            args.push("-x".into());
-            args.push(target_pid.map_or_else(|| "PID".into(), |p| p.to_string().into()));
+            args.push("-G".into());
+            args.push(
+                target_pid.map_or_else(|| "command=PID".into(), |p| format!("command={p}").into()),
+            );
+        }
+        let mut global = |name: String, value: u32| {
+            args.push("-G".into());
+            args.push(format!("{name}={value}").into());
+        };
+        global("tracegen".to_owned(), std::process::id());
+        for (name, pid) in pid_globals(spec) {
+            global(name, pid);
         }
         args.push("-".into());
         args
     }
+
+    fn has_fence(&self) -> bool {
+        true
+    }
+
+    /// Lines as [`Backend::classify`] reads them, and the followed processes' `P fork PARENT
+    /// CHILD` and `P exit PID`.
+    fn decoder(&self) -> Option<Box<dyn Decoder>> {
+        Some(Box::new(StapLines))
+    }
+
+    /// When following (`-p`, `-c`): the run ends when the last followed process has exited.
+    fn reports_processes(&self, spec: &ScriptSpec) -> bool {
+        follows(spec)
+    }
+
+    /// Adds the script's [`EMITTED_PREFIX`] lines, and counts the returns read (for
+    /// [`Backend::final_lost`]).
+    fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
+        if let Some((n, skipped)) = line
+            .strip_prefix(EMITTED_PREFIX.as_bytes())
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .and_then(|n| n.split_once(" skipped "))
+            .and_then(|(n, k)| Some((n.parse::<u64>().ok()?, k.parse::<u64>().ok()?)))
+        {
+            let _ = EMITTED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
+                Some(if old == NOT_REPORTED { n } else { old.max(n) })
+            });
+            SKIPPED.fetch_max(skipped, Ordering::SeqCst);
+            return TracerLine::Blank;
+        }
+        let line = super::classify_line(line);
+        match &line {
+            TracerLine::Trace(l) if l.starts_with(b"<= ") => {
+                RETURNS_READ.fetch_add(1, Ordering::SeqCst);
+            }
+            TracerLine::Attached => ATTACHED_READ.store(true, Ordering::SeqCst),
+            _ => {}
+        }
+        line
+    }
+
+    /// The events the script had printed at its last fence ([`EMITTED_PREFIX`]) that never
+    /// arrived.
+    fn final_lost(&self) -> u64 {
+        let emitted = EMITTED.swap(NOT_REPORTED, Ordering::SeqCst);
+        let read = RETURNS_READ.swap(0, Ordering::SeqCst);
+        if emitted == NOT_REPORTED {
+            if ATTACHED_READ.swap(false, Ordering::SeqCst) {
+                eprintln!(
+                    "trace-gen: stap did not report how many events it printed: events lost at its end cannot be counted"
+                );
+            }
+            return 0;
+        }
+        emitted.saturating_sub(read) + SKIPPED.swap(0, Ordering::SeqCst)
+    }
+
+    /// stap's exit report of lost events: `There were N transport failures` (a full buffer:
+    /// one probe's output each), `Number of errors: N, skipped probes: M` (each skipped or
+    /// failed probe is at most one open). Every one becomes lost events.
+    fn stderr_line(&self, line: &str) -> StderrLine {
+        lost_report(line).map_or(StderrLine::Show, StderrLine::Lost)
+    }
+
+    /// Pass 4 of SystemTap 4.8 on Debian 12's 6.1 kernels (and 6.11+): the runtime calls
+    /// `task_work_cancel()` with the argument it had before the kernel changed it.
+    fn diagnose(&self, status: ExitStatus, stderr: &str) -> Error {
+        if is_task_work_cancel_failure(stderr) {
+            return Error::StapRuntimeTooOld;
+        }
+        super::tracer_failed(self, status, stderr)
+    }
+}
+
+/// Reads stap's stdout: the followed processes' reports, and everything else as
+/// [`Backend::classify`] does.
+struct StapLines;
+
+impl Decoder for StapLines {
+    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Decoded {
+        let numbers = |rest: &[u8]| -> Option<Vec<u32>> {
+            std::str::from_utf8(rest)
+                .ok()?
+                .split(' ')
+                .map(|n| n.parse().ok())
+                .collect()
+        };
+        if let Some(rest) = line.strip_prefix(b"P fork ") {
+            return match numbers(rest).as_deref() {
+                Some(&[parent, child]) => Decoded::Fork { parent, child },
+                _ => Decoded::Malformed("a P fork line without two pids".to_owned()),
+            };
+        }
+        if let Some(rest) = line.strip_prefix(b"P exit ") {
+            return match numbers(rest).as_deref() {
+                Some(&[pid]) => Decoded::Exit(pid),
+                _ => Decoded::Malformed("a P exit line without a pid".to_owned()),
+            };
+        }
+        match SystemTap.classify(line) {
+            TracerLine::Trace(l) => {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+                Decoded::Trace
+            }
+            TracerLine::Attached => Decoded::Attached,
+            TracerLine::Fence(cpu) => Decoded::Fence(cpu),
+            TracerLine::Lost(n) => Decoded::Lost(n),
+            TracerLine::Blank => Decoded::Blank,
+            TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
+        }
+    }
+
+    fn finish(&mut self, _out: &mut Vec<u8>) -> u64 {
+        0
+    }
+}
+
+/// Whether stap's stderr is the pass-4 failure of a runtime older than the kernel's
+/// `task_work_cancel()` change.
+pub fn is_task_work_cancel_failure(stderr: &str) -> bool {
+    stderr.contains("kallsyms_task_work_cancel")
+        && stderr.contains("incompatible pointer type")
+        && stderr.contains("Pass 4: compilation failed")
+}
+
+/// The number of events a stap stderr line says were lost, if it says so.
+pub fn lost_report(line: &str) -> Option<u64> {
+    let number_after = |text: &str, key: &str| -> Option<u64> {
+        let rest = &text[text.find(key)? + key.len()..];
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    if line.contains("transport failures") {
+        return number_after(line, "There were");
+    }
+    if line.contains("Number of errors:") && line.contains("skipped probes:") {
+        let n = number_after(line, "Number of errors:")? + number_after(line, "skipped probes:")?;
+        return (n > 0).then_some(n);
+    }
+    None
 }
 
 /// stap's `-s` takes whole megabytes per CPU; round up so the buffer is never smaller than
@@ -93,21 +368,33 @@ fn buffer_megabytes(bytes: u64) -> u64 {
     bytes.div_ceil(1 << 20).max(1)
 }
 
+/// The `-G` globals that carry the run's process ids: `root_K` (the `-p` pids) or
+/// `exclude_K` (pids not traced system-wide).
+fn pid_globals(spec: &ScriptSpec) -> Vec<(String, u32)> {
+    let (prefix, pids) = match &spec.target {
+        Target::Pids(pids) => ("root", pids),
+        Target::SystemWide { exclude } => ("exclude", exclude),
+        Target::Command => return Vec::new(),
+    };
+    pids.iter()
+        .enumerate()
+        .map(|(k, &p)| (format!("{prefix}_{k}"), p))
+        .collect()
+}
+
 /// One condition of the filter, as a typed value; [`Test::render`] is the only place that
 /// turns it into stap code.
 enum Test<'a> {
     /// Not stap's own process (`stp_pid()`, the stapio reading the buffers).
     NotTracer,
-    /// Not this pid (trace-gen itself).
-    PidIsNot(u32),
-    /// One of these pids.
-    PidIn(&'a [u32]),
-    /// A pid in the `traced` map (the `-p` pids and their descendants).
+    /// Not the pid in this global (trace-gen itself).
+    PidIsNot(String),
+    /// The pid in one of these globals.
+    PidIn(Vec<String>),
+    /// A pid in the `traced` set (followed processes).
     Traced,
-    /// `target()` or one of its descendants (the `target_set` tapset).
-    TargetSet,
-    /// `target()` itself.
-    PidIsTarget,
+    /// The `-c` command itself.
+    PidIsCommand,
     /// This real uid.
     UidIs(u32),
     /// This process name.
@@ -118,34 +405,37 @@ impl Test<'_> {
     fn render(&self) -> String {
         match self {
             Test::NotTracer => "pid() != stp_pid()".to_owned(),
-            Test::PidIsNot(pid) => format!("pid() != {pid}"),
-            Test::PidIn([]) => "0".to_owned(),
-            Test::PidIn([pid]) => format!("pid() == {pid}"),
-            Test::PidIn(pids) => {
-                let any: Vec<String> = pids.iter().map(|p| format!("pid() == {p}")).collect();
+            Test::PidIsNot(global) => format!("pid() != {global}"),
+            Test::PidIn(globals) if globals.is_empty() => "0".to_owned(),
+            Test::PidIn(globals) => {
+                let any: Vec<String> = globals.iter().map(|g| format!("pid() == {g}")).collect();
                 format!("({})", any.join(" || "))
             }
             Test::Traced => "pid() in traced".to_owned(),
-            Test::TargetSet => "target_set_pid(pid())".to_owned(),
-            Test::PidIsTarget => "pid() == target()".to_owned(),
+            Test::PidIsCommand => "pid() == command".to_owned(),
             Test::UidIs(uid) => format!("uid() == {uid}"),
             Test::CommIs(name) => format!("execname() == {}", name.string_literal()),
         }
     }
 }
 
+/// Whether the script keeps the `traced` set.
+fn follows(spec: &ScriptSpec) -> bool {
+    spec.follow && !matches!(spec.target, Target::SystemWide { .. })
+}
+
 /// The conditions an open must meet to be traced, all of them (AND).
 fn tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
+    let names = |spec| pid_globals(spec).into_iter().map(|(n, _)| n);
     let mut tests = match &spec.target {
-        Target::SystemWide { exclude } => {
+        Target::SystemWide { .. } => {
             let mut t = vec![Test::NotTracer];
-            t.extend(exclude.iter().map(|&p| Test::PidIsNot(p)));
+            t.extend(names(spec).map(Test::PidIsNot));
             t
         }
-        Target::Pids(_) if spec.follow => vec![Test::Traced],
-        Target::Pids(pids) => vec![Test::PidIn(pids)],
-        Target::Command if spec.follow => vec![Test::TargetSet],
-        Target::Command => vec![Test::PidIsTarget],
+        _ if follows(spec) => vec![Test::Traced],
+        Target::Pids(_) => vec![Test::PidIn(names(spec).collect())],
+        Target::Command => vec![Test::PidIsCommand],
     };
     tests.extend(spec.uid.map(Test::UidIs));
     tests.extend(spec.comm.as_ref().map(Test::CommIs));
@@ -184,90 +474,334 @@ impl StapWriter {
     }
 }
 
-/// An entry probe: filter, then stash the path pointer and the time for this thread.
-fn entry_probe(w: &mut StapWriter, points: &str, filter: &str, path_ptr: &str) {
-    w.block(&format!("probe {points}"), |w| {
-        w.line(&format!("if (!({filter})) next"));
-        w.line(&format!("entry_path[tid()] = {path_ptr}"));
-        w.line("entry_ts[tid()] = ktime_get_ns()");
-    });
+/// The entry of one ABI's open-family calls on `raw_syscalls:sys_enter`: sets `p` to the
+/// path pointer, or goes to the next probe for any other call.
+fn abi_entry(w: &mut StapWriter, abi: &Abi) {
+    let [first, second] = abi.regs;
+    w.line(&format!(
+        "if (id == {} || id == {}) p = $regs->{first}",
+        abi.open, abi.creat
+    ));
+    w.line(&format!(
+        "else if (id == {} || id == {}) p = $regs->{second}",
+        abi.openat, abi.openat2
+    ));
+    w.line("else next");
 }
 
 fn render(spec: &ScriptSpec) -> String {
     let filter: Vec<String> = tests(spec).iter().map(Test::render).collect();
     let filter = filter.join(" && ");
-    let traced_pids = match &spec.target {
-        Target::Pids(pids) if spec.follow => Some(pids),
-        _ => None,
-    };
+    let follow = follows(spec);
+    let globals = pid_globals(spec);
 
     let mut w = StapWriter::new();
     w.line("# Generated by trace-gen: open-family system calls, paths read at return,");
     w.line("# paired per thread, monotonic timestamps (ktime_get_ns).");
     w.line("");
     w.line("# Per thread: the path's user pointer and the time, stashed at entry.");
-    w.line("global entry_path%, entry_ts%");
-    if traced_pids.is_some() {
-        w.line("# The -p pids and their descendants.");
-        w.line("global traced%");
+    w.line("global entry_path, entry_ts");
+    w.line("# Events printed, reported at the end: what the transport lost is the difference.");
+    w.line("global emitted = 0");
+    w.line("# The attached line was printed.");
+    w.line("global attached = 0");
+    w.line("# Set with -G: trace-gen's pid (the fence), and the run's process ids.");
+    w.line("global tracegen = 0");
+    for (name, _) in &globals {
+        w.line(&format!("global {name} = 0"));
+    }
+    if matches!(spec.target, Target::Command) {
+        w.line("global command = 0");
+    }
+    if follow {
+        w.line("# The followed processes (thread group ids); trace-gen keeps the live ones from");
+        w.line("# the P fork and P exit lines, and stops when none is left.");
+        w.line(&format!("global traced[{MAP_ENTRIES}]"));
     }
     w.line("");
     w.block("probe begin", |w| {
-        if let Some(pids) = traced_pids {
-            for pid in pids {
-                w.line(&format!("traced[{pid}] = 1"));
+        if follow {
+            match &spec.target {
+                Target::Command => w.line("follow(command)"),
+                _ => {
+                    for (name, _) in &globals {
+                        w.line(&format!("if (pid2task({name})) follow({name})"));
+                    }
+                }
             }
         }
-        w.line(&format!("printf(\"{ATTACHED_MARKER}\\n\")"));
     });
-    if traced_pids.is_some() {
+    if follow {
         w.line("");
-        w.line("# Follow the process tree, as the target_set tapset does for target().");
-        w.block("probe process.begin", |w| {
-            w.line("if (ppid() in traced) traced[pid()] = 1");
+        w.block("function follow(tgid:long)", |w| {
+            w.line("traced[tgid] = 1");
         });
-        w.block("probe process.end", |w| w.line("delete traced[pid()]"));
+        w.line("");
+        w.line("# A new process of a followed one, whichever thread made it (a new thread has");
+        w.line("# the same tgid: nothing to add).");
+        w.block("probe kernel.trace(\"sched:sched_process_fork\")", |w| {
+            w.line("parent = $parent->tgid");
+            w.line("child = $child->tgid");
+            w.line("if (!(parent in traced) || child == parent) next");
+            w.line("follow(child)");
+            w.line("printf(\"P fork %d %d\\n\", parent, child)");
+        });
+        w.line("# A process ends with its last thread (signal->live is already decremented");
+        w.line("# here): a main thread's exit and an exec keep it followed.");
+        w.block("probe kernel.trace(\"sched:sched_process_exit\")", |w| {
+            w.line("tgid = $p->tgid");
+            w.line("if (!(tgid in traced)) next");
+            w.line("if (@cast($p, \"task_struct\", \"kernel<linux/sched/signal.h>\")->signal->live->counter != 0) next");
+            w.line("delete traced[tgid]");
+            w.line("printf(\"P exit %d\\n\", tgid)");
+        });
     }
     w.line("");
-    entry_probe(
-        &mut w,
-        "syscall.open, syscall.creat",
-        &filter,
-        "pointer_arg(1)",
-    );
-    entry_probe(&mut w, "syscall.openat", &filter, "pointer_arg(2)");
-    w.line("");
-    w.line("# No openat2 tapset: take it from the raw syscall tracepoints (64-bit tasks).");
     w.line("%( arch == \"x86_64\" %?");
-    w.block("probe kernel.trace(\"raw_syscalls:sys_enter\") ?", |w| {
-        w.line(&format!(
-            "if ($id != {OPENAT2_NR} || $regs->cs != {X86_64_USER_CS}) next"
-        ));
+    w.line("# Every open-family call, 64-bit and ia32, from the raw syscall tracepoints.");
+    w.block("probe kernel.trace(\"raw_syscalls:sys_enter\")", |w| {
+        w.line("id = $id");
+        w.block(&format!("if ($regs->cs == {})", X86_64.cs), |w| {
+            w.line(&format!(
+                "if (id == {} && pid() == tracegen) {{",
+                X86_64.getppid
+            ));
+            w.line(&format!(
+                "  printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
+            ));
+            w.line("  next");
+            w.line("}");
+            abi_entry(w, &X86_64);
+        });
+        w.block(&format!("else if ($regs->cs == {})", IA32.cs), |w| {
+            let _ = IA32.getppid;
+            abi_entry(w, &IA32);
+        });
+        w.line("else next");
         w.line(&format!("if (!({filter})) next"));
-        w.line("entry_path[tid()] = $regs->si");
+        w.line("entry_path[tid()] = p");
         w.line("entry_ts[tid()] = ktime_get_ns()");
     });
-    w.block("probe kernel.trace(\"raw_syscalls:sys_exit\") ?", |w| {
-        w.line(&format!("if ($regs->orig_ax == {OPENAT2_NR}) report($ret)"));
+    w.block("probe kernel.trace(\"raw_syscalls:sys_exit\")", |w| {
+        w.line("if (!attached) announce()");
+        w.line("if (tid() in entry_ts) report($ret)");
     });
-    w.line("%)");
-    w.line("");
+    w.line("%:");
+    w.line("# Elsewhere: the syscall tapsets.");
+    w.block("probe syscall.getppid", |w| {
+        w.line(&format!(
+            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
+        ));
+    });
+    w.block("probe syscall.open, syscall.creat", |w| {
+        w.line(&format!("if (!({filter})) next"));
+        w.line("entry_path[tid()] = pointer_arg(1)");
+        w.line("entry_ts[tid()] = ktime_get_ns()");
+    });
+    w.block("probe syscall.openat", |w| {
+        w.line(&format!("if (!({filter})) next"));
+        w.line("entry_path[tid()] = pointer_arg(2)");
+        w.line("entry_ts[tid()] = ktime_get_ns()");
+    });
     w.block(
         "probe syscall.open.return, syscall.openat.return, syscall.creat.return",
-        |w| w.line("report(retval)"),
+        |w| w.line("if (tid() in entry_ts) report(retval)"),
     );
+    w.line("probe begin { announce() }");
+    w.line("%)");
     w.line("");
-    w.line("# Prints the pair for this thread, if its entry was traced.");
+    w.line("# Probes stap skipped so far (each is at most one open never printed).");
+    w.line("function skipped_probes:long () %{ /* pure */");
+    w.line("  STAP_RETVALUE = atomic_read(skipped_count());");
+    w.line("%}");
+    w.line("");
+    w.line("# Says that tracing is live. stap runs its begin probes before it registers the");
+    w.line("# tracepoint probes, so on x86_64 this waits for the first system call exit after");
+    w.line("# the last of them (the sys_exit probe) was registered.");
+    w.block("function announce()", |w| {
+        w.line("attached = 1");
+        w.line(&format!("printf(\"{ATTACHED_MARKER}\\n\")"));
+    });
+    w.line("");
+    w.line("# Prints the pair for this thread: the path whole and quoted, in chunks.");
     w.block("function report(ret:long)", |w| {
         w.line("t = tid()");
-        w.line("if (!(t in entry_ts)) return");
+        w.line("if (!(t in entry_ts)) return;");
         w.line("comm = string_quoted(execname())");
-        w.line("printf(\"=> uid: %d pid: %d tid: %d comm: %s open: %s %d\\n\",");
-        w.line("       uid(), pid(), t, comm, user_string_quoted(entry_path[t]), entry_ts[t])");
-        w.line("printf(\"<= uid: %d pid: %d tid: %d comm: %s ret: %d %d\\n\",");
-        w.line("       uid(), pid(), t, comm, ret, ktime_get_ns())");
+        w.line("p = entry_path[t]");
+        w.line("printf(\"=> uid: %d pid: %d tid: %d comm: %s open: \\\"\", uid(), pid(), t, comm)");
+        w.block("try", |w| {
+            w.line("# In chunks: user_string() stops one byte short of MAXSTRINGLEN - 1.");
+            w.line("whole = 0");
+            w.block(
+                &format!("for (off = 0; !whole && off < {PATH_MAX_LEN}; off += n)"),
+                |w| {
+                    w.line(&format!(
+                        "n = {PATH_MAX_LEN} - off < {QUOTE_CHUNK} ? {PATH_MAX_LEN} - off : {QUOTE_CHUNK}"
+                    ));
+                    w.line("s = user_string_n(p + off, n)");
+                    w.line("q = string_quoted(s)");
+                    w.line("print(substr(q, 1, strlen(q) - 2))");
+                    w.line("whole = strlen(s) < n");
+                },
+            );
+            w.line("# Longer than PATH_MAX - 1 (the kernel refuses it): stap's cut mark.");
+            w.line(&format!(
+                "cut = !whole && user_char(p + {PATH_MAX_LEN}) != 0"
+            ));
+        });
+        w.block("catch", |w| {
+            w.line("# Unreadable (a bad pointer: the call fails with EFAULT).");
+            w.line("cut = 1");
+        });
+        w.line("printf(\"\\\"%s %d\\n<= uid: %d pid: %d tid: %d comm: %s ret: %d %d\\n\",");
+        w.line(
+            "       cut ? \"...\" : \"\", entry_ts[t], uid(), pid(), t, comm, ret, ktime_get_ns())",
+        );
         w.line("delete entry_path[t]");
         w.line("delete entry_ts[t]");
+        w.line("emitted++");
     });
     w.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::TargetOs;
+
+    fn spec(target: Target, follow: bool) -> ScriptSpec {
+        ScriptSpec {
+            target,
+            follow,
+            uid: None,
+            comm: None,
+            buffer_size: 16 << 20,
+            target_os: TargetOs::Linux,
+            stop_at_exit: false,
+        }
+    }
+
+    #[test]
+    fn every_return_statement_ends_with_a_semicolon() {
+        // `return` then a newline and an assignment parses as `return <assignment>`.
+        for s in [
+            spec(Target::Command, true),
+            spec(Target::Pids(vec![1, 2]), true),
+            spec(Target::SystemWide { exclude: vec![3] }, false),
+        ] {
+            let script = render(&s);
+            for line in script.lines().map(str::trim_start) {
+                // A statement: at the start of a line, or after an `if (...)`.
+                for (i, _) in line.match_indices("return") {
+                    let before = line[..i].trim_end();
+                    if before.is_empty() || before.ends_with(')') {
+                        let rest = line[i + "return".len()..].trim_start();
+                        assert!(rest.starts_with(';'), "bare return: {line:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pids_are_globals_set_by_g_never_literals() {
+        let s = spec(Target::Pids(vec![4242, 77]), true);
+        let script = render(&s);
+        assert!(
+            !script.contains("4242") && !script.contains("77"),
+            "{script}"
+        );
+        let args: Vec<String> = SystemTap
+            .args(&s, None)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let g: Vec<&str> = args
+            .windows(2)
+            .filter(|w| w[0] == "-G")
+            .map(|w| w[1].as_str())
+            .collect();
+        assert_eq!(
+            g,
+            [
+                format!("tracegen={}", std::process::id()).as_str(),
+                "root_0=4242",
+                "root_1=77"
+            ]
+        );
+        assert!(script.contains("if (pid2task(root_1)) follow(root_1)"));
+    }
+
+    #[test]
+    fn stap_loss_reports_are_counted() {
+        assert_eq!(
+            lost_report("WARNING: There were 2 transport failures. Try stap -s to increase the buffer size from 16."),
+            Some(2)
+        );
+        assert_eq!(
+            lost_report("WARNING: Number of errors: 0, skipped probes: 34"),
+            Some(34)
+        );
+        assert_eq!(
+            lost_report("WARNING: Number of errors: 1, skipped probes: 2"),
+            Some(3)
+        );
+        assert_eq!(
+            lost_report("WARNING: Number of errors: 0, skipped probes: 0"),
+            None
+        );
+        assert_eq!(lost_report("ERROR: division by 0"), None);
+        assert_eq!(
+            SystemTap.stderr_line("WARNING: There were 7 transport failures."),
+            StderrLine::Lost(7)
+        );
+    }
+
+    #[test]
+    fn events_printed_and_not_read_are_lost() {
+        assert_eq!(SystemTap.final_lost(), 0, "no count, no claim");
+        for _ in 0..3 {
+            SystemTap.classify(b"<= uid: 0 pid: 1 tid: 1 comm: \"a\" ret: 3 5");
+        }
+        SystemTap.classify(b"=> uid: 0 pid: 1 tid: 1 comm: \"a\" open: \"/x\" 5");
+        assert_eq!(
+            SystemTap.classify(b"# trace-gen: emitted 5 skipped 1"),
+            TracerLine::Blank
+        );
+        SystemTap.classify(b"# trace-gen: emitted 4 skipped 0");
+        assert_eq!(
+            SystemTap.final_lost(),
+            3,
+            "2 printed and not read, 1 skipped"
+        );
+        assert_eq!(SystemTap.final_lost(), 0, "counted once");
+    }
+
+    #[test]
+    fn process_reports_are_decoded() {
+        let mut d = SystemTap.decoder().unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            d.line(b"P fork 10 11", &mut out),
+            Decoded::Fork {
+                parent: 10,
+                child: 11
+            }
+        );
+        assert_eq!(d.line(b"P exit 11", &mut out), Decoded::Exit(11));
+        assert!(matches!(
+            d.line(b"P fork 1", &mut out),
+            Decoded::Malformed(_)
+        ));
+        assert!(matches!(
+            d.line(b"P exit x", &mut out),
+            Decoded::Malformed(_)
+        ));
+        assert_eq!(d.line(b"# trace-gen: fence 1", &mut out), Decoded::Fence(1));
+        assert!(out.is_empty());
+        let e = b"=> uid: 0 pid: 1 tid: 1 comm: \"a\" open: \"/x\" 5";
+        assert_eq!(d.line(e, &mut out), Decoded::Trace);
+        assert_eq!(out, [&e[..], b"\n"].concat());
+    }
 }

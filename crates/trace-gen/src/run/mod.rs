@@ -154,7 +154,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
     let stderr_text = stderr_thread.join().unwrap_or_default();
     signal_thread.close();
-    // Losses the tracer reported on stderr after its last output line.
+    // Losses the tracer reported on stderr after its last output line, and those the backend
+    // can tell only now.
+    stderr_lost.fetch_add(backend.final_lost(), Ordering::SeqCst);
     if pumped.error.is_none() {
         let mut text = Vec::new();
         pumped.lost += pump::take_stderr_losses(&stderr_lost, &mut text);

@@ -1,0 +1,146 @@
+#!/bin/bash
+# Runs inside the guest (scripts/guest/run.sh): the end-to-end scenarios of trace-gen with
+# SystemTap (modules precompiled on the host, run by scripts/guest/stap-cached) and with
+# bpftrace, on the guest's Debian kernel. Each scenario writes what it saw to OUT/NAME/:
+# trace (trace-gen's stdout), err (its stderr), status, merged (trace-merge's output) and
+# whatever else it needs; tests/guest.rs asserts on them on the host. This script asserts
+# nothing itself, and never stops early: every scenario runs, bounded by `timeout`.
+#
+#   scenarios.sh OUT TRACE-GEN TRACE-MERGE BIN [NAME...]
+#
+# BIN holds the test programs built on the host (fifo_threads, guest_hostile). NAMEs select
+# scenarios (default: all).
+set -u
+out=$1 tg=$2 tm=$3 bin=$4
+shift 4
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export STAP_PATH="$here/stap-cached"
+scratch=/run/tt-scenarios
+mkdir -p "$scratch" "$out"
+
+ms() { date +%s%N | cut -c1-13; }
+
+# begin NAME: a fresh OUT/NAME and scratch directory; sets $o and $d.
+begin() {
+    name=$1
+    o="$out/$name"
+    d="$scratch/$name"
+    rm -rf "$o" "$d"
+    mkdir -p "$o" "$d"
+    t0=$(ms)
+}
+
+# end: records the scenario's wall time.
+end() { echo "$name $(($(ms) - t0)) ms" >>"$out/times"; }
+
+# pipeline BACKEND-FLAG ARGS...: trace-gen ARGS | tee trace | trace-merge, statuses of both.
+pipeline() {
+    timeout -s INT -k 10 180 "$tg" "$@" 2>"$o/err" | tee "$o/trace" | "$tm" >"$o/merged" 2>"$o/merge.err"
+    echo "${PIPESTATUS[0]} ${PIPESTATUS[2]}" >"$o/status"
+}
+
+# wait_for FILE TEXT: until FILE holds TEXT (at most 60 s).
+wait_for() {
+    local i
+    for i in $(seq 600); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stap_cat() {
+    begin stap-cat
+    rm -f /tmp/not_exists
+    pipeline -S -c 'cat /tmp/not_exists'
+    end
+}
+
+stap_threads() {
+    begin stap-threads
+    echo "$d" >"$o/dir"
+    pipeline -S -c "$bin/fifo_threads $d 8 150"
+    end
+}
+
+stap_hostile() {
+    begin stap-hostile
+    echo "$d" >"$o/dir"
+    pipeline -S -c "$bin/guest_hostile $d $o/expected"
+    end
+}
+
+# -p PID of a shell that execs another, whose children fork: trace-gen follows all of it and
+# ends by itself when the last one has exited.
+stap_follow_pid() {
+    begin stap-follow-pid
+    echo "$d" >"$o/dir"
+    (
+        while [ ! -e "$d/go" ]; do
+            cat "$d/ping" 2>/dev/null
+            sleep 0.2
+        done
+        exec bash -c ": <'$d/own-after-exec' 2>/dev/null; cat '$d/child-after-exec' 2>/dev/null; bash -c \"cat '$d/grandchild' 2>/dev/null; true\"; sleep 0.3"
+    ) &
+    local target=$!
+    echo "$target" >"$o/pid"
+    timeout -s INT -k 10 120 "$tg" -S -p "$target" >"$o/trace" 2>"$o/err" &
+    local tgpid=$!
+    wait_for "$o/trace" "$d/ping" || echo "never attached" >>"$o/err"
+    touch "$d/go"
+    wait "$tgpid"
+    echo "$?" >"$o/status"
+    wait "$target" 2>/dev/null
+    end
+}
+
+stap_uid() {
+    begin stap-uid
+    echo "$d" >"$o/dir"
+    pipeline -S -u 65534 -c "cat $d/as-root; setpriv --reuid=65534 --regid=65534 --clear-groups cat $d/as-nobody"
+    end
+}
+
+# System-wide with -n, stopped by SIGINT: every open emitted before the signal is in the trace.
+stap_comm_sigint() {
+    begin stap-comm-sigint
+    echo "$d" >"$o/dir"
+    cp /bin/cat "$d/tt-ncat"
+    timeout -s KILL 180 "$tg" -S -n tt-ncat >"$o/trace" 2>"$o/err" &
+    local tgpid=$! i
+    for i in $(seq 300); do
+        "$d/tt-ncat" "$d/ping" 2>/dev/null
+        grep -qF "$d/ping" "$o/trace" && break
+        sleep 0.2
+    done
+    for i in $(seq 1 50); do
+        "$d/tt-ncat" "$d/n-$i" 2>/dev/null
+        cat "$d/plain-$i" 2>/dev/null
+    done
+    kill -INT "$tgpid"
+    wait "$tgpid"
+    echo "$?" >"$o/status"
+    end
+}
+
+bpftrace_cat() {
+    begin bpftrace-cat
+    rm -f /tmp/not_exists
+    pipeline -B -c 'cat /tmp/not_exists'
+    end
+}
+
+bpftrace_threads() {
+    begin bpftrace-threads
+    echo "$d" >"$o/dir"
+    pipeline -B -c "$bin/fifo_threads $d 8 150"
+    end
+}
+
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint bpftrace_cat bpftrace_threads)
+[ $# -gt 0 ] && all=("$@")
+uname -r >"$out/kernel"
+for s in "${all[@]}"; do
+    "$s"
+done
+echo done >"$out/finished"
