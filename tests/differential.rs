@@ -700,8 +700,13 @@ fn pid_of_a_running_tree_that_then_forks_matches_strace() {
     let mut raw = Vec::new();
     let start = Instant::now();
     loop {
-        while let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+        // One wait, then what is already queued: the tree pings every 0.05 s, so waiting
+        // for a quiet 0.1 s could last for ever and never reach the time limit below.
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
             raw.extend_from_slice(&l);
+            while let Ok(l) = rx.try_recv() {
+                raw.extend_from_slice(&l);
+            }
         }
         let gen_saw = !Trace::parse(&raw).of_path(&ping).is_empty();
         let strace_saw = std::fs::read_to_string(&log).is_ok_and(|l| l.contains(&ping_hex));
