@@ -195,6 +195,49 @@ pub enum Decoded {
     Malformed(String),
 }
 
+impl Decoded {
+    /// A followed process's report as every backend's script prints it, `P fork PARENT CHILD`
+    /// or `P exit PID` (decimal pids), or `None` when `text` is not one. A line that starts
+    /// like one but has other fields is [`Decoded::Malformed`].
+    pub fn process_report(text: &[u8]) -> Option<Decoded> {
+        let pids = |rest: &[u8]| -> Option<Vec<u32>> {
+            rest.split(|&b| b == b' ')
+                .map(|f| {
+                    let digits = !f.is_empty() && f.iter().all(u8::is_ascii_digit);
+                    digits.then(|| std::str::from_utf8(f).ok()?.parse().ok())?
+                })
+                .collect()
+        };
+        if let Some(rest) = text.strip_prefix(b"P fork ") {
+            return Some(match pids(rest).as_deref() {
+                Some(&[parent, child]) => Decoded::Fork { parent, child },
+                _ => Decoded::Malformed("a P fork line without two pids".to_owned()),
+            });
+        }
+        let rest = text.strip_prefix(b"P exit ")?;
+        Some(match pids(rest).as_deref() {
+            Some(&[pid]) => Decoded::Exit(pid),
+            _ => Decoded::Malformed("a P exit line without a pid".to_owned()),
+        })
+    }
+
+    /// A line as [`Backend::classify`] saw it; a trace line is copied to `out`.
+    pub fn classified(line: TracerLine<'_>, out: &mut Vec<u8>) -> Decoded {
+        match line {
+            TracerLine::Trace(l) => {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+                Decoded::Trace
+            }
+            TracerLine::Attached => Decoded::Attached,
+            TracerLine::Fence(cpu) => Decoded::Fence(cpu),
+            TracerLine::Lost(n) => Decoded::Lost(n),
+            TracerLine::Blank => Decoded::Blank,
+            TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
+        }
+    }
+}
+
 /// Reads a tracer's stdout line by line when [`Backend::classify`] is not enough: it may keep
 /// state between lines (pieces of one event) and writes the trace lines itself.
 pub trait Decoder: Send {

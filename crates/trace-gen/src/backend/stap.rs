@@ -295,37 +295,8 @@ struct StapLines;
 
 impl Decoder for StapLines {
     fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Decoded {
-        let numbers = |rest: &[u8]| -> Option<Vec<u32>> {
-            std::str::from_utf8(rest)
-                .ok()?
-                .split(' ')
-                .map(|n| n.parse().ok())
-                .collect()
-        };
-        if let Some(rest) = line.strip_prefix(b"P fork ") {
-            return match numbers(rest).as_deref() {
-                Some(&[parent, child]) => Decoded::Fork { parent, child },
-                _ => Decoded::Malformed("a P fork line without two pids".to_owned()),
-            };
-        }
-        if let Some(rest) = line.strip_prefix(b"P exit ") {
-            return match numbers(rest).as_deref() {
-                Some(&[pid]) => Decoded::Exit(pid),
-                _ => Decoded::Malformed("a P exit line without a pid".to_owned()),
-            };
-        }
-        match SystemTap.classify(line) {
-            TracerLine::Trace(l) => {
-                out.extend_from_slice(l);
-                out.push(b'\n');
-                Decoded::Trace
-            }
-            TracerLine::Attached => Decoded::Attached,
-            TracerLine::Fence(cpu) => Decoded::Fence(cpu),
-            TracerLine::Lost(n) => Decoded::Lost(n),
-            TracerLine::Blank => Decoded::Blank,
-            TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
-        }
+        Decoded::process_report(line)
+            .unwrap_or_else(|| Decoded::classified(SystemTap.classify(line), out))
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) -> u64 {

@@ -6,7 +6,7 @@
 //! has nothing more to read, so a live pipe sees each event promptly.
 
 use super::stopper::Stopper;
-use crate::backend::{Backend, Decoded, TracerLine};
+use crate::backend::{Backend, Decoded};
 use crate::config::Config;
 use crate::error::Error;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -96,7 +96,7 @@ pub(super) fn pump(
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         let decoded = match decoder.as_mut() {
             Some(d) => d.line(body, &mut text),
-            None => classified(backend.classify(body), &mut text),
+            None => Decoded::classified(backend.classify(body), &mut text),
         };
         match decoded {
             Decoded::Trace | Decoded::Blank => {}
@@ -163,22 +163,6 @@ pub(super) fn pump(
         malformed,
         incomplete,
         error,
-    }
-}
-
-/// A line as [`Backend::classify`] saw it; trace lines are copied to `text`.
-fn classified(line: TracerLine<'_>, text: &mut Vec<u8>) -> Decoded {
-    match line {
-        TracerLine::Trace(l) => {
-            text.extend_from_slice(l);
-            text.push(b'\n');
-            Decoded::Trace
-        }
-        TracerLine::Attached => Decoded::Attached,
-        TracerLine::Fence(cpu) => Decoded::Fence(cpu),
-        TracerLine::Lost(n) => Decoded::Lost(n),
-        TracerLine::Blank => Decoded::Blank,
-        TracerLine::Chatter(c) => Decoded::Chatter(c.to_vec()),
     }
 }
 

@@ -298,21 +298,8 @@ impl JsonDecoder {
                 Err(why) => Decoded::Malformed(why),
             };
         }
-        if let Some(rest) = text.strip_prefix(b"P fork ") {
-            let mut f = rest.split(|&b| b == b' ');
-            return match (f.next(), f.next(), f.next()) {
-                (Some(a), Some(b), None) => match (decimal(a, false), decimal(b, false)) {
-                    (Some(parent), Some(child)) => Decoded::Fork { parent, child },
-                    _ => Decoded::Malformed("a bad fork line".to_owned()),
-                },
-                _ => Decoded::Malformed("a bad fork line".to_owned()),
-            };
-        }
-        if let Some(rest) = text.strip_prefix(b"P exit ") {
-            return decimal(rest, false).map_or_else(
-                || Decoded::Malformed("a bad exit line".to_owned()),
-                Decoded::Exit,
-            );
+        if let Some(report) = Decoded::process_report(text) {
+            return report;
         }
         if let Some(rest) = text.strip_prefix(b"E ") {
             return Decoded::Chatter(rest.to_vec());
