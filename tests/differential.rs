@@ -740,11 +740,3 @@ fn pid_of_a_running_tree_that_then_forks_matches_strace() {
         assert_eq!(traced.of_path(p.as_bytes()).len(), 1, "{p}");
     }
 }
-
-struct KillOnDrop(std::process::Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}

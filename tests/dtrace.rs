@@ -10,9 +10,8 @@
 //! 2.5 s to stop: each test runs it once or twice.
 
 use crate::common::*;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 use trace_format::{parse_line, Line};
@@ -318,101 +317,11 @@ fn dtrace_uid_and_name_filters() {
     assert!(t.opens.iter().all(|o| o.comm == b"ncat-dt"), "{t:?}");
 }
 
-/// trace-gen running live, its stdout lines read on a thread.
-struct Live {
-    child: Child,
-    lines: Receiver<Vec<u8>>,
-    seen: Vec<u8>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
-}
-
-impl Live {
-    fn start(dtrace: &Path, args: &[&str]) -> Live {
-        Live::start_gated(dtrace, args, None)
-    }
-
-    /// With a gate, trace-gen's stdout is read only once the gate opens (its sender sends or
-    /// is dropped): until then trace-gen, and dtrace behind it, are blocked on full pipes.
-    fn start_gated(dtrace: &Path, args: &[&str], gate: Option<Receiver<()>>) -> Live {
-        let mut child = trace_gen(dtrace)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let stderr = read_in_thread(child.stderr.take().unwrap());
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            if let Some(gate) = gate {
-                let _ = gate.recv();
-            }
-            for line in BufReader::new(out).split(b'\n') {
-                let Ok(mut line) = line else { break };
-                line.push(b'\n');
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Live {
-            child,
-            lines,
-            seen: Vec::new(),
-            stderr,
-        }
-    }
-
-    /// Reads lines until the trace so far satisfies `done`.
-    fn wait_for(&mut self, what: &str, done: impl Fn(&Trace) -> bool) {
-        let start = Instant::now();
-        while !done(&Trace::parse(&self.seen)) {
-            let left = LIMIT.checked_sub(start.elapsed()).unwrap_or_default();
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.extend_from_slice(&l),
-                Err(_) => {
-                    let _ = Command::new("kill")
-                        .args(["-INT", &self.child.id().to_string()])
-                        .status();
-                    panic!(
-                        "never saw {what}; trace so far:\n{}",
-                        String::from_utf8_lossy(&self.seen)
-                    );
-                }
-            }
-        }
-    }
-
-    /// Takes the lines that have arrived so far, without waiting.
-    fn take_arrived(&mut self) {
-        while let Ok(l) = self.lines.try_recv() {
-            self.seen.extend_from_slice(&l);
-        }
-    }
-
-    /// SIGINT to trace-gen; its status and the whole trace.
-    fn interrupt(mut self) -> (std::process::ExitStatus, Trace, String) {
-        let st = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let status = wait_with_limit(&mut self.child, LIMIT);
-        while let Ok(l) = self.lines.recv() {
-            self.seen.extend_from_slice(&l);
-        }
-        let err = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
-        (status, Trace::parse(&self.seen), err)
-    }
-}
-
-struct KillOnDrop(Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// trace-gen with this DTrace and `args`, running live (see [`Live::spawn`] for the gate).
+fn start_live(dtrace: &Path, args: &[&str], gate: Option<Receiver<()>>) -> Live {
+    let mut cmd = trace_gen(dtrace);
+    cmd.args(args);
+    Live::spawn(cmd, gate, LIMIT)
 }
 
 #[test]
@@ -461,7 +370,7 @@ fn dtrace_pid_follows_children_unless_no_follow() {
     }
     let _background = KillPid(background);
 
-    let mut live = Live::start(&dtrace, &["-p", &pid.to_string(), "--no-follow"]);
+    let mut live = start_live(&dtrace, &["-p", &pid.to_string(), "--no-follow"], None);
     live.wait_for("three rounds of the loop", |t| t.of_path(&own).len() >= 3);
     let (status, t, err) = live.interrupt();
     assert_eq!(status.code(), Some(130), "{err}");
@@ -469,7 +378,7 @@ fn dtrace_pid_follows_children_unless_no_follow() {
     assert!(t.of_path(&child).is_empty() && t.of_path(&bg).is_empty());
     assert!(t.opens.iter().all(|o| o.pid == pid), "{t:?}");
 
-    let mut live = Live::start(&dtrace, &["-p", &pid.to_string()]);
+    let mut live = start_live(&dtrace, &["-p", &pid.to_string()], None);
     live.wait_for(
         "the loop's own open, its child's and the background's",
         |t| {
@@ -521,7 +430,7 @@ fn dtrace_ctrl_c_drains_every_emitted_event() {
         s.0.display()
     );
     let (open_gate, gate) = mpsc::channel();
-    let mut live = Live::start_gated(&dtrace, &["-c", &cmd], Some(gate));
+    let mut live = start_live(&dtrace, &["-c", &cmd], Some(gate));
     let start = Instant::now();
     while !Path::new(&done).exists() {
         assert!(start.elapsed() < LIMIT, "the burst never ended");

@@ -15,9 +15,7 @@ mod faults;
 mod guest;
 
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -219,78 +217,11 @@ fn losses_are_reported_never_silent() {
     assert!(t.bad_lines.is_empty() && t.unpaired_entries == 0 && t.unpaired_returns == 0);
 }
 
-/// trace-gen running live, its stdout lines read on a thread.
-struct Live {
-    child: Child,
-    lines: Receiver<Vec<u8>>,
-    seen: Vec<u8>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
-}
-
-impl Live {
-    fn start(args: &[&str]) -> Live {
-        let mut child = trace_gen()
-            .arg("-B")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let stderr = read_in_thread(child.stderr.take().unwrap());
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).split(b'\n') {
-                let Ok(mut line) = line else { break };
-                line.push(b'\n');
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Live {
-            child,
-            lines,
-            seen: Vec::new(),
-            stderr,
-        }
-    }
-
-    /// Reads lines until the trace so far satisfies `done`.
-    fn wait_for(&mut self, what: &str, done: impl Fn(&Trace) -> bool) {
-        let start = Instant::now();
-        while !done(&Trace::parse(&self.seen)) {
-            let left = LIMIT.checked_sub(start.elapsed()).unwrap_or_default();
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.extend_from_slice(&l),
-                Err(_) => {
-                    let _ = Command::new("kill")
-                        .args(["-INT", &self.child.id().to_string()])
-                        .status();
-                    panic!(
-                        "never saw {what}; trace so far:\n{}",
-                        String::from_utf8_lossy(&self.seen)
-                    );
-                }
-            }
-        }
-    }
-
-    /// SIGINT to trace-gen; its status and the whole trace.
-    fn interrupt(mut self) -> (std::process::ExitStatus, Trace, String) {
-        let st = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let status = wait_with_limit(&mut self.child, LIMIT);
-        while let Ok(l) = self.lines.recv() {
-            self.seen.extend_from_slice(&l);
-        }
-        let err = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
-        (status, Trace::parse(&self.seen), err)
-    }
+/// trace-gen with bpftrace and `args`, running live.
+fn start_live(args: &[&str]) -> Live {
+    let mut cmd = trace_gen();
+    cmd.arg("-B").args(args);
+    Live::spawn(cmd, None, LIMIT)
 }
 
 /// A shell loop that opens OWN itself (a redirection) and CHILD through a `cat` child.
@@ -308,14 +239,6 @@ fn looper(s: &Scratch) -> (Child, String, String) {
     (target, own, child)
 }
 
-struct KillOnDrop(Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn pid_filter_follows_children_unless_no_follow() {
     if !bpftrace_ready("pid_filter_follows_children_unless_no_follow") {
@@ -327,7 +250,7 @@ fn pid_filter_follows_children_unless_no_follow() {
     let target = KillOnDrop(target);
     let pid = target.0.id();
 
-    let mut live = Live::start(&["-p", &pid.to_string()]);
+    let mut live = start_live(&["-p", &pid.to_string()]);
     live.wait_for("the loop's own open and its child's", |t| {
         !t.of_path(&own).is_empty() && !t.of_path(&child).is_empty()
     });
@@ -346,7 +269,7 @@ fn pid_filter_follows_children_unless_no_follow() {
         );
     }
 
-    let mut live = Live::start(&["-p", &pid.to_string(), "--no-follow"]);
+    let mut live = start_live(&["-p", &pid.to_string(), "--no-follow"]);
     // Three opens of OWN: the loop went round twice, with a `cat` of CHILD each time.
     live.wait_for("three rounds of the loop", |t| t.of_path(&own).len() >= 3);
     let (status, t, err) = live.interrupt();
@@ -417,7 +340,7 @@ fn name_filter_keeps_only_that_comm() {
     let ncat = renamed_cat(&s.0, "ncat-e2e");
     let (n1, n2) = (s.path("by-cat"), s.path("by-ncat"));
     // System-wide with -n: nothing but the renamed cat matches.
-    let mut live = Live::start(&["-n", "ncat-e2e"]);
+    let mut live = start_live(&["-n", "ncat-e2e"]);
     // Nothing says from outside when the probes are live: run both programs until the
     // renamed one shows up.
     let start = Instant::now();
@@ -447,7 +370,7 @@ fn sigint_stops_trace_gen_with_130_after_draining() {
     let _lock = tracer_lock();
     let s = Scratch::new("sigint");
     let (s1, s2) = (s.path("s1"), s.path("s2"));
-    let mut live = Live::start(&["-c", &format!("cat {s1}; cat {s2}; exec sleep 600")]);
+    let mut live = start_live(&["-c", &format!("cat {s1}; cat {s2}; exec sleep 600")]);
     live.wait_for("sleep's start", |t| {
         t.opens.iter().any(|o| o.comm == b"sleep")
     });

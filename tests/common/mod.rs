@@ -602,3 +602,106 @@ pub fn differences(strace: &Opens, traced: &Opens) -> Vec<String> {
     }
     out
 }
+
+/// trace-gen running live, its stdout lines read on a thread.
+pub struct Live {
+    pub child: Child,
+    pub lines: std::sync::mpsc::Receiver<Vec<u8>>,
+    pub seen: Vec<u8>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+    limit: Duration,
+}
+
+impl Live {
+    /// Starts `trace_gen` (a trace-gen command with its arguments). With a gate, its stdout
+    /// is read only once the gate opens (its sender sends or is dropped): until then
+    /// trace-gen, and the tracer behind it, are blocked on full pipes. `limit` bounds every
+    /// wait.
+    pub fn spawn(
+        mut trace_gen: Command,
+        gate: Option<std::sync::mpsc::Receiver<()>>,
+        limit: Duration,
+    ) -> Live {
+        let mut child = trace_gen
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let stderr = read_in_thread(child.stderr.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
+            for line in std::io::BufReader::new(out).split(b'\n') {
+                let Ok(mut line) = line else { break };
+                line.push(b'\n');
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Live {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+            limit,
+        }
+    }
+
+    /// Reads lines until the trace so far satisfies `done`.
+    pub fn wait_for(&mut self, what: &str, done: impl Fn(&Trace) -> bool) {
+        let start = Instant::now();
+        while !done(&Trace::parse(&self.seen)) {
+            let left = self.limit.checked_sub(start.elapsed()).unwrap_or_default();
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.extend_from_slice(&l),
+                Err(_) => {
+                    let _ = Command::new("kill")
+                        .args(["-INT", &self.child.id().to_string()])
+                        .status();
+                    panic!(
+                        "never saw {what}; trace so far:\n{}",
+                        String::from_utf8_lossy(&self.seen)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Takes the lines that have arrived so far, without waiting.
+    pub fn take_arrived(&mut self) {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.extend_from_slice(&l);
+        }
+    }
+
+    /// SIGINT to trace-gen; its status and the whole trace.
+    pub fn interrupt(mut self) -> (ExitStatus, Trace, String) {
+        let st = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let status = wait_with_limit(&mut self.child, self.limit);
+        while let Ok(l) = self.lines.recv() {
+            self.seen.extend_from_slice(&l);
+        }
+        let err = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
+        (status, Trace::parse(&self.seen), err)
+    }
+}
+
+/// A child process killed (and reaped) when the test is done with it, passed or not.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
