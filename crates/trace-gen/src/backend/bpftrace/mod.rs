@@ -13,7 +13,9 @@
 //! `BPFTRACE_STRLEN` = [`STRLEN`] one `str()` yields at most [`CHUNK`] bytes. Each return
 //! runs one program: a loop counts the pieces the path needs (a piece is full when
 //! `str(p, 87)` and `str(p, 86)` differ), a second loop prints piece K of N (one `printf`
-//! statement, one stack slot). [`MAX_CHUNKS`] x [`CHUNK`] = 4,263 bytes, more than PATH_MAX:
+//! statement, one stack slot; N reaches it through the map `@n`, so that Linux 6.1's verifier
+//! sees one unknown number rather than 49 constants, each walked apart: it refused that).
+//! [`MAX_CHUNKS`] x [`CHUNK`] = 4,263 bytes, more than PATH_MAX:
 //! a path is marked cut (`path_truncated`, `...`) only when all 49 pieces were full. (Two
 //! programs on one tracepoint, count then print, would allow 175-byte pieces, but were
 //! measured to run a different number of times under load: opens went missing silently.)
@@ -397,6 +399,13 @@ mod tests {
         );
         assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
         assert!(s.contains("$k, $n, str($p + $k * 87, 88));"), "{s}");
+        // N reaches the printing loop through a map (an unknown number to the verifier):
+        // with N a constant per path, Linux 6.1's verifier refuses the program.
+        assert_eq!(
+            s.matches("@n[tid] = $n;\n  $n = @n[tid];").count(),
+            2,
+            "{s}"
+        );
         assert!(
             s.contains("*(uint64 *)$c, *(uint64 *)($c + 8)"),
             "comm as two words"

@@ -158,6 +158,9 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         "  $n++;".to_owned(),
         format!("  $off += {CHUNK};"),
         "}".to_owned(),
+        "@n[tid] = $n;".to_owned(),
+        "$n = @n[tid];".to_owned(),
+        "delete(@n[tid]);".to_owned(),
         "$k = 0;".to_owned(),
         "$c = (uint64)curtask + @commoff;".to_owned(),
         format!("while ($k < {MAX_CHUNKS}) {{"),
@@ -188,7 +191,9 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
             "but the piece, which is last: bpftrace -f json escapes it, so one printf is one line",
             "whatever the bytes. The process name is printed as two numbers (its 16 bytes). One",
             "program for the whole event (two on one tracepoint were measured to diverge), and one",
-            "printf statement (each gets its own slot on the 512-byte BPF stack).",
+            "printf statement (each gets its own slot on the 512-byte BPF stack). N goes through",
+            "@n so that the verifier sees an unknown number, not one of 49 constants: Linux 6.1's",
+            "verifier otherwise walks the printing loop once per constant, and refuses it.",
         ],
         probes.to_vec(),
     )
@@ -367,7 +372,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         ));
     }
 
-    let mut maps = vec!["@p", "@t", "@commoff"];
+    let mut maps = vec!["@p", "@t", "@n", "@commoff"];
     if bpftrace.compat {
         maps.extend(["@cp", "@c"]);
     }
