@@ -56,7 +56,8 @@ Exit status:
 /// Reads raw trace lines (entry `=> ...` and return `<= ...`, see trace-format's GRAMMAR.md)
 /// from the files given, or from standard input, and prints one line per completed open.
 #[derive(Debug, Parser)]
-#[command(version, about, after_help = AFTER_HELP)]
+// The version and the git commit it was built from (build.rs).
+#[command(version = env!("TRACE_TOOLS_VERSION"), about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Trace files to read; `-` or none means standard input. FIFOs work. Several files are
     /// merged in timestamp order while streaming (wall-clock order when each has a
