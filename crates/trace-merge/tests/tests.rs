@@ -12,7 +12,8 @@
 //! - `unknown_user`: `-u` with a name nobody has is an error;
 //! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
 //!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
-//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`.
+//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`;
+//! - `version`: `--version` and the man page name the git commit of the build.
 
 mod common;
 
@@ -27,3 +28,4 @@ mod recipes;
 mod restarted;
 mod terminal_safety;
 mod unknown_user;
+mod version;
