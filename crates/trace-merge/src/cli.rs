@@ -251,9 +251,11 @@ pub enum FormatArg {
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
-    /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
-    /// "Open trace file") and chrome://tracing: each open a complete event named by its path
-    /// on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    /// The Trace Event Format (one object, its traceEvents array) for Perfetto's UI
+    /// (ui.perfetto.dev, Open trace file) and chrome://tracing: each open a complete event
+    /// named by its path on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    // No double quote in a value's help: the fish and zsh completions would break (see
+    // tests/options.rs, no_possible_value_help_breaks_the_shell_completions).
     Chrome,
 }
 
