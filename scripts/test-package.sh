@@ -175,14 +175,14 @@ completed=$(clean bash --norc --noprofile -c '
     fn=${spec##*-F }; fn=${fn%% *}
     COMP_WORDS=(trace-merge --fo); COMP_CWORD=1; COMP_LINE="trace-merge --fo"; COMP_POINT=${#COMP_LINE}
     "$fn" trace-merge --fo trace-merge
-    printf "%s\n" "${COMPREPLY[@]}"')
+    printf "%s\n" "${COMPREPLY[@]}"') || true
 [ "$completed" = "--format" ] || fail "bash: trace-merge --fo completes to '$completed', not --format"
 # zsh: compinit finds _trace-merge in its default fpath and binds it to the command.
 [ "$(clean zsh -f -c 'autoload -Uz compinit && compinit -u -D && print -r -- ${_comps[trace-merge]}')" = _trace-merge ] \
     || fail "zsh: compinit did not bind _trace-merge to trace-merge"
 # fish: completes the command line as the shell would (its own config.fish adds the vendor
 # directories; HOME is the scratch directory, so no user configuration is read).
-completed=$(clean fish -c 'complete -C"trace-merge --fo"' | cut -f1)
+completed=$(clean fish -c 'complete -C"trace-merge --fo"' | cut -f1) || true
 [ "$completed" = "--format" ] || fail "fish: trace-merge --fo completes to '$completed', not --format"
 
 step "installed: the README's usage examples"
@@ -243,6 +243,22 @@ start=$SECONDS
 cargo publish --dry-run --workspace --locked --allow-dirty 2>"$work/publish" \
     || { cat "$work/publish" >&2; fail "cargo publish --dry-run --workspace"; }
 echo "test-package: cargo publish --dry-run took $((SECONDS - start)) s" >&2
+# Cargo only warns about missing metadata (crates.io would refuse it): any warning but the dry
+# run's own is a failure.
+if grep -v 'warning: aborting upload due to dry run' "$work/publish" | grep 'warning:' >&2; then
+    fail "cargo publish --dry-run warned (above)"
+fi
+cargo metadata --format-version 1 --no-deps | /usr/bin/python3 -I -c '
+import json, os, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] not in ("trace-format", "trace-gen", "trace-merge"):
+        continue
+    missing = [k for k in ("description", "license", "repository", "keywords", "categories", "readme") if not p.get(k)]
+    if p.get("readme") and not os.path.isfile(os.path.join(os.path.dirname(p["manifest_path"]), p["readme"])):
+        missing.append("readme file")
+    if missing:
+        sys.exit(p["name"] + ": no " + ", ".join(missing) + " in Cargo.toml")
+' || fail "crate metadata incomplete"
 for crate in trace-format trace-gen trace-merge; do
     grep -q "Uploading $crate v$version" "$work/publish" || {
         cat "$work/publish" >&2
