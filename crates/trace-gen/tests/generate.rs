@@ -63,7 +63,10 @@ fn no_possible_value_help_breaks_the_shell_completions() {
     let command = trace_gen::cli::Cli::command();
     for arg in command.get_arguments() {
         for value in arg.get_possible_values() {
-            let help = value.get_help().map(ToString::to_string).unwrap_or_default();
+            let help = value
+                .get_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             assert!(
                 !help.contains('"'),
                 "--{} {}: a double quote in its help: {help}",
