@@ -780,6 +780,86 @@ mod tests {
         assert_eq!(st.unfinished, 3);
     }
 
+    /// Runs lines through a pairer; returns "path|resolved|cgroup|flags outcome" strings.
+    fn details(window_ns: u64, lines: &[&[u8]]) -> Vec<String> {
+        let mut p = Pairer::new(PairConfig {
+            max_pending: 10,
+            window_ns,
+        });
+        let mut out = Vec::new();
+        let mut emit = |ev: &OpenEvent<'_>| -> Result<(), ()> {
+            let text = |b: Option<&[u8]>| {
+                b.map_or("-".into(), |b| String::from_utf8_lossy(b).into_owned())
+            };
+            let end = match ev.outcome {
+                Outcome::Returned { ret, .. } => ret.to_string(),
+                Outcome::Killed { signal, .. } => format!("K{signal}"),
+                Outcome::Unfinished => "U".to_owned(),
+            };
+            out.push(format!(
+                "{}|{}|{}|{:?}|{:?} {end}",
+                text(Some(ev.path)),
+                text(ev.resolved()),
+                text(ev.cgroup()),
+                ev.flags(),
+                ev.details().via.map(Via::name),
+            ));
+            assert_eq!(ev.detail.is_none(), ev.details().is_empty());
+            Ok(())
+        };
+        for l in lines {
+            match parse_line(l).unwrap() {
+                Line::Entry(e) => p.entry(&e, &mut emit).unwrap(),
+                Line::Return(r) => p.ret(&r, &mut emit).unwrap(),
+                _ => {}
+            }
+        }
+        p.finish(&mut emit).unwrap();
+        out
+    }
+
+    #[test]
+    fn details_of_the_entry_and_the_return_meet() {
+        let out = details(
+            0,
+            &[
+                br#"=> uid: 0 pid: 1 tid: 1 flags: 0x241 via: io_uring cgroup: "/a b" comm: x open: f 10"#,
+                br#"=> uid: 0 pid: 2 open: /old 11"#,
+                br#"<= uid: 0 pid: 1 tid: 1 resolved: "/tmp/f" ret: 3 20"#,
+                br#"<= uid: 0 pid: 2 killed: 9 ret: -512 30"#,
+                br#"=> uid: 0 pid: 3 flags: 0x0 open: /never 40"#,
+                br#"=> uid: 0 pid: 4 open: /plain 50"#,
+                br#"<= uid: 0 pid: 4 ret: 5 60"#,
+            ],
+        );
+        assert_eq!(
+            out,
+            [
+                r#"f|/tmp/f|/a b|Some(577)|Some("io_uring") 3"#,
+                "/old|-|-|None|None K9",
+                "/plain|-|-|None|None 5",
+                "/never|-|-|Some(0)|None U",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_held_return_keeps_its_details_until_its_entry_comes() {
+        let out = details(
+            1_000,
+            &[
+                br#"<= uid: 0 pid: 7 tid: 8 resolved: "/r\n" killed: 15 ret: -512 150"#,
+                br#"<= uid: 0 pid: 7 tid: 9 resolved: "/s" ret: 4 160"#,
+                br#"=> uid: 0 pid: 7 tid: 8 cgroup: "/c" open: late 100"#,
+                br#"=> uid: 0 pid: 7 tid: 9 open: plain 110"#,
+            ],
+        );
+        assert_eq!(
+            out,
+            ["late|/r\n|/c|None|None K15", "plain|/s|-|None|None 4",]
+        );
+    }
+
     #[test]
     fn decoded_comm_and_path() {
         let mut p = Pairer::new(PairConfig {
