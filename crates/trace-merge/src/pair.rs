@@ -67,26 +67,34 @@ struct EntryDetail {
 }
 
 impl EntryDetail {
-    /// The details of an entry line, or `None` when it has none (every version-1 line).
+    /// The details of an entry line, or `None` when it has none (every version-1 line): one
+    /// branch on the hot path, the copy out of line.
     #[inline]
     fn of(d: &OpenDetail<'_>) -> Option<EntryDetail> {
-        if d.flags.is_none()
-            && d.resolve.is_none()
-            && d.mode.is_none()
-            && d.via.is_none()
-            && d.fault.is_none()
-            && d.cgroup.is_none()
-        {
-            return None;
+        let any = d.flags.is_some()
+            | d.resolve.is_some()
+            | d.mode.is_some()
+            | d.via.is_some()
+            | d.fault.is_some()
+            | d.cgroup.is_some();
+        if any {
+            Some(EntryDetail::copy(d))
+        } else {
+            None
         }
-        Some(EntryDetail {
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy(d: &OpenDetail<'_>) -> EntryDetail {
+        EntryDetail {
             flags: d.flags,
             resolve: d.resolve,
             mode: d.mode,
             via: d.via,
             fault: d.fault,
             has_cgroup: d.cgroup.is_some(),
-        })
+        }
     }
 }
 
@@ -101,8 +109,10 @@ struct HeldDetail {
 /// A return's details as the event needs them: the resolved path (decoded) and its cut mark.
 type Resolved<'a> = Option<(&'a [u8], bool)>;
 
-/// The event's details from an entry's (`entry`, with its cgroup) and a return's.
-#[inline]
+/// The event's details from an entry's (`entry`, with its cgroup) and a return's (not both
+/// absent: the caller writes `None` itself, so an old line costs no copy).
+#[cold]
+#[inline(never)]
 fn join_details<'a>(
     entry: Option<EntryDetail>,
     cgroup: &'a [u8],
@@ -266,11 +276,12 @@ impl Pairer {
                     path_truncated: e.path.is_truncated(),
                     start_ns: e.ts,
                     outcome: outcome_of(ret, end_ns, killed),
-                    detail: join_details(
-                        EntryDetail::of(&e.detail),
-                        &self.scratch[path_end..],
-                        resolved,
-                    ),
+                    detail: match (EntryDetail::of(&e.detail), resolved) {
+                        (None, None) => None,
+                        (entry, resolved) => {
+                            join_details(entry, &self.scratch[path_end..], resolved)
+                        }
+                    },
                 };
                 self.stats.paired += 1;
                 return emit(&ev);
@@ -403,7 +414,8 @@ impl Pairer {
         self.max_ts = self.max_ts.max(ts);
         if self.held_live > 0 {
             self.expire_held();
-        } else {
+        } else if !self.held.is_empty() {
+            // (Checked first: a held return owns its details, so clearing walks the deque.)
             self.held.clear();
         }
     }
@@ -633,7 +645,11 @@ impl Slot {
             path_truncated: self.path_truncated,
             start_ns: self.ts,
             outcome,
-            detail: join_details(self.detail, &self.buf[self.path_end..], resolved),
+            detail: if self.detail.is_none() && resolved.is_none() {
+                None
+            } else {
+                join_details(self.detail, &self.buf[self.path_end..], resolved)
+            },
         }
     }
 }

@@ -648,3 +648,22 @@ fn flags_value(names: &str) -> u64 {
         })
         .fold(0, |a, b| a | b)
 }
+
+#[test]
+fn heat_map_says_how_many_killed_opens_it_did_not_draw() {
+    let dir = TempDir::new("details-heatmap");
+    let svg = dir.path("map.svg");
+    let out = trace_merge()
+        .arg("--heatmap")
+        .arg(&svg)
+        .arg(data("details.trace"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("1 killed opens not drawn"), "{text}");
+}
