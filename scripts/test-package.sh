@@ -239,8 +239,18 @@ grep -q -- '--format' "$work/local/share/bash-completion/completions/trace-merge
 # -- 5. crates.io ----------------------------------------------------------------------------
 step "cargo publish --dry-run --workspace"
 # --allow-dirty: a developer runs this with uncommitted changes; a real publish checks it.
+# The verify builds go to a target directory of their own: Cargo takes a registry crate's
+# version for its content, so trace-format 0.2.0 compiled from an earlier dry run (from the
+# temporary local registry) would be reused for trace-gen and trace-merge after trace-format
+# changed, and so would the copies it unpacked into $CARGO_HOME/registry/src/-HASH/. Both are
+# removed first, for the workspace's crates only; the other dependencies stay cached.
+publish_target=target/publish-check
+cargo clean --quiet --target-dir "$publish_target" -p trace-format -p trace-gen -p trace-merge
+for crate in trace-format trace-gen trace-merge; do
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}/registry/src/"-*/"$crate-$version"
+done
 start=$SECONDS
-cargo publish --dry-run --workspace --locked --allow-dirty 2>"$work/publish" \
+cargo publish --dry-run --workspace --locked --allow-dirty --target-dir "$publish_target" 2>"$work/publish" \
     || { cat "$work/publish" >&2; fail "cargo publish --dry-run --workspace"; }
 echo "test-package: cargo publish --dry-run took $((SECONDS - start)) s" >&2
 # Cargo only warns about missing metadata (crates.io would refuse it): any warning but the dry
