@@ -21,13 +21,16 @@
 //!   so everything recorded before the stop is read before the SIGINT.
 //! - Drops and probe errors, which dtrace reports on stderr, become `# lost:` lines.
 
+mod btf;
 mod decode;
+mod detail;
 
 use super::{Backend, Decoder as DecodeLines, Env, StderrLine};
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+pub use btf::KernelLayout;
 pub use decode::Decoder;
 
 /// The DTrace backend; the dialect comes from `spec.target_os`.
@@ -71,12 +74,12 @@ impl Backend for DTrace {
             .unwrap_or_else(|| "dtrace".to_owned())
     }
 
+    /// On Linux, with the running kernel's struct offsets ([`KernelLayout::running`]).
     fn script(&self, spec: &ScriptSpec) -> String {
-        let seeds = match (&spec.target, spec.follow, spec.target_os) {
-            (Target::Pids(pids), true, TargetOs::Linux) => descendants(pids),
-            _ => Vec::new(),
-        };
-        render(spec, &seeds)
+        let layout = (spec.target_os == TargetOs::Linux && cfg!(target_os = "linux"))
+            .then(KernelLayout::running)
+            .flatten();
+        self.script_for_kernel(spec, layout.as_ref())
     }
 
     /// `-q` (only the script's own output), `-Z` (a probe this release lacks is not an
@@ -128,6 +131,18 @@ impl Backend for DTrace {
             Some(n) => StderrLine::Lost(n),
             None => StderrLine::Show,
         }
+    }
+}
+
+impl DTrace {
+    /// The script for `spec`; on Linux the path walk reads struct members at `layout`'s
+    /// offsets, or at D's `offsetof` without one (the golden files).
+    pub fn script_for_kernel(&self, spec: &ScriptSpec, layout: Option<&KernelLayout>) -> String {
+        let seeds = match (&spec.target, spec.follow, spec.target_os) {
+            (Target::Pids(pids), true, TargetOs::Linux) => descendants(pids),
+            _ => Vec::new(),
+        };
+        render(spec, &seeds, layout)
     }
 }
 
@@ -396,7 +411,7 @@ impl DWriter {
 
 /// The script for `spec`; `seeds` are processes (and their parents) traced from the start
 /// besides the targets: the descendants of `-p` pids, on Linux.
-fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
+fn render(spec: &ScriptSpec, seeds: &[(u32, u32)], layout: Option<&KernelLayout>) -> String {
     let os = spec.target_os;
     let filter = and(&tests(spec));
     let groups = entry_groups(os);
@@ -496,6 +511,11 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
             &[&stash, "self->ts = timestamp;"],
         );
     }
+    if os == TargetOs::Linux {
+        detail::linux_entry_clauses(&mut w);
+    } else {
+        detail::solaris_family_entry_clauses(&mut w, os);
+    }
 
     let returns: Vec<String> = groups
         .iter()
@@ -508,9 +528,13 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
             ts: "self->ts",
             path: "self->path",
             ret: "(int)arg0 < 0 ? -errno : (int)arg0",
+            detail: Detail::Of(os, layout),
         },
         chunks,
     );
+    if os == TargetOs::Linux {
+        detail::linux_handle_clauses(&mut w, &filter, layout);
+    }
     if traces_compat(os) {
         compat_clauses(&mut w, &filter, chunks);
     }
@@ -529,6 +553,16 @@ struct Returns<'a> {
     path: &'a str,
     /// The return value, `-errno` on failure.
     ret: &'a str,
+    /// Which open details the return prints before its `E` record.
+    detail: Detail<'a>,
+}
+
+/// The open details of a return ([`detail`]).
+enum Detail<'a> {
+    /// None (the ia32 opens).
+    None,
+    /// Those of the dialect; on Linux with the kernel's struct offsets.
+    Of(TargetOs, Option<&'a KernelLayout>),
 }
 
 /// The return clauses: the path read in `chunks` chunks, each `copyinstr` in a clause of its
@@ -567,6 +601,21 @@ fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
     };
     if chunks == 1 {
         cut_check(w);
+    }
+    match r.detail {
+        Detail::None => {}
+        Detail::Of(TargetOs::Linux, layout) => detail::linux_return_clauses(
+            w,
+            &detail::Walk {
+                probes: returns,
+                ts,
+                ret: r.ret,
+                dfd: Some("self->dfd"),
+            },
+            path,
+            layout,
+        ),
+        Detail::Of(os, _) => detail::solaris_family_return_clauses(w, returns, os),
     }
     let record =
         format!("printf(\"E %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", {ts}, timestamp,");
@@ -642,6 +691,7 @@ fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
             ts: "self->cts",
             path: "self->cpath",
             ret: "(int)arg1",
+            detail: Detail::None,
         },
         chunks,
     );

@@ -26,7 +26,105 @@
 
 use crate::backend::{classify_line, Decoded, Decoder as DecodeLines, TracerLine};
 use std::collections::HashMap;
-use trace_format::Header;
+use trace_format::{EntryLine, Header, ReturnLine, Via};
+
+/// What the `O`, `N`, `F` and `W` records before an `E` or `H` record said about it (see
+/// `detail.rs` of the script side).
+#[derive(Debug, Default)]
+struct Detail {
+    /// The call's arguments were read (`O ... OK 1`).
+    ok: bool,
+    flags: u64,
+    resolve: u64,
+    mode: u64,
+    /// The path argument's address.
+    addr: u64,
+    /// The resolved path's components, the last one first (`N`), or the whole path (`F`).
+    names: Vec<Vec<u8>>,
+    whole: Option<Vec<u8>>,
+    /// The walk's end (`W`): what was walked, whether it stopped early, whether the file is
+    /// unlinked.
+    walk: Option<(u8, bool, bool)>,
+}
+
+/// Linux's `O_CREAT`, `__O_TMPFILE`: a call with either can create, so its mode is shown.
+const CREATES: u64 = 0o100 | 0o20_000_000;
+
+/// The version-2 details of one event, decoded.
+#[derive(Debug, Default)]
+struct Details {
+    flags: Option<u64>,
+    resolve: Option<u64>,
+    mode: Option<u32>,
+    via: Option<Via>,
+    fault: Option<u64>,
+    resolved: Option<(Vec<u8>, bool)>,
+}
+
+impl Detail {
+    /// The resolved path: a success's file (with d_path's ` (deleted)` for an unlinked one),
+    /// or a failure's directory joined with the name (an absolute name as it is); with
+    /// whether it is cut.
+    fn resolved(&self, ret: i64, name: Option<(&[u8], bool)>) -> Option<(Vec<u8>, bool)> {
+        let (kind, cut, unlinked) = self.walk?;
+        let base = match &self.whole {
+            // fds[].fi_pathname and cwd print "<unknown>" and the like when they cannot say.
+            Some(whole) => whole.starts_with(b"/").then(|| whole.clone())?,
+            None => {
+                let mut p = Vec::new();
+                for n in self.names.iter().rev() {
+                    p.push(b'/');
+                    p.extend_from_slice(n);
+                }
+                if p.is_empty() {
+                    p.push(b'/');
+                }
+                p
+            }
+        };
+        match (kind, ret >= 0, name) {
+            (1, true, _) => {
+                let mut p = base;
+                if unlinked {
+                    p.extend_from_slice(b" (deleted)");
+                }
+                Some((p, cut))
+            }
+            (2, false, Some((name, name_cut))) => {
+                if name.starts_with(b"/") {
+                    return Some((name.to_vec(), name_cut));
+                }
+                let mut p = base;
+                if !name.is_empty() {
+                    if p != b"/" {
+                        p.push(b'/');
+                    }
+                    p.extend_from_slice(name);
+                }
+                Some((p, cut || name_cut))
+            }
+            _ => None,
+        }
+    }
+
+    /// The line fields of an event that returned `ret`, read its path `name` (`None`: a
+    /// fault) and was opened `via`.
+    fn details(&self, ret: i64, name: Option<(&[u8], bool)>, via: Option<Via>) -> Details {
+        let flags = self.ok.then_some(self.flags);
+        let creates = via != Some(Via::Handle) && flags.is_some_and(|f| f & CREATES != 0);
+        Details {
+            flags,
+            resolve: (self.ok && self.resolve != 0).then_some(self.resolve),
+            mode: creates.then(|| (self.mode & 0o7777) as u32),
+            via,
+            fault: match (name, via) {
+                (None, None) => Some(self.addr),
+                _ => None,
+            },
+            resolved: self.resolved(ret, name),
+        }
+    }
+}
 
 /// One open whose path is still coming in chunks.
 #[derive(Debug)]
@@ -39,6 +137,10 @@ struct Event {
     ret: i64,
     comm: Vec<u8>,
     path: Vec<u8>,
+    /// What the records before it said (`None` for the ia32 opens, whose script prints none).
+    detail: Option<Detail>,
+    /// The path could not be read at all (`OK` 0).
+    fault: bool,
 }
 
 /// The decoder of one run.
@@ -46,11 +148,19 @@ struct Event {
 pub struct Decoder {
     /// Events whose `MORE` was 1, by thread.
     pending: HashMap<u32, Event>,
+    /// The details of the next event of each thread.
+    details: HashMap<u32, Detail>,
 }
 
 impl Decoder {
     /// Writes `e` as its entry and return lines; `cut` writes the path as truncated.
     fn write(e: &Event, cut: bool, out: &mut Vec<u8>) {
+        if let Some(detail) = &e.detail {
+            let name = (!e.fault).then_some((e.path.as_slice(), cut));
+            // `E` records are system calls: the line leaves `via:` out.
+            let d = detail.details(e.ret, name, None);
+            return Self::write_detailed(e, cut && !e.fault, &d, out);
+        }
         let write_entry = if cut {
             trace_format::write_truncated_entry
         } else {
@@ -74,6 +184,49 @@ impl Decoder {
             e.ret,
             e.return_ts,
         );
+    }
+
+    /// Writes `e` with its version-2 details.
+    fn write_detailed(e: &Event, cut: bool, d: &Details, out: &mut Vec<u8>) {
+        trace_format::write_entry_line(
+            out,
+            &EntryLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                path: &e.path,
+                path_truncated: cut,
+                ts: e.entry_ts,
+                flags: d.flags,
+                resolve: d.resolve,
+                mode: d.mode,
+                via: d.via,
+                fault: d.fault,
+                cgroup: None,
+            },
+        );
+        trace_format::write_return_line(
+            out,
+            &ReturnLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                ret: e.ret,
+                ts: e.return_ts,
+                resolved: d.resolved.as_ref().map(|r| r.0.as_slice()),
+                resolved_truncated: d.resolved.as_ref().is_some_and(|r| r.1),
+                killed: None,
+            },
+        );
+    }
+
+    /// The details of `tid`'s next event, for an `N`, `F` or `W` record.
+    fn detail_of(&mut self, tid: u32) -> Result<&mut Detail, &'static str> {
+        self.details
+            .get_mut(&tid)
+            .ok_or("an open detail of no open")
     }
 
     /// A record, or why it does not decode.
@@ -100,6 +253,8 @@ impl Decoder {
                     ret,
                     comm,
                     path,
+                    detail: self.details.remove(&tid),
+                    fault: !ok,
                 };
                 // A thread has one open at a time: an event still waiting for its chunks
                 // lost them.
@@ -113,6 +268,68 @@ impl Decoder {
                         self.pending.insert(tid, e);
                     }
                 }
+                Ok(Decoded::Trace)
+            }
+            b"O" => {
+                let tid = f.number()?;
+                let detail = Detail {
+                    ok: f.flag()?,
+                    flags: f.number()?,
+                    resolve: f.number()?,
+                    mode: f.number()?,
+                    addr: f.number()?,
+                    ..Detail::default()
+                };
+                f.end()?;
+                self.details.insert(tid, detail);
+                Ok(Decoded::Trace)
+            }
+            b"N" => {
+                let tid = f.number()?;
+                let name = f.last_string()?;
+                self.detail_of(tid)?.names.push(name);
+                Ok(Decoded::Trace)
+            }
+            b"F" => {
+                let tid = f.number()?;
+                let whole = f.last_string()?;
+                self.detail_of(tid)?.whole = Some(whole);
+                Ok(Decoded::Trace)
+            }
+            b"W" => {
+                let tid = f.number()?;
+                let kind = f.number()?;
+                if kind > 2 {
+                    return Err("an unknown kind of walk");
+                }
+                let walk = (kind, f.flag()?, f.flag()?);
+                f.end()?;
+                self.detail_of(tid)?.walk = Some(walk);
+                Ok(Decoded::Trace)
+            }
+            b"H" => {
+                let entry_ts = f.number()?;
+                let return_ts = f.number()?;
+                let uid = f.number()?;
+                let pid = f.number()?;
+                let tid = f.number()?;
+                let ret = f.signed()?;
+                let comm = f.last_string()?;
+                let detail = self.details.remove(&tid).ok_or("a handle open without its details")?;
+                let e = Event {
+                    entry_ts,
+                    return_ts,
+                    uid,
+                    pid,
+                    tid,
+                    ret,
+                    comm,
+                    path: Vec::new(),
+                    detail: None,
+                    fault: false,
+                };
+                let d = detail.details(ret, Some((b"", false)), Some(Via::Handle));
+                Self::write_detailed(&e, false, &d, out);
                 Ok(Decoded::Trace)
             }
             b"C" => {
