@@ -111,7 +111,7 @@ impl Backend for DTrace {
     }
 
     fn startup_note(&self, spec: &ScriptSpec) -> Option<String> {
-        (spec.target_os == TargetOs::Linux).then(|| {
+        let compat = (spec.target_os == TargetOs::Linux).then(|| {
             if traces_compat(spec.target_os) {
                 "32-bit (ia32) opens are traced through rawtp:raw_syscalls: a small probe runs \
                  on every system call of the machine while tracing"
@@ -121,7 +121,12 @@ impl Backend for DTrace {
                  them; the rawtp clauses are written for x86_64 only)"
                     .to_owned()
             }
-        })
+        });
+        let gaps = detail::gaps(spec.target_os);
+        match (compat, gaps) {
+            (Some(c), g) => Some(format!("{c}; {g}")),
+            (None, g) => Some(g.to_owned()),
+        }
     }
 
     /// Drops are lost events. A probe error is shown: the event it hit is in the trace, its

@@ -94,13 +94,12 @@ impl Detail {
                 if name.starts_with(b"/") {
                     return Some((name.to_vec(), name_cut));
                 }
+                // DIR + "/" + name, as written (an empty name leaves "DIR/").
                 let mut p = base;
-                if !name.is_empty() {
-                    if p != b"/" {
-                        p.push(b'/');
-                    }
-                    p.extend_from_slice(name);
+                if p != b"/" {
+                    p.push(b'/');
                 }
+                p.extend_from_slice(name);
                 Some((p, cut || name_cut))
             }
             _ => None,

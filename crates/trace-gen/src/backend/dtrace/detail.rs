@@ -482,3 +482,23 @@ pub fn solaris_family_return_clauses(w: &mut DWriter, probes: &[String], os: Tar
     }
     w.clause(probes, Some("self->ts"), &CLEAR);
 }
+
+/// What the dialect's open details cannot show, for trace-gen's start-up note.
+pub fn gaps(os: TargetOs) -> &'static str {
+    match os {
+        TargetOs::Linux => {
+            "io_uring opens (IORING_OP_OPENAT, IORING_OP_OPENAT2) are not traced by this \
+             backend; 32-bit opens have no flags, mode or resolved path; a resolved path \
+             deeper than 40 components (and mount crossings) is marked cut"
+        }
+        TargetOs::Solaris10 | TargetOs::Solaris11 | TargetOs::Illumos => {
+            "open flags are shown in Linux numbering (bits without a Linux equivalent are \
+             left out); resolved paths come from fds[].fi_pathname and cwd; io_uring and \
+             open-by-handle do not exist here"
+        }
+        TargetOs::FreeBsd | TargetOs::MacOs => {
+            "open flags are shown in Linux numbering (bits without a Linux equivalent are \
+             left out); no resolved paths (fds[] and cwd, which resolve them on Solaris and illumos, are not documented for this DTrace)"
+        }
+    }
+}
