@@ -244,7 +244,7 @@ fn dtrace_scripts_match_golden_files() {
                 ..spec
             };
             let golden = format!("dtrace-{}-{name}.d", os.name());
-            errors.extend(check_golden(&golden, &DTrace.script(&spec)).err());
+            errors.extend(check_golden(&golden, &DTrace.script_for_kernel(&spec, None)).err());
         }
     }
     assert!(

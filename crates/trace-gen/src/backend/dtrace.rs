@@ -122,11 +122,14 @@ impl Backend for DTrace {
                     .to_owned()
             }
         });
-        let gaps = detail::gaps(spec.target_os);
-        match (compat, gaps) {
-            (Some(c), g) => Some(format!("{c}; {g}")),
-            (None, g) => Some(g.to_owned()),
+        let mut notes: Vec<String> = compat.into_iter().collect();
+        notes.push(detail::gaps(spec.target_os).to_owned());
+        if spec.target_os == TargetOs::Linux
+            && !KernelLayout::running().is_some_and(|l| l.has_uring())
+        {
+            notes.push(detail::NO_URING.to_owned());
         }
+        Some(notes.join("; "))
     }
 
     /// Drops are lost events. A probe error is shown: the event it hit is in the trace, its
@@ -539,6 +542,9 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)], layout: Option<&KernelLayout>
     );
     if os == TargetOs::Linux {
         detail::linux_handle_clauses(&mut w, &filter, layout);
+        if let Some(l) = layout.filter(|l| l.has_uring()) {
+            detail::linux_uring_clauses(&mut w, &filter, l);
+        }
     }
     if traces_compat(os) {
         compat_clauses(&mut w, &filter, chunks);

@@ -40,10 +40,26 @@ pub const MEMBERS: &[Member] = &[
     ("qstr", "name"),
 ];
 
-/// The offsets of [`MEMBERS`] in one kernel.
+/// The members the io_uring clauses read: the open request (`struct io_open`, in the
+/// `io_kiocb`'s command area) as `io_openat_prep()` left it when `io_uring_submit_req` fires.
+pub const URING_MEMBERS: &[Member] = &[
+    ("io_kiocb", "cmd"),
+    ("io_kiocb", "opcode"),
+    ("io_open", "dfd"),
+    ("io_open", "filename"),
+    ("io_open", "how"),
+    ("open_how", "flags"),
+    ("open_how", "mode"),
+    ("open_how", "resolve"),
+    ("filename", "name"),
+];
+
+/// The offsets of [`MEMBERS`] in one kernel, and of [`URING_MEMBERS`] when it has them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelLayout {
     offsets: HashMap<Member, u64>,
+    /// Whether every member of [`URING_MEMBERS`] was found.
+    uring: bool,
 }
 
 impl KernelLayout {
@@ -60,12 +76,27 @@ impl KernelLayout {
         for &(s, m) in MEMBERS {
             offsets.insert((s, m), types.offset(s, m)?);
         }
-        Some(KernelLayout { offsets })
+        let mut uring = true;
+        for &(s, m) in URING_MEMBERS {
+            match types.offset(s, m) {
+                Some(o) => {
+                    offsets.insert((s, m), o);
+                }
+                None => uring = false,
+            }
+        }
+        Some(KernelLayout { offsets, uring })
     }
 
-    /// The byte offset of `member`, which must be one of [`MEMBERS`].
+    /// The byte offset of `member`, one of [`MEMBERS`] (or of [`URING_MEMBERS`] when
+    /// [`KernelLayout::has_uring`]).
     pub fn offset(&self, member: Member) -> u64 {
         self.offsets[&member]
+    }
+
+    /// Whether the io_uring open request's members were all found.
+    pub fn has_uring(&self) -> bool {
+        self.uring
     }
 }
 
@@ -262,5 +293,9 @@ mod tests {
         let layout = KernelLayout::from_btf(&btf).expect("every walked member in BTF");
         assert!(layout.offset(("dentry", "d_name")) > layout.offset(("dentry", "d_parent")));
         assert_eq!(layout.offset(("path", "dentry")), 8);
+        // UAPI: struct open_how { u64 flags, mode, resolve; }.
+        if layout.has_uring() {
+            assert_eq!(layout.offset(("open_how", "resolve")), 16);
+        }
     }
 }

@@ -149,6 +149,24 @@ pub struct Decoder {
     pending: HashMap<u32, Event>,
     /// The details of the next event of each thread.
     details: HashMap<u32, Detail>,
+    /// io_uring open requests submitted and not yet completed, by address.
+    submits: HashMap<i64, Submit>,
+}
+
+/// An io_uring open request as submitted (`S`).
+#[derive(Debug)]
+struct Submit {
+    entry_ts: u64,
+    uid: u32,
+    pid: u32,
+    tid: u32,
+    flags: u64,
+    resolve: u64,
+    mode: u64,
+    /// The name was cut at the string size.
+    cut: bool,
+    comm: Vec<u8>,
+    path: Vec<u8>,
 }
 
 impl Decoder {
@@ -329,6 +347,61 @@ impl Decoder {
                 };
                 let d = detail.details(ret, Some((b"", false)), Some(Via::Handle));
                 Self::write_detailed(&e, false, &d, out);
+                Ok(Decoded::Trace)
+            }
+            b"S" => {
+                let req = f.signed()?;
+                let submit = Submit {
+                    entry_ts: f.number()?,
+                    uid: f.number()?,
+                    pid: f.number()?,
+                    tid: f.number()?,
+                    flags: f.number()?,
+                    resolve: f.number()?,
+                    mode: f.number()?,
+                    cut: f.flag()?,
+                    comm: f.string()?,
+                    path: f.last_string()?,
+                };
+                self.submits.insert(req, submit);
+                Ok(Decoded::Trace)
+            }
+            b"Q" => {
+                let req = f.signed()?;
+                let return_ts = f.number()?;
+                let tid = f.number()?;
+                let ret = f.signed()?;
+                f.end()?;
+                let walk = self
+                    .details
+                    .remove(&tid)
+                    .ok_or("an io_uring completion without its details")?;
+                // Submitted before tracing started, or failed before its submission (an
+                // unreadable name): not an open of this trace (the start-up note says so).
+                let Some(s) = self.submits.remove(&req) else {
+                    return Ok(Decoded::Blank);
+                };
+                let detail = Detail {
+                    ok: true,
+                    flags: s.flags,
+                    resolve: s.resolve,
+                    mode: s.mode,
+                    ..walk
+                };
+                let d = detail.details(ret, Some((&s.path, s.cut)), Some(Via::IoUring));
+                let e = Event {
+                    entry_ts: s.entry_ts,
+                    return_ts,
+                    uid: s.uid,
+                    pid: s.pid,
+                    tid: s.tid,
+                    ret,
+                    comm: s.comm,
+                    path: s.path,
+                    detail: None,
+                    fault: false,
+                };
+                Self::write_detailed(&e, s.cut, &d, out);
                 Ok(Decoded::Trace)
             }
             b"C" => {

@@ -129,6 +129,88 @@ pub fn linux_return_clauses(
     w.clause(r.probes, Some(&guard("")), &CLEAR);
 }
 
+/// io_uring opens (`IORING_OP_OPENAT` 18, `IORING_OP_OPENAT2` 28), which no system call
+/// probe sees. When `io_uring_submit_req` fires the request is prepared (the kernel's copy of
+/// the name, `dfd`, `how`): an `S` record prints them with the request's address. When
+/// `io_uring_complete` fires for an open request, its `O` and walk records and a `Q` record
+/// with the result follow; trace-gen joins `S` and `Q` by the address. Both are `sdt` probes,
+/// whose arguments are the tracepoints' fields (the same in 6.1 and 6.18):
+/// `submit_req(ctx, req, user_data, opcode, ...)`, `complete(ctx, req, user_data, res, ...)`.
+/// Nothing is kept in D between the two (global arrays keyed by the request stopped the
+/// tracing of a `-c` command after its exec, measured). Needs the layout: without BTF, no
+/// io_uring clauses.
+pub fn linux_uring_clauses(w: &mut DWriter, filter: &str, layout: &KernelLayout) {
+    let o = |m| layout.offset(m);
+    let l = Some(layout);
+    let submit = ["sdt:io_uring::io_uring_submit_req".to_owned()];
+    let op = format!("(uintptr_t)args[1] + {}", o(("io_kiocb", "cmd")));
+    let how = |m| format!("*(uint64_t *)(this->uhow + {})", o(("open_how", m)));
+    let lines = [
+        format!("this->op = {op};"),
+        format!("this->uhow = this->op + {};", o(("io_open", "how"))),
+        format!(
+            "this->uname = stringof({});",
+            at(l, &at(l, "this->op", ("io_open", "filename")), ("filename", "name"))
+        ),
+        // The name is the kernel's copy, read in one string: cut at strsize.
+        format!(
+            "printf(\"S %d %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", \
+             (int64_t)args[1], timestamp, uid, pid, tid, {}, {}, {}, \
+             strlen(this->uname) >= {}, execname, this->uname);",
+            // io_openat_prep() adds O_LARGEFILE on 64-bit (force_o_largefile()); the system
+            // calls' flags are shown as the program passed them, and so are these.
+            format!("{} & ~0x8000", how("flags")),
+            how("resolve"),
+            how("mode"),
+            super::CHUNK
+        ),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    w.clause(
+        &submit,
+        Some(&format!("(args[3] == 18 || args[3] == 28) && {filter}")),
+        &lines,
+    );
+    let complete = ["sdt:io_uring::io_uring_complete".to_owned()];
+    w.clause(&complete, None, &["this->uring = 0;"]);
+    let opcode = format!(
+        "*(uint8_t *)((uintptr_t)args[1] + {})",
+        o(("io_kiocb", "opcode"))
+    );
+    w.clause(
+        &complete,
+        Some(&format!("({opcode} == 18 || {opcode} == 28) && {filter}")),
+        &[
+            &format!("this->op = {op};"),
+            &format!(
+                "this->udfd = *(int *)(this->op + {});",
+                o(("io_open", "dfd"))
+            ),
+            "this->uring = 1;",
+            // The details come with the S record: an O record that says so.
+            "printf(\"O %d 0 0 0 0 0\\n\", tid);",
+        ],
+    );
+    linux_walk(
+        w,
+        &Walk {
+            probes: &complete,
+            ts: "this->uring",
+            ret: "args[3]",
+            dfd: Some("this->udfd"),
+        },
+        l,
+    );
+    w.clause(
+        &complete,
+        Some("this->uring"),
+        &[
+            "printf(\"Q %d %d %d %d\\n\", (int64_t)args[1], timestamp, tid, args[3]);",
+            "this->uring = 0;",
+        ],
+    );
+}
+
 /// Clears the entry's details once the return has printed them (dynamic variable space).
 const CLEAR: [&str; 5] = [
     "self->dfd = 0;",
@@ -483,13 +565,18 @@ pub fn solaris_family_return_clauses(w: &mut DWriter, probes: &[String], os: Tar
     w.clause(probes, Some("self->ts"), &CLEAR);
 }
 
+/// The start-up note's words when the kernel's BTF lacks the io_uring request's members.
+pub const NO_URING: &str = "io_uring opens (IORING_OP_OPENAT, IORING_OP_OPENAT2) are not \
+     traced: this kernel's BTF does not describe the io_uring open request";
+
 /// What the dialect's open details cannot show, for trace-gen's start-up note.
 pub fn gaps(os: TargetOs) -> &'static str {
     match os {
         TargetOs::Linux => {
-            "io_uring opens (IORING_OP_OPENAT, IORING_OP_OPENAT2) are not traced by this \
-             backend; 32-bit opens have no flags, mode or resolved path; a resolved path \
-             deeper than 40 components (and mount crossings) is marked cut"
+            "32-bit opens have no flags, mode or resolved path; a resolved path deeper than \
+             40 components (and mount crossings) is marked cut; io_uring opens that fail \
+             before submission (an unreadable name) are not seen, and an io_uring name longer \
+             than 256 bytes is cut"
         }
         TargetOs::Solaris10 | TargetOs::Solaris11 | TargetOs::Illumos => {
             "open flags are shown in Linux numbering (bits without a Linux equivalent are \
