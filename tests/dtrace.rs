@@ -697,7 +697,10 @@ fn dtrace_every_open_matches_its_own_ground_truth() {
     let exe = build_c(&s.0, "every_open", "cc", &[]);
     // On tmpfs when there is one: resolution crosses a mount.
     let top = if Path::new("/dev/shm").is_dir() {
-        format!("/dev/shm/trace-gen-e2e-dt-every-open-{}", std::process::id())
+        format!(
+            "/dev/shm/trace-gen-e2e-dt-every-open-{}",
+            std::process::id()
+        )
     } else {
         s.path("top")
     };

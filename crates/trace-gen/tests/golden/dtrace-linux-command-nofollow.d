@@ -133,19 +133,19 @@ syscall::openat2:return
 /self->ts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 2;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -156,12 +156,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -170,8 +170,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -181,12 +181,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -195,8 +195,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -206,12 +206,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -220,8 +220,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -231,12 +231,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -245,8 +245,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -256,12 +256,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -270,8 +270,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -281,12 +281,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -295,8 +295,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -306,12 +306,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -320,8 +320,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -331,12 +331,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -345,8 +345,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -356,12 +356,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -370,8 +370,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -381,12 +381,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -395,8 +395,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -406,12 +406,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -420,8 +420,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -431,12 +431,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -445,8 +445,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -456,12 +456,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -470,8 +470,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -481,12 +481,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -495,8 +495,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -506,12 +506,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -520,8 +520,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -531,12 +531,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -545,8 +545,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -556,12 +556,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -570,8 +570,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -581,12 +581,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -595,8 +595,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -606,12 +606,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -620,8 +620,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -631,12 +631,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -645,8 +645,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -656,12 +656,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -670,8 +670,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -681,12 +681,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -695,8 +695,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -706,12 +706,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -720,8 +720,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -731,12 +731,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -745,8 +745,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -756,12 +756,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -770,8 +770,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -781,12 +781,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -795,8 +795,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -806,12 +806,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -820,8 +820,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -831,12 +831,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -845,8 +845,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -856,12 +856,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -870,8 +870,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -881,12 +881,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -895,8 +895,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -906,12 +906,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -920,8 +920,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -931,12 +931,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -945,8 +945,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -956,12 +956,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -970,8 +970,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -981,12 +981,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -995,8 +995,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1006,12 +1006,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1020,8 +1020,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1031,12 +1031,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1045,8 +1045,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1056,12 +1056,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1070,8 +1070,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1081,12 +1081,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1095,8 +1095,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1106,12 +1106,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1120,8 +1120,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1131,12 +1131,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1145,8 +1145,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1588,19 +1588,19 @@ syscall::open_by_handle_at:return
 /self->hts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 0;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -1608,760 +1608,760 @@ syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return

@@ -142,19 +142,19 @@ syscall::openat2:return
 /self->ts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 2;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -165,12 +165,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -179,8 +179,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -190,12 +190,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -204,8 +204,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -215,12 +215,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -229,8 +229,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -240,12 +240,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -254,8 +254,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -265,12 +265,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -279,8 +279,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -290,12 +290,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -304,8 +304,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -315,12 +315,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -329,8 +329,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -340,12 +340,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -354,8 +354,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -365,12 +365,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -379,8 +379,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -390,12 +390,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -404,8 +404,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -415,12 +415,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -429,8 +429,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -440,12 +440,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -454,8 +454,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -465,12 +465,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -479,8 +479,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -490,12 +490,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -504,8 +504,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -515,12 +515,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -529,8 +529,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -540,12 +540,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -554,8 +554,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -565,12 +565,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -579,8 +579,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -590,12 +590,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -604,8 +604,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -615,12 +615,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -629,8 +629,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -640,12 +640,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -654,8 +654,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -665,12 +665,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -679,8 +679,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -690,12 +690,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -704,8 +704,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -715,12 +715,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -729,8 +729,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -740,12 +740,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -754,8 +754,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -765,12 +765,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -779,8 +779,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -790,12 +790,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -804,8 +804,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -815,12 +815,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -829,8 +829,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -840,12 +840,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -854,8 +854,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -865,12 +865,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -879,8 +879,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -890,12 +890,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -904,8 +904,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -915,12 +915,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -929,8 +929,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -940,12 +940,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -954,8 +954,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -965,12 +965,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -979,8 +979,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -990,12 +990,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1004,8 +1004,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1015,12 +1015,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1029,8 +1029,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1040,12 +1040,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1054,8 +1054,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1065,12 +1065,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1079,8 +1079,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1090,12 +1090,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1104,8 +1104,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1115,12 +1115,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1129,8 +1129,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1140,12 +1140,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1154,8 +1154,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1597,19 +1597,19 @@ syscall::open_by_handle_at:return
 /self->hts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 0;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -1617,760 +1617,760 @@ syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return

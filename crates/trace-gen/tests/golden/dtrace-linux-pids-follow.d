@@ -143,19 +143,19 @@ syscall::openat2:return
 /self->ts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 2;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -166,12 +166,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -180,8 +180,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -191,12 +191,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -205,8 +205,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -216,12 +216,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -230,8 +230,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -241,12 +241,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -255,8 +255,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -266,12 +266,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -280,8 +280,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -291,12 +291,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -305,8 +305,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -316,12 +316,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -330,8 +330,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -341,12 +341,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -355,8 +355,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -366,12 +366,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -380,8 +380,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -391,12 +391,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -405,8 +405,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -416,12 +416,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -430,8 +430,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -441,12 +441,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -455,8 +455,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -466,12 +466,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -480,8 +480,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -491,12 +491,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -505,8 +505,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -516,12 +516,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -530,8 +530,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -541,12 +541,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -555,8 +555,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -566,12 +566,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -580,8 +580,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -591,12 +591,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -605,8 +605,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -616,12 +616,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -630,8 +630,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -641,12 +641,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -655,8 +655,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -666,12 +666,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -680,8 +680,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -691,12 +691,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -705,8 +705,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -716,12 +716,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -730,8 +730,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -741,12 +741,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -755,8 +755,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -766,12 +766,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -780,8 +780,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -791,12 +791,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -805,8 +805,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -816,12 +816,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -830,8 +830,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -841,12 +841,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -855,8 +855,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -866,12 +866,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -880,8 +880,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -891,12 +891,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -905,8 +905,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -916,12 +916,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -930,8 +930,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -941,12 +941,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -955,8 +955,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -966,12 +966,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -980,8 +980,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -991,12 +991,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1005,8 +1005,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1016,12 +1016,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1030,8 +1030,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1041,12 +1041,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1055,8 +1055,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1066,12 +1066,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1080,8 +1080,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1091,12 +1091,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1105,8 +1105,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1116,12 +1116,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1130,8 +1130,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1141,12 +1141,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1155,8 +1155,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1598,19 +1598,19 @@ syscall::open_by_handle_at:return
 /self->hts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 0;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -1618,760 +1618,760 @@ syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return

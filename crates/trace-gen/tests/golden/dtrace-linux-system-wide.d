@@ -126,19 +126,19 @@ syscall::openat2:return
 /self->ts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 2;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -149,12 +149,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -163,8 +163,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -174,12 +174,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -188,8 +188,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -199,12 +199,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -213,8 +213,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -224,12 +224,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -238,8 +238,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -249,12 +249,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -263,8 +263,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -274,12 +274,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -288,8 +288,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -299,12 +299,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -313,8 +313,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -324,12 +324,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -338,8 +338,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -349,12 +349,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -363,8 +363,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -374,12 +374,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -388,8 +388,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -399,12 +399,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -413,8 +413,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -424,12 +424,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -438,8 +438,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -449,12 +449,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -463,8 +463,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -474,12 +474,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -488,8 +488,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -499,12 +499,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -513,8 +513,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -524,12 +524,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -538,8 +538,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -549,12 +549,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -563,8 +563,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -574,12 +574,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -588,8 +588,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -599,12 +599,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -613,8 +613,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -624,12 +624,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -638,8 +638,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -649,12 +649,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -663,8 +663,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -674,12 +674,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -688,8 +688,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -699,12 +699,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -713,8 +713,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -724,12 +724,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -738,8 +738,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -749,12 +749,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -763,8 +763,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -774,12 +774,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -788,8 +788,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -799,12 +799,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -813,8 +813,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -824,12 +824,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -838,8 +838,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -849,12 +849,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -863,8 +863,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -874,12 +874,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -888,8 +888,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -899,12 +899,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -913,8 +913,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -924,12 +924,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -938,8 +938,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -949,12 +949,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -963,8 +963,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -974,12 +974,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -988,8 +988,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -999,12 +999,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1013,8 +1013,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1024,12 +1024,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1038,8 +1038,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1049,12 +1049,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1063,8 +1063,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1074,12 +1074,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1088,8 +1088,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1099,12 +1099,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1113,8 +1113,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1124,12 +1124,12 @@ syscall::openat2:return
 /self->ts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open:return,
@@ -1138,8 +1138,8 @@ syscall::openat:return,
 syscall::openat2:return
 /self->ts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open:return,
@@ -1581,19 +1581,19 @@ syscall::open_by_handle_at:return
 /self->hts/
 {
 	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + 1816);
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + 1824) + 32);
-	this->maxfd = *(uint32_t *)(this->fdt + 0);
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
 	this->wfd = this->wret;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + 8) + 8 * this->wfd) : 0;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
 	this->kind = this->wret >= 0 ? 1 : 0;
 	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + 64 : this->fs + 40;
-	this->mnt = *(uintptr_t *)(this->wpath + 0);
-	this->d = *(uintptr_t *)(this->wpath + 8);
-	this->rootm = *(uintptr_t *)(this->fs + 24 + 0);
-	this->rootd = *(uintptr_t *)(this->fs + 24 + 8);
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + 8) == 0 && *(uintptr_t *)(this->d + 24) != this->d;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
 	this->go = this->kind != 0;
 }
 
@@ -1601,760 +1601,760 @@ syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go/
 {
 	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + 0) == this->d;
-	this->m = this->mnt - 32;
-	this->up = this->mroot ? *(uintptr_t *)(this->m + 16) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + 24) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + 24) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + 32 : this->mnt;
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
 }
 
 syscall::open_by_handle_at:return
 /self->hts && this->go && !this->mroot/
 {
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + 32 + 8)));
-	this->d = *(uintptr_t *)(this->d + 24);
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
 }
 
 syscall::open_by_handle_at:return

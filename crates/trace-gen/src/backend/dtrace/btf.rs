@@ -158,7 +158,11 @@ impl<'a> Types<'a> {
                         fields.push(Field {
                             name: u32_at(t, at)?,
                             ty: u32_at(t, at + 4)?,
-                            bit_offset: if bitfields { offset & 0xff_ffff } else { offset },
+                            bit_offset: if bitfields {
+                                offset & 0xff_ffff
+                            } else {
+                                offset
+                            },
                         });
                     }
                     Type::Record { name, fields }
@@ -260,7 +264,13 @@ mod tests {
         t.extend([at("f_lock"), 1, 0, 0, 4, 64]);
         let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
         let mut b = vec![0x9f, 0xeb, 1, 0];
-        for v in [24, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        for v in [
+            24,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
             b.extend(v.to_le_bytes());
         }
         b.extend(types);

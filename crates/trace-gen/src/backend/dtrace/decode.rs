@@ -332,7 +332,10 @@ impl Decoder {
                 let tid = f.number()?;
                 let ret = f.signed()?;
                 let comm = f.last_string()?;
-                let detail = self.details.remove(&tid).ok_or("a handle open without its details")?;
+                let detail = self
+                    .details
+                    .remove(&tid)
+                    .ok_or("a handle open without its details")?;
                 let e = Event {
                     entry_ts,
                     return_ts,
@@ -726,6 +729,123 @@ mod tests {
         ));
     }
 
+    /// The return line's `resolved:` and the entry's details of one decoded event.
+    fn detailed(input: &[&[u8]]) -> (String, String) {
+        let (out, malformed) = decode(input);
+        assert_eq!(malformed, 0, "{}", String::from_utf8_lossy(&out));
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines().map(str::to_owned);
+        (lines.next().unwrap(), lines.next().unwrap())
+    }
+
+    #[test]
+    fn a_success_resolves_to_its_file_and_shows_flags_and_mode() {
+        // open("b/new", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0640) = 3 in /tmp/r/a.
+        let (entry, ret) = detailed(&[
+            b"O 8 1 557633 0 416 4096",
+            br#"N 8 "new\0""#,
+            br#"N 8 "b\0""#,
+            br#"N 8 "a\0""#,
+            br#"N 8 "r\0""#,
+            br#"N 8 "tmp\0""#,
+            b"W 8 1 0 0",
+            br#"E 1 2 0 7 8 3 1 0 "cat\0" "b/new\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x88241 mode: 0640 comm: cat open: b/new 1"
+        );
+        assert_eq!(
+            ret,
+            r#"<= uid: 0 pid: 7 tid: 8 resolved: "/tmp/r/a/b/new" comm: cat ret: 3 2"#
+        );
+        // Unlinked (O_TMPFILE): d_path's mark.
+        let (_, ret) = detailed(&[
+            b"O 8 1 4259842 0 384 4096",
+            br##"N 8 "#12\0""##,
+            br#"N 8 "tmp\0""#,
+            b"W 8 1 0 1",
+            br#"E 1 2 0 7 8 4 1 0 "t\0" "/tmp\0""#,
+        ]);
+        assert!(ret.contains(r##"resolved: "/tmp/#12 (deleted)""##), "{ret}");
+    }
+
+    #[test]
+    fn a_failure_resolves_to_its_directory_joined_with_the_name() {
+        let failed = |name: &str, kind: u8| {
+            let e = format!(r#"E 1 2 0 7 8 -2 1 0 "cat\0" "{name}\0""#);
+            let w = format!("W 8 {kind} 0 0");
+            detailed(&[
+                b"O 8 1 0 0 0 4096",
+                br#"N 8 "d\0""#,
+                w.as_bytes(),
+                e.as_bytes(),
+            ])
+            .1
+        };
+        assert!(failed("x/missing", 2).contains(r#"resolved: "/d/x/missing""#));
+        // An absolute name as it is; an empty one leaves "DIR/"; no directory: nothing.
+        assert!(failed("/etc/missing", 2).contains(r#"resolved: "/etc/missing""#));
+        assert!(failed("", 2).contains(r#"resolved: "/d/""#));
+        assert!(!failed("missing", 0).contains("resolved:"));
+        // A walk that stopped early marks the path cut.
+        let (_, ret) = detailed(&[
+            b"O 8 1 0 0 0 4096",
+            br#"N 8 "deep\0""#,
+            b"W 8 1 1 0",
+            br#"E 1 2 0 7 8 3 1 0 "cat\0" "deep\0""#,
+        ]);
+        assert!(ret.contains(r#"resolved: "/deep"..."#), "{ret}");
+    }
+
+    #[test]
+    fn an_unreadable_name_is_a_fault_not_an_empty_name() {
+        let (entry, ret) = detailed(&[
+            b"O 8 1 0 0 0 1",
+            b"W 8 2 0 0",
+            br#"E 1 2 0 7 8 -14 0 0 "cat\0" "\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x0 fault: 0x1 comm: cat open:  1"
+        );
+        assert!(!ret.contains("resolved:"), "{ret}");
+    }
+
+    #[test]
+    fn handle_and_io_uring_opens_say_how() {
+        let (entry, ret) = detailed(&[
+            b"O 8 1 0 0 0 0",
+            br#"N 8 "f\0""#,
+            b"W 8 1 0 0",
+            br#"H 1 2 0 7 8 5 "h\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x0 via: handle comm: h open:  1"
+        );
+        assert!(ret.contains(r#"resolved: "/f" comm: h ret: 5 2"#), "{ret}");
+        // io_uring: submitted by thread 8, completed on the worker 9, joined by address.
+        let (entry, ret) = detailed(&[
+            br#"S -77 10 0 7 8 577 0 420 0 "u\0" "by-uring\0""#,
+            b"O 9 0 0 0 0 0",
+            br#"N 9 "by-uring\0""#,
+            b"W 9 1 0 0",
+            b"Q -77 20 9 6",
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x241 mode: 0644 via: io_uring comm: u open: by-uring 10"
+        );
+        assert!(
+            ret.contains(r#"resolved: "/by-uring" comm: u ret: 6 20"#),
+            "{ret}"
+        );
+        // A completion of a request submitted before tracing started: no event.
+        let (out, malformed) = decode(&[b"O 9 0 0 0 0 0", b"W 9 1 0 0", b"Q -78 20 9 6"]);
+        assert_eq!((out.as_slice(), malformed), (&b""[..], 0));
+    }
+
     #[test]
     fn anything_else_is_malformed_and_written_nowhere() {
         for bad in [
@@ -744,6 +864,11 @@ mod tests {
             br#"E 1 2 0 99999999999 7 3 1 0 "cat\0" "/x\0""#,
             br#"C 5 0 "x\0""#,
             b"T 5",
+            br#"N 5 "x\0""#,
+            b"W 5 1 0 0",
+            b"W 5 3 0 0",
+            b"O 5 1 0 0 0",
+            b"Q 1 2 3 4",
         ] {
             let (out, lost) = decode(&[bad]);
             assert_eq!(

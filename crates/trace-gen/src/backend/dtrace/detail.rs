@@ -52,14 +52,18 @@ fn at(layout: Option<&KernelLayout>, base: &str, m: Member) -> String {
 /// `self->omode`, and `self->ook` (1: read).
 pub fn linux_entry_clauses(w: &mut DWriter) {
     let clause = |w: &mut DWriter, call: &str, body: &[&str]| {
-        w.clause(
-            &[format!("syscall::{call}:entry")],
-            Some("self->ts"),
-            body,
-        );
+        w.clause(&[format!("syscall::{call}:entry")], Some("self->ts"), body);
     };
-    let open = ["self->dfd = -100;", "self->oflags = arg1;", "self->omode = arg2;"];
-    clause(w, "open", &[&open[..], &["self->oresolve = 0;", "self->ook = 1;"]].concat());
+    let open = [
+        "self->dfd = -100;",
+        "self->oflags = arg1;",
+        "self->omode = arg2;",
+    ];
+    clause(
+        w,
+        "open",
+        &[&open[..], &["self->oresolve = 0;", "self->ook = 1;"]].concat(),
+    );
     let creat_flags = format!("self->oflags = {CREAT_FLAGS};");
     clause(
         w,
@@ -113,12 +117,7 @@ pub struct Walk<'a> {
 }
 
 /// The `O` record (what the call asked for) and the walk of its resolved path, for Linux.
-pub fn linux_return_clauses(
-    w: &mut DWriter,
-    r: &Walk,
-    path: &str,
-    layout: Option<&KernelLayout>,
-) {
+pub fn linux_return_clauses(w: &mut DWriter, r: &Walk, path: &str, layout: Option<&KernelLayout>) {
     let guard = |extra: &str| format!("{}{extra}", r.ts);
     let o = format!(
         "printf(\"O %d %d %d %d %d %d\\n\", tid, self->ook, self->oflags, self->oresolve, \
@@ -150,7 +149,11 @@ pub fn linux_uring_clauses(w: &mut DWriter, filter: &str, layout: &KernelLayout)
         format!("this->uhow = this->op + {};", o(("io_open", "how"))),
         format!(
             "this->uname = stringof({});",
-            at(l, &at(l, "this->op", ("io_open", "filename")), ("filename", "name"))
+            at(
+                l,
+                &at(l, "this->op", ("io_open", "filename")),
+                ("filename", "name")
+            )
         ),
         // The name is the kernel's copy, read in one string: cut at strsize.
         format!(
@@ -259,8 +262,14 @@ fn linux_walk(w: &mut DWriter, r: &Walk, layout: Option<&KernelLayout>) {
             o(("file", "f_path")),
             o(("fs_struct", "pwd"))
         ),
-        format!("this->mnt = {};", at(layout, "this->wpath", ("path", "mnt"))),
-        format!("this->d = {};", at(layout, "this->wpath", ("path", "dentry"))),
+        format!(
+            "this->mnt = {};",
+            at(layout, "this->wpath", ("path", "mnt"))
+        ),
+        format!(
+            "this->d = {};",
+            at(layout, "this->wpath", ("path", "dentry"))
+        ),
         format!(
             "this->rootm = {};",
             at(
@@ -346,10 +355,7 @@ pub fn linux_handle_clauses(w: &mut DWriter, filter: &str, layout: Option<&Kerne
     w.clause(
         &["syscall::open_by_handle_at:entry".to_owned()],
         Some(filter),
-        &[
-            "self->hflags = arg2;",
-            "self->hts = timestamp;",
-        ],
+        &["self->hflags = arg2;", "self->hts = timestamp;"],
     );
     let probes = ["syscall::open_by_handle_at:return".to_owned()];
     w.clause(
@@ -518,14 +524,22 @@ pub fn solaris_family_entry_clauses(w: &mut DWriter, os: TargetOs) {
             None => CREAT_FLAGS.to_string(),
         };
         let lines = [
-            format!("self->dfd = {};", a.dfd.map_or(SOLARIS_AT_FDCWD.to_owned(), |d| format!("(int){d}"))),
+            format!(
+                "self->dfd = {};",
+                a.dfd
+                    .map_or(SOLARIS_AT_FDCWD.to_owned(), |d| format!("(int){d}"))
+            ),
             format!("self->oflags = {flags};"),
             format!("self->omode = {};", a.mode),
             "self->oresolve = 0;".to_owned(),
             "self->ook = 1;".to_owned(),
         ];
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-        w.clause(&[format!("syscall::{}:entry", a.call)], Some("self->ts"), &lines);
+        w.clause(
+            &[format!("syscall::{}:entry", a.call)],
+            Some("self->ts"),
+            &lines,
+        );
     }
 }
 
