@@ -114,7 +114,7 @@ impl Detail {
         Details {
             flags,
             resolve: (self.ok && self.resolve != 0).then_some(self.resolve),
-            mode: creates.then(|| (self.mode & 0o7777) as u32),
+            mode: creates.then_some((self.mode & 0o7777) as u32),
             via,
             fault: match (name, via) {
                 (None, None) => Some(self.addr),

@@ -156,16 +156,16 @@ pub fn linux_uring_clauses(w: &mut DWriter, filter: &str, layout: &KernelLayout)
             )
         ),
         // The name is the kernel's copy, read in one string: cut at strsize.
+        // io_openat_prep() adds O_LARGEFILE on 64-bit (force_o_largefile()); the system
+        // calls' flags are shown as the program passed them, and so are these.
         format!(
             "printf(\"S %d %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", \
-             (int64_t)args[1], timestamp, uid, pid, tid, {}, {}, {}, \
-             strlen(this->uname) >= {}, execname, this->uname);",
-            // io_openat_prep() adds O_LARGEFILE on 64-bit (force_o_largefile()); the system
-            // calls' flags are shown as the program passed them, and so are these.
-            format!("{} & ~0x8000", how("flags")),
-            how("resolve"),
-            how("mode"),
-            super::CHUNK
+             (int64_t)args[1], timestamp, uid, pid, tid, {flags} & ~0x8000, {resolve}, {mode}, \
+             strlen(this->uname) >= {chunk}, execname, this->uname);",
+            flags = how("flags"),
+            resolve = how("resolve"),
+            mode = how("mode"),
+            chunk = super::CHUNK
         ),
     ];
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
