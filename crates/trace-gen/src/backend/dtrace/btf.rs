@@ -298,6 +298,12 @@ mod tests {
     #[test]
     fn the_running_kernel_has_every_member() {
         let Ok(btf) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            // CI runs on a kernel with BTF (the DTrace tests need it too): never skipped there.
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "no /sys/kernel/btf/vmlinux"
+            );
+            eprintln!("notice: the_running_kernel_has_every_member skipped: no kernel BTF");
             return;
         };
         let layout = KernelLayout::from_btf(&btf).expect("every walked member in BTF");
