@@ -13,6 +13,7 @@ mod differential;
 mod dtrace;
 mod faults;
 mod guest;
+mod resolved;
 
 use common::*;
 use std::process::{Child, Command, Stdio};
