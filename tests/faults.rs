@@ -387,3 +387,83 @@ fn sigint_to_the_whole_pipeline_keeps_the_drained_events() {
     );
     assert_eq!(merge_status.code(), Some(0), "{seen:?}");
 }
+
+/// A stand-in for bpftrace (through BPFTRACE_PATH): it answers `--version`, reads the
+/// script, says its probes are attached, and then prints nothing more, ever: no fence line,
+/// no process report. With `ignore_sigint` it also ignores SIGINT.
+fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
+    let path = dir.join("silent-bpftrace");
+    let trap = if ignore_sigint { "trap '' INT" } else { "" };
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n\
+             case \"$1\" in --version) echo 'bpftrace v0.17.0'; exit 0;; esac\n\
+             {trap}\n\
+             cat > /dev/null\n\
+             printf '%s\\n' '{{\"type\": \"printf\", \"data\": \"# trace-gen: attached\\n\"}}'\n\
+             while :; do sleep 0.1; done\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// `trace-gen -B -c true` with the silent tracer: (status, stdout, stderr, seconds taken).
+fn run_with_silent_tracer(ignore_sigint: bool) -> (std::process::ExitStatus, String, String, f64) {
+    let s = CatScratch::new(if ignore_sigint { "deaf" } else { "nofence" });
+    let tracer = silent_tracer(&s.dir, ignore_sigint);
+    let mut c = trace_gen();
+    c.env("BPFTRACE_PATH", &tracer).args(["-B", "-c", "true"]);
+    let start = Instant::now();
+    let (status, out, err) = crate::common::run_with_limit(c, Duration::from_secs(60));
+    (
+        status,
+        String::from_utf8_lossy(&out).into_owned(),
+        err,
+        start.elapsed().as_secs_f64(),
+    )
+}
+
+#[test]
+fn a_fence_that_never_comes_ends_the_run_within_its_bound_and_says_so() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let (status, out, err, secs) = run_with_silent_tracer(false);
+    // The command ends at once; its exit is noticed by the sweep (0.5 s), then the fence is
+    // given up after 2 s without output.
+    assert!(secs < 10.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("trace-gen: the fence did not come back from CPU 0"),
+        "{err}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("# incomplete: the fence did not come back from CPU")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tracer_that_ignores_sigint_is_killed_after_the_drain_bound() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let (status, out, err, secs) = run_with_silent_tracer(true);
+    // 2 s of fence, then 5 s of drain after SIGINT, then SIGKILL.
+    assert!(secs < 15.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("did not end within 5 s of SIGINT, and was killed"),
+        "{err}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("# incomplete: bpftrace did not end within 5 s")),
+        "{out}"
+    );
+}

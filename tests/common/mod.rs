@@ -67,6 +67,23 @@ pub fn bpftrace_ready(test: &str) -> bool {
     false
 }
 
+/// True when trace-gen can run a tracer here (root, tracefs), whatever the tracer: for tests
+/// that run a stand-in through a `*_PATH` variable. Otherwise: panics in CI, prints a notice
+/// and returns false elsewhere.
+pub fn root_ready(test: &str) -> bool {
+    let tracefs = Path::new("/sys/kernel/tracing/events").is_dir()
+        || Path::new("/sys/kernel/debug/tracing/events").is_dir();
+    if is_root() && tracefs {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: not root or no tracefs, and CI must run this test"
+    );
+    eprintln!("notice: {test} skipped: not root or no tracefs");
+    false
+}
+
 static TRACER: Mutex<()> = Mutex::new(());
 
 /// Held while a tracer runs: on 2 CPUs, two bpftrace sessions at once slow each other down

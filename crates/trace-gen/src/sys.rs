@@ -132,6 +132,17 @@ pub fn kill(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// Sends `signal` to every process of the process group `pgid` (a group id that does not
+/// fit `pid_t`, or 0 or 1, is ignored: never "our own group" or "every process").
+pub fn kill_group(pgid: u32, signal: libc::c_int) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        if pgid > 1 {
+            // SAFETY: kill has no memory-safety preconditions; -pgid names one process group.
+            unsafe { libc::kill(-pgid, signal) };
+        }
+    }
+}
+
 /// Whether process `pid` exists (a zombie included): `kill(pid, 0)` succeeds, or fails only
 /// for want of permission.
 pub fn pid_exists(pid: u32) -> bool {

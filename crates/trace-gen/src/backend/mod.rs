@@ -80,6 +80,12 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// How long the tracer may take to attach its probes before trace-gen gives up and
+    /// stops it (a run always ends). By default 60 s.
+    fn attach_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
+    }
+
     // --- Reading the output ---
 
     /// Whether the script prints [`FENCE_MARKER`], a space and the CPU number when trace-gen

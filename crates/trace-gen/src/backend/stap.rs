@@ -215,6 +215,11 @@ impl Backend for SystemTap {
         args
     }
 
+    /// stap compiles a kernel module before it attaches: minutes on a slow machine.
+    fn attach_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(15 * 60)
+    }
+
     fn has_fence(&self) -> bool {
         true
     }

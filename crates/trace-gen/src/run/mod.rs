@@ -90,7 +90,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         Arc::clone(&stderr_lost),
     );
 
-    let mut stopper = Stopper::new(tracer.id(), backend.has_fence());
+    let mut stopper = Stopper::new(tracer.id(), backend.has_fence()).named(program);
     if backend.reports_processes(&config.spec) {
         let targets = match &config.spec.target {
             crate::script::Target::Pids(pids) => pids.clone(),
@@ -99,6 +99,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         stopper = stopper.following(follow::LiveSet::new(targets));
     }
     let stopper = Arc::new(stopper);
+    stopper.watch_attach(backend.attach_bound());
     // The command's own exit ends the run unless the run waits for every followed process.
     let stop_at_command_exit = !stopper.follows() || config.spec.stop_at_exit;
     let sweeper = stopper.follows().then(|| {
@@ -143,23 +144,31 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     };
     let stdout = tracer.stdout.take().expect("stdout is piped");
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
-    let attached = stopper.attached.load(Ordering::SeqCst);
     stopper.finished.store(true, Ordering::SeqCst);
     if let Some(s) = sweeper {
         let _ = s.join();
     }
 
-    let tracer_status = tracer
-        .wait()
+    let tracer_status = wait_tracer(&mut tracer, &stopper)
         .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
     let stderr_text = stderr_thread.join().unwrap_or_default();
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
     // can tell only now.
     stderr_lost.fetch_add(backend.final_lost(), Ordering::SeqCst);
+    let unconfirmed = stopper.unconfirmed();
     if pumped.error.is_none() {
         let mut text = Vec::new();
         pumped.lost += pump::take_stderr_losses(&stderr_lost, &mut text);
+        for note in &unconfirmed {
+            trace_format::write_header(
+                &mut text,
+                &trace_format::Header::Other {
+                    key: INCOMPLETE_KEY.as_bytes(),
+                    value: note.as_bytes(),
+                },
+            );
+        }
         if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
             pumped.error = Some(Error::io("writing the trace to stdout", e));
         }
@@ -180,6 +189,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
             let _ = w.join();
         }
     }
+    for note in &unconfirmed {
+        eprintln!("trace-gen: {note}");
+    }
     if pumped.malformed > 0 {
         eprintln!(
             "trace-gen: {} lines of {program}'s output were not what it prints, and were left out",
@@ -199,6 +211,65 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         );
     }
 
+    let code = exit_status(
+        config,
+        pumped,
+        &stopper,
+        sig,
+        target_pid,
+        &command_status,
+        tracer_status,
+        &stderr_text,
+    )?;
+    // A run whose trace may be incomplete does not end with 0.
+    Ok(if code == 0 && !unconfirmed.is_empty() {
+        INCOMPLETE_EXIT
+    } else {
+        code
+    })
+}
+
+/// The `# key:` of the header that says what a run could not confirm (a bound passed).
+pub const INCOMPLETE_KEY: &str = "incomplete";
+
+/// The exit status of a run that would have ended with 0, but whose trace may be incomplete
+/// (a bound on the tracer passed; the trace has `# incomplete:` lines).
+pub const INCOMPLETE_EXIT: u8 = 3;
+
+/// Waits for the tracer once its output has ended, at most the drain bound; then kills its
+/// process group.
+fn wait_tracer(tracer: &mut std::process::Child, stopper: &Stopper) -> std::io::Result<ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < stopper::Bounds::default().drain_idle {
+        if let Some(st) = tracer.try_wait()? {
+            return Ok(st);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::sys::kill_group(tracer.id(), libc::SIGKILL);
+    stopper.killed_tracer.store(true, Ordering::SeqCst);
+    stopper.note(format!(
+        "the tracer's output ended but it did not exit within {} s, and was killed",
+        stopper::Bounds::default().drain_idle.as_secs()
+    ));
+    tracer.wait()
+}
+
+/// The exit status of a run, once the tracer has ended: see the module doc.
+#[allow(clippy::too_many_arguments)]
+fn exit_status(
+    config: &Config,
+    pumped: pump::Pumped,
+    stopper: &Stopper,
+    sig: i32,
+    target_pid: Option<u32>,
+    command_status: &Mutex<Option<ExitStatus>>,
+    tracer_status: ExitStatus,
+    stderr_text: &str,
+) -> Result<u8, Error> {
+    let backend = &*config.backend;
+    let attached = stopper.attached.load(Ordering::SeqCst);
+    let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
     let command_code = || {
         command_status
             .lock()
@@ -214,14 +285,20 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
             false => Err(e),
         };
     }
+    if stopper.attach_timed_out.load(Ordering::SeqCst) {
+        return Err(Error::AttachTimeout {
+            tracer: backend.program(),
+            secs: backend.attach_bound().as_secs(),
+        });
+    }
     if !attached {
-        return Err(backend.diagnose(tracer_status, &stderr_text));
+        return Err(backend.diagnose(tracer_status, stderr_text));
     }
     if sig != 0 {
         return Ok(signal_exit_code(sig));
     }
     if !stopped_by_us && (target_pid.is_some() || !tracer_status.success()) {
-        let mut e = backend.diagnose(tracer_status, &stderr_text);
+        let mut e = backend.diagnose(tracer_status, stderr_text);
         if let (Some(pid), Error::TracerFailed { status, .. }) = (target_pid, &mut e) {
             status.push_str(&format!(
                 ", before the command (pid {pid}) ended; it runs on untraced"
@@ -239,8 +316,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         }
         return Ok(code);
     }
-    if !tracer_status.success() {
-        return Err(backend.diagnose(tracer_status, &stderr_text));
+    // Killed by trace-gen once a bound passed: the trace says so (`# incomplete:`).
+    if !tracer_status.success() && !stopper.killed_tracer.load(Ordering::SeqCst) {
+        return Err(backend.diagnose(tracer_status, stderr_text));
     }
     Ok(0)
 }

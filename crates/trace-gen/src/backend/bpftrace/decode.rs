@@ -22,6 +22,7 @@ const PRINTF_HEAD: &[u8] = b"{\"type\": \"printf\", \"data\": \"";
 const PRINTF_TAIL: &[u8] = b"\"}";
 const LOST_HEAD: &[u8] = b"{\"type\": \"lost_events\", \"data\": {\"events\": ";
 const PROBES_HEAD: &[u8] = b"{\"type\": \"attached_probes\", \"data\": {\"probes\": ";
+const MAP_HEAD: &[u8] = b"{\"type\": \"map\", \"data\": {\"@";
 const NUMBER_TAIL: &[u8] = b"}}";
 
 /// The bytes of a JSON string body as bpftrace 0.17 writes it, or what is wrong with it.
@@ -338,6 +339,12 @@ impl Decoder for JsonDecoder {
         if number_line(line, PROBES_HEAD).is_some() {
             return Decoded::Blank;
         }
+        if line.starts_with(MAP_HEAD) && line.ends_with(NUMBER_TAIL) {
+            // A map bpftrace prints at exit: `END` clears them all, but a SIGINT that lands
+            // while END runs makes bpftrace print what is left (1 Ctrl-C in 7, measured).
+            // The script's maps are its own bookkeeping, never events.
+            return Decoded::Blank;
+        }
         Decoded::Malformed("not a line bpftrace -f json prints".to_owned())
     }
 
@@ -601,6 +608,7 @@ mod tests {
             b"{\"type\": \"lost_events\", \"data\": {\"events\": 42}}".to_vec(),
             Vec::new(),
             json(b"E no comm\n"),
+            b"{\"type\": \"map\", \"data\": {\"@commoff\": 3152}}".to_vec(),
         ]);
         assert!(out.is_empty());
         assert_eq!(
@@ -617,6 +625,7 @@ mod tests {
                 Decoded::Lost(42),
                 Decoded::Blank,
                 Decoded::Chatter(b"no comm".to_vec()),
+                Decoded::Blank,
             ]
         );
     }
