@@ -467,3 +467,63 @@ fn a_tracer_that_ignores_sigint_is_killed_after_the_drain_bound() {
         "{out}"
     );
 }
+
+/// Whether process `pid` is gone (or a zombie, waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_signal_to_trace_gen_reaches_the_command_with_or_without_a_shell() {
+    use crate::common::{Live, Scratch, Trace};
+    let _lock = tracer_lock();
+    if !bpftrace_ready(module_path!()) {
+        return;
+    }
+    let s = Scratch::new("signals");
+    let watched = s.path("watched");
+    std::fs::write(&watched, "x\n").unwrap();
+    for (name, sig, code) in [("-INT", 2, 130), ("-TERM", 15, 143), ("-HUP", 1, 129)] {
+        // `tail -f` opens the file, then runs until a signal ends it: run directly (no shell
+        // syntax), and through `sh -c` (a list: dash forks tail).
+        for cmd in [
+            format!("tail -f {watched}"),
+            format!("tail -f {watched}; true"),
+        ] {
+            let mut c = trace_gen();
+            c.args(["-B", "-c", &cmd]);
+            let mut live = Live::spawn(c, None, Duration::from_secs(120));
+            live.wait_for("tail's open of the file", |t: &Trace| {
+                !t.of_path(&watched).is_empty()
+            });
+            let tail = Trace::parse(&live.seen).of_path(&watched)[0].pid;
+            let signalled = Instant::now();
+            kill(name, live.child.id());
+            let status = wait(&mut live.child, "trace-gen after a signal");
+            while !gone(tail) && signalled.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                gone(tail),
+                "{cmd}: tail (pid {tail}) still runs 2 s after SIG{} to trace-gen",
+                &name[1..]
+            );
+            live.take_arrived();
+            while let Ok(l) = live.lines.recv_timeout(Duration::from_secs(5)) {
+                live.seen.extend_from_slice(&l);
+            }
+            let t = Trace::parse(&live.seen);
+            assert_eq!(t.of_path(&watched).len(), 1, "{cmd}: {t:?}");
+            assert_eq!(
+                status.code(),
+                Some(code),
+                "{cmd}: the command's status, killed by signal {sig}"
+            );
+        }
+    }
+}

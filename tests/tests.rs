@@ -44,7 +44,7 @@ fn assert_clean(t: &Trace, err: &str) {
         ],
         "{t:?}"
     );
-    assert_eq!(t.header("trace-format"), Some("1"));
+    assert_eq!(t.header("trace-format"), Some("2"));
     assert!(t.header("backend").unwrap().starts_with("bpftrace"));
     assert_eq!(t.header("clock"), Some("monotonic"));
     assert!(
@@ -308,6 +308,27 @@ fn command_children_are_followed_unless_no_follow() {
     );
     let pids: std::collections::BTreeSet<u32> = t.opens.iter().map(|o| o.pid).collect();
     assert_eq!(pids.len(), 1, "only the command's own pid: {pids:?}");
+}
+
+#[test]
+fn no_follow_of_a_simple_command_traces_the_command_itself() {
+    if !bpftrace_ready("no_follow_of_a_simple_command_traces_the_command_itself") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("nofollow-simple");
+    let missing = s.path("missing");
+    // No shell syntax: the program is exec'd directly, so its own opens are traced.
+    let (status, t, err) = traced(&["--no-follow", "-c", &format!("cat {missing}")]);
+    assert_eq!(status.code(), Some(1), "cat's status: {err}");
+    assert_clean(&t, &err);
+    let opens = t.of_path(&missing);
+    assert_eq!(opens.len(), 1, "{t:?}\n{err}");
+    assert_eq!((opens[0].ret, &opens[0].comm[..]), (-2, &b"cat"[..]));
+    assert!(
+        t.opens.iter().all(|o| o.comm == b"cat"),
+        "only cat, no shell: {t:?}"
+    );
 }
 
 #[test]

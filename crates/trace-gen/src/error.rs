@@ -19,6 +19,14 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// `-p` gave a thread id that is not its process's id.
+    #[error("-p {tid}: a thread of process {pid}, not a process: give -p {pid} (trace-gen traces whole processes, every thread of them)")]
+    ThreadNotProcess {
+        /// What was given.
+        tid: u32,
+        /// Its process.
+        pid: u32,
+    },
     /// Options that make no sense together (or one without the option it needs).
     #[error("{options}: {why}")]
     BadCombination {
@@ -133,6 +141,7 @@ impl Error {
             Error::UnknownUser(_)
             | Error::BadUid(_)
             | Error::BadPid { .. }
+            | Error::ThreadNotProcess { .. }
             | Error::BadCombination { .. }
             | Error::BadComm { .. }
             | Error::NoDefaultBackend => 2,

@@ -76,6 +76,18 @@ pub fn signal_on_parent_death(command: &mut Command, signal: libc::c_int) {
     }
 }
 
+/// Whether trace-gen runs in the foreground process group of a terminal (on stdin, stdout
+/// or stderr): then the terminal's Ctrl-C reaches its whole group.
+pub fn in_terminal_foreground() -> bool {
+    // SAFETY: getpgrp has no preconditions and cannot fail.
+    let me = unsafe { libc::getpgrp() };
+    (0..3).any(|fd| {
+        // SAFETY: tcgetpgrp only queries the descriptor; on one that is not a terminal (or
+        // closed) it fails with -1.
+        unsafe { libc::tcgetpgrp(fd) == me }
+    })
+}
+
 /// Calls `getppid()`: the system call a fence probe watches for.
 pub fn getppid() {
     // SAFETY: getppid has no preconditions and cannot fail.

@@ -114,11 +114,15 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let signal = Arc::new(AtomicI32::new(0));
     let command_done = Arc::new(AtomicBool::new(false));
     let command_status: Arc<Mutex<Option<ExitStatus>>> = Arc::new(Mutex::new(None));
+    let command_process = held.as_ref().map(|h| stopper::CommandProcess {
+        pid: h.pid,
+        own_group: h.own_group,
+    });
     let signal_thread = SignalThread::spawn(
         signals,
         Arc::clone(&stopper),
         Arc::clone(&signal),
-        target_pid,
+        command_process,
         Arc::clone(&command_done),
     );
 
@@ -182,10 +186,24 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     // killed): then the command, if any, runs on untraced, and trace-gen does not wait.
     let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
     let sig = signal.load(Ordering::SeqCst);
-    // After a signal the command got it too; trace-gen does not wait for a command that
-    // ignores it.
+    // After a signal the command got it too: it has 2 s more to end, then it is killed.
     if let Some(w) = waiter {
-        if stopped_by_us && sig == 0 {
+        if sig != 0 {
+            if !wait_for(&command_done, COMMAND_GRACE) {
+                if let Some(c) = command_process {
+                    eprintln!(
+                        "trace-gen: the command (pid {}) did not end within {} s of the signal, and was killed",
+                        c.pid,
+                        COMMAND_GRACE.as_secs()
+                    );
+                    c.pass_on(&stopper, libc::SIGKILL, false, false);
+                }
+                wait_for(&command_done, COMMAND_GRACE);
+            }
+            if command_done.load(Ordering::SeqCst) {
+                let _ = w.join();
+            }
+        } else if stopped_by_us {
             let _ = w.join();
         }
     }
@@ -227,6 +245,18 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     } else {
         code
     })
+}
+
+/// How long a command has to end once it was passed a signal, before it is killed.
+const COMMAND_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until `done` is set, at most `bound`; whether it was.
+fn wait_for(done: &AtomicBool, bound: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !done.load(Ordering::SeqCst) && start.elapsed() < bound {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done.load(Ordering::SeqCst)
 }
 
 /// The `# key:` of the header that says what a run could not confirm (a bound passed).
@@ -291,11 +321,16 @@ fn exit_status(
             secs: backend.attach_bound().as_secs(),
         });
     }
+    if !attached && sig != 0 {
+        // Stopped by a signal while the tracer was still starting: the command never ran.
+        return Ok(signal_exit_code(sig));
+    }
     if !attached {
         return Err(backend.diagnose(tracer_status, stderr_text));
     }
     if sig != 0 {
-        return Ok(signal_exit_code(sig));
+        // The command's own status (it got the signal too), else 128 + n.
+        return Ok(command_code().unwrap_or_else(|| signal_exit_code(sig)));
     }
     if !stopped_by_us && (target_pid.is_some() || !tracer_status.success()) {
         let mut e = backend.diagnose(tracer_status, stderr_text);

@@ -95,6 +95,11 @@ impl Stopper {
             .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The followed processes still alive (none when the script does not report them).
+    pub fn live_pids(&self) -> Vec<u32> {
+        self.live().map(|l| l.pids()).unwrap_or_default()
+    }
+
     /// The script reported that a followed process made `child`.
     pub fn forked(&self, child: u32) {
         if let Some(mut live) = self.live() {
@@ -379,15 +384,44 @@ pub(super) struct SignalThread {
     thread: std::thread::JoinHandle<()>,
 }
 
+/// The `-c` command, as signals are passed on to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CommandProcess {
+    /// Its pid.
+    pub pid: u32,
+    /// It leads a process group of its own (see [`super::held::Held`]).
+    pub own_group: bool,
+}
+
+impl CommandProcess {
+    /// Passes `signal` on: to the command's own process group, or to the command alone when
+    /// it shares trace-gen's group (a terminal's signal, `from_terminal`, reached that group
+    /// already), and to the followed processes still alive (descendants that left the group).
+    pub fn pass_on(&self, stopper: &Stopper, signal: i32, from_terminal: bool, done: bool) {
+        if self.own_group {
+            crate::sys::kill_group(self.pid, signal);
+        } else if from_terminal {
+            return;
+        } else if !done {
+            kill(self.pid, signal);
+        }
+        for pid in stopper.live_pids() {
+            if pid != self.pid {
+                kill(pid, signal);
+            }
+        }
+    }
+}
+
 impl SignalThread {
     /// On each signal: records it in `signal`, asks `stopper` to stop, and passes it on to the
-    /// command `target_pid` unless the command is done or the signal came from the terminal
-    /// (which sent it to the command already).
+    /// command ([`CommandProcess::pass_on`]). A second SIGINT ends trace-gen at once, with
+    /// SIGKILL to the command.
     pub fn spawn(
         signals: StopSignals,
         stopper: Arc<Stopper>,
         signal: Arc<AtomicI32>,
-        target_pid: Option<u32>,
+        command: Option<CommandProcess>,
         command_done: Arc<AtomicBool>,
     ) -> SignalThread {
         let mut signals = signals.0;
@@ -396,26 +430,23 @@ impl SignalThread {
             let mut interrupts = 0;
             for origin in signals.forever() {
                 interrupts += usize::from(origin.signal == libc::SIGINT);
+                let done = command_done.load(Ordering::SeqCst);
                 if interrupts >= 2 {
                     // A second SIGINT: the user does not want to wait for the drain.
                     eprintln!(
                         "trace-gen: a second SIGINT: stopped at once; what the tracer still held is not in the trace"
                     );
-                    if let Some(pid) = target_pid {
-                        if !command_done.load(Ordering::SeqCst) {
-                            kill(pid, libc::SIGKILL);
-                        }
+                    if let Some(c) = command {
+                        c.pass_on(&stopper, libc::SIGKILL, false, done);
                     }
                     // The tracer gets SIGINT when trace-gen exits (PR_SET_PDEATHSIG).
                     std::process::exit(i32::from(super::signal_exit_code(libc::SIGINT)));
                 }
                 signal.store(origin.signal, Ordering::SeqCst);
                 stopper.request();
-                if let Some(pid) = target_pid {
-                    // A terminal's signal (sent by the kernel) reached the command already.
-                    if !command_done.load(Ordering::SeqCst) && origin.cause != Cause::Kernel {
-                        kill(pid, origin.signal);
-                    }
+                if let Some(c) = command {
+                    // A terminal's signal is sent by the kernel.
+                    c.pass_on(&stopper, origin.signal, origin.cause == Cause::Kernel, done);
                 }
             }
         });
