@@ -10,6 +10,7 @@
 //! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N CHUNK     an open, piece K of N of its path
 //! P fork PARENT CHILD                                          a followed process forked
 //! P exit PID                                                   its last thread exited
+//! K TID TS_ENTRY SIGNAL                                        the open never returns: killed
 //! # trace-gen: attached / # trace-gen: fence CPU               the markers
 //! E MESSAGE                                                    the script cannot run here
 //! ```
@@ -143,6 +144,25 @@ fn and(terms: Vec<String>) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" && "))
 }
 
+/// `SIGKILL` as a bit of `sigset_t`'s first word (bit `SIGKILL - 1`).
+const SIGKILL_BIT: u64 = 1 << 8;
+
+/// The statement, in the return program, that prints `K TID TS_ENTRY SIGNAL` before the
+/// open's pieces when the call will never return to the program: the kernel's restart codes
+/// (-512 to -516: ERESTARTSYS..ERESTART_RESTARTBLOCK) with SIGKILL pending for the thread
+/// (`__fatal_signal_pending()`: a fatal signal, or another thread's exit_group, queues
+/// SIGKILL on every thread), which is delivered before the return to user space. The
+/// signal is the group's exit code (the signal that killed it), 9 when the group exits by
+/// exit_group (the thread itself got SIGKILL).
+fn killed_check() -> String {
+    format!(
+        "if (args->ret <= -512 && args->ret >= -516) {{ \
+         if (curtask->pending.signal.sig[0] & {SIGKILL_BIT:#x}) {{ \
+         $sig = curtask->signal->group_exit_code & 0x7f; if ($sig == 0) {{ $sig = 9; }} \
+         printf(\"K %d %lld %d\\n\", tid, @t[tid], $sig); }} }}"
+    )
+}
+
 /// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
 fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Block {
@@ -160,6 +180,7 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         "}".to_owned(),
         "@n[tid] = $n;".to_owned(),
         "$n = @n[tid];".to_owned(),
+        killed_check(),
         "delete(@n[tid]);".to_owned(),
         "$k = 0;".to_owned(),
         "$c = (uint64)curtask + @commoff;".to_owned(),
