@@ -332,6 +332,56 @@ fn no_follow_of_a_simple_command_traces_the_command_itself() {
 }
 
 #[test]
+fn an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted() {
+    if !bpftrace_ready("an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("fifo-killed");
+    let fifo = s.path("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut c = trace_gen();
+    c.args(["-B", "-c", &format!("cat {fifo}")]);
+    let mut live = Live::spawn(c, None, LIMIT);
+    // cat is running once its loader's opens come out; it then blocks in open() of the FIFO
+    // (no writer).
+    live.wait_for("cat's first opens", |t| !t.opens.is_empty());
+    let cat = Trace::parse(&live.seen).opens[0].pid;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(format!("/proc/{cat}/wchan"))
+        .is_ok_and(|w| w.contains("wait_for_partner") || w.contains("fifo"))
+    {
+        assert!(Instant::now() < deadline, "cat never blocked on the FIFO");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-KILL", &cat.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_with_limit(&mut live.child, LIMIT);
+    while let Ok(l) = live.lines.recv_timeout(Duration::from_secs(5)) {
+        live.seen.extend_from_slice(&l);
+    }
+    assert_eq!(status.code(), Some(137), "cat's status: killed by SIGKILL");
+    let text = String::from_utf8_lossy(&live.seen).into_owned();
+    let mut killed = Vec::new();
+    for line in live.seen.split(|&b| b == b'\n') {
+        if let Ok(trace_format::Line::Return(r)) = trace_format::parse_line(line) {
+            if r.detail.killed.is_some() {
+                killed.push((r.task.pid, r.ret, r.detail.killed));
+            }
+        }
+    }
+    assert_eq!(killed, vec![(cat, -512, Some(9))], "{text}");
+    assert_eq!(Trace::parse(&live.seen).of_path(&fifo).len(), 1, "{text}");
+}
+
+#[test]
 fn uid_filter_keeps_only_that_user() {
     if !bpftrace_ready("uid_filter_keeps_only_that_user") {
         return;
