@@ -20,7 +20,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 /// The working dtrace, if any: DTRACE_PATH, /usr/sbin/dtrace, /opt/dtrace-oracle/sbin/dtrace.
 /// When none works (or not root): panics in CI, prints a notice and returns `None` elsewhere.
-fn dtrace_ready(test: &str) -> Option<PathBuf> {
+pub fn dtrace_ready(test: &str) -> Option<PathBuf> {
     let works = |p: &Path| {
         Command::new(p)
             .arg("-V")

@@ -381,6 +381,82 @@ fn an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted() {
     assert_eq!(Trace::parse(&live.seen).of_path(&fifo).len(), 1, "{text}");
 }
 
+/// `unshare -fp --mount-proc trace-gen ARGS`: trace-gen in a PID namespace of its own (pid 1
+/// there, with the namespace's /proc), as in a container.
+fn in_pid_namespace(
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let mut c = Command::new("unshare");
+    c.args(["-fp", "--mount-proc"])
+        .arg(bin("trace-gen"))
+        .args(args);
+    c.env_remove("BPFTRACE_PATH");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run_with_limit(c, LIMIT)
+}
+
+#[test]
+fn in_a_pid_namespace_a_command_is_traced_with_the_namespaces_pids() {
+    if !bpftrace_ready("in_a_pid_namespace_a_command_is_traced_with_the_namespaces_pids") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("pidns");
+    let missing = s.path("missing");
+    // A child, then the command's own open; the run ends by itself with cat's status.
+    let cmd = format!("sh -c 'cat /etc/hostname; true'; cat /etc/hostname {missing}");
+    let (status, out, err) = in_pid_namespace(&["-B", "-c", &cmd], &[]);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "cat's status (one file missing): {err}"
+    );
+    let t = Trace::parse(&out);
+    assert_clean(&t, &err);
+    let host = t.of_path("/etc/hostname");
+    assert_eq!(host.len(), 2, "{t:?}\n{err}");
+    assert!(
+        host.iter().all(|o| o.ret >= 0 && o.comm == b"cat"),
+        "{host:?}"
+    );
+    assert_eq!(t.of_path(&missing).len(), 1, "{t:?}");
+    // Pids as the namespace sees them: trace-gen is 1 there, the others follow closely.
+    // The host's pids on this machine are far above (the test runner's own).
+    assert!(
+        t.opens
+            .iter()
+            .all(|o| o.pid > 1 && o.pid < std::process::id().min(1000)),
+        "pids not from the namespace: {:?}",
+        t.opens.iter().map(|o| o.pid).collect::<Vec<_>>()
+    );
+    // -p cannot be traced there: refused in one line.
+    let (status, out, err) = in_pid_namespace(&["-B", "-p", "1"], &[]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("-p inside a PID namespace"), "{err}");
+}
+
+#[test]
+fn in_a_pid_namespace_dtrace_refuses_at_start_up_in_one_line() {
+    let Some(dtrace) =
+        dtrace::dtrace_ready("in_a_pid_namespace_dtrace_refuses_at_start_up_in_one_line")
+    else {
+        return;
+    };
+    let (status, out, err) = in_pid_namespace(
+        &["-D", "-c", "cat /etc/hostname"],
+        &[("DTRACE_PATH", dtrace.as_os_str())],
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(out.is_empty(), "no trace at all, never an empty one");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("inside a PID namespace"), "{err}");
+}
+
 #[test]
 fn uid_filter_keeps_only_that_user() {
     if !bpftrace_ready("uid_filter_keeps_only_that_user") {

@@ -86,6 +86,14 @@ pub enum Error {
     /// as it was before the kernel changed its argument (Debian 12's 6.1.y, Linux 6.11+).
     #[error("stap could not build its module: SystemTap's runtime predates this kernel's task_work_cancel() (now task_work_cancel_func()); make a patched copy with scripts/guest/patched-runtime.sh and set SYSTEMTAP_RUNTIME to the directory it prints")]
     StapRuntimeTooOld,
+    /// The tracer cannot do what was asked here.
+    #[error("{tracer}: {why}")]
+    Unsupported {
+        /// bpftrace, stap, dtrace.
+        tracer: &'static str,
+        /// Why, and what to do instead.
+        why: String,
+    },
     /// The tracer did not attach its probes within its bound: it was stopped.
     #[error("{tracer} did not attach its probes within {secs} s, and was stopped (nothing was traced; a -c command was not started)")]
     AttachTimeout {

@@ -88,6 +88,17 @@ pub fn in_terminal_foreground() -> bool {
     })
 }
 
+/// The inode of the initial (host's) PID namespace (`PROC_PID_INIT_INO`).
+pub const INIT_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// The inode of trace-gen's PID namespace when it is not the host's, else `None` (also when
+/// `/proc/self/ns/pid` cannot be read).
+pub fn pid_namespace() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata("/proc/self/ns/pid").ok()?.ino();
+    (inode != INIT_PID_NAMESPACE).then_some(inode)
+}
+
 /// Calls `getppid()`: the system call a fence probe watches for.
 pub fn getppid() {
     // SAFETY: getppid has no preconditions and cannot fail.

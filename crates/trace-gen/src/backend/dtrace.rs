@@ -93,6 +93,15 @@ impl Backend for DTrace {
         args
     }
 
+    /// Inside a PID namespace (not the host's), refused: see the message.
+    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
+        crate::sys::pid_namespace().map(|_| {
+            "trace-gen runs inside a PID namespace (a container without the host's pids): \
+             DTrace for Linux reports and filters host pids, and trace-gen does not translate them into this namespace; use bpftrace (-B), or run trace-gen on the host"
+                .to_owned()
+        })
+    }
+
     fn has_fence(&self) -> bool {
         true
     }

@@ -74,6 +74,12 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Why this tracer cannot run `spec` here (one line), if it cannot: trace-gen refuses at
+    /// start-up rather than write a silently empty trace. By default it can.
+    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
+        None
+    }
+
     /// A note trace-gen prints on stderr before tracing (what this tracer does not trace, or
     /// what it costs), if any.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {

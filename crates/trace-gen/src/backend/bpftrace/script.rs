@@ -101,19 +101,36 @@ fn follows(spec: &ScriptSpec) -> bool {
     spec.follow && !matches!(spec.target, Target::SystemWide { .. })
 }
 
-/// The terms that select the processes whose opens are traced (all must hold).
-fn target_terms(spec: &ScriptSpec) -> Vec<String> {
+/// The terms that select the processes whose opens are traced (all must hold). In a PID
+/// namespace (`ns`), the pids in the kernel are the host's: trace-gen is `@tg`, the command
+/// `@cmd`, and system-wide only the processes with a pid in the namespace are traced.
+fn target_terms(spec: &ScriptSpec, ns: Option<u64>) -> Vec<String> {
     let mut terms = Vec::new();
     match &spec.target {
         Target::SystemWide { exclude } => {
             terms.push("pid != @tracer".to_owned());
-            terms.extend(exclude.iter().map(|p| format!("pid != {p}")));
+            match ns {
+                Some(inode) => {
+                    terms.push("pid != @tg".to_owned());
+                    terms.push(in_ns(inode));
+                }
+                None => terms.extend(exclude.iter().map(|p| format!("pid != {p}"))),
+            }
         }
         _ if follows(spec) => terms.push("@traced[pid]".to_owned()),
         Target::Pids(pids) => terms.push(any_pid(pids)),
-        Target::Command => terms.push("pid == $2".to_owned()),
+        Target::Command => terms.push(command_pid(ns)),
     }
     terms
+}
+
+/// `pid == $2`, the `-c` command (`pid == @cmd` in a PID namespace).
+fn command_pid(ns: Option<u64>) -> String {
+    if ns.is_some() {
+        "pid == @cmd".to_owned()
+    } else {
+        "pid == $2".to_owned()
+    }
 }
 
 /// `pid == A || pid == B`, parenthesised when there are several.
@@ -144,6 +161,78 @@ fn and(terms: Vec<String>) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" && "))
 }
 
+/// The number of `task` (an expression) in trace-gen's PID namespace: `numbers[@lvl].nr` of
+/// its `struct pid`, found at `@numoff` by `BEGIN` (bpftrace 0.17 has no `offsetof` and no
+/// indexing of a flexible array).
+fn ns_nr(task: &str) -> String {
+    format!("*(int32 *)((uint64){task}->thread_pid + @numoff + 16 * @lvl)")
+}
+
+/// Whether the current task has a pid in trace-gen's PID namespace (it is in it or below).
+fn in_ns(inode: u64) -> String {
+    format!(
+        "curtask->thread_pid->level >= @lvl && ((struct pid_namespace *)*(uint64 *)((uint64)curtask->thread_pid + @numoff + 16 * @lvl + 8))->ns.inum == {inode}"
+    )
+}
+
+/// `BEGIN`'s statements in a PID namespace: where `struct pid` keeps `numbers[]` (found
+/// from bpftrace's own: the host's level 0 holds its tid and the initial namespace), the
+/// level of trace-gen's namespace (bpftrace's own), trace-gen's host pid (bpftrace's
+/// parent), and for `-c` the command's host pid: bpftrace is the last child trace-gen's
+/// main thread made, the held command one made before, so it is found by walking back the
+/// `sibling` list (at the offset of `children.prev` in bpftrace's own task) to the child
+/// whose number here is `$2`.
+fn ns_begin(inode: u64, command: bool) -> Vec<String> {
+    let mut b = vec![
+        "$pp = (uint64)curtask->thread_pid;".to_owned(),
+        "$off = (uint64)8;".to_owned(),
+        "@numoff = (uint64)0;".to_owned(),
+        "while ($off < 512) {".to_owned(),
+        format!(
+            "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
+            crate::sys::INIT_PID_NAMESPACE
+        ),
+        "  $off += 8;".to_owned(),
+        "}".to_owned(),
+        "@lvl = (uint64)curtask->thread_pid->level;".to_owned(),
+        format!(
+            "if (@numoff == 0 || ((struct pid_namespace *)*(uint64 *)($pp + @numoff + 16 * @lvl + 8))->ns.inum != {inode}) {{"
+        ),
+        format!(
+            "  {}",
+            print_literal("E the PID namespace of trace-gen was not found in bpftrace's struct pid")
+        ),
+        "  exit();".to_owned(),
+        "}".to_owned(),
+        "@tg = (uint64)curtask->real_parent->tgid;".to_owned(),
+        "@siboff = (uint64)curtask->real_parent->children.prev - (uint64)curtask;".to_owned(),
+    ];
+    if command {
+        b.extend([
+            "$s = (uint64)curtask->sibling.prev;".to_owned(),
+            "$i = 0;".to_owned(),
+            "@cmd = 0;".to_owned(),
+            "while ($i < 16) {".to_owned(),
+            "  $k = (struct task_struct *)($s - @siboff);".to_owned(),
+            format!(
+                "  if ({} == $2) {{ @cmd = (uint64)$k->tgid; break; }}",
+                ns_nr("$k")
+            ),
+            "  $s = (uint64)$k->sibling.prev;".to_owned(),
+            "  $i++;".to_owned(),
+            "}".to_owned(),
+            "if (@cmd == 0) {".to_owned(),
+            format!(
+                "  {}",
+                print_literal("E the -c command was not found among trace-gen's children")
+            ),
+            "  exit();".to_owned(),
+            "}".to_owned(),
+        ]);
+    }
+    b
+}
+
 /// `SIGKILL` as a bit of `sigset_t`'s first word (bit `SIGKILL - 1`).
 const SIGKILL_BIT: u64 = 1 << 8;
 
@@ -165,7 +254,8 @@ fn killed_check() -> String {
 
 /// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
-fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Block {
+fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str], ns: bool) -> Block {
+    let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         format!("$p = {ptr};"),
         "$n = 1;".to_owned(),
@@ -183,10 +273,18 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         killed_check(),
         "delete(@n[tid]);".to_owned(),
         "$k = 0;".to_owned(),
-        "$c = (uint64)curtask + @commoff;".to_owned(),
+        if ns {
+            format!(
+                "$c = (uint64)curtask + @commoff; $ntid = {}; $npid = {};",
+                ns_nr("curtask"),
+                ns_nr("curtask->group_leader")
+            )
+        } else {
+            "$c = (uint64)curtask + @commoff;".to_owned()
+        },
         format!("while ($k < {MAX_CHUNKS}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", tid, pid, uid, args->ret,".to_owned(),
+        format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", {ids}, uid, args->ret,"),
         format!(
             "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $k, $n, str($p + $k * {CHUNK}, {}));",
             CHUNK + 1
@@ -227,6 +325,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     let mut blocks = Vec::new();
     let follow = follows(spec);
     let system_wide = matches!(spec.target, Target::SystemWide { .. });
+    let ns = bpftrace.pid_namespace();
 
     // BEGIN: the comm offset, the seeds, the attached marker.
     let mut begin = vec![
@@ -249,11 +348,15 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         "  exit();".to_owned(),
         "}".to_owned(),
     ];
+    if let Some(inode) = ns {
+        begin.extend(ns_begin(inode, matches!(spec.target, Target::Command)));
+    }
     match &spec.target {
         Target::SystemWide { .. } => begin.push("@tracer = pid;".to_owned()),
         Target::Pids(pids) if follow => {
             begin.extend(pids.iter().map(|p| format!("@traced[{p}] = 1;")));
         }
+        Target::Command if follow && ns.is_some() => begin.push("@traced[@cmd] = 1;".to_owned()),
         Target::Command if follow => begin.push("@traced[$2] = 1;".to_owned()),
         _ => {}
     }
@@ -282,7 +385,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             ],
             vec!["tracepoint:syscalls:sys_enter_getppid".to_owned()],
         )
-        .when(Some("pid == $1".to_owned()))
+        .when(Some(if ns.is_some() { "pid == @tg" } else { "pid == $1" }.to_owned()))
         .body([format!("printf(\"{FENCE_MARKER} %d\\n\", cpu);")]),
     );
 
@@ -299,10 +402,24 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .when(Some(format!(
                 "@traced[pid] && !(args->clone_flags & {CLONE_THREAD:#x})"
             )))
-            .body([
-                "@traced[args->pid] = 1;".to_owned(),
-                "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
-            ]),
+            .body(if ns.is_some() {
+                // The child is the last of the forking thread's children (unless CLONE_PARENT:
+                // then no report; the sweep finds it gone).
+                vec![
+                    "@traced[args->pid] = 1;".to_owned(),
+                    "$k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned(),
+                    format!(
+                        "if ($k->tgid == args->pid) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
+                        ns_nr("curtask->group_leader"),
+                        ns_nr("$k")
+                    ),
+                ]
+            } else {
+                vec![
+                    "@traced[args->pid] = 1;".to_owned(),
+                    "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
+                ]
+            }),
         );
     }
     if !system_wide {
@@ -311,14 +428,21 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         } else {
             match &spec.target {
                 Target::Pids(pids) => any_pid(pids),
-                _ => "pid == $2".to_owned(),
+                _ => command_pid(ns),
             }
         };
         let mut body = Vec::new();
         if follow {
             body.push("delete(@traced[pid]);".to_owned());
         }
-        body.push("printf(\"P exit %d\\n\", pid);".to_owned());
+        if ns.is_some() {
+            body.push(format!(
+                "printf(\"P exit %d\\n\", {});",
+                ns_nr("curtask->group_leader")
+            ));
+        } else {
+            body.push("printf(\"P exit %d\\n\", pid);".to_owned());
+        }
         blocks.push(
             Block::new(
                 &[
@@ -335,7 +459,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
 
     // Entries.
-    let mut terms = target_terms(spec);
+    let mut terms = target_terms(spec, ns);
     terms.extend(filter_terms(spec));
     let entry_pred = and(terms.clone());
     for call in &bpftrace.syscalls {
@@ -360,7 +484,13 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .iter()
             .map(|c| format!("tracepoint:syscalls:sys_exit_{}", c.name))
             .collect();
-        blocks.push(exit_program(&exits, "@t[tid]", "@p[tid]", &["@p", "@t"]));
+        blocks.push(exit_program(
+            &exits,
+            "@t[tid]",
+            "@p[tid]",
+            &["@p", "@t"],
+            ns.is_some(),
+        ));
     }
 
     if bpftrace.compat {
@@ -390,6 +520,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
             &["@cp", "@t", "@c"],
+            ns.is_some(),
         ));
     }
 
@@ -402,6 +533,12 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
     if system_wide {
         maps.push("@tracer");
+    }
+    if ns.is_some() {
+        maps.extend(["@numoff", "@lvl", "@tg", "@siboff"]);
+        if matches!(spec.target, Target::Command) {
+            maps.push("@cmd");
+        }
     }
     blocks.push(
         Block::new(
