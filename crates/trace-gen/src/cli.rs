@@ -167,6 +167,11 @@ Exit status:
        names them), -p 0 or a -p PID that is not a running process (gone, or a zombie), -p of a
        thread that is not its process's main thread (give the process id), -u 4294967295
 
+Containers: inside a PID namespace, bpftrace shows the namespace's pids (as ps there does)
+and traces only its processes; -p is refused there, and so are SystemTap and DTrace (they
+see host pids only). An open whose process was killed during the call gets `killed: SIGNO`
+on its return line (bpftrace).
+
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
 bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and
 DTrace on Linux, trace 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then

@@ -24,10 +24,15 @@
 //!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU, then sends SIGINT and
 //!    reads to end-of-file ([`stopper`]).
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
-//!    gets the signal too, unless it came from the terminal (which sent it to the command
-//!    already). trace-gen exits 128 + n after the drain. The tracer runs in its own process
-//!    group, so a Ctrl-C reaches it only through trace-gen, after the fence, and it gets
-//!    SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
+//!    gets the signal too ([`stopper::CommandProcess::pass_on`]: its own process group when
+//!    trace-gen is not in a terminal's foreground, else the command unless the terminal sent
+//!    it, and its followed descendants), and 2 s more to end before SIGKILL. trace-gen exits
+//!    with the command's status (128 + n without a command). A second SIGINT ends trace-gen
+//!    at once. The tracer runs in its own process group, so a Ctrl-C reaches it only through
+//!    trace-gen, after the fence, and it gets SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
+//!    Every wait on the tracer is bounded ([`stopper::Bounds`], and the attach bound of the
+//!    backend): past a bound the run goes on, and the trace says what is unconfirmed
+//!    (`# incomplete:`), with status 3 instead of 0.
 //! 6. The exit status: the command's (also when our stdout was closed: trace-gen then stops
 //!    the tracer and waits for the command), 128 + n after a signal, or the backend's
 //!    diagnosis of a tracer that failed
