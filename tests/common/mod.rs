@@ -698,12 +698,18 @@ impl Live {
     }
 
     /// SIGINT to trace-gen; its status and the whole trace.
-    pub fn interrupt(mut self) -> (ExitStatus, Trace, String) {
+    pub fn interrupt(self) -> (ExitStatus, Trace, String) {
         let st = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(st.success());
+        self.finish()
+    }
+
+    /// Waits for trace-gen to end (after a signal sent by the caller); its status and the
+    /// whole trace.
+    pub fn finish(mut self) -> (ExitStatus, Trace, String) {
         let status = wait_with_limit(&mut self.child, self.limit);
         while let Ok(l) = self.lines.recv() {
             self.seen.extend_from_slice(&l);
