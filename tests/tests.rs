@@ -432,12 +432,37 @@ fn in_a_pid_namespace_a_command_is_traced_with_the_namespaces_pids() {
         "pids not from the namespace: {:?}",
         t.opens.iter().map(|o| o.pid).collect::<Vec<_>>()
     );
-    // -p cannot be traced there: refused in one line.
-    let (status, out, err) = in_pid_namespace(&["-B", "-p", "1"], &[]);
-    assert_eq!(status.code(), Some(1), "{err}");
-    assert!(out.is_empty());
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("-p inside a PID namespace"), "{err}");
+    // -p of a process of the namespace: a shell that runs cat on a file until a stop file
+    // appears, traced by its pid there; the run ends by itself when it exits.
+    let (file, stop) = (s.path("watched"), s.path("stop"));
+    std::fs::write(&file, "x\n").unwrap();
+    let script = format!(
+        "sh -c 'while :; do cat {file} > /dev/null; sleep 0.2; [ -e {stop} ] && exit 0; done' & \
+         t=$!; {gen} -B -p $t > {out} & g=$!; i=0; \
+         until grep -q ' open: {file} ' {out} || [ $i -gt 300 ]; do sleep 0.2; i=$((i+1)); done; \
+         : > {stop}; wait $g; echo \"pid $t\" >&2; cat {out}",
+        gen = bin("trace-gen").display(),
+        out = s.path("trace"),
+    );
+    let mut c = Command::new("unshare");
+    c.args(["-fp", "--mount-proc", "sh", "-c", &script]);
+    c.env_remove("BPFTRACE_PATH");
+    let (status, out, err) = run_with_limit(c, LIMIT);
+    assert!(status.success(), "{err}");
+    let t = Trace::parse(&out);
+    assert_clean(&t, &err);
+    let cats = t.of_path(&file);
+    assert!(
+        !cats.is_empty(),
+        "no open of the file by the -p process's children: {err}"
+    );
+    // The shell is pid 2 there (unshare's sh is 1); its children, cat, come after.
+    assert!(err.contains("pid 2\n"), "{err}");
+    assert!(
+        cats.iter()
+            .all(|o| o.pid > 2 && o.pid < 1000 && o.comm == b"cat"),
+        "{cats:?}"
+    );
 }
 
 #[test]

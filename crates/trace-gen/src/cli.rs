@@ -167,8 +167,8 @@ Exit status:
        names them), -p 0 or a -p PID that is not a running process (gone, or a zombie), -p of a
        thread that is not its process's main thread (give the process id), -u 4294967295
 
-Containers: inside a PID namespace, bpftrace shows the namespace's pids (as ps there does)
-and traces only its processes; -p is refused there, and so are SystemTap and DTrace (they
+Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
+ps there does) and traces only its processes; SystemTap and DTrace are refused there (they
 see host pids only). An open whose process was killed during the call gets `killed: SIGNO`
 on its return line (bpftrace).
 

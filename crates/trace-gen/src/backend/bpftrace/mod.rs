@@ -325,18 +325,6 @@ impl Backend for Bpftrace {
         args
     }
 
-    /// In a PID namespace, `-p` is refused: bpftrace sees host pids, and a process that is not
-    /// trace-gen's child cannot be found from its pid in the namespace.
-    fn unsupported(&self, spec: &ScriptSpec) -> Option<String> {
-        (self.pid_ns.is_some() && matches!(spec.target, Target::Pids(_))).then(|| {
-            "-p inside a PID namespace (a container without the host's pids) is not supported \
-             by the bpftrace backend: bpftrace sees host pids, and cannot find a process from \
-             its pid here; use -c, trace the whole namespace (no -p), or run trace-gen on the \
-             host with the host's pid"
-                .to_owned()
-        })
-    }
-
     /// The cost of tracing ia32 opens, said once at start-up.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
         Some(if self.compat {
@@ -623,9 +611,13 @@ mod tests {
             entry.contains("pid != @tg && curtask->thread_pid->level >= @lvl"),
             "only processes of the namespace: {entry}"
         );
-        assert!(b.unsupported(&spec(Target::Pids(vec![5]))).is_some());
-        assert!(b.unsupported(&spec(Target::Command)).is_none());
-        assert!(all().unsupported(&spec(Target::Pids(vec![5]))).is_none());
+        let p = b.script(&spec(Target::Pids(vec![5])));
+        assert!(p.contains("@want[5] = 1;"), "{p}");
+        let entry = block(&p, "tracepoint:syscalls:sys_enter_openat");
+        assert!(
+            entry.contains("/(@traced[pid] || (curtask->thread_pid->level >= @lvl"),
+            "the -p process is found by its pid in the namespace: {entry}"
+        );
     }
 
     #[test]

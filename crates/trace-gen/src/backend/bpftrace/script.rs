@@ -117,11 +117,34 @@ fn target_terms(spec: &ScriptSpec, ns: Option<u64>) -> Vec<String> {
                 None => terms.extend(exclude.iter().map(|p| format!("pid != {p}"))),
             }
         }
-        _ if follows(spec) => terms.push("@traced[pid]".to_owned()),
-        Target::Pids(pids) => terms.push(any_pid(pids)),
-        Target::Command => terms.push(command_pid(ns)),
+        _ => terms.push(who(spec, ns)),
     }
     terms
+}
+
+/// In a PID namespace, the `-p` processes (their pids there are the keys of `@want`): a
+/// process of the namespace whose number there is wanted. Its host pid is not known before
+/// its first event, so this is tested on every event that `@traced` does not take.
+fn wanted(inode: u64) -> String {
+    format!(
+        "({} && @want[{}])",
+        in_ns(inode),
+        ns_nr("curtask->group_leader")
+    )
+}
+
+/// Who the process probes (fork, exit, opens) are for: `@traced[pid]` when following, else
+/// the given pids or the command; in a PID namespace `-p` adds [`wanted`].
+fn who(spec: &ScriptSpec, ns: Option<u64>) -> String {
+    match (&spec.target, ns) {
+        (Target::Pids(_), Some(inode)) if follows(spec) => {
+            format!("(@traced[pid] || {})", wanted(inode))
+        }
+        (Target::Pids(_), Some(inode)) => wanted(inode),
+        _ if follows(spec) => "@traced[pid]".to_owned(),
+        (Target::Pids(pids), None) => any_pid(pids),
+        _ => command_pid(ns),
+    }
 }
 
 /// `pid == $2`, the `-c` command (`pid == @cmd` in a PID namespace).
@@ -353,6 +376,9 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
     match &spec.target {
         Target::SystemWide { .. } => begin.push("@tracer = pid;".to_owned()),
+        Target::Pids(pids) if ns.is_some() => {
+            begin.extend(pids.iter().map(|p| format!("@want[{p}] = 1;")));
+        }
         Target::Pids(pids) if follow => {
             begin.extend(pids.iter().map(|p| format!("@traced[{p}] = 1;")));
         }
@@ -400,7 +426,8 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec!["tracepoint:task:task_newtask".to_owned()],
             )
             .when(Some(format!(
-                "@traced[pid] && !(args->clone_flags & {CLONE_THREAD:#x})"
+                "{} && !(args->clone_flags & {CLONE_THREAD:#x})",
+                who(spec, ns)
             )))
             .body(if ns.is_some() {
                 // The child is the last of the forking thread's children (unless CLONE_PARENT:
@@ -423,14 +450,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         );
     }
     if !system_wide {
-        let who = if follow {
-            "@traced[pid]".to_owned()
-        } else {
-            match &spec.target {
-                Target::Pids(pids) => any_pid(pids),
-                _ => command_pid(ns),
-            }
-        };
+        let who = who(spec, ns);
         let mut body = Vec::new();
         if follow {
             body.push("delete(@traced[pid]);".to_owned());
@@ -536,8 +556,10 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
     if ns.is_some() {
         maps.extend(["@numoff", "@lvl", "@tg", "@siboff"]);
-        if matches!(spec.target, Target::Command) {
-            maps.push("@cmd");
+        match spec.target {
+            Target::Command => maps.push("@cmd"),
+            Target::Pids(_) => maps.push("@want"),
+            Target::SystemWide { .. } => {}
         }
     }
     blocks.push(
