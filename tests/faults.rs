@@ -527,3 +527,41 @@ fn a_signal_to_trace_gen_reaches_the_command_with_or_without_a_shell() {
         }
     }
 }
+
+#[test]
+fn a_second_sigint_ends_the_run_at_once() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let s = CatScratch::new("twice");
+    // The silent tracer never answers the fence: one SIGINT would wait for its bound (2 s).
+    // (It ends on the SIGINT it gets when trace-gen exits.)
+    let tracer = silent_tracer(&s.dir, false);
+    let mut gen = trace_gen()
+        .env("BPFTRACE_PATH", &tracer)
+        .args(["-B", "-c", "sleep 60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(gen.stdout.take().unwrap());
+    // The headers are out: trace-gen is running (the command is released at once).
+    for _ in 0..5 {
+        out.recv_timeout(Duration::from_secs(30)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    kill("-INT", gen.id());
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    kill("-INT", gen.id());
+    let status = wait(&mut gen, "trace-gen after a second SIGINT");
+    let took = second.elapsed();
+    let mut err = String::new();
+    gen.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        took < Duration::from_secs(1),
+        "took {took:?} after the second SIGINT: {err}"
+    );
+    assert!(err.contains("a second SIGINT: stopped at once"), "{err}");
+}
