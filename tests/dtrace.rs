@@ -324,6 +324,16 @@ fn start_live(dtrace: &Path, args: &[&str], gate: Option<Receiver<()>>) -> Live 
 }
 
 #[test]
+fn dtrace_an_open_killed_while_blocked_on_a_fifo_says_killed() {
+    let Some(dtrace) = dtrace_ready("dtrace_an_open_killed_while_blocked_on_a_fifo_says_killed")
+    else {
+        return;
+    };
+    let _lock = tracer_lock();
+    crate::assert_fifo_open_killed(trace_gen(&dtrace), "dt");
+}
+
+#[test]
 fn dtrace_pid_follows_children_unless_no_follow() {
     let Some(dtrace) = dtrace_ready("dtrace_pid_follows_children_unless_no_follow") else {
         return;

@@ -337,16 +337,23 @@ fn an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted() {
         return;
     }
     let _lock = tracer_lock();
-    let s = Scratch::new("fifo-killed");
+    let mut c = trace_gen();
+    c.arg("-B");
+    assert_fifo_open_killed(c, "bt");
+}
+
+/// `trace_gen` (a trace-gen command choosing its tracer) with `-c cat FIFO`: cat blocks in
+/// open() (no writer) and is killed by SIGKILL there; its return line says `killed: 9`.
+pub(crate) fn assert_fifo_open_killed(mut trace_gen: Command, tag: &str) {
+    let s = Scratch::new(&format!("fifo-killed-{tag}"));
     let fifo = s.path("fifo");
     assert!(Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .unwrap()
         .success());
-    let mut c = trace_gen();
-    c.args(["-B", "-c", &format!("cat {fifo}")]);
-    let mut live = Live::spawn(c, None, LIMIT);
+    trace_gen.args(["-c", &format!("cat {fifo}")]);
+    let mut live = Live::spawn(trace_gen, None, LIMIT);
     // cat is running once its loader's opens come out; it then blocks in open() of the FIFO
     // (no writer).
     live.wait_for("cat's first opens", |t| !t.opens.is_empty());

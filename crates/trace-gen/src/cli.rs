@@ -170,7 +170,7 @@ Exit status:
 Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
 ps there does) and traces only its processes; SystemTap and DTrace are refused there (they
 see host pids only). An open whose process was killed during the call gets `killed: SIGNO`
-on its return line (bpftrace).
+on its return line (bpftrace, DTrace for Linux).
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
 bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and

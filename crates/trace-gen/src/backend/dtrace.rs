@@ -517,6 +517,7 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
             ts: "self->ts",
             path: "self->path",
             ret: "(int)arg0 < 0 ? -errno : (int)arg0",
+            killed: os == TargetOs::Linux,
         },
         chunks,
     );
@@ -538,6 +539,8 @@ struct Returns<'a> {
     path: &'a str,
     /// The return value, `-errno` on failure.
     ret: &'a str,
+    /// Linux: say when the process was killed during the call (a `K` record).
+    killed: bool,
 }
 
 /// The return clauses: the path read in `chunks` chunks, each `copyinstr` in a clause of its
@@ -547,6 +550,22 @@ fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
     let size = STRING_SIZE;
     let (returns, ts, path) = (r.probes, r.ts, r.path);
     let guard = |extra: &str| format!("{ts}{extra}");
+    if r.killed {
+        // Linux: a restart code (-512..-516) with SIGKILL pending for the thread
+        // (__fatal_signal_pending()) means the call never returns to the program: it was
+        // killed. The signal is the group's exit code (9 for another thread's exit_group).
+        let ret = r.ret;
+        w.clause(
+            returns,
+            Some(&guard(&format!(
+                " && ({ret}) <= -512 && ({ret}) >= -516 && (curthread->pending.signal.sig[0] & 0x100)"
+            ))),
+            &[
+                "this->sig = curthread->signal->group_exit_code & 0x7f;",
+                "printf(\"K %d %d\\n\", tid, this->sig ? this->sig : 9);",
+            ],
+        );
+    }
     w.clause(
         returns,
         Some(&guard("")),
@@ -651,6 +670,7 @@ fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
             ts: "self->cts",
             path: "self->cpath",
             ret: "(int)arg1",
+            killed: true,
         },
         chunks,
     );

@@ -8,6 +8,7 @@
 //! E ENTRY_TS RETURN_TS UID PID TID RET OK MORE "COMM" "CHUNK0"   one open, at its return
 //! C TID MORE "CHUNK"                                             the next chunk of TID's path
 //! T TID                                                          TID's path was cut there
+//! K TID SIGNAL                         TID's next open never returns: the process was killed
 //! P fork PARENT CHILD     P exit PID              a followed process forked, or ended
 //! # clock-offset-ns: N    # trace-gen: attached    # trace-gen: fence CPU
 //! ```
@@ -39,6 +40,8 @@ struct Event {
     ret: i64,
     comm: Vec<u8>,
     path: Vec<u8>,
+    /// The process was killed by this signal during the call (a `K` record came first).
+    killed: Option<u32>,
 }
 
 /// The decoder of one run.
@@ -46,6 +49,8 @@ struct Event {
 pub struct Decoder {
     /// Events whose `MORE` was 1, by thread.
     pending: HashMap<u32, Event>,
+    /// `K TID SIGNAL` records, until the thread's `E` record.
+    killed: HashMap<u32, u32>,
 }
 
 impl Decoder {
@@ -65,14 +70,18 @@ impl Decoder {
             &e.path,
             e.entry_ts,
         );
-        trace_format::write_return(
+        trace_format::write_return_line(
             out,
-            e.uid,
-            e.pid,
-            Some(e.tid),
-            Some(&e.comm),
-            e.ret,
-            e.return_ts,
+            &trace_format::ReturnLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                ret: e.ret,
+                ts: e.return_ts,
+                killed: e.killed,
+                ..Default::default()
+            },
         );
     }
 
@@ -100,6 +109,7 @@ impl Decoder {
                     ret,
                     comm,
                     path,
+                    killed: self.killed.remove(&tid),
                 };
                 // A thread has one open at a time: an event still waiting for its chunks
                 // lost them.
@@ -114,6 +124,16 @@ impl Decoder {
                     }
                 }
                 Ok(Decoded::Trace)
+            }
+            b"K" => {
+                let tid = f.number()?;
+                let sig: u32 = f.number()?;
+                f.end()?;
+                if !(1..=64).contains(&sig) {
+                    return Err("a K record without a signal");
+                }
+                self.killed.insert(tid, sig);
+                Ok(Decoded::Blank)
             }
             b"C" => {
                 let tid = f.number()?;
@@ -370,6 +390,25 @@ mod tests {
             panic!()
         };
         assert_eq!((r.ret, r.ts, r.task.uid), (-2, 2, 65534));
+    }
+
+    #[test]
+    fn a_killed_open_says_by_which_signal() {
+        let (out, _) = decode(&[
+            b"K 9 9",
+            br#"E 1 2 0 7 9 -512 1 0 "cat\0" "/fifo\0""#,
+            br#"E 3 4 0 7 9 -512 1 0 "cat\0" "/fifo\0""#,
+        ]);
+        let text = String::from_utf8(out).unwrap();
+        let returns: Vec<&str> = text.lines().filter(|l| l.starts_with("<=")).collect();
+        assert_eq!(
+            returns,
+            [
+                "<= uid: 0 pid: 7 tid: 9 killed: 9 comm: cat ret: -512 2",
+                "<= uid: 0 pid: 7 tid: 9 comm: cat ret: -512 4"
+            ],
+            "{text}"
+        );
     }
 
     #[test]
