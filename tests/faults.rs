@@ -387,3 +387,181 @@ fn sigint_to_the_whole_pipeline_keeps_the_drained_events() {
     );
     assert_eq!(merge_status.code(), Some(0), "{seen:?}");
 }
+
+/// A stand-in for bpftrace (through BPFTRACE_PATH): it answers `--version`, reads the
+/// script, says its probes are attached, and then prints nothing more, ever: no fence line,
+/// no process report. With `ignore_sigint` it also ignores SIGINT.
+fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
+    let path = dir.join("silent-bpftrace");
+    let trap = if ignore_sigint { "trap '' INT" } else { "" };
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n\
+             case \"$1\" in --version) echo 'bpftrace v0.17.0'; exit 0;; esac\n\
+             {trap}\n\
+             cat > /dev/null\n\
+             printf '%s\\n' '{{\"type\": \"printf\", \"data\": \"# trace-gen: attached\\n\"}}'\n\
+             while :; do sleep 0.1; done\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// `trace-gen -B -c true` with the silent tracer: (status, stdout, stderr, seconds taken).
+fn run_with_silent_tracer(ignore_sigint: bool) -> (std::process::ExitStatus, String, String, f64) {
+    let s = CatScratch::new(if ignore_sigint { "deaf" } else { "nofence" });
+    let tracer = silent_tracer(&s.dir, ignore_sigint);
+    let mut c = trace_gen();
+    c.env("BPFTRACE_PATH", &tracer).args(["-B", "-c", "true"]);
+    let start = Instant::now();
+    let (status, out, err) = crate::common::run_with_limit(c, Duration::from_secs(60));
+    (
+        status,
+        String::from_utf8_lossy(&out).into_owned(),
+        err,
+        start.elapsed().as_secs_f64(),
+    )
+}
+
+#[test]
+fn a_fence_that_never_comes_ends_the_run_within_its_bound_and_says_so() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let (status, out, err, secs) = run_with_silent_tracer(false);
+    // The command ends at once; its exit is noticed by the sweep (0.5 s), then the fence is
+    // given up after 2 s without output.
+    assert!(secs < 10.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("trace-gen: the fence did not come back from CPU 0"),
+        "{err}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("# incomplete: the fence did not come back from CPU")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tracer_that_ignores_sigint_is_killed_after_the_drain_bound() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let (status, out, err, secs) = run_with_silent_tracer(true);
+    // 2 s of fence, then 5 s of drain after SIGINT, then SIGKILL.
+    assert!(secs < 15.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("did not end within 5 s of SIGINT, and was killed"),
+        "{err}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("# incomplete: bpftrace did not end within 5 s")),
+        "{out}"
+    );
+}
+
+/// Whether process `pid` is gone (or a zombie, waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_signal_to_trace_gen_reaches_the_command_with_or_without_a_shell() {
+    use crate::common::{Live, Scratch, Trace};
+    let _lock = tracer_lock();
+    if !bpftrace_ready(module_path!()) {
+        return;
+    }
+    let s = Scratch::new("signals");
+    let watched = s.path("watched");
+    std::fs::write(&watched, "x\n").unwrap();
+    for (name, sig, code) in [("-INT", 2, 130), ("-TERM", 15, 143), ("-HUP", 1, 129)] {
+        // `tail -f` opens the file, then runs until a signal ends it: run directly (no shell
+        // syntax), and through `sh -c` (a list: dash forks tail).
+        for cmd in [
+            format!("tail -f {watched}"),
+            format!("tail -f {watched}; true"),
+        ] {
+            let mut c = trace_gen();
+            c.args(["-B", "-c", &cmd]);
+            let mut live = Live::spawn(c, None, Duration::from_secs(120));
+            live.wait_for("tail's open of the file", |t: &Trace| {
+                !t.of_path(&watched).is_empty()
+            });
+            let tail = Trace::parse(&live.seen).of_path(&watched)[0].pid;
+            let signalled = Instant::now();
+            kill(name, live.child.id());
+            let status = wait(&mut live.child, "trace-gen after a signal");
+            while !gone(tail) && signalled.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                gone(tail),
+                "{cmd}: tail (pid {tail}) still runs 2 s after SIG{} to trace-gen",
+                &name[1..]
+            );
+            live.take_arrived();
+            while let Ok(l) = live.lines.recv_timeout(Duration::from_secs(5)) {
+                live.seen.extend_from_slice(&l);
+            }
+            let t = Trace::parse(&live.seen);
+            assert_eq!(t.of_path(&watched).len(), 1, "{cmd}: {t:?}");
+            assert_eq!(
+                status.code(),
+                Some(code),
+                "{cmd}: the command's status, killed by signal {sig}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_sigint_ends_the_run_at_once() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let s = CatScratch::new("twice");
+    // The silent tracer never answers the fence: one SIGINT would wait for its bound (2 s).
+    // (It ends on the SIGINT it gets when trace-gen exits.)
+    let tracer = silent_tracer(&s.dir, false);
+    let mut gen = trace_gen()
+        .env("BPFTRACE_PATH", &tracer)
+        .args(["-B", "-c", "sleep 60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(gen.stdout.take().unwrap());
+    // The headers are out: trace-gen is running (the command is released at once).
+    for _ in 0..5 {
+        out.recv_timeout(Duration::from_secs(30)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    kill("-INT", gen.id());
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    kill("-INT", gen.id());
+    let status = wait(&mut gen, "trace-gen after a second SIGINT");
+    let took = second.elapsed();
+    let mut err = String::new();
+    gen.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        took < Duration::from_secs(1),
+        "took {took:?} after the second SIGINT: {err}"
+    );
+    assert!(err.contains("a second SIGINT: stopped at once"), "{err}");
+}

@@ -45,7 +45,10 @@ fn assert_clean(t: &Trace, err: &str) {
         ],
         "{t:?}"
     );
-    assert_eq!(t.header("trace-format"), Some(trace_format::FORMAT_VERSION.to_string().as_str()));
+    assert_eq!(
+        t.header("trace-format"),
+        Some(trace_format::FORMAT_VERSION.to_string().as_str())
+    );
     assert!(t.header("backend").unwrap().starts_with("bpftrace"));
     assert_eq!(t.header("clock"), Some("monotonic"));
     assert!(
@@ -309,6 +312,185 @@ fn command_children_are_followed_unless_no_follow() {
     );
     let pids: std::collections::BTreeSet<u32> = t.opens.iter().map(|o| o.pid).collect();
     assert_eq!(pids.len(), 1, "only the command's own pid: {pids:?}");
+}
+
+#[test]
+fn no_follow_of_a_simple_command_traces_the_command_itself() {
+    if !bpftrace_ready("no_follow_of_a_simple_command_traces_the_command_itself") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("nofollow-simple");
+    let missing = s.path("missing");
+    // No shell syntax: the program is exec'd directly, so its own opens are traced.
+    let (status, t, err) = traced(&["--no-follow", "-c", &format!("cat {missing}")]);
+    assert_eq!(status.code(), Some(1), "cat's status: {err}");
+    assert_clean(&t, &err);
+    let opens = t.of_path(&missing);
+    assert_eq!(opens.len(), 1, "{t:?}\n{err}");
+    assert_eq!((opens[0].ret, &opens[0].comm[..]), (-2, &b"cat"[..]));
+    assert!(
+        t.opens.iter().all(|o| o.comm == b"cat"),
+        "only cat, no shell: {t:?}"
+    );
+}
+
+#[test]
+fn an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted() {
+    if !bpftrace_ready("an_open_killed_while_blocked_on_a_fifo_says_killed_not_restarted") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let mut c = trace_gen();
+    c.arg("-B");
+    assert_fifo_open_killed(c, "bt");
+}
+
+/// `trace_gen` (a trace-gen command choosing its tracer) with `-c cat FIFO`: cat blocks in
+/// open() (no writer) and is killed by SIGKILL there; its return line says `killed: 9`.
+pub(crate) fn assert_fifo_open_killed(mut trace_gen: Command, tag: &str) {
+    let s = Scratch::new(&format!("fifo-killed-{tag}"));
+    let fifo = s.path("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    trace_gen.args(["-c", &format!("cat {fifo}")]);
+    let mut live = Live::spawn(trace_gen, None, LIMIT);
+    // cat is running once its loader's opens come out; it then blocks in open() of the FIFO
+    // (no writer).
+    live.wait_for("cat's first opens", |t| !t.opens.is_empty());
+    let cat = Trace::parse(&live.seen).opens[0].pid;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(format!("/proc/{cat}/wchan"))
+        .is_ok_and(|w| w.contains("wait_for_partner") || w.contains("fifo"))
+    {
+        assert!(Instant::now() < deadline, "cat never blocked on the FIFO");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-KILL", &cat.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_with_limit(&mut live.child, LIMIT);
+    while let Ok(l) = live.lines.recv_timeout(Duration::from_secs(5)) {
+        live.seen.extend_from_slice(&l);
+    }
+    assert_eq!(status.code(), Some(137), "cat's status: killed by SIGKILL");
+    let text = String::from_utf8_lossy(&live.seen).into_owned();
+    let mut killed = Vec::new();
+    for line in live.seen.split(|&b| b == b'\n') {
+        if let Ok(trace_format::Line::Return(r)) = trace_format::parse_line(line) {
+            if r.detail.killed.is_some() {
+                killed.push((r.task.pid, r.ret, r.detail.killed));
+            }
+        }
+    }
+    assert_eq!(killed, vec![(cat, -512, Some(9))], "{text}");
+    assert_eq!(Trace::parse(&live.seen).of_path(&fifo).len(), 1, "{text}");
+}
+
+/// `unshare -fp --mount-proc trace-gen ARGS`: trace-gen in a PID namespace of its own (pid 1
+/// there, with the namespace's /proc), as in a container.
+fn in_pid_namespace(
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let mut c = Command::new("unshare");
+    c.args(["-fp", "--mount-proc"])
+        .arg(bin("trace-gen"))
+        .args(args);
+    c.env_remove("BPFTRACE_PATH");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run_with_limit(c, LIMIT)
+}
+
+#[test]
+fn in_a_pid_namespace_a_command_is_traced_with_the_namespaces_pids() {
+    if !bpftrace_ready("in_a_pid_namespace_a_command_is_traced_with_the_namespaces_pids") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("pidns");
+    let missing = s.path("missing");
+    // A child, then the command's own open; the run ends by itself with cat's status.
+    let cmd = format!("sh -c 'cat /etc/hostname; true'; cat /etc/hostname {missing}");
+    let (status, out, err) = in_pid_namespace(&["-B", "-c", &cmd], &[]);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "cat's status (one file missing): {err}"
+    );
+    let t = Trace::parse(&out);
+    assert_clean(&t, &err);
+    let host = t.of_path("/etc/hostname");
+    assert_eq!(host.len(), 2, "{t:?}\n{err}");
+    assert!(
+        host.iter().all(|o| o.ret >= 0 && o.comm == b"cat"),
+        "{host:?}"
+    );
+    assert_eq!(t.of_path(&missing).len(), 1, "{t:?}");
+    // Pids as the namespace sees them: trace-gen is 1 there, the others follow closely.
+    // The host's pids on this machine are far above (the test runner's own).
+    assert!(
+        t.opens
+            .iter()
+            .all(|o| o.pid > 1 && o.pid < std::process::id().min(1000)),
+        "pids not from the namespace: {:?}",
+        t.opens.iter().map(|o| o.pid).collect::<Vec<_>>()
+    );
+    // -p of a process of the namespace: a shell that runs cat on a file until a stop file
+    // appears, traced by its pid there; the run ends by itself when it exits.
+    let (file, stop) = (s.path("watched"), s.path("stop"));
+    std::fs::write(&file, "x\n").unwrap();
+    let script = format!(
+        "sh -c 'while :; do cat {file} > /dev/null; sleep 0.2; [ -e {stop} ] && exit 0; done' & \
+         t=$!; {gen} -B -p $t > {out} & g=$!; i=0; \
+         until grep -q ' open: {file} ' {out} || [ $i -gt 300 ]; do sleep 0.2; i=$((i+1)); done; \
+         : > {stop}; wait $g; echo \"pid $t\" >&2; cat {out}",
+        gen = bin("trace-gen").display(),
+        out = s.path("trace"),
+    );
+    let mut c = Command::new("unshare");
+    c.args(["-fp", "--mount-proc", "sh", "-c", &script]);
+    c.env_remove("BPFTRACE_PATH");
+    let (status, out, err) = run_with_limit(c, LIMIT);
+    assert!(status.success(), "{err}");
+    let t = Trace::parse(&out);
+    assert_clean(&t, &err);
+    let cats = t.of_path(&file);
+    assert!(
+        !cats.is_empty(),
+        "no open of the file by the -p process's children: {err}"
+    );
+    // The shell is pid 2 there (unshare's sh is 1); its children, cat, come after.
+    assert!(err.contains("pid 2\n"), "{err}");
+    assert!(
+        cats.iter()
+            .all(|o| o.pid > 2 && o.pid < 1000 && o.comm == b"cat"),
+        "{cats:?}"
+    );
+}
+
+#[test]
+fn in_a_pid_namespace_dtrace_refuses_at_start_up_in_one_line() {
+    let Some(dtrace) =
+        dtrace::dtrace_ready("in_a_pid_namespace_dtrace_refuses_at_start_up_in_one_line")
+    else {
+        return;
+    };
+    let (status, out, err) = in_pid_namespace(
+        &["-D", "-c", "cat /etc/hostname"],
+        &[("DTRACE_PATH", dtrace.as_os_str())],
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(out.is_empty(), "no trace at all, never an empty one");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("inside a PID namespace"), "{err}");
 }
 
 #[test]

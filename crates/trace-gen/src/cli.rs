@@ -46,8 +46,9 @@ pub struct Cli {
     #[arg(short, long, value_name = "UID|USER")]
     pub uid: Option<String>,
 
-    /// Run CMD (with `sh -c`) once the probes are attached, trace it and its descendants, and
-    /// exit with its status. With bpftrace, tracing goes on until the command and every
+    /// Run CMD once the probes are attached, trace it and its descendants, and exit with its
+    /// status. A simple command (plain words, no quoting, variables, globs, redirections or
+    /// operators, the first word a program) is run directly; anything else with `sh -c`. With bpftrace, tracing goes on until the command and every
     /// descendant have exited, as `strace -f` does (see --stop-at-exit). Its standard output
     /// goes to trace-gen's standard error, so that standard output holds trace lines only.
     #[arg(short, long, value_name = "CMD")]
@@ -149,13 +150,28 @@ Examples:
 Exit status:
   0    -p: every traced process exited; --print-script, --generate
   N    with -c, the command's status (128+N when a signal N killed it)
-  128+N  stopped by signal N (SIGINT, SIGTERM and SIGHUP are passed to the tracer, whose
-       buffered events are still written)
+  128+N  stopped by signal N: SIGINT (130), SIGTERM (143), SIGHUP (129). trace-gen drains the
+       tracer (what it saw before the signal is written) and, with -c, passes the signal to
+       the command (and its process group when trace-gen is not in a terminal's foreground:
+       there the terminal signals them itself); the status is then the command's, 128+N when
+       the signal killed it, 137 when it was still running 2 s after the drain and was
+       killed. A second SIGINT ends trace-gen at once (130; SIGKILL to the command).
+  3    the run would have ended with 0, but trace-gen could not confirm the trace is whole:
+       a wait on the tracer passed its bound (its fence, 2 s without output; its drain after
+       SIGINT, 5 s, after which it is killed). The trace and stderr say what is unconfirmed
+       (`# incomplete: ...` lines). A tracer that does not attach within 60 s (SystemTap: 15
+       min) is stopped, with status 1.
   1    the tracer cannot run or failed: missing, a *_PATH variable set to something that is
        not an executable file (BPFTRACE_PATH, STAP_PATH, DTRACE_PATH: never a fallback), not
        root, tracefs not mounted
   2    a usage error: a bad option or value, options that make no sense together (one line
-       names them), -p 0 or a -p PID that is not a running process, -u 4294967295
+       names them), -p 0 or a -p PID that is not a running process (gone, or a zombie), -p of a
+       thread that is not its process's main thread (give the process id), -u 4294967295
+
+Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
+ps there does) and traces only its processes; SystemTap and DTrace are refused there (they
+see host pids only). An open whose process was killed during the call gets `killed: SIGNO`
+on its return line (bpftrace, DTrace for Linux).
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
 bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and

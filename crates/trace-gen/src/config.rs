@@ -134,6 +134,35 @@ fn check_pids(pids: &[u32], running: bool) -> Result<(), Error> {
                 why: "no such process",
             });
         }
+        if !running {
+            continue;
+        }
+        // What /proc says of it (a process that vanished since is caught by the tracer's
+        // sweep: the run then ends at once).
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+        };
+        if field("State:").is_some_and(|s| s.starts_with('Z') || s.starts_with('X')) {
+            return Err(Error::BadPid {
+                pid,
+                why: "not a running process: a zombie (it has exited; its parent has not \
+                      reaped it yet)",
+            });
+        }
+        if let Some(tgid) = field("Tgid:").and_then(|t| t.parse::<u32>().ok()) {
+            if tgid != pid {
+                return Err(Error::ThreadNotProcess {
+                    tid: pid,
+                    pid: tgid,
+                });
+            }
+        }
     }
     Ok(())
 }

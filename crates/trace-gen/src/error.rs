@@ -19,6 +19,14 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// `-p` gave a thread id that is not its process's id.
+    #[error("-p {tid}: a thread of process {pid}, not a process: give -p {pid} (trace-gen traces whole processes, every thread of them)")]
+    ThreadNotProcess {
+        /// What was given.
+        tid: u32,
+        /// Its process.
+        pid: u32,
+    },
     /// Options that make no sense together (or one without the option it needs).
     #[error("{options}: {why}")]
     BadCombination {
@@ -78,6 +86,22 @@ pub enum Error {
     /// as it was before the kernel changed its argument (Debian 12's 6.1.y, Linux 6.11+).
     #[error("stap could not build its module: SystemTap's runtime predates this kernel's task_work_cancel() (now task_work_cancel_func()); make a patched copy with scripts/guest/patched-runtime.sh and set SYSTEMTAP_RUNTIME to the directory it prints")]
     StapRuntimeTooOld,
+    /// The tracer cannot do what was asked here.
+    #[error("{tracer}: {why}")]
+    Unsupported {
+        /// bpftrace, stap, dtrace.
+        tracer: &'static str,
+        /// Why, and what to do instead.
+        why: String,
+    },
+    /// The tracer did not attach its probes within its bound: it was stopped.
+    #[error("{tracer} did not attach its probes within {secs} s, and was stopped (nothing was traced; a -c command was not started)")]
+    AttachTimeout {
+        /// bpftrace, stap, dtrace.
+        tracer: &'static str,
+        /// The bound.
+        secs: u64,
+    },
     /// The tracer exited with an error (its stderr was shown as it came).
     #[error("{tracer} failed ({status}){}", stderr_tail(.stderr))]
     TracerFailed {
@@ -125,6 +149,7 @@ impl Error {
             Error::UnknownUser(_)
             | Error::BadUid(_)
             | Error::BadPid { .. }
+            | Error::ThreadNotProcess { .. }
             | Error::BadCombination { .. }
             | Error::BadComm { .. }
             | Error::NoDefaultBackend => 2,

@@ -76,6 +76,29 @@ pub fn signal_on_parent_death(command: &mut Command, signal: libc::c_int) {
     }
 }
 
+/// Whether trace-gen runs in the foreground process group of a terminal (on stdin, stdout
+/// or stderr): then the terminal's Ctrl-C reaches its whole group.
+pub fn in_terminal_foreground() -> bool {
+    // SAFETY: getpgrp has no preconditions and cannot fail.
+    let me = unsafe { libc::getpgrp() };
+    (0..3).any(|fd| {
+        // SAFETY: tcgetpgrp only queries the descriptor; on one that is not a terminal (or
+        // closed) it fails with -1.
+        unsafe { libc::tcgetpgrp(fd) == me }
+    })
+}
+
+/// The inode of the initial (host's) PID namespace (`PROC_PID_INIT_INO`).
+pub const INIT_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// The inode of trace-gen's PID namespace when it is not the host's, else `None` (also when
+/// `/proc/self/ns/pid` cannot be read).
+pub fn pid_namespace() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata("/proc/self/ns/pid").ok()?.ino();
+    (inode != INIT_PID_NAMESPACE).then_some(inode)
+}
+
 /// Calls `getppid()`: the system call a fence probe watches for.
 pub fn getppid() {
     // SAFETY: getppid has no preconditions and cannot fail.
@@ -128,6 +151,17 @@ pub fn kill(pid: u32, signal: libc::c_int) {
         if pid > 0 {
             // SAFETY: kill has no memory-safety preconditions; pid is a single process.
             unsafe { libc::kill(pid, signal) };
+        }
+    }
+}
+
+/// Sends `signal` to every process of the process group `pgid` (a group id that does not
+/// fit `pid_t`, or 0 or 1, is ignored: never "our own group" or "every process").
+pub fn kill_group(pgid: u32, signal: libc::c_int) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        if pgid > 1 {
+            // SAFETY: kill has no memory-safety preconditions; -pgid names one process group.
+            unsafe { libc::kill(-pgid, signal) };
         }
     }
 }

@@ -28,7 +28,10 @@ fn print_script_shows_the_script_and_the_exact_command_line() {
         "{err}"
     );
     assert!(first.ends_with(" PID < script"), "{err}");
-    assert!(err.contains("`sh -c 'cat /tmp/not_exists'`"), "{err}");
+    assert!(
+        err.contains("the pid of cat /tmp/not_exists (run directly: no shell syntax)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -281,6 +284,49 @@ fn pid_0_and_a_pid_that_does_not_exist_are_refused() {
 }
 
 #[test]
+fn a_zombie_and_a_thread_id_are_refused() {
+    // A child that has exited and that nobody reaped yet: a zombie.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let zombie = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{zombie}/stat"))
+        .unwrap()
+        .contains(") Z")
+    {
+        assert!(std::time::Instant::now() < deadline, "never a zombie");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        one_line_error(&["-B", "-p", &zombie.to_string()], &[], 2),
+        format!(
+            "trace-gen: -p {zombie}: not a running process: a zombie (it has exited; its \
+             parent has not reaped it yet)\n"
+        )
+    );
+    child.wait().unwrap();
+    // A thread of this test process that is not its main thread.
+    let me = std::process::id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        tx.send(unsafe { libc::gettid() } as u32).unwrap();
+        let _ = done_rx.recv();
+    });
+    let tid = rx.recv().unwrap();
+    assert_ne!(tid, me);
+    assert_eq!(
+        one_line_error(&["-B", "-p", &tid.to_string()], &[], 2),
+        format!(
+            "trace-gen: -p {tid}: a thread of process {me}, not a process: give -p {me} \
+             (trace-gen traces whole processes, every thread of them)\n"
+        )
+    );
+    drop(done_tx);
+    t.join().unwrap();
+}
+
+#[test]
 fn uid_minus_1_is_refused_with_the_valid_range() {
     for uid in ["4294967295", "4294967296", "99999999999999999999"] {
         assert_eq!(
@@ -355,7 +401,7 @@ fn every_exit_status_is_in_the_help_and_the_man_page() {
     let man = trace_gen().args(["--generate", "man"]).output().unwrap();
     let man = String::from_utf8(man.stdout).unwrap().replace("\\-", "-");
     for text in [&help, &man] {
-        for status in ["  0 ", "  N ", "  128+N ", "  1 ", "  2 "] {
+        for status in ["  0 ", "  N ", "  128+N ", "  1 ", "  2 ", "  3 "] {
             let section = text.split("Exit status:").nth(1).unwrap_or("");
             assert!(
                 section.lines().any(|l| l.starts_with(status)),

@@ -96,6 +96,15 @@ impl Backend for DTrace {
         args
     }
 
+    /// Inside a PID namespace (not the host's), refused: see the message.
+    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
+        crate::sys::pid_namespace().map(|_| {
+            "trace-gen runs inside a PID namespace (a container without the host's pids): \
+             DTrace for Linux reports and filters host pids, and trace-gen does not translate them into this namespace; use bpftrace (-B), or run trace-gen on the host"
+                .to_owned()
+        })
+    }
+
     fn has_fence(&self) -> bool {
         true
     }
@@ -537,6 +546,7 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)], layout: Option<&KernelLayout>
             path: "self->path",
             ret: "(int)arg0 < 0 ? -errno : (int)arg0",
             detail: Detail::Of(os, layout),
+            killed: os == TargetOs::Linux,
         },
         chunks,
     );
@@ -566,6 +576,8 @@ struct Returns<'a> {
     ret: &'a str,
     /// Which open details the return prints before its `E` record.
     detail: Detail<'a>,
+    /// Linux: say when the process was killed during the call (a `K` record).
+    killed: bool,
 }
 
 /// The open details of a return ([`detail`]).
@@ -583,6 +595,22 @@ fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
     let size = STRING_SIZE;
     let (returns, ts, path) = (r.probes, r.ts, r.path);
     let guard = |extra: &str| format!("{ts}{extra}");
+    if r.killed {
+        // Linux: a restart code (-512..-516) with SIGKILL pending for the thread
+        // (__fatal_signal_pending()) means the call never returns to the program: it was
+        // killed. The signal is the group's exit code (9 for another thread's exit_group).
+        let ret = r.ret;
+        w.clause(
+            returns,
+            Some(&guard(&format!(
+                " && ({ret}) <= -512 && ({ret}) >= -516 && (curthread->pending.signal.sig[0] & 0x100)"
+            ))),
+            &[
+                "this->sig = curthread->signal->group_exit_code & 0x7f;",
+                "printf(\"K %d %d\\n\", tid, this->sig ? this->sig : 9);",
+            ],
+        );
+    }
     w.clause(
         returns,
         Some(&guard("")),
@@ -703,6 +731,7 @@ fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
             path: "self->cpath",
             ret: "(int)arg1",
             detail: Detail::None,
+            killed: true,
         },
         chunks,
     );

@@ -74,10 +74,22 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Why this tracer cannot run `spec` here (one line), if it cannot: trace-gen refuses at
+    /// start-up rather than write a silently empty trace. By default it can.
+    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
+        None
+    }
+
     /// A note trace-gen prints on stderr before tracing (what this tracer does not trace, or
     /// what it costs), if any.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
         None
+    }
+
+    /// How long the tracer may take to attach its probes before trace-gen gives up and
+    /// stops it (a run always ends). By default 60 s.
+    fn attach_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
     }
 
     // --- Reading the output ---

@@ -229,6 +229,20 @@ impl Backend for SystemTap {
         args
     }
 
+    /// stap compiles a kernel module before it attaches: minutes on a slow machine.
+    fn attach_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(15 * 60)
+    }
+
+    /// Inside a PID namespace (not the host's), refused: see the message.
+    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
+        crate::sys::pid_namespace().map(|_| {
+            "trace-gen runs inside a PID namespace (a container without the host's pids): \
+             the SystemTap script filters and prints host pids, and trace-gen does not translate them into this namespace; use bpftrace (-B), or run trace-gen on the host"
+                .to_owned()
+        })
+    }
+
     fn has_fence(&self) -> bool {
         true
     }

@@ -17,10 +17,13 @@ pub fn print_script(
     let line = command_line(config, &config.spec, None);
     writeln!(err, "{line}")?;
     if let Some(cmd) = &config.command {
+        let how = match super::held::simple_words(cmd) {
+            Some(_) => format!("{cmd} (run directly: no shell syntax)"),
+            None => format!("`sh -c {}`", shell_quote(cmd)),
+        };
         writeln!(
             err,
-            "# PID: the pid of `sh -c {}`, started once the probes are attached",
-            shell_quote(cmd)
+            "# PID: the pid of {how}, started once the probes are attached"
         )?;
     }
     Ok(())

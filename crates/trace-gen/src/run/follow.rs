@@ -49,6 +49,11 @@ impl LiveSet {
         before > 0 && self.live.is_empty()
     }
 
+    /// The live processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.live.iter().copied().collect()
+    }
+
     /// Whether no followed process is left.
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()

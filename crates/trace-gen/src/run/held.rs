@@ -6,10 +6,18 @@ use crate::error::Error;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
-/// `sh -c CMD`, held until [`Held::release`]: a wrapper shell blocks reading a line on fd 3
+/// The command, held until [`Held::release`]: a wrapper shell blocks reading a line on fd 3
 /// (a pipe whose write end only trace-gen holds) and then `exec`s the command in the same
 /// process, so the pid given to the tracer is the command's. If trace-gen dies before the
 /// release, the pipe reads end-of-file and the wrapper exits 125 without running CMD.
+///
+/// A simple command (words of plain characters, the first an executable: see
+/// [`simple_words`]) is `exec`ed itself, so the pid is the program's (`--no-follow -c CMD`
+/// traces CMD, and a signal passed on reaches it); anything else runs as `sh -c CMD`.
+///
+/// When trace-gen is not in the foreground of a terminal, the command gets a process group
+/// of its own, so that a signal passed on reaches every process of a pipeline; on a
+/// terminal it stays in trace-gen's group, where Ctrl-C and job control reach it as usual.
 pub(super) struct Held {
     /// The wrapper, until it is handed to the thread that waits for it.
     pub child: Option<Child>,
@@ -17,6 +25,45 @@ pub(super) struct Held {
     pub pid: u32,
     /// The write end of the pipe the wrapper waits on.
     pub gate: Option<std::fs::File>,
+    /// The command leads a process group of its own (its pid is the group's id).
+    pub own_group: bool,
+}
+
+/// Special builtins and other words that only a shell runs: a command starting with one is
+/// never run directly.
+const SHELL_ONLY: &[&str] = &[
+    ".", ":", "alias", "bg", "break", "cd", "command", "continue", "eval", "exec", "exit",
+    "export", "fg", "getopts", "hash", "jobs", "local", "read", "readonly", "return", "set",
+    "shift", "times", "trap", "type", "ulimit", "umask", "unalias", "unset", "wait",
+];
+
+/// The words of `cmd` when a shell would run it as one program with these arguments and
+/// nothing else: every byte plain (letters, digits, `-_./=:,+@%`: no quoting, expansion,
+/// globbing, redirection, comment or operator), the first word neither an assignment nor a
+/// shell-only word, and an executable file (found in `PATH` when it has no `/`). `None`:
+/// the command needs `sh -c`.
+pub(super) fn simple_words(cmd: &str) -> Option<Vec<String>> {
+    let plain = |w: &str| {
+        w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    };
+    let words: Vec<String> = cmd
+        .split([' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let first = words.first()?;
+    if !words.iter().all(|w| plain(w)) || first.contains('=') || SHELL_ONLY.contains(&&**first) {
+        return None;
+    }
+    let found = if first.contains('/') {
+        crate::backend::is_executable(std::path::Path::new(first))
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|d| crate::backend::is_executable(&d.join(first)))
+        })
+    };
+    found.then_some(words)
 }
 
 impl Held {
@@ -26,12 +73,26 @@ impl Held {
         let (read_end, write_end) =
             crate::sys::pipe().map_err(|e| Error::io("creating the pipe that holds -c", e))?;
         let mut command = Command::new("/bin/sh");
-        command.args([
-            "-c",
-            "IFS= read -r _ <&3 || exit 125; exec 3<&-; exec /bin/sh -c \"$1\"",
-            "trace-gen-held",
-            cmd,
-        ]);
+        const GATE: &str = "IFS= read -r _ <&3 || exit 125; exec 3<&-; ";
+        match simple_words(cmd) {
+            Some(words) => {
+                command.args(["-c", &format!("{GATE}exec \"$@\""), "trace-gen-held"]);
+                command.args(words);
+            }
+            None => {
+                command.args([
+                    "-c",
+                    &format!("{GATE}exec /bin/sh -c \"$1\""),
+                    "trace-gen-held",
+                    cmd,
+                ]);
+            }
+        }
+        let own_group = !crate::sys::in_terminal_foreground();
+        if own_group {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
         use std::os::fd::AsRawFd;
         crate::sys::inherit_as_fd3(&mut command, read_end.as_raw_fd());
         use std::os::fd::AsFd;
@@ -45,6 +106,7 @@ impl Held {
             .map_err(|e| Error::io(format!("starting sh -c {}", shell_quote(cmd)), e))?;
         drop(read_end);
         Ok(Held {
+            own_group,
             pid: child.id(),
             child: Some(child),
             gate: Some(write_end),
@@ -84,6 +146,60 @@ mod tests {
         );
         held.release();
         assert_eq!(child.wait().unwrap().code(), Some(7));
+    }
+
+    #[test]
+    fn simple_commands_run_directly_anything_else_through_sh() {
+        assert_eq!(
+            simple_words("cat  /etc/hostname\t-u"),
+            Some(vec!["cat".into(), "/etc/hostname".into(), "-u".into()])
+        );
+        assert_eq!(
+            simple_words("/bin/dd if=/dev/zero count=1"),
+            Some(vec![
+                "/bin/dd".into(),
+                "if=/dev/zero".into(),
+                "count=1".into()
+            ])
+        );
+        for shell in [
+            "exit 7",
+            "cd /tmp",
+            "A=1 env",
+            "cat /etc/host*",
+            "cat ~/x",
+            "echo $HOME",
+            "cat a; cat b",
+            "cat a | wc",
+            "cat 'a b'",
+            "cat a > b",
+            "sleep 1 &",
+            "no-such-program-xyz",
+            "./no/such/file",
+            "",
+            "{ cat; }",
+        ] {
+            assert_eq!(simple_words(shell), None, "{shell}");
+        }
+    }
+
+    #[test]
+    fn a_simple_command_is_the_held_process_itself() {
+        let mut held = Held::spawn("sleep 5").unwrap();
+        let mut child = held.child.take().unwrap();
+        held.release();
+        // Once released, the wrapper has exec'd sleep itself: no shell in between.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let comm = loop {
+            let comm = std::fs::read_to_string(format!("/proc/{}/comm", held.pid)).unwrap();
+            if comm.trim() == "sleep" || std::time::Instant::now() > deadline {
+                break comm;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert_eq!(comm.trim(), "sleep");
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

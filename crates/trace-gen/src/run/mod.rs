@@ -24,10 +24,15 @@
 //!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU, then sends SIGINT and
 //!    reads to end-of-file ([`stopper`]).
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
-//!    gets the signal too, unless it came from the terminal (which sent it to the command
-//!    already). trace-gen exits 128 + n after the drain. The tracer runs in its own process
-//!    group, so a Ctrl-C reaches it only through trace-gen, after the fence, and it gets
-//!    SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
+//!    gets the signal too ([`stopper::CommandProcess::pass_on`]: its own process group when
+//!    trace-gen is not in a terminal's foreground, else the command unless the terminal sent
+//!    it, and its followed descendants), and 2 s more to end before SIGKILL. trace-gen exits
+//!    with the command's status (128 + n without a command). A second SIGINT ends trace-gen
+//!    at once. The tracer runs in its own process group, so a Ctrl-C reaches it only through
+//!    trace-gen, after the fence, and it gets SIGINT if trace-gen dies (`PR_SET_PDEATHSIG`).
+//!    Every wait on the tracer is bounded ([`stopper::Bounds`], and the attach bound of the
+//!    backend): past a bound the run goes on, and the trace says what is unconfirmed
+//!    (`# incomplete:`), with status 3 instead of 0.
 //! 6. The exit status: the command's (also when our stdout was closed: trace-gen then stops
 //!    the tracer and waits for the command), 128 + n after a signal, or the backend's
 //!    diagnosis of a tracer that failed
@@ -90,7 +95,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         Arc::clone(&stderr_lost),
     );
 
-    let mut stopper = Stopper::new(tracer.id(), backend.has_fence());
+    let mut stopper = Stopper::new(tracer.id(), backend.has_fence()).named(program);
     if backend.reports_processes(&config.spec) {
         let targets = match &config.spec.target {
             crate::script::Target::Pids(pids) => pids.clone(),
@@ -99,6 +104,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         stopper = stopper.following(follow::LiveSet::new(targets));
     }
     let stopper = Arc::new(stopper);
+    stopper.watch_attach(backend.attach_bound());
     // The command's own exit ends the run unless the run waits for every followed process.
     let stop_at_command_exit = !stopper.follows() || config.spec.stop_at_exit;
     let sweeper = stopper.follows().then(|| {
@@ -113,11 +119,15 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let signal = Arc::new(AtomicI32::new(0));
     let command_done = Arc::new(AtomicBool::new(false));
     let command_status: Arc<Mutex<Option<ExitStatus>>> = Arc::new(Mutex::new(None));
+    let command_process = held.as_ref().map(|h| stopper::CommandProcess {
+        pid: h.pid,
+        own_group: h.own_group,
+    });
     let signal_thread = SignalThread::spawn(
         signals,
         Arc::clone(&stopper),
         Arc::clone(&signal),
-        target_pid,
+        command_process,
         Arc::clone(&command_done),
     );
 
@@ -143,23 +153,31 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     };
     let stdout = tracer.stdout.take().expect("stdout is piped");
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
-    let attached = stopper.attached.load(Ordering::SeqCst);
     stopper.finished.store(true, Ordering::SeqCst);
     if let Some(s) = sweeper {
         let _ = s.join();
     }
 
-    let tracer_status = tracer
-        .wait()
+    let tracer_status = wait_tracer(&mut tracer, &stopper)
         .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
     let stderr_text = stderr_thread.join().unwrap_or_default();
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
     // can tell only now.
     stderr_lost.fetch_add(backend.final_lost(), Ordering::SeqCst);
+    let unconfirmed = stopper.unconfirmed();
     if pumped.error.is_none() {
         let mut text = Vec::new();
         pumped.lost += pump::take_stderr_losses(&stderr_lost, &mut text);
+        for note in &unconfirmed {
+            trace_format::write_header(
+                &mut text,
+                &trace_format::Header::Other {
+                    key: INCOMPLETE_KEY.as_bytes(),
+                    value: note.as_bytes(),
+                },
+            );
+        }
         if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
             pumped.error = Some(Error::io("writing the trace to stdout", e));
         }
@@ -173,12 +191,29 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     // killed): then the command, if any, runs on untraced, and trace-gen does not wait.
     let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
     let sig = signal.load(Ordering::SeqCst);
-    // After a signal the command got it too; trace-gen does not wait for a command that
-    // ignores it.
+    // After a signal the command got it too: it has 2 s more to end, then it is killed.
     if let Some(w) = waiter {
-        if stopped_by_us && sig == 0 {
+        if sig != 0 {
+            if !wait_for(&command_done, COMMAND_GRACE) {
+                if let Some(c) = command_process {
+                    eprintln!(
+                        "trace-gen: the command (pid {}) did not end within {} s of the signal, and was killed",
+                        c.pid,
+                        COMMAND_GRACE.as_secs()
+                    );
+                    c.pass_on(&stopper, libc::SIGKILL, false, false);
+                }
+                wait_for(&command_done, COMMAND_GRACE);
+            }
+            if command_done.load(Ordering::SeqCst) {
+                let _ = w.join();
+            }
+        } else if stopped_by_us {
             let _ = w.join();
         }
+    }
+    for note in &unconfirmed {
+        eprintln!("trace-gen: {note}");
     }
     if pumped.malformed > 0 {
         eprintln!(
@@ -199,6 +234,77 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         );
     }
 
+    let code = exit_status(
+        config,
+        pumped,
+        &stopper,
+        sig,
+        target_pid,
+        &command_status,
+        tracer_status,
+        &stderr_text,
+    )?;
+    // A run whose trace may be incomplete does not end with 0.
+    Ok(if code == 0 && !unconfirmed.is_empty() {
+        INCOMPLETE_EXIT
+    } else {
+        code
+    })
+}
+
+/// How long a command has to end once it was passed a signal, before it is killed.
+const COMMAND_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until `done` is set, at most `bound`; whether it was.
+fn wait_for(done: &AtomicBool, bound: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !done.load(Ordering::SeqCst) && start.elapsed() < bound {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done.load(Ordering::SeqCst)
+}
+
+/// The `# key:` of the header that says what a run could not confirm (a bound passed).
+pub const INCOMPLETE_KEY: &str = "incomplete";
+
+/// The exit status of a run that would have ended with 0, but whose trace may be incomplete
+/// (a bound on the tracer passed; the trace has `# incomplete:` lines).
+pub const INCOMPLETE_EXIT: u8 = 3;
+
+/// Waits for the tracer once its output has ended, at most the drain bound; then kills its
+/// process group.
+fn wait_tracer(tracer: &mut std::process::Child, stopper: &Stopper) -> std::io::Result<ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < stopper::Bounds::default().drain_idle {
+        if let Some(st) = tracer.try_wait()? {
+            return Ok(st);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::sys::kill_group(tracer.id(), libc::SIGKILL);
+    stopper.killed_tracer.store(true, Ordering::SeqCst);
+    stopper.note(format!(
+        "the tracer's output ended but it did not exit within {} s, and was killed",
+        stopper::Bounds::default().drain_idle.as_secs()
+    ));
+    tracer.wait()
+}
+
+/// The exit status of a run, once the tracer has ended: see the module doc.
+#[allow(clippy::too_many_arguments)]
+fn exit_status(
+    config: &Config,
+    pumped: pump::Pumped,
+    stopper: &Stopper,
+    sig: i32,
+    target_pid: Option<u32>,
+    command_status: &Mutex<Option<ExitStatus>>,
+    tracer_status: ExitStatus,
+    stderr_text: &str,
+) -> Result<u8, Error> {
+    let backend = &*config.backend;
+    let attached = stopper.attached.load(Ordering::SeqCst);
+    let stopped_by_us = stopper.requested.load(Ordering::SeqCst);
     let command_code = || {
         command_status
             .lock()
@@ -214,14 +320,25 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
             false => Err(e),
         };
     }
-    if !attached {
-        return Err(backend.diagnose(tracer_status, &stderr_text));
+    if stopper.attach_timed_out.load(Ordering::SeqCst) {
+        return Err(Error::AttachTimeout {
+            tracer: backend.program(),
+            secs: backend.attach_bound().as_secs(),
+        });
     }
-    if sig != 0 {
+    if !attached && sig != 0 {
+        // Stopped by a signal while the tracer was still starting: the command never ran.
         return Ok(signal_exit_code(sig));
     }
+    if !attached {
+        return Err(backend.diagnose(tracer_status, stderr_text));
+    }
+    if sig != 0 {
+        // The command's own status (it got the signal too), else 128 + n.
+        return Ok(command_code().unwrap_or_else(|| signal_exit_code(sig)));
+    }
     if !stopped_by_us && (target_pid.is_some() || !tracer_status.success()) {
-        let mut e = backend.diagnose(tracer_status, &stderr_text);
+        let mut e = backend.diagnose(tracer_status, stderr_text);
         if let (Some(pid), Error::TracerFailed { status, .. }) = (target_pid, &mut e) {
             status.push_str(&format!(
                 ", before the command (pid {pid}) ended; it runs on untraced"
@@ -239,8 +356,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         }
         return Ok(code);
     }
-    if !tracer_status.success() {
-        return Err(backend.diagnose(tracer_status, &stderr_text));
+    // Killed by trace-gen once a bound passed: the trace says so (`# incomplete:`).
+    if !tracer_status.success() && !stopper.killed_tracer.load(Ordering::SeqCst) {
+        return Err(backend.diagnose(tracer_status, stderr_text));
     }
     Ok(0)
 }

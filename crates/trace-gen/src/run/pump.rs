@@ -93,6 +93,7 @@ pub(super) fn pump(
                 break;
             }
         }
+        stopper.progress();
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         let decoded = match decoder.as_mut() {
             Some(d) => d.line(body, &mut text),

@@ -27,7 +27,14 @@ pub(super) fn preflight(config: &Config) -> Result<(), Error> {
             ),
         });
     }
-    backend.preflight()
+    backend.preflight()?;
+    match backend.unsupported(&config.spec) {
+        Some(why) => Err(Error::Unsupported {
+            tracer: backend.program(),
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Starts the tracer on the script for `-c`'s `target_pid`, and writes the script to its

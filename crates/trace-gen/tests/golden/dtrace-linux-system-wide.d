@@ -90,6 +90,16 @@ syscall::open:return,
 syscall::creat:return,
 syscall::openat:return,
 syscall::openat2:return
+/self->ts && ((int)arg0 < 0 ? -errno : (int)arg0) <= -512 && ((int)arg0 < 0 ? -errno : (int)arg0) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
+{
+	this->sig = curthread->signal->group_exit_code & 0x7f;
+	printf("K %d %d\n", tid, this->sig ? this->sig : 9);
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
 /self->ts/
 {
 	this->ok = 0;
@@ -2377,6 +2387,13 @@ rawtp:raw_syscalls::sys_enter
 	this->regs = (struct pt_regs *)arg0;
 	self->cpath = arg1 == 295 || arg1 == 437 ? this->regs->cx : this->regs->bx;
 	self->cts = timestamp;
+}
+
+rawtp:raw_syscalls::sys_exit
+/self->cts && ((int)arg1) <= -512 && ((int)arg1) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
+{
+	this->sig = curthread->signal->group_exit_code & 0x7f;
+	printf("K %d %d\n", tid, this->sig ? this->sig : 9);
 }
 
 rawtp:raw_syscalls::sys_exit

@@ -22,6 +22,7 @@ const PRINTF_HEAD: &[u8] = b"{\"type\": \"printf\", \"data\": \"";
 const PRINTF_TAIL: &[u8] = b"\"}";
 const LOST_HEAD: &[u8] = b"{\"type\": \"lost_events\", \"data\": {\"events\": ";
 const PROBES_HEAD: &[u8] = b"{\"type\": \"attached_probes\", \"data\": {\"probes\": ";
+const MAP_HEAD: &[u8] = b"{\"type\": \"map\", \"data\": {\"@";
 const NUMBER_TAIL: &[u8] = b"}}";
 
 /// The bytes of a JSON string body as bpftrace 0.17 writes it, or what is wrong with it.
@@ -185,6 +186,16 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
     })
 }
 
+/// The fields of a `K TID TS_ENTRY SIGNAL` line (after `K `): the open of thread TID that
+/// entered at TS_ENTRY never returned, its process was killed by SIGNAL (1 to 64).
+fn parse_killed(rest: &[u8]) -> Option<(u32, u64, u32)> {
+    let mut f = rest.split(|&b| b == b' ');
+    let tid = decimal(f.next()?, false)?;
+    let ts = decimal(f.next()?, false)?;
+    let sig: u32 = decimal(f.next()?, false)?;
+    (f.next().is_none() && (1..=64).contains(&sig)).then_some((tid, ts, sig))
+}
+
 /// An open whose pieces are still coming.
 #[derive(Debug)]
 struct Partial {
@@ -197,12 +208,15 @@ struct Partial {
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
     partial: HashMap<(u32, u64), Partial>,
+    /// Opens whose process was killed during the call (`K` lines), by (thread, entry time),
+    /// until their pieces come.
+    killed: HashMap<(u32, u64), u32>,
 }
 
 impl JsonDecoder {
     /// Writes one open (entry and return lines, with trace-format's writers). `pieces` holds
     /// the path's pieces in order; a missing one ends the path there, marked as cut.
-    fn write(first: &Piece, pieces: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+    fn write(first: &Piece, pieces: &[Option<Vec<u8>>], killed: Option<u32>, out: &mut Vec<u8>) {
         let mut path = Vec::new();
         let mut cut = false;
         for p in pieces {
@@ -244,14 +258,17 @@ impl JsonDecoder {
                 first.ts_entry,
             );
         }
-        trace_format::write_return(
+        trace_format::write_return_line(
             out,
-            first.uid,
-            first.pid,
-            tid,
-            None,
-            first.ret,
-            first.ts_exit,
+            &trace_format::ReturnLine {
+                uid: first.uid,
+                pid: first.pid,
+                tid,
+                ret: first.ret,
+                ts: first.ts_exit,
+                killed,
+                ..Default::default()
+            },
         );
     }
 
@@ -260,7 +277,8 @@ impl JsonDecoder {
         let key = (piece.tid, piece.ts_entry);
         if piece.n == 1 && !self.partial.contains_key(&key) {
             let chunk = Some(piece.chunk.clone());
-            Self::write(&piece, &[chunk], out);
+            let killed = self.killed.remove(&key);
+            Self::write(&piece, &[chunk], killed, out);
             return Ok(());
         }
         let entry = self.partial.entry(key).or_insert_with(|| Partial {
@@ -282,7 +300,8 @@ impl JsonDecoder {
         entry.received += 1;
         if entry.received == entry.first.n {
             let done = self.partial.remove(&key).expect("present");
-            Self::write(&done.first, &done.parts, out);
+            let killed = self.killed.remove(&key);
+            Self::write(&done.first, &done.parts, killed, out);
         }
         Ok(())
     }
@@ -296,6 +315,17 @@ impl JsonDecoder {
             return match parse_piece(rest).and_then(|p| self.piece(p, out)) {
                 Ok(()) => Decoded::Trace,
                 Err(why) => Decoded::Malformed(why),
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"K ") {
+            return match parse_killed(rest) {
+                Some((tid, ts, sig)) => {
+                    self.killed.insert((tid, ts), sig);
+                    Decoded::Blank
+                }
+                None => {
+                    Decoded::Malformed("a K line without a tid, a time and a signal".to_owned())
+                }
             };
         }
         if let Some(report) = Decoded::process_report(text) {
@@ -338,6 +368,12 @@ impl Decoder for JsonDecoder {
         if number_line(line, PROBES_HEAD).is_some() {
             return Decoded::Blank;
         }
+        if line.starts_with(MAP_HEAD) && line.ends_with(NUMBER_TAIL) {
+            // A map bpftrace prints at exit: `END` clears them all, but a SIGINT that lands
+            // while END runs makes bpftrace print what is left (1 Ctrl-C in 7, measured).
+            // The script's maps are its own bookkeeping, never events.
+            return Decoded::Blank;
+        }
         Decoded::Malformed("not a line bpftrace -f json prints".to_owned())
     }
 
@@ -345,8 +381,10 @@ impl Decoder for JsonDecoder {
         let mut left: Vec<Partial> = self.partial.drain().map(|(_, p)| p).collect();
         left.sort_by_key(|p| p.first.ts_entry);
         for p in &left {
-            Self::write(&p.first, &p.parts, out);
+            let killed = self.killed.remove(&(p.first.tid, p.first.ts_entry));
+            Self::write(&p.first, &p.parts, killed, out);
         }
+        self.killed.clear();
         left.len() as u64
     }
 }
@@ -591,6 +629,29 @@ mod tests {
     }
 
     #[test]
+    fn an_open_killed_in_the_call_says_by_which_signal() {
+        let (out, got, _) = decode(&[
+            json(b"K 7 100 9\n"),
+            event(7, 100, b"cat", -512, 0, 1, b"/fifo"),
+            event(7, 200, b"cat", -512, 0, 1, b"/restarted"),
+            json(b"K 7 300 0\n"),
+            json(b"K 7 x 9\n"),
+        ]);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1], "<= uid: 1000 pid: 7 tid: 7 killed: 9 ret: -512 105",
+            "{text}"
+        );
+        assert_eq!(
+            lines[3], "<= uid: 1000 pid: 7 tid: 7 ret: -512 205",
+            "{text}"
+        );
+        assert!(matches!(got[3], Decoded::Malformed(_)), "signal 0: {got:?}");
+        assert!(matches!(got[4], Decoded::Malformed(_)), "{got:?}");
+    }
+
+    #[test]
     fn tracer_lines_and_markers() {
         let (out, got, _) = decode(&[
             b"{\"type\": \"attached_probes\", \"data\": {\"probes\": 12}}".to_vec(),
@@ -601,6 +662,7 @@ mod tests {
             b"{\"type\": \"lost_events\", \"data\": {\"events\": 42}}".to_vec(),
             Vec::new(),
             json(b"E no comm\n"),
+            b"{\"type\": \"map\", \"data\": {\"@commoff\": 3152}}".to_vec(),
         ]);
         assert!(out.is_empty());
         assert_eq!(
@@ -617,6 +679,7 @@ mod tests {
                 Decoded::Lost(42),
                 Decoded::Blank,
                 Decoded::Chatter(b"no comm".to_vec()),
+                Decoded::Blank,
             ]
         );
     }

@@ -133,6 +133,9 @@ pub struct Bpftrace {
     syscalls: Vec<Syscall>,
     /// Whether ia32 opens are traced through `raw_syscalls` (x86_64).
     compat: bool,
+    /// The inode of trace-gen's PID namespace when it is not the host's (the initial one):
+    /// pids are then translated into it ([`crate::sys::pid_namespace`]).
+    pid_ns: Option<u64>,
 }
 
 impl Bpftrace {
@@ -141,6 +144,7 @@ impl Bpftrace {
         Bpftrace {
             syscalls,
             compat: cfg!(target_arch = "x86_64"),
+            pid_ns: None,
         }
     }
 
@@ -150,6 +154,7 @@ impl Bpftrace {
         Bpftrace {
             syscalls,
             compat: ia32,
+            pid_ns: None,
         }
     }
 
@@ -158,6 +163,24 @@ impl Bpftrace {
     /// cannot be read (not mounted, or not root, as for `--print-script`), every call the
     /// build architecture is known to have.
     pub fn detect(events_dir: Option<&Path>) -> Bpftrace {
+        let mut b = Bpftrace::detect_calls(events_dir);
+        b.pid_ns = crate::sys::pid_namespace();
+        b
+    }
+
+    /// The same backend, for trace-gen running in the PID namespace `inode` (not the host's).
+    pub fn in_pid_namespace(mut self, inode: u64) -> Bpftrace {
+        self.pid_ns = Some(inode);
+        self
+    }
+
+    /// The PID namespace the script translates pids into, when not the host's.
+    pub fn pid_namespace(&self) -> Option<u64> {
+        self.pid_ns
+    }
+
+    /// [`Bpftrace::detect`] without the namespace.
+    fn detect_calls(events_dir: Option<&Path>) -> Bpftrace {
         if let Some(dir) = events_dir {
             let dir = dir.join("syscalls");
             if dir.is_dir() {
@@ -357,6 +380,7 @@ mod tests {
         Bpftrace {
             syscalls: LINUX_OPEN_CALLS.to_vec(),
             compat: true,
+            pid_ns: None,
         }
     }
 
@@ -561,6 +585,39 @@ mod tests {
         assert_eq!(b.stderr_line("stdin:1: ERROR"), StderrLine::Show);
         assert!(b.reports_processes(&spec(Target::Command)));
         assert!(!b.reports_processes(&spec(Target::SystemWide { exclude: vec![] })));
+    }
+
+    #[test]
+    fn in_a_pid_namespace_pids_are_translated_and_p_is_refused() {
+        let b = all().in_pid_namespace(4026532000);
+        let s = b.script(&spec(Target::Command));
+        let begin = block(&s, "BEGIN");
+        assert!(begin.contains("->ns.inum != 4026532000)"), "{begin}");
+        assert!(begin.contains("@traced[@cmd] = 1;"), "{begin}");
+        assert!(!s.contains("$1") && !s.contains("@traced[$2]"), "{s}");
+        assert!(s.contains("sys_enter_getppid\n/pid == @tg/"), "{s}");
+        assert!(
+            s.contains("$ntid, $npid, uid, args->ret"),
+            "opens print the namespace's ids: {s}"
+        );
+        let exit = block(&s, "tracepoint:sched:sched_process_exit");
+        assert!(
+            exit.contains("printf(\"P exit %d\\n\", *(int32 *)"),
+            "{exit}"
+        );
+        let sw = b.script(&spec(Target::SystemWide { exclude: vec![1] }));
+        let entry = block(&sw, "tracepoint:syscalls:sys_enter_openat");
+        assert!(
+            entry.contains("pid != @tg && curtask->thread_pid->level >= @lvl"),
+            "only processes of the namespace: {entry}"
+        );
+        let p = b.script(&spec(Target::Pids(vec![5])));
+        assert!(p.contains("@want[5] = 1;"), "{p}");
+        let entry = block(&p, "tracepoint:syscalls:sys_enter_openat");
+        assert!(
+            entry.contains("/(@traced[pid] || (curtask->thread_pid->level >= @lvl"),
+            "the -p process is found by its pid in the namespace: {entry}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N CHUNK     an open, piece K of N of its path
 //! P fork PARENT CHILD                                          a followed process forked
 //! P exit PID                                                   its last thread exited
+//! K TID TS_ENTRY SIGNAL                                        the open never returns: killed
 //! # trace-gen: attached / # trace-gen: fence CPU               the markers
 //! E MESSAGE                                                    the script cannot run here
 //! ```
@@ -100,19 +101,59 @@ fn follows(spec: &ScriptSpec) -> bool {
     spec.follow && !matches!(spec.target, Target::SystemWide { .. })
 }
 
-/// The terms that select the processes whose opens are traced (all must hold).
-fn target_terms(spec: &ScriptSpec) -> Vec<String> {
+/// The terms that select the processes whose opens are traced (all must hold). In a PID
+/// namespace (`ns`), the pids in the kernel are the host's: trace-gen is `@tg`, the command
+/// `@cmd`, and system-wide only the processes with a pid in the namespace are traced.
+fn target_terms(spec: &ScriptSpec, ns: Option<u64>) -> Vec<String> {
     let mut terms = Vec::new();
     match &spec.target {
         Target::SystemWide { exclude } => {
             terms.push("pid != @tracer".to_owned());
-            terms.extend(exclude.iter().map(|p| format!("pid != {p}")));
+            match ns {
+                Some(inode) => {
+                    terms.push("pid != @tg".to_owned());
+                    terms.push(in_ns(inode));
+                }
+                None => terms.extend(exclude.iter().map(|p| format!("pid != {p}"))),
+            }
         }
-        _ if follows(spec) => terms.push("@traced[pid]".to_owned()),
-        Target::Pids(pids) => terms.push(any_pid(pids)),
-        Target::Command => terms.push("pid == $2".to_owned()),
+        _ => terms.push(who(spec, ns)),
     }
     terms
+}
+
+/// In a PID namespace, the `-p` processes (their pids there are the keys of `@want`): a
+/// process of the namespace whose number there is wanted. Its host pid is not known before
+/// its first event, so this is tested on every event that `@traced` does not take.
+fn wanted(inode: u64) -> String {
+    format!(
+        "({} && @want[{}])",
+        in_ns(inode),
+        ns_nr("curtask->group_leader")
+    )
+}
+
+/// Who the process probes (fork, exit, opens) are for: `@traced[pid]` when following, else
+/// the given pids or the command; in a PID namespace `-p` adds [`wanted`].
+fn who(spec: &ScriptSpec, ns: Option<u64>) -> String {
+    match (&spec.target, ns) {
+        (Target::Pids(_), Some(inode)) if follows(spec) => {
+            format!("(@traced[pid] || {})", wanted(inode))
+        }
+        (Target::Pids(_), Some(inode)) => wanted(inode),
+        _ if follows(spec) => "@traced[pid]".to_owned(),
+        (Target::Pids(pids), None) => any_pid(pids),
+        _ => command_pid(ns),
+    }
+}
+
+/// `pid == $2`, the `-c` command (`pid == @cmd` in a PID namespace).
+fn command_pid(ns: Option<u64>) -> String {
+    if ns.is_some() {
+        "pid == @cmd".to_owned()
+    } else {
+        "pid == $2".to_owned()
+    }
 }
 
 /// `pid == A || pid == B`, parenthesised when there are several.
@@ -143,9 +184,101 @@ fn and(terms: Vec<String>) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" && "))
 }
 
+/// The number of `task` (an expression) in trace-gen's PID namespace: `numbers[@lvl].nr` of
+/// its `struct pid`, found at `@numoff` by `BEGIN` (bpftrace 0.17 has no `offsetof` and no
+/// indexing of a flexible array).
+fn ns_nr(task: &str) -> String {
+    format!("*(int32 *)((uint64){task}->thread_pid + @numoff + 16 * @lvl)")
+}
+
+/// Whether the current task has a pid in trace-gen's PID namespace (it is in it or below).
+fn in_ns(inode: u64) -> String {
+    format!(
+        "curtask->thread_pid->level >= @lvl && ((struct pid_namespace *)*(uint64 *)((uint64)curtask->thread_pid + @numoff + 16 * @lvl + 8))->ns.inum == {inode}"
+    )
+}
+
+/// `BEGIN`'s statements in a PID namespace: where `struct pid` keeps `numbers[]` (found
+/// from bpftrace's own: the host's level 0 holds its tid and the initial namespace), the
+/// level of trace-gen's namespace (bpftrace's own), trace-gen's host pid (bpftrace's
+/// parent), and for `-c` the command's host pid: bpftrace is the last child trace-gen's
+/// main thread made, the held command one made before, so it is found by walking back the
+/// `sibling` list (at the offset of `children.prev` in bpftrace's own task) to the child
+/// whose number here is `$2`.
+fn ns_begin(inode: u64, command: bool) -> Vec<String> {
+    let mut b = vec![
+        "$pp = (uint64)curtask->thread_pid;".to_owned(),
+        "$off = (uint64)8;".to_owned(),
+        "@numoff = (uint64)0;".to_owned(),
+        "while ($off < 512) {".to_owned(),
+        format!(
+            "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
+            crate::sys::INIT_PID_NAMESPACE
+        ),
+        "  $off += 8;".to_owned(),
+        "}".to_owned(),
+        "@lvl = (uint64)curtask->thread_pid->level;".to_owned(),
+        format!(
+            "if (@numoff == 0 || ((struct pid_namespace *)*(uint64 *)($pp + @numoff + 16 * @lvl + 8))->ns.inum != {inode}) {{"
+        ),
+        format!(
+            "  {}",
+            print_literal("E the PID namespace of trace-gen was not found in bpftrace's struct pid")
+        ),
+        "  exit();".to_owned(),
+        "}".to_owned(),
+        "@tg = (uint64)curtask->real_parent->tgid;".to_owned(),
+        "@siboff = (uint64)curtask->real_parent->children.prev - (uint64)curtask;".to_owned(),
+    ];
+    if command {
+        b.extend([
+            "$s = (uint64)curtask->sibling.prev;".to_owned(),
+            "$i = 0;".to_owned(),
+            "@cmd = 0;".to_owned(),
+            "while ($i < 16) {".to_owned(),
+            "  $k = (struct task_struct *)($s - @siboff);".to_owned(),
+            format!(
+                "  if ({} == $2) {{ @cmd = (uint64)$k->tgid; break; }}",
+                ns_nr("$k")
+            ),
+            "  $s = (uint64)$k->sibling.prev;".to_owned(),
+            "  $i++;".to_owned(),
+            "}".to_owned(),
+            "if (@cmd == 0) {".to_owned(),
+            format!(
+                "  {}",
+                print_literal("E the -c command was not found among trace-gen's children")
+            ),
+            "  exit();".to_owned(),
+            "}".to_owned(),
+        ]);
+    }
+    b
+}
+
+/// `SIGKILL` as a bit of `sigset_t`'s first word (bit `SIGKILL - 1`).
+const SIGKILL_BIT: u64 = 1 << 8;
+
+/// The statement, in the return program, that prints `K TID TS_ENTRY SIGNAL` before the
+/// open's pieces when the call will never return to the program: the kernel's restart codes
+/// (-512 to -516: ERESTARTSYS..ERESTART_RESTARTBLOCK) with SIGKILL pending for the thread
+/// (`__fatal_signal_pending()`: a fatal signal, or another thread's exit_group, queues
+/// SIGKILL on every thread), which is delivered before the return to user space. The
+/// signal is the group's exit code (the signal that killed it), 9 when the group exits by
+/// exit_group (the thread itself got SIGKILL).
+fn killed_check() -> String {
+    format!(
+        "if (args->ret <= -512 && args->ret >= -516) {{ \
+         if (curtask->pending.signal.sig[0] & {SIGKILL_BIT:#x}) {{ \
+         $sig = curtask->signal->group_exit_code & 0x7f; if ($sig == 0) {{ $sig = 9; }} \
+         printf(\"K %d %lld %d\\n\", tid, @t[tid], $sig); }} }}"
+    )
+}
+
 /// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
-fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Block {
+fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str], ns: bool) -> Block {
+    let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         format!("$p = {ptr};"),
         "$n = 1;".to_owned(),
@@ -160,12 +293,21 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         "}".to_owned(),
         "@n[tid] = $n;".to_owned(),
         "$n = @n[tid];".to_owned(),
+        killed_check(),
         "delete(@n[tid]);".to_owned(),
         "$k = 0;".to_owned(),
-        "$c = (uint64)curtask + @commoff;".to_owned(),
+        if ns {
+            format!(
+                "$c = (uint64)curtask + @commoff; $ntid = {}; $npid = {};",
+                ns_nr("curtask"),
+                ns_nr("curtask->group_leader")
+            )
+        } else {
+            "$c = (uint64)curtask + @commoff;".to_owned()
+        },
         format!("while ($k < {MAX_CHUNKS}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", tid, pid, uid, args->ret,".to_owned(),
+        format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", {ids}, uid, args->ret,"),
         format!(
             "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $k, $n, str($p + $k * {CHUNK}, {}));",
             CHUNK + 1
@@ -206,6 +348,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     let mut blocks = Vec::new();
     let follow = follows(spec);
     let system_wide = matches!(spec.target, Target::SystemWide { .. });
+    let ns = bpftrace.pid_namespace();
 
     // BEGIN: the comm offset, the seeds, the attached marker.
     let mut begin = vec![
@@ -228,11 +371,18 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         "  exit();".to_owned(),
         "}".to_owned(),
     ];
+    if let Some(inode) = ns {
+        begin.extend(ns_begin(inode, matches!(spec.target, Target::Command)));
+    }
     match &spec.target {
         Target::SystemWide { .. } => begin.push("@tracer = pid;".to_owned()),
+        Target::Pids(pids) if ns.is_some() => {
+            begin.extend(pids.iter().map(|p| format!("@want[{p}] = 1;")));
+        }
         Target::Pids(pids) if follow => {
             begin.extend(pids.iter().map(|p| format!("@traced[{p}] = 1;")));
         }
+        Target::Command if follow && ns.is_some() => begin.push("@traced[@cmd] = 1;".to_owned()),
         Target::Command if follow => begin.push("@traced[$2] = 1;".to_owned()),
         _ => {}
     }
@@ -261,7 +411,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             ],
             vec!["tracepoint:syscalls:sys_enter_getppid".to_owned()],
         )
-        .when(Some("pid == $1".to_owned()))
+        .when(Some(if ns.is_some() { "pid == @tg" } else { "pid == $1" }.to_owned()))
         .body([format!("printf(\"{FENCE_MARKER} %d\\n\", cpu);")]),
     );
 
@@ -276,28 +426,43 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec!["tracepoint:task:task_newtask".to_owned()],
             )
             .when(Some(format!(
-                "@traced[pid] && !(args->clone_flags & {CLONE_THREAD:#x})"
+                "{} && !(args->clone_flags & {CLONE_THREAD:#x})",
+                who(spec, ns)
             )))
-            .body([
-                "@traced[args->pid] = 1;".to_owned(),
-                "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
-            ]),
+            .body(if ns.is_some() {
+                // The child is the last of the forking thread's children (unless CLONE_PARENT:
+                // then no report; the sweep finds it gone).
+                vec![
+                    "@traced[args->pid] = 1;".to_owned(),
+                    "$k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned(),
+                    format!(
+                        "if ($k->tgid == args->pid) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
+                        ns_nr("curtask->group_leader"),
+                        ns_nr("$k")
+                    ),
+                ]
+            } else {
+                vec![
+                    "@traced[args->pid] = 1;".to_owned(),
+                    "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
+                ]
+            }),
         );
     }
     if !system_wide {
-        let who = if follow {
-            "@traced[pid]".to_owned()
-        } else {
-            match &spec.target {
-                Target::Pids(pids) => any_pid(pids),
-                _ => "pid == $2".to_owned(),
-            }
-        };
+        let who = who(spec, ns);
         let mut body = Vec::new();
         if follow {
             body.push("delete(@traced[pid]);".to_owned());
         }
-        body.push("printf(\"P exit %d\\n\", pid);".to_owned());
+        if ns.is_some() {
+            body.push(format!(
+                "printf(\"P exit %d\\n\", {});",
+                ns_nr("curtask->group_leader")
+            ));
+        } else {
+            body.push("printf(\"P exit %d\\n\", pid);".to_owned());
+        }
         blocks.push(
             Block::new(
                 &[
@@ -314,7 +479,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
 
     // Entries.
-    let mut terms = target_terms(spec);
+    let mut terms = target_terms(spec, ns);
     terms.extend(filter_terms(spec));
     let entry_pred = and(terms.clone());
     for call in &bpftrace.syscalls {
@@ -339,7 +504,13 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .iter()
             .map(|c| format!("tracepoint:syscalls:sys_exit_{}", c.name))
             .collect();
-        blocks.push(exit_program(&exits, "@t[tid]", "@p[tid]", &["@p", "@t"]));
+        blocks.push(exit_program(
+            &exits,
+            "@t[tid]",
+            "@p[tid]",
+            &["@p", "@t"],
+            ns.is_some(),
+        ));
     }
 
     if bpftrace.compat {
@@ -369,6 +540,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
             &["@cp", "@t", "@c"],
+            ns.is_some(),
         ));
     }
 
@@ -381,6 +553,14 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
     if system_wide {
         maps.push("@tracer");
+    }
+    if ns.is_some() {
+        maps.extend(["@numoff", "@lvl", "@tg", "@siboff"]);
+        match spec.target {
+            Target::Command => maps.push("@cmd"),
+            Target::Pids(_) => maps.push("@want"),
+            Target::SystemWide { .. } => {}
+        }
     }
     blocks.push(
         Block::new(

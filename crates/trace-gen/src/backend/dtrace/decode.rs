@@ -8,6 +8,7 @@
 //! E ENTRY_TS RETURN_TS UID PID TID RET OK MORE "COMM" "CHUNK0"   one open, at its return
 //! C TID MORE "CHUNK"                                             the next chunk of TID's path
 //! T TID                                                          TID's path was cut there
+//! K TID SIGNAL                         TID's next open never returns: the process was killed
 //! P fork PARENT CHILD     P exit PID              a followed process forked, or ended
 //! # clock-offset-ns: N    # trace-gen: attached    # trace-gen: fence CPU
 //! ```
@@ -140,6 +141,8 @@ struct Event {
     detail: Option<Detail>,
     /// The path could not be read at all (`OK` 0).
     fault: bool,
+    /// The process was killed by this signal during the call (a `K` record came first).
+    killed: Option<u32>,
 }
 
 /// The decoder of one run.
@@ -151,6 +154,8 @@ pub struct Decoder {
     details: HashMap<u32, Detail>,
     /// io_uring open requests submitted and not yet completed, by address.
     submits: HashMap<i64, Submit>,
+    /// `K TID SIGNAL` records, until the thread's `E` record.
+    killed: HashMap<u32, u32>,
 }
 
 /// An io_uring open request as submitted (`S`).
@@ -192,14 +197,18 @@ impl Decoder {
             &e.path,
             e.entry_ts,
         );
-        trace_format::write_return(
+        trace_format::write_return_line(
             out,
-            e.uid,
-            e.pid,
-            Some(e.tid),
-            Some(&e.comm),
-            e.ret,
-            e.return_ts,
+            &trace_format::ReturnLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                ret: e.ret,
+                ts: e.return_ts,
+                killed: e.killed,
+                ..Default::default()
+            },
         );
     }
 
@@ -234,7 +243,7 @@ impl Decoder {
                 ts: e.return_ts,
                 resolved: d.resolved.as_ref().map(|r| r.0.as_slice()),
                 resolved_truncated: d.resolved.as_ref().is_some_and(|r| r.1),
-                killed: None,
+                killed: e.killed,
             },
         );
     }
@@ -272,6 +281,7 @@ impl Decoder {
                     path,
                     detail: self.details.remove(&tid),
                     fault: !ok,
+                    killed: self.killed.remove(&tid),
                 };
                 // A thread has one open at a time: an event still waiting for its chunks
                 // lost them.
@@ -347,6 +357,7 @@ impl Decoder {
                     path: Vec::new(),
                     detail: None,
                     fault: false,
+                    killed: None,
                 };
                 let d = detail.details(ret, Some((b"", false)), Some(Via::Handle));
                 Self::write_detailed(&e, false, &d, out);
@@ -403,9 +414,20 @@ impl Decoder {
                     path: s.path,
                     detail: None,
                     fault: false,
+                    killed: None,
                 };
                 Self::write_detailed(&e, s.cut, &d, out);
                 Ok(Decoded::Trace)
+            }
+            b"K" => {
+                let tid = f.number()?;
+                let sig: u32 = f.number()?;
+                f.end()?;
+                if !(1..=64).contains(&sig) {
+                    return Err("a K record without a signal");
+                }
+                self.killed.insert(tid, sig);
+                Ok(Decoded::Blank)
             }
             b"C" => {
                 let tid = f.number()?;
@@ -662,6 +684,25 @@ mod tests {
             panic!()
         };
         assert_eq!((r.ret, r.ts, r.task.uid), (-2, 2, 65534));
+    }
+
+    #[test]
+    fn a_killed_open_says_by_which_signal() {
+        let (out, _) = decode(&[
+            b"K 9 9",
+            br#"E 1 2 0 7 9 -512 1 0 "cat\0" "/fifo\0""#,
+            br#"E 3 4 0 7 9 -512 1 0 "cat\0" "/fifo\0""#,
+        ]);
+        let text = String::from_utf8(out).unwrap();
+        let returns: Vec<&str> = text.lines().filter(|l| l.starts_with("<=")).collect();
+        assert_eq!(
+            returns,
+            [
+                "<= uid: 0 pid: 7 tid: 9 killed: 9 comm: cat ret: -512 2",
+                "<= uid: 0 pid: 7 tid: 9 comm: cat ret: -512 4"
+            ],
+            "{text}"
+        );
     }
 
     #[test]
