@@ -45,7 +45,8 @@ Exit status:
   0  all inputs were read (anomalies, if any, are reported on stderr)
   2  an input could not be read (the others are still processed), the output could not be
      written (e.g. a full disk), a malformed line with --strict, or a usage error (including
-     -u with a user name the user database, or the --passwd file, does not know)
+     -u with a user name the user database, or the --passwd file, does not know), or a
+     --heatmap FILE that is an input or an existing file that is not a heat map (no --force)
   A closed output (e.g. `| head -1`) ends the run quietly with status 0.
   Ctrl-C while reading a pipe (`trace-gen | trace-merge`): the first one lets trace-gen
   write out what its tracer still held, and trace-merge ends at the end of the pipe with
@@ -225,8 +226,15 @@ pub struct Cli {
     /// Draw a latency heat map into this SVG file instead of printing the opens: time along x,
     /// latency up y in the log2 buckets of --summary's histogram, colour = opens per cell,
     /// failed opens in a second panel; a tooltip per cell. Filters apply. Bounded memory.
+    /// The file is written at the end, through a temporary file renamed over it: never one
+    /// of the inputs, and an existing file only when it is a heat map (or with --force).
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub heatmap: Option<PathBuf>,
+
+    /// Let --heatmap replace an existing file that is not a heat map written by trace-merge.
+    /// Without it such a file is left alone (exit status 2). An input is never replaced.
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
 
     /// Summarize grouped by one key (implies --summary).
     #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno"], help_heading = "Sorting and summaries")]

@@ -28,6 +28,7 @@ mod latency;
 mod merge;
 mod number;
 mod output;
+mod output_file;
 mod pair;
 mod printer;
 mod progress;

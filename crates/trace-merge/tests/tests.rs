@@ -12,6 +12,8 @@
 //! - `unknown_user`: `-u` with a name nobody has is an error;
 //! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
 //!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
+//! - `safe_outputs`: `--heatmap` never destroys a file, CSV cells cannot run as formulas,
+//!   auxiliary inputs are bounded;
 //! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`.
 
 mod common;
@@ -25,5 +27,6 @@ mod options;
 mod pictures;
 mod recipes;
 mod restarted;
+mod safe_outputs;
 mod terminal_safety;
 mod unknown_user;

@@ -23,6 +23,7 @@ use crate::event::OpenEvent;
 use crate::info::TraceInfo;
 use crate::users::UserDb;
 
+pub use heatmap::HEATMAP_FILE;
 pub use summary::{EndCounts, GroupKey};
 
 /// What a printer needs besides the event: user names and the trace's headers (its
@@ -101,12 +102,12 @@ pub fn build(cfg: &Config) -> Printer {
         OutputMode::Summary(by) => {
             Printer::Summary(Box::new(summary::SummaryPrinter::new(*by, cfg.top)))
         }
-        OutputMode::Heatmap(path) => {
+        OutputMode::Heatmap(file) => {
             let command: Vec<String> = std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             Printer::Heatmap(Box::new(heatmap::HeatmapPrinter::new(
-                path.clone(),
+                file.clone(),
                 command.join(" ").as_bytes(),
             )))
         }
