@@ -126,7 +126,7 @@ impl Print for HeatmapPrinter {
 }
 
 /// The first line of every heat map, and what [`HEATMAP_FILE`] looks for.
-const MARKER: &str = "<!-- trace-merge --heatmap -->";
+const MARKER: &str = "<!-- latency heat map by trace-merge -->";
 
 /// What `--heatmap` writes: an existing file is replaced only when it is one (its first
 /// bytes: the XML declaration, then the marker comment, or for maps from trace-merge 0.1.0,
