@@ -193,6 +193,14 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// With --format csv, write text cells exactly as traced. By default a text cell (path,
+    /// comm, user, errno, host, result) that begins with = + - @ TAB or CR gets a leading '
+    /// so that a spreadsheet shows it instead of running it as a formula (OWASP's advice
+    /// against CSV injection: file and process names come from whoever ran the traced
+    /// programs). Numbers (a negative ret too) are never changed. JSON always keeps the bytes.
+    #[arg(long, help_heading = "Output")]
+    pub csv_raw: bool,
+
     /// Sort by these columns (comma-separated, most significant first; absent values last).
     /// Buffers the whole input before printing anything: the one mode that is not live.
     #[arg(
@@ -256,7 +264,8 @@ pub enum FormatArg {
     /// path_b64 path_truncated ret fd errno restarted duration_ns host; null when absent). A path that is
     /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
     Json,
-    /// RFC 4180 CSV with a header row.
+    /// RFC 4180 CSV with a header row; text cells that a spreadsheet would run as a formula
+    /// start with ' (see --csv-raw).
     Csv,
     /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
     /// "Open trace file") and chrome://tracing: each open a complete event named by its path

@@ -44,6 +44,8 @@ pub struct Config {
     pub sort: Vec<Column>,
     /// `-r`.
     pub reverse: bool,
+    /// `--csv-raw`: CSV text cells as traced, formula characters included.
+    pub csv_raw: bool,
     /// `--top`: the first N opens (after sorting), or N rows per summary table.
     pub top: Option<usize>,
 }
@@ -264,6 +266,11 @@ impl Config {
                 FormatArg::Csv => OutputMode::Csv(columns),
             }
         };
+        if cli.csv_raw && !matches!(output, OutputMode::Csv(_)) {
+            return Err(ConfigError::Conflict(
+                "--csv-raw applies to --format csv only",
+            ));
+        }
         if cli.max_pending == 0 {
             return Err(ConfigError::MaxPendingZero);
         }
@@ -293,6 +300,7 @@ impl Config {
             sort,
             reverse: cli.reverse,
             top: cli.top,
+            csv_raw: cli.csv_raw,
         })
     }
 

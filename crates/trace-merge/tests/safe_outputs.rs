@@ -204,3 +204,146 @@ fn interrupted_heatmap_leaves_the_old_file_intact() {
         assert_eq!(listing(&dir), ["app.trace", "map.svg"], "{signals:?}");
     }
 }
+
+/// Names a spreadsheet would run as formulas (OWASP's examples, and the leading TAB and CR).
+const FORMULA_NAMES: [&str; 7] = [
+    "=HYPERLINK(\"http://x\")",
+    "+cmd|calc",
+    "-2+3+cmd",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "=1,2",
+];
+
+/// A trace whose paths, process names, user name and host are all [`FORMULA_NAMES`], every
+/// open failing (a negative `ret`, an errno) or not; with its passwd file.
+fn formula_trace(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let quote = |s: &str| {
+        let mut q = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '\t' => q.push_str("\\t"),
+                '\r' => q.push_str("\\r"),
+                '"' => q.push_str("\\\""),
+                '\\' => q.push_str("\\\\"),
+                c => q.push(c),
+            }
+        }
+        q.push('"');
+        q
+    };
+    let mut trace = String::from("# trace-format: 1\n# host: @host\n");
+    for (i, name) in FORMULA_NAMES.iter().enumerate() {
+        let pid = 100 + i;
+        let ts = 1000 + i * 100;
+        let ret = if i % 2 == 0 { -2 } else { 3 };
+        trace.push_str(&format!(
+            "=> uid: 1000 pid: {pid} tid: {pid} comm: {} open: {} {ts}\n<= uid: 1000 pid: {pid} tid: {pid} ret: {ret} {}\n",
+            quote(name),
+            quote(name),
+            ts + 50
+        ));
+    }
+    let path = dir.path("formulas.trace");
+    std::fs::write(&path, trace).unwrap();
+    let passwd = dir.path("passwd");
+    std::fs::write(
+        &passwd,
+        "-=cmd:x:1000:1000::/:/bin/sh\n=cmd:x:1000:1000::/:/bin/sh\n",
+    )
+    .unwrap();
+    (path, passwd)
+}
+
+/// Every cell of a CSV file as Python's `csv` module reads it.
+fn python_csv_cells(csv: &std::path::Path) -> Vec<Vec<String>> {
+    let script = "import csv, json, sys\n\
+                  with open(sys.argv[1], newline='', encoding='utf-8') as f:\n\
+                  \x20   json.dump(list(csv.reader(f)), sys.stdout)\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(csv)
+        .output()
+        .expect("python3 (installed by scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn is_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    !digits.is_empty()
+        && digits
+            .split('.')
+            .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Hostile names in CSV, read back by Python: no cell starts with a formula character unless
+/// it is a number; the neutralised cells are the names with a `'` in front; `--csv-raw` gives
+/// the names exactly.
+#[test]
+fn csv_cells_never_start_a_formula_unless_raw_is_asked_for() {
+    let dir = TempDir::new("csv-formulas");
+    let (trace, passwd) = formula_trace(&dir);
+    let all_columns =
+        "time,user,uid,pid,tid,comm,path,result,ret,fd,errno,duration,duration_ns,host";
+    for (columns, raw) in [
+        (None, false),
+        (Some(all_columns), false),
+        (None, true),
+        (Some(all_columns), true),
+    ] {
+        let csv = dir.path("opens.csv");
+        let mut cmd = trace_merge();
+        cmd.args(["--format", "csv", "--passwd"]).arg(&passwd);
+        if let Some(list) = columns {
+            cmd.args(["-o", list]);
+        }
+        if raw {
+            cmd.arg("--csv-raw");
+        }
+        let out = cmd.arg(&trace).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&csv, &out.stdout).unwrap();
+        let rows = python_csv_cells(&csv);
+        let header = &rows[0];
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert_eq!(rows.len(), 1 + FORMULA_NAMES.len());
+        let mut negative_numbers = 0;
+        for (row, name) in rows[1..].iter().zip(FORMULA_NAMES) {
+            let expected = |cell: &str| {
+                if raw {
+                    cell.to_owned()
+                } else {
+                    format!("'{cell}")
+                }
+            };
+            assert_eq!(row[col("path")], expected(name), "{row:?}");
+            assert_eq!(row[col("comm")], expected(name), "{row:?}");
+            assert_eq!(row[col("user")], expected("=cmd"), "{row:?}");
+            if columns.is_some() {
+                assert_eq!(row[col("host")], expected("@host"), "{row:?}");
+            }
+            for cell in row {
+                if cell.starts_with(['-']) && is_number(cell) {
+                    negative_numbers += 1;
+                } else if !raw {
+                    assert!(
+                        !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                        "cell {cell:?} in {row:?}"
+                    );
+                }
+            }
+        }
+        // The failed opens' ret stays a number.
+        assert!(negative_numbers >= FORMULA_NAMES.len() / 2, "{rows:?}");
+    }
+}

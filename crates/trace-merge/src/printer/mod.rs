@@ -97,6 +97,7 @@ pub fn build(cfg: &Config) -> Printer {
             cfg.header,
             cfg.time,
             cfg.stdout_terminal,
+            !cfg.csv_raw,
         )),
         OutputMode::Chrome => Printer::Chrome(chrome::ChromePrinter::new()),
         OutputMode::Summary(by) => {
