@@ -70,7 +70,8 @@ pub struct Cli {
     pub numeric: bool,
 
     /// Take user names from this passwd(5) file (e.g. the traced host's /etc/passwd) instead
-    /// of this system's user database.
+    /// of this system's user database. At most 16 MiB, lines of at most 64 KiB (exit status
+    /// 2 past that).
     #[arg(long, value_name = "FILE", conflicts_with = "numeric")]
     pub passwd: Option<PathBuf>,
 

@@ -347,3 +347,56 @@ fn csv_cells_never_start_a_formula_unless_raw_is_asked_for() {
         assert!(negative_numbers >= FORMULA_NAMES.len() / 2, "{rows:?}");
     }
 }
+
+/// The peak resident memory of a finished child, in KiB (`VmHWM` read just before it is
+/// reaped, through `/proc/PID/status`).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `--passwd /dev/zero` (no end, no newline) and a passwd file past the cap end with one line
+/// and exit status 2, in bounded memory.
+#[test]
+fn passwd_is_bounded() {
+    let dir = TempDir::new("passwd-bounded");
+    let big = dir.path("big-passwd");
+    // 17 MiB of short, valid lines: past the size cap, though no line is long.
+    let line = "user:x:1000:1000::/home/user:/bin/sh\n";
+    let long = dir.path("long-line-passwd");
+    std::fs::write(&long, "x".repeat(100 << 10)).unwrap();
+    std::fs::write(&big, line.repeat((17 << 20) / line.len())).unwrap();
+    for (passwd, what) in [
+        ("/dev/zero", "larger than 16 MiB"),
+        (big.to_str().unwrap(), "larger than 16 MiB"),
+    ] {
+        let mut child = Command::new(bin())
+            .args(["--passwd", passwd])
+            .arg(options_data("small.trace"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Sample the child's memory while it runs (a zombie has no memory figures left).
+        let mut peak = 0;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(kib) = peak_rss_kib(child.id()) {
+                peak = peak.max(kib);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "--passwd {passwd} did not end");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(2), "{passwd}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("--passwd") && err.contains(what), "{err}");
+        eprintln!("--passwd {passwd}: peak RSS {peak} KiB");
+        assert!(peak < 64 << 10, "--passwd {passwd}: peak RSS {peak} KiB");
+    }
+}
