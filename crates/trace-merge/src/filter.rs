@@ -46,9 +46,15 @@ pub enum ResultFilter {
 /// Why a filter option was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    /// `--path REGEX` did not compile.
-    #[error("--path: invalid regular expression: {0}")]
-    PathRegex(#[from] regex::Error),
+    /// `--path REGEX` did not compile: the pattern (escaped) and the regex crate's reason,
+    /// on one line (its own message is a multi-line diagram).
+    #[error("--path: invalid regular expression `{pattern}`: {reason}")]
+    PathRegex {
+        /// The pattern, escaped for the terminal.
+        pattern: String,
+        /// Why, in one line.
+        reason: String,
+    },
 }
 
 /// The process name length the kernel keeps (TASK_COMM_LEN - 1).
@@ -79,7 +85,22 @@ pub struct Filter {
 impl Filter {
     /// Compiles `--path REGEX`.
     pub fn path_regex(pattern: &str) -> Result<Regex, FilterError> {
-        Ok(Regex::new(pattern)?)
+        Regex::new(pattern).map_err(|e| {
+            let text = e.to_string();
+            // `regex parse error:\n    (\n    ^\nerror: unclosed group`: the last line says
+            // why; the diagram before it shows where, which the pattern itself shows too.
+            let reason = text
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("error: "))
+                .unwrap_or_else(|| text.lines().last().unwrap_or(""));
+            let mut escaped = Vec::new();
+            crate::escape::escape_into(&mut escaped, pattern.as_bytes());
+            FilterError::PathRegex {
+                pattern: String::from_utf8_lossy(&escaped).into_owned(),
+                reason: reason.trim().to_owned(),
+            }
+        })
     }
 
     /// True when nothing is filtered (the caller can skip [`Filter::matches`]).
@@ -352,11 +373,13 @@ mod tests {
         assert_eq!(kept(&path(r"r(?-u:.)sum")), [3]);
         assert_eq!(kept(&path(r"(?-u:\xe9)")), [3]);
         let err = Filter::path_regex("(unclosed").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("--path: invalid regular expression"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "--path: invalid regular expression `(unclosed`: unclosed group"
         );
+        // A pattern too big to compile has no `error:` line: still one line.
+        let err = Filter::path_regex("\\w{1000}{1000}").unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]
