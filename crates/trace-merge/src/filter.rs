@@ -378,7 +378,9 @@ mod tests {
             "--path: invalid regular expression `(unclosed`: unclosed group"
         );
         // A pattern too big to compile has no `error:` line: still one line.
-        let err = Filter::path_regex("\\w{1000}{1000}").unwrap_err().to_string();
+        let err = Filter::path_regex("\\w{1000}{1000}")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains('\n'), "{err}");
     }
 

@@ -154,7 +154,10 @@ fn filter_path_regex() {
     assert!(err.contains("--path: invalid regular expression"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     let err = refused(&["--path", "("]);
-    assert_eq!(err, "trace-merge: --path: invalid regular expression `(`: unclosed group\n");
+    assert_eq!(
+        err,
+        "trace-merge: --path: invalid regular expression `(`: unclosed group\n"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //!   unambiguously by every format;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
+//! - `report_counts`: the end-of-run report counts every line read, hints only when they apply;
 //! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
 //! - `unknown_user`: `-u` with a name nobody has is an error;
 //! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
@@ -26,6 +27,7 @@ mod opens_corpus;
 mod options;
 mod pictures;
 mod recipes;
+mod report_counts;
 mod restarted;
 mod safe_outputs;
 mod terminal_safety;
