@@ -147,7 +147,10 @@ Examples:
 
 Exit status:
   0    -p: every traced process exited; --print-script, --generate
-  N    with -c, the command's status (128+N when a signal N killed it)
+  N    with -c, the command's status (128+N when a signal N killed it), also when the
+       trace's reader went away: `trace-gen -c ls 2>&1 | head -2` exits 141 because ls,
+       writing into the same closed pipe, died of SIGPIPE (13), as `ls 2>&1 | head -2`
+       reports in bash's PIPESTATUS; trace-gen's own closed output is a normal end (0)
   128+N  stopped by signal N (SIGINT, SIGTERM and SIGHUP are passed to the tracer, whose
        buffered events are still written)
   1    the tracer cannot run or failed: missing, a *_PATH variable set to something that is
