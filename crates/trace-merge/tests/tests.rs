@@ -6,6 +6,7 @@
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
 //! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
 //!   unambiguously by every format;
+//! - `json_schema`: every key `--format json` prints is in schema/opens.schema.json, typed;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
 //! - `report_counts`: the end-of-run report counts every line read, hints only when they apply;
@@ -23,6 +24,7 @@ mod bounds;
 mod cli;
 mod hostile;
 mod hostile_names;
+mod json_schema;
 mod opens_corpus;
 mod options;
 mod pictures;
