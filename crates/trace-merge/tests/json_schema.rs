@@ -157,3 +157,48 @@ fn every_key_printed_is_in_the_schema_with_its_type() {
         );
     }
 }
+
+/// The SQL type of a schema property: BIGINT, VARCHAR or BOOLEAN (DuckDB's names).
+pub fn sql_type(property: &Value) -> &'static str {
+    let types = allowed_types(property);
+    match types.iter().find(|t| *t != "null").map(String::as_str) {
+        Some("integer") => "BIGINT",
+        Some("string") => "VARCHAR",
+        Some("boolean") => "BOOLEAN",
+        other => panic!("no SQL type for {other:?}"),
+    }
+}
+
+/// The README's DuckDB reader declares every key of the schema with its type.
+#[test]
+fn readme_duckdb_columns_are_the_schema() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let at = readme
+        .find("columns = {")
+        .expect("the README declares DuckDB columns")
+        + 11;
+    let body = &readme[at..at + readme[at..].find('}').unwrap()];
+    let declared: Vec<(String, String)> = body
+        .split(',')
+        .map(|pair| {
+            let (key, ty) = pair.split_once(':').expect("key: 'TYPE'");
+            (
+                key.trim().to_owned(),
+                ty.trim().trim_matches('\'').to_owned(),
+            )
+        })
+        .collect();
+    let schema = schema();
+    let expected: Vec<(String, String)> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, p)| (k.clone(), sql_type(p).to_owned()))
+        .collect();
+    // By name (serde_json's map is sorted; DuckDB matches columns by key, not position).
+    let mut declared = declared;
+    declared.sort();
+    assert_eq!(declared, expected);
+}
