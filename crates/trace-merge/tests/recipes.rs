@@ -281,3 +281,123 @@ fn check_duckdb_recipes(tag: &str, web1: Vec<u8>, opens1: &[Open], web2: Vec<u8>
         );
     }
 }
+
+/// The virtualenv's python with PySpark, and a Java runtime, or None (outside CI only).
+fn spark_python() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let python = target.join("spark-venv/bin/python");
+    let pyspark = StdCommand::new(&python)
+        .args(["-c", "import pyspark"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let java = StdCommand::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(pyspark && java) {
+        let why = format!(
+            "PySpark at {} and java are required (scripts/install-deps.sh installs both)",
+            python.display()
+        );
+        assert!(!in_ci(), "{why}");
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    Some(python)
+}
+
+/// The README's Spark recipe, run as written on three hosts (one with 30,000 successes before
+/// its failures and non-UTF-8 paths): per host, opens, failures and p99 equal that host's
+/// `--summary`, and the top failing paths their `--summary-by path` failures.
+#[test]
+fn readme_spark_recipe_agrees_with_each_hosts_summary() {
+    let Some(python) = spark_python() else {
+        return;
+    };
+    let dir = TempDir::new("spark");
+    let traces = [
+        late_failures_trace("web1", 30_000, 400, 41).0,
+        fleet_trace("web2", 4000, 42).0,
+        fleet_trace("web3", 2500, 43).0,
+    ];
+    for (i, trace) in traces.iter().enumerate() {
+        std::fs::write(dir.path(&format!("web{}.trace", i + 1)), trace).unwrap();
+    }
+    std::fs::copy(
+        repo().join("crates/trace-merge/schema/opens.schema.json"),
+        dir.path("opens.schema.json"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = StdCommand::new(&python)
+        .arg(repo().join("crates/trace-merge/tests/recipes/run_spark_recipe.py"))
+        .arg(repo().join("README.md"))
+        .current_dir(&dir.0)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Spark recipe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let per_host = result["per_host"].as_array().unwrap();
+    assert_eq!(per_host.len(), 3, "{per_host:?}");
+    let top_failing = result["top_failing"].as_array().unwrap();
+    for row in per_host {
+        let host = row[0].as_str().unwrap();
+        let trace = dir.path(&format!("{host}.trace"));
+        let trace = trace.to_str().unwrap();
+        let s = summary(&[trace]);
+        assert_eq!(
+            (int(&row[1]), int(&row[2]), int(&row[3])),
+            (s[0], s[1], s[4]),
+            "{host}: (opens, failed, p99) against --summary"
+        );
+        let by_path = trace_merge()
+            .args(["--summary-by", "path", trace])
+            .output()
+            .unwrap();
+        let by_path = String::from_utf8_lossy(&by_path.stdout).into_owned();
+        let table = &by_path[by_path.find("summary by path:\n").expect("the table")..];
+        let failed_of: HashMap<&str, u64> = table
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (*f.last().unwrap(), f[1].parse().unwrap())
+            })
+            .collect();
+        let top: Vec<&Vec<Value>> = top_failing
+            .iter()
+            .map(|r| r.as_array().unwrap())
+            .filter(|r| r[0] == host)
+            .collect();
+        assert_eq!(top.len(), 5, "{host}: {top:?}");
+        assert_eq!(
+            int(&top[0][3]),
+            *failed_of.values().max().unwrap(),
+            "{host}"
+        );
+        for row in top {
+            let path = row[1].as_str().unwrap();
+            assert_eq!(int(&row[3]), failed_of[path], "{host}: {row:?}");
+            assert!(
+                row[4].as_str().is_some_and(|e| e.starts_with('E')),
+                "{row:?}"
+            );
+            if let Some(b64) = row[2].as_str() {
+                let bytes = crate::common::base64_decode(b64);
+                assert_eq!(String::from_utf8_lossy(&bytes), path, "{row:?}");
+            }
+        }
+    }
+}
