@@ -318,9 +318,10 @@ fn readme_spark_recipe_agrees_with_each_hosts_summary() {
     };
     let dir = TempDir::new("spark");
     let traces = [
-        late_failures_trace("web1", 30_000, 400, 41).0,
-        fleet_trace("web2", 4000, 42).0,
-        fleet_trace("web3", 2500, 43).0,
+        // Sizes that are not multiples of 100: ceil(0.99 n) is then not floor(0.99 n).
+        late_failures_trace("web1", 30_000, 437, 41).0,
+        fleet_trace("web2", 4013, 42).0,
+        fleet_trace("web3", 2531, 43).0,
     ];
     for (i, trace) in traces.iter().enumerate() {
         std::fs::write(dir.path(&format!("web{}.trace", i + 1)), trace).unwrap();
