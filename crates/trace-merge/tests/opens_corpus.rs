@@ -110,7 +110,7 @@ pub fn late_failures_trace(host: &str, ok: usize, late: usize, seed: u64) -> (Ve
         }
         let ret = match (i < ok, late_index % 5) {
             (true, _) | (false, 4) => 3 + (rng.next() % 100) as i64,
-            (false, 0 | 1 | 2) => -2,
+            (false, 0..=2) => -2,
             (false, _) => -13,
         };
         ts += 100 + rng.next() % 5_000;

@@ -689,7 +689,7 @@ mod tests {
 
     #[test]
     fn bad_user_addresses_are_faults_and_nothing_else_is() {
-        let d = DTrace::default();
+        let d = DTrace;
         for fault in [
             "dtrace: error in dt_clause_15 for probe ID 3565 (syscall:vmlinux:openat:return): invalid address (0x0) at BPF pc 1267",
             "dtrace: error on enabled probe ID 5 (ID 3: syscall::open:return): invalid address (0x0) in action #1 at DIF offset 28",
