@@ -242,6 +242,7 @@ fn conclude<W: Write>(
         stats.unreadable_inputs += 1;
     }
     sink.finish(info, &stats).map_err(Error::Output)?;
+    stats.write_unclassified = sink.write_unclassified();
     let _ = write_report(err, &stats, cfg.pairing.max_pending, cfg.unfinished);
     Ok(Outcome {
         stats,

@@ -268,9 +268,9 @@ fn check_duckdb_recipes(tag: &str, web1: Vec<u8>, opens1: &[Open], web2: Vec<u8>
     assert!(dir.path("opens.parquet").exists());
 
     // Several hosts, one row each, as each host's own summary.
-    let hosts = results.last().unwrap();
-    assert_eq!(hosts.rows.len(), 2);
-    for row in &hosts.rows {
+    let hosts = rows("Per host: opens, failures, p99");
+    assert_eq!(hosts.len(), 2);
+    for row in hosts {
         let host = row[0].as_str().unwrap();
         let trace = dir.path(&format!("{host}.trace"));
         let s = summary(&[trace.to_str().unwrap()]);

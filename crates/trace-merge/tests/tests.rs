@@ -2,6 +2,8 @@
 //! for shared helpers). Each module is one theme:
 //!
 //! - `cli`: the core behaviour (standard text output, pairing, users, streaming, reports);
+//! - `details`: the version-2 details (resolved paths, flags, cgroups, killed opens) in every
+//!   option and format, and version-1 traces printed byte for byte as before;
 //! - `options`: filters, columns, formats, sorting, summaries, several inputs;
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
 //! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
@@ -22,6 +24,7 @@ mod common;
 
 mod bounds;
 mod cli;
+mod details;
 mod hostile;
 mod hostile_names;
 mod json_schema;
