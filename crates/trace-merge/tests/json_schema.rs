@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::common::{hostile_data, options_data, trace_merge, TempDir};
+use crate::common::{data, hostile_data, options_data, trace_merge, TempDir};
 
 /// The schema file.
 pub fn schema_path() -> PathBuf {
@@ -111,6 +111,8 @@ fn every_key_printed_is_in_the_schema_with_its_type() {
         hostile_data("nul-bytes.trace"),
         hostile_data("overflow-i64-ret.trace"),
         hostile_data("overflow-u32-ids.trace"),
+        // Version-2 details: resolved, flags, resolve, mode, via, fault, cgroup, killed.
+        data("details.trace"),
     ];
     let restarted = dir.path("restarted.trace");
     std::fs::write(
@@ -150,6 +152,12 @@ fn every_key_printed_is_in_the_schema_with_its_type() {
         ("user", "string"),
         ("host", "string"),
         ("restarted", "boolean"),
+        ("resolved", "string"),
+        ("flags", "string"),
+        ("via", "string"),
+        ("killed", "integer"),
+        ("fault", "string"),
+        ("cgroup", "string"),
     ] {
         assert!(
             seen.contains(&(key.to_owned(), kind)),
