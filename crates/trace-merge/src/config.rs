@@ -5,10 +5,10 @@ use crate::cli::{Cli, FormatArg, TimeArg};
 use crate::columns::{parse_columns, Column, ColumnListError, TimeMode, UnknownColumn};
 use crate::duration::{parse_duration, DurationError};
 use crate::filter::{Filter, FilterError, ResultFilter, UserSpec};
+use crate::group_key::GroupKey;
 use crate::input::InputSpec;
 use crate::output_file::{OutputFile, OutputFileError};
 use crate::pair::PairConfig;
-use crate::printer::GroupKey;
 use crate::sort::parse_sort_keys;
 use crate::users::{PasswdError, UserSource};
 use std::io::IsTerminal;
@@ -249,7 +249,7 @@ impl Config {
                 path,
                 &inputs,
                 cli.force,
-                &crate::printer::HEATMAP_FILE,
+                &crate::output_file::HEATMAP_FILE,
             )?)
         } else if cli.summary || cli.summary_by.is_some() {
             if cli.format != FormatArg::Text {

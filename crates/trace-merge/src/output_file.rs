@@ -299,6 +299,29 @@ impl Drop for HeldSignals {
     }
 }
 
+/// The second line of every heat map (`printer/heatmap.rs`), after the XML declaration, and
+/// what [`HEATMAP_FILE`] looks for.
+pub const HEATMAP_MARKER: &str = "<!-- latency heat map by trace-merge -->";
+
+/// What `--heatmap` writes (`printer/heatmap.rs`; defined here so that `config` checks the
+/// file without importing a printer): an existing file is replaced only when it is one (its first
+/// bytes: the XML declaration, then the marker comment, or for maps from trace-merge 0.1.0,
+/// the `<svg` element and the title).
+pub const HEATMAP_FILE: Kind = Kind {
+    name: "an SVG heat map",
+    looks_like: |head| {
+        let Some(rest) = head.strip_prefix(XML_DECLARATION.as_bytes()) else {
+            return false;
+        };
+        rest.starts_with(HEATMAP_MARKER.as_bytes())
+            || (rest.starts_with(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
+                && memchr::memmem::find(rest, b">Latency heat map: ").is_some())
+    },
+};
+
+/// The first line of every heat map.
+pub const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use super::{Context, EndCounts, Print};
 use crate::duration::human_time;
 use crate::event::{OpenEvent, Outcome};
 use crate::latency::{log2_bucket, log2_bucket_label};
-use crate::output_file::{Kind, OutputFile};
+use crate::output_file::{OutputFile, HEATMAP_MARKER, XML_DECLARATION};
 use crate::users::UserDb;
 
 /// Time columns kept (and drawn at most).
@@ -137,26 +137,6 @@ impl Print for HeatmapPrinter {
         self.file.write(|out| map.write_svg(out, &caption))
     }
 }
-
-/// The first line of every heat map, and what [`HEATMAP_FILE`] looks for.
-const MARKER: &str = "<!-- latency heat map by trace-merge -->";
-
-/// What `--heatmap` writes: an existing file is replaced only when it is one (its first
-/// bytes: the XML declaration, then the marker comment, or for maps from trace-merge 0.1.0,
-/// the `<svg` element and the title).
-pub const HEATMAP_FILE: Kind = Kind {
-    name: "an SVG heat map",
-    looks_like: |head| {
-        let Some(rest) = head.strip_prefix(XML_DECLARATION.as_bytes()) else {
-            return false;
-        };
-        rest.starts_with(MARKER.as_bytes())
-            || (rest.starts_with(b"<svg xmlns=\"http://www.w3.org/2000/svg\"")
-                && memchr::memmem::find(rest, b">Latency heat map: ").is_some())
-    },
-};
-
-const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// Counts of opens per (time column, latency bucket), successful and failed apart.
 #[derive(Debug, Clone)]
@@ -548,7 +528,7 @@ struct Svg(String);
 impl Svg {
     fn open(&mut self, tag: &str) {
         self.0.push_str(XML_DECLARATION);
-        self.0.push_str(MARKER);
+        self.0.push_str(HEATMAP_MARKER);
         self.0.push('\n');
         self.0.push_str(tag);
         self.0.push('\n');

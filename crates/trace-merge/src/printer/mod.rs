@@ -20,20 +20,10 @@ use std::io::{self, Write};
 
 use crate::config::{Config, OutputMode};
 use crate::event::OpenEvent;
-use crate::info::TraceInfo;
 use crate::users::UserDb;
 
-pub use heatmap::HEATMAP_FILE;
-pub use summary::{EndCounts, GroupKey};
-
-/// What a printer needs besides the event: user names and the trace's headers (its
-/// wall-clock offset, for absolute times).
-pub struct Context<'a> {
-    /// Names for uids (system, `--passwd` file, or numbers with `-N`).
-    pub users: &'a mut UserDb,
-    /// The headers of the trace the event comes from.
-    pub info: &'a TraceInfo,
-}
+pub use crate::context::Context;
+pub use summary::EndCounts;
 
 /// One output format.
 pub trait Print {
