@@ -9,6 +9,7 @@
 //! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
 //!   unambiguously by every format;
 //! - `json_schema`: every key `--format json` prints is in schema/opens.schema.json, typed;
+//! - `module_graph`: the source's modules import each other without a circle;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
 //! - `report_counts`: the end-of-run report counts every line read, hints only when they apply;
@@ -28,6 +29,7 @@ mod details;
 mod hostile;
 mod hostile_names;
 mod json_schema;
+mod module_graph;
 mod opens_corpus;
 mod options;
 mod pictures;
