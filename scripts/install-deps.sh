@@ -22,6 +22,10 @@
 #                        target/spark-venv
 #   openjdk-17-jre-headless
 #                        the Java runtime PySpark starts (the README's Spark recipe)
+#   dpkg-dev, man-db, bash-completion, zsh, fish, python3-debian
+#                        the package tests (scripts/test-package.sh): cargo-deb's Depends
+#                        (dpkg-shlibdeps), `man -w`, each shell loading the installed
+#                        completions, the DEP-5 copyright parsed by python3-debian
 set -euo pipefail
 
 bash "$(dirname "${BASH_SOURCE[0]}")/install-tracer.sh"
@@ -29,7 +33,8 @@ bash "$(dirname "${BASH_SOURCE[0]}")/install-tracer.sh"
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
-    make chromium fonts-dejavu-core python3-venv openjdk-17-jre-headless; do
+    make chromium fonts-dejavu-core python3-venv openjdk-17-jre-headless \
+    dpkg-dev man-db bash-completion zsh fish python3-debian; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

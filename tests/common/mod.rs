@@ -39,7 +39,8 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-fn is_root() -> bool {
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
         s.lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
@@ -704,4 +705,66 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// One record of tests/data/gen/every_open.c: an open as the program itself saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroundTruth {
+    /// A unique name of the case ("cwd-create", "uring", "handle", ...).
+    pub case: String,
+    pub pid: u32,
+    pub tid: u32,
+    /// "syscall", "io_uring" or "handle": trace-format's `via:`.
+    pub how: String,
+    /// The system call or io_uring opcode.
+    pub call: String,
+    /// The name as passed (None: a handle, or an unreadable pointer).
+    pub path: Option<Vec<u8>>,
+    /// The unreadable pointer, as "0x1".
+    pub fault: Option<String>,
+    /// The fd, or -errno.
+    pub ret: i64,
+    /// readlink(/proc/self/fd/FD) of a success; the directory's realpath joined with the
+    /// name of a failure; None without a name.
+    pub resolved: Option<Vec<u8>>,
+    /// Linux open flags as passed (creat: O_CREAT|O_WRONLY|O_TRUNC).
+    pub flags: u64,
+    /// The mode as passed (a tracer shows it only with O_CREAT or O_TMPFILE).
+    pub mode: u64,
+    /// openat2's how.resolve, else 0.
+    pub resolve: u64,
+}
+
+/// Reads every_open's stdout: one JSON object per line, strings as bytes (one character
+/// U+0000..U+00FF per byte).
+pub fn ground_truth(out: &[u8]) -> Vec<GroundTruth> {
+    let text = std::str::from_utf8(out).expect("every_open prints ASCII");
+    let bytes = |v: &serde_json::Value| -> Option<Vec<u8>> {
+        v.as_str().map(|s| {
+            s.chars()
+                .map(|c| u8::try_from(u32::from(c)).expect("one byte per character"))
+                .collect()
+        })
+    };
+    text.lines()
+        .map(|l| {
+            let o: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let num = |k: &str| o[k].as_u64().unwrap_or_else(|| panic!("no {k}: {l}"));
+            GroundTruth {
+                case: o["case"].as_str().unwrap().to_owned(),
+                pid: num("pid") as u32,
+                tid: num("tid") as u32,
+                how: o["how"].as_str().unwrap().to_owned(),
+                call: o["call"].as_str().unwrap().to_owned(),
+                path: bytes(&o["path"]),
+                fault: o["fault"].as_str().map(str::to_owned),
+                ret: o["ret"].as_i64().unwrap(),
+                resolved: bytes(&o["resolved"]),
+                flags: num("flags"),
+                mode: num("mode"),
+                resolve: num("resolve"),
+            }
+        })
+        .collect()
 }

@@ -74,7 +74,8 @@ Exit status:
 /// Reads raw trace lines (entry `=> ...` and return `<= ...`, see trace-format's GRAMMAR.md)
 /// from the files given, or from standard input, and prints one line per completed open.
 #[derive(Debug, Parser)]
-#[command(version, about, after_help = AFTER_HELP)]
+// The version and the git commit it was built from (build.rs).
+#[command(version = env!("TRACE_TOOLS_VERSION"), about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Trace files to read; `-` or none means standard input. FIFOs work. Several files are
     /// merged in timestamp order while streaming (wall-clock order when each has a
@@ -310,9 +311,11 @@ pub enum FormatArg {
     /// RFC 4180 CSV with a header row; text cells that a spreadsheet would run as a formula
     /// start with ' (see --csv-raw).
     Csv,
-    /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
-    /// "Open trace file") and chrome://tracing: each open a complete event named by its path
-    /// on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    /// The Trace Event Format (one object, its traceEvents array) for Perfetto's UI
+    /// (ui.perfetto.dev, Open trace file) and chrome://tracing: each open a complete event
+    /// named by its path on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    // No double quote in a value's help: the fish and zsh completions would break (see
+    // tests/options.rs, no_possible_value_help_breaks_the_shell_completions).
     Chrome,
 }
 

@@ -19,7 +19,8 @@
 //!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
 //! - `safe_outputs`: `--heatmap` never destroys a file, CSV cells cannot run as formulas,
 //!   auxiliary inputs are bounded;
-//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`.
+//! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`;
+//! - `version`: `--version` and the man page name the git commit of the build.
 
 mod common;
 
@@ -39,3 +40,4 @@ mod restarted;
 mod safe_outputs;
 mod terminal_safety;
 mod unknown_user;
+mod version;
