@@ -677,6 +677,7 @@ fn dtrace_bad_user_pointers_are_one_note() {
     assert!(efault.iter().all(|o| o.path.is_empty()), "{efault:?}");
     assert!(notes[0].contains(" 3 times"), "{err}");
     assert_eq!(t.of_path(&missing).len(), 1, "{err}");
+}
 
 /// One open of a trace with its version-2 details, entry and return paired by thread.
 #[derive(Debug)]
