@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what trace-tools' demo and tests need on a Debian machine, as root, and prepares the
-# kernel interfaces the tracers use. Idempotent, and quick when everything is already there:
-# apt runs only when a package is missing.
+# Installs what trace-tools' tests need on a Debian machine, as root, and prepares the kernel
+# interfaces the tracers use. Idempotent, and quick when everything is already there: apt runs
+# only when a package is missing. The demo's part (bpftrace, a toolchain, tracefs) is
+# scripts/install-tracer.sh, which this runs first; the demo runs only that.
 #
-#   bpftrace             the tracer the end-to-end tests run for real
+#   bpftrace             the tracer the end-to-end tests run for real (install-tracer.sh)
 #   systemtap + linux-headers-amd64
 #                        `stap -r <headers> -p2` elaborates every generated SystemTap script
 #   Oracle DTrace for Linux (../shared/tools/install-dtrace.sh, when present)
@@ -16,25 +17,26 @@
 #                        differential tests trace
 #   chromium, fonts-dejavu-core
 #                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
-#   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
-#                        query recipes in the tests: target/duckdb-venv
+#   python3-venv         the virtualenvs holding DuckDB and PySpark (from PyPI) that run the
+#                        README's query recipes in the tests: target/duckdb-venv,
+#                        target/spark-venv
+#   openjdk-17-jre-headless
+#                        the Java runtime PySpark starts (the README's Spark recipe)
 #   dpkg-dev, man-db, bash-completion, zsh, fish, python3-debian
 #                        the package tests (scripts/test-package.sh): cargo-deb's Depends
 #                        (dpkg-shlibdeps), `man -w`, each shell loading the installed
 #                        completions, the DEP-5 copyright parsed by python3-debian
 set -euo pipefail
 
+bash "$(dirname "${BASH_SOURCE[0]}")/install-tracer.sh"
+
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
-    make chromium fonts-dejavu-core python3-venv \
+for pkg in systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
+    make chromium fonts-dejavu-core python3-venv openjdk-17-jre-headless \
     dpkg-dev man-db bash-completion zsh fish python3-debian; do
     have_pkg "$pkg" || need+=("$pkg")
 done
-if ! command -v cargo >/dev/null 2>&1; then
-    # A machine without rustup: Debian's toolchain (may be older than the workspace's MSRV).
-    need+=(cargo rustc)
-fi
 
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -45,16 +47,6 @@ if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-# bpftrace attaches to tracepoints through tracefs; without it, it says only
-# "tracepoint not found".
-if [ "$(id -u)" -eq 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
-    mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null \
-        || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
-fi
-if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/events ]; then
-    echo "install-deps: warning: tracefs is not mounted; bpftrace will not find tracepoints" >&2
 fi
 
 # A real DTrace for the DTrace end-to-end tests: Oracle's DTrace for Linux at
@@ -92,6 +84,15 @@ if ! "$venv/bin/python" -c 'import duckdb' >/dev/null 2>&1; then
     echo "install-deps: installing DuckDB from PyPI into $venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'duckdb>=1.1'
+fi
+
+# PySpark for the Spark recipe test, the same way (about 320 MB from PyPI, once; measured
+# 1 min 37 s on a 2-core machine). Spark runs on the Java runtime installed above.
+spark_venv="${CARGO_TARGET_DIR:-$root/target}/spark-venv"
+if ! "$spark_venv/bin/python" -c 'import pyspark' >/dev/null 2>&1; then
+    echo "install-deps: installing PySpark from PyPI into $spark_venv" >&2
+    python3 -m venv "$spark_venv"
+    "$spark_venv/bin/pip" install -q --disable-pip-version-check 'pyspark>=3.5,<4'
 fi
 
 # The SystemTap guest (scripts/guest/): qemu, Debian's kernel image matching the headers, static

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as README and CI run it: install what the tests need, then formatting,
 # lints, every test of the workspace (unit, grammar properties, trace-merge CLI and pictures,
-# DuckDB recipes, real bpftrace and DTrace end to end, the strace -f differential tests, stap -p2
+# DuckDB and Spark recipes, real bpftrace and DTrace end to end, the strace -f differential tests, stap -p2
 # elaboration, golden scripts, and SystemTap and bpftrace run for
 # real in one boot of a qemu guest on Debian's 6.1 kernel: tests/guest.rs, with the SystemTap
 # modules compiled on the host and cached in /var/cache/trace-tools), the Debian package and

@@ -658,6 +658,38 @@ fn dtrace_ia32_opens_are_traced() {
     assert_eq!(t.of_path("/nonexistent-ia32")[0].ret, -2);
 }
 
+/// A program that passes bad path pointers: dtrace's raw `error in dt_clause_N ... invalid
+/// address` lines become one note with their count; the opens are in the trace, failed with
+/// EFAULT and their paths marked cut.
+#[test]
+fn dtrace_bad_user_pointers_are_one_note() {
+    let Some(dtrace) = dtrace_ready("dtrace_bad_user_pointers_are_one_note") else {
+        return;
+    };
+    let _lock = tracer_lock();
+    let s = Scratch::new("dt-fault");
+    let prog = build(&s.0, "bad_pointer");
+    let missing = s.path("missing-after-bad-pointers");
+    let cmd = format!("{} {missing}", prog.display());
+    let (status, t, _, err) = traced(&dtrace, &["-c", &cmd]);
+    assert!(status.success(), "{err}");
+    assert!(!err.contains("dt_clause"), "raw probe errors shown: {err}");
+    assert!(
+        !err.contains("invalid address ("),
+        "raw probe errors shown: {err}"
+    );
+    let notes: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("could not read a traced program's memory"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{err}");
+    let efault: Vec<_> = t.opens.iter().filter(|o| o.ret == -14).collect();
+    assert_eq!(efault.len(), 3, "{err}");
+    assert!(efault.iter().all(|o| o.path.is_empty()), "{efault:?}");
+    assert!(notes[0].contains(" 3 times"), "{err}");
+    assert_eq!(t.of_path(&missing).len(), 1, "{err}");
+}
+
 /// One open of a trace with its version-2 details, entry and return paired by thread.
 #[derive(Debug)]
 struct Detailed {

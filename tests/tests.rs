@@ -3,12 +3,14 @@
 //! when they are missing, skips with a notice elsewhere. One tracer at a time
 //! ([`common::tracer_lock`]).
 //!
-//! The differential harness against strace -f (ground truth) is the `differential` module.
+//! The differential harness against strace -f (ground truth) is the `differential` module;
+//! `demo_install` checks that the demo installs only what it runs.
 //!
 //! Every traced program here works on paths in a fresh scratch directory, so the assertions
 //! are exact: each open has a known result.
 
 mod common;
+mod demo_install;
 mod differential;
 mod dtrace;
 mod faults;

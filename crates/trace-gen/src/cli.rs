@@ -149,7 +149,10 @@ Examples:
 
 Exit status:
   0    -p: every traced process exited; --print-script, --generate
-  N    with -c, the command's status (128+N when a signal N killed it)
+  N    with -c, the command's status (128+N when a signal N killed it), also when the
+       trace's reader went away: `trace-gen -c ls 2>&1 | head -2` exits 141 because ls,
+       writing into the same closed pipe, died of SIGPIPE (13), as `ls 2>&1 | head -2`
+       reports in bash's PIPESTATUS; trace-gen's own closed output is a normal end (0)
   128+N  stopped by signal N: SIGINT (130), SIGTERM (143), SIGHUP (129). trace-gen drains the
        tracer (what it saw before the signal is written) and, with -c, passes the signal to
        the command (and its process group when trace-gen is not in a terminal's foreground:

@@ -62,7 +62,8 @@ Exit status:
   0  all inputs were read (anomalies, if any, are reported on stderr)
   2  an input could not be read (the others are still processed), the output could not be
      written (e.g. a full disk), a malformed line with --strict, or a usage error (including
-     -u with a user name the user database, or the --passwd file, does not know)
+     -u with a user name the user database, or the --passwd file, does not know), or a
+     --heatmap FILE that is an input or an existing file that is not a heat map (no --force)
   A closed output (e.g. `| head -1`) ends the run quietly with status 0.
   Ctrl-C while reading a pipe (`trace-gen | trace-merge`): the first one lets trace-gen
   write out what its tracer still held, and trace-merge ends at the end of the pipe with
@@ -87,7 +88,8 @@ pub struct Cli {
     pub numeric: bool,
 
     /// Take user names from this passwd(5) file (e.g. the traced host's /etc/passwd) instead
-    /// of this system's user database.
+    /// of this system's user database. At most 16 MiB, lines of at most 64 KiB (exit status
+    /// 2 past that).
     #[arg(long, value_name = "FILE", conflicts_with = "numeric")]
     pub passwd: Option<PathBuf>,
 
@@ -233,6 +235,14 @@ pub struct Cli {
     )]
     pub format: FormatArg,
 
+    /// With --format csv, write text cells exactly as traced. By default a text cell (path,
+    /// comm, user, errno, host, result) that begins with = + - @ TAB or CR gets a leading '
+    /// so that a spreadsheet shows it instead of running it as a formula (OWASP's advice
+    /// against CSV injection: file and process names come from whoever ran the traced
+    /// programs). Numbers (a negative ret too) are never changed. JSON always keeps the bytes.
+    #[arg(long, help_heading = "Output")]
+    pub csv_raw: bool,
+
     /// Sort by these columns (comma-separated, most significant first; absent values last).
     /// Buffers the whole input before printing anything: the one mode that is not live.
     #[arg(
@@ -266,8 +276,15 @@ pub struct Cli {
     /// Draw a latency heat map into this SVG file instead of printing the opens: time along x,
     /// latency up y in the log2 buckets of --summary's histogram, colour = opens per cell,
     /// failed opens in a second panel; a tooltip per cell. Filters apply. Bounded memory.
+    /// The file is written at the end, through a temporary file renamed over it: never one
+    /// of the inputs, and an existing file only when it is a heat map (or with --force).
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub heatmap: Option<PathBuf>,
+
+    /// Let --heatmap replace an existing file that is not a heat map written by trace-merge.
+    /// Without it such a file is left alone (exit status 2). An input is never replaced.
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
 
     /// Summarize grouped by one key (implies --summary).
     #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno", "cgroup", "via"], help_heading = "Sorting and summaries")]
@@ -291,7 +308,8 @@ pub enum FormatArg {
     /// only when the trace gave them: resolved resolved_b64 flags resolve mode via fault
     /// cgroup cgroup_b64 killed.
     Json,
-    /// RFC 4180 CSV with a header row.
+    /// RFC 4180 CSV with a header row; text cells that a spreadsheet would run as a formula
+    /// start with ' (see --csv-raw).
     Csv,
     /// The Trace Event Format (one object, its traceEvents array) for Perfetto's UI
     /// (ui.perfetto.dev, Open trace file) and chrome://tracing: each open a complete event

@@ -12,6 +12,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::str::FromStr;
 
+use crate::context::Context;
 use crate::details::{
     push_hex, push_mode, push_open_flags, push_path_for_people, push_resolve_flags,
     push_signal_name,
@@ -21,8 +22,7 @@ use crate::errno::name_for_ret;
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
 use crate::number::{push_i64, push_u64};
-use crate::printer::Context;
-use crate::sort::{by, Key};
+use crate::sort_key::{by, Key};
 
 /// One column of `-o`; its definition is [`Column::def`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

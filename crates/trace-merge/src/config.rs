@@ -5,13 +5,14 @@ use crate::cli::{Cli, FormatArg, TimeArg};
 use crate::columns::{parse_columns, Column, ColumnListError, TimeMode, UnknownColumn};
 use crate::duration::{parse_duration, DurationError};
 use crate::filter::{Filter, FilterError, ResultFilter, UserSpec};
+use crate::group_key::GroupKey;
 use crate::input::InputSpec;
+use crate::output_file::{OutputFile, OutputFileError};
 use crate::pair::PairConfig;
-use crate::printer::GroupKey;
 use crate::sort::parse_sort_keys;
 use crate::users::{PasswdError, UserSource};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How many malformed lines are shown individually before only counting.
 pub const MALFORMED_SHOWN: u64 = 5;
@@ -43,6 +44,8 @@ pub struct Config {
     pub sort: Vec<Column>,
     /// `-r`.
     pub reverse: bool,
+    /// `--csv-raw`: CSV text cells as traced, formula characters included.
+    pub csv_raw: bool,
     /// `--top`: the first N opens (after sorting), or N rows per summary table.
     pub top: Option<usize>,
     /// `-F`: the text format prints the resolved path in place of the argument (the `path`
@@ -66,7 +69,7 @@ pub enum OutputMode {
     /// A summary instead of the opens, optionally grouped by one key.
     Summary(Option<GroupKey>),
     /// A latency heat map written to this SVG file instead of printing the opens.
-    Heatmap(PathBuf),
+    Heatmap(OutputFile),
 }
 
 /// A flag value that cannot be used.
@@ -106,14 +109,9 @@ pub enum ConfigError {
     /// `-c`, which trace-gen uses for a command.
     #[error("-c {0}: trace-merge has no -c (in trace-gen it runs a command); filter by process name with -n/--comm {0}")]
     CommandLetter(String),
-    /// `--heatmap FILE` cannot be created.
-    #[error("--heatmap {}: {error}", path.display())]
-    Heatmap {
-        /// As given.
-        path: PathBuf,
-        /// Why it cannot be written.
-        error: std::io::Error,
-    },
+    /// `--heatmap FILE` is an input, someone else's file, or cannot be written.
+    #[error(transparent)]
+    OutputFile(#[from] OutputFileError),
     /// Options that do not go together.
     #[error("{0}")]
     Conflict(&'static str),
@@ -219,6 +217,20 @@ impl Config {
             Some(list) => parse_sort_keys(list).map_err(ConfigError::Sort)?,
             None => Vec::new(),
         };
+        let inputs = if cli.files.is_empty() {
+            vec![InputSpec::Stdin]
+        } else {
+            cli.files
+                .into_iter()
+                .map(|p| {
+                    if p == Path::new("-") {
+                        InputSpec::Stdin
+                    } else {
+                        InputSpec::Path(p)
+                    }
+                })
+                .collect()
+        };
         let output = if let Some(path) = &cli.heatmap {
             if cli.summary || cli.summary_by.is_some() || cli.format != FormatArg::Text {
                 return Err(ConfigError::Conflict(
@@ -230,12 +242,15 @@ impl Config {
                     "--heatmap cannot be used with -o/--columns, -T or --sort (it draws every open kept by the filters)",
                 ));
             }
-            // Created now, so that a path that cannot be written is refused before reading.
-            std::fs::File::create(path).map_err(|error| ConfigError::Heatmap {
-                path: path.clone(),
-                error,
-            })?;
-            OutputMode::Heatmap(path.clone())
+            // Checked now, so that a path that cannot or must not be written is refused before
+            // reading; nothing is created until the map is complete.
+            OutputMode::Heatmap(OutputFile::check(
+                "--heatmap",
+                path,
+                &inputs,
+                cli.force,
+                &crate::output_file::HEATMAP_FILE,
+            )?)
         } else if cli.summary || cli.summary_by.is_some() {
             if cli.format != FormatArg::Text {
                 return Err(ConfigError::Conflict(
@@ -271,6 +286,11 @@ impl Config {
                 FormatArg::Csv => OutputMode::Csv(columns),
             }
         };
+        if cli.csv_raw && !matches!(output, OutputMode::Csv(_)) {
+            return Err(ConfigError::Conflict(
+                "--csv-raw applies to --format csv only",
+            ));
+        }
         if cli.max_pending == 0 {
             return Err(ConfigError::MaxPendingZero);
         }
@@ -283,20 +303,6 @@ impl Config {
             value: cli.reorder_window.clone(),
             reason: e.to_string(),
         })?;
-        let inputs = if cli.files.is_empty() {
-            vec![InputSpec::Stdin]
-        } else {
-            cli.files
-                .into_iter()
-                .map(|p| {
-                    if p == Path::new("-") {
-                        InputSpec::Stdin
-                    } else {
-                        InputSpec::Path(p)
-                    }
-                })
-                .collect()
-        };
         Ok(Config {
             inputs,
             users,
@@ -314,6 +320,7 @@ impl Config {
             sort,
             reverse: cli.reverse,
             top: cli.top,
+            csv_raw: cli.csv_raw,
             full_path: cli.full_path,
         })
     }

@@ -53,13 +53,16 @@ pub enum ResultFilter {
 /// Why a filter option was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    /// A regular expression that did not compile.
-    #[error("{flag}: invalid regular expression: {error}")]
+    /// A regular expression that did not compile: the flag, the pattern (escaped) and the
+    /// regex crate's reason, on one line (its own message is a multi-line diagram).
+    #[error("{flag}: invalid regular expression `{pattern}`: {reason}")]
     Regex {
         /// `--path`, `--raw-path` or `--cgroup`.
         flag: &'static str,
-        /// Why.
-        error: regex::Error,
+        /// The pattern, escaped for the terminal.
+        pattern: String,
+        /// Why, in one line.
+        reason: String,
     },
 }
 
@@ -107,7 +110,23 @@ impl Filter {
 
     /// Compiles the REGEX of `flag` (`--path`, `--raw-path`, `--cgroup`).
     pub fn regex(flag: &'static str, pattern: &str) -> Result<Regex, FilterError> {
-        Regex::new(pattern).map_err(|error| FilterError::Regex { flag, error })
+        Regex::new(pattern).map_err(|e| {
+            let text = e.to_string();
+            // `regex parse error:\n    (\n    ^\nerror: unclosed group`: the last line says
+            // why; the diagram before it shows where, which the pattern itself shows too.
+            let reason = text
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("error: "))
+                .unwrap_or_else(|| text.lines().last().unwrap_or(""));
+            let mut escaped = Vec::new();
+            crate::escape::escape_into(&mut escaped, pattern.as_bytes());
+            FilterError::Regex {
+                flag,
+                pattern: String::from_utf8_lossy(&escaped).into_owned(),
+                reason: reason.trim().to_owned(),
+            }
+        })
     }
 
     /// Opens `--write` left out because their trace says nothing of their flags.
@@ -409,11 +428,15 @@ mod tests {
         assert_eq!(kept(&path(r"r(?-u:.)sum")), [3]);
         assert_eq!(kept(&path(r"(?-u:\xe9)")), [3]);
         let err = Filter::path_regex("(unclosed").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("--path: invalid regular expression"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "--path: invalid regular expression `(unclosed`: unclosed group"
         );
+        // A pattern too big to compile has no `error:` line: still one line.
+        let err = Filter::path_regex("\\w{1000}{1000}")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -38,8 +38,14 @@ impl Stats {
     }
 }
 
-/// Writes the report (nothing when clean). `max_pending` is quoted in the eviction line.
-pub fn write_report(w: &mut dyn Write, s: &Stats, max_pending: usize) -> io::Result<()> {
+/// Writes the report (nothing when clean). `max_pending` is quoted in the eviction line;
+/// `unfinished_printed` (`--unfinished`) drops the hint to use it.
+pub fn write_report(
+    w: &mut dyn Write,
+    s: &Stats,
+    max_pending: usize,
+    unfinished_printed: bool,
+) -> io::Result<()> {
     if s.is_clean() {
         return Ok(());
     }
@@ -69,9 +75,14 @@ pub fn write_report(w: &mut dyn Write, s: &Stats, max_pending: usize) -> io::Res
         )?;
     }
     if p.unfinished > 0 {
+        let hint = if unfinished_printed {
+            ""
+        } else {
+            " (--unfinished prints them)"
+        };
         writeln!(
             w,
-            "trace-merge:   {} opens never completed (--unfinished prints them)",
+            "trace-merge:   {} opens never completed{hint}",
             p.unfinished
         )?;
     }
@@ -106,16 +117,35 @@ mod tests {
     #[test]
     fn clean_is_silent_and_lost_is_loud() {
         let mut out = Vec::new();
-        write_report(&mut out, &Stats::default(), 10).unwrap();
+        write_report(&mut out, &Stats::default(), 10, false).unwrap();
         assert!(out.is_empty());
         let s = Stats {
             lines: 9,
             lost: 12,
             ..Stats::default()
         };
-        write_report(&mut out, &s, 10).unwrap();
+        write_report(&mut out, &s, 10, false).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("12 lost events"), "{text}");
         assert!(text.contains("INCOMPLETE"), "{text}");
+    }
+
+    #[test]
+    fn the_unfinished_hint_only_without_unfinished() {
+        let s = Stats {
+            lines: 1,
+            pairs: PairStats {
+                unfinished: 1,
+                ..PairStats::default()
+            },
+            ..Stats::default()
+        };
+        for (printed, hint) in [(false, true), (true, false)] {
+            let mut out = Vec::new();
+            write_report(&mut out, &s, 10, printed).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains("1 opens never completed"), "{text}");
+            assert_eq!(text.contains("--unfinished prints them"), hint, "{text}");
+        }
     }
 }

@@ -133,6 +133,7 @@ fn run_merged<W: Write>(
                 number,
             }) => (input, bytes, number),
             Ok(Merged::TooLong { input, number }) => {
+                stats.lines += 1;
                 let reason = format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
                 malformed(cfg, &mut stats, &names[input], number, reason, err)
                     .inspect_err(|_| drop(sink.flush()))?;
@@ -242,7 +243,7 @@ fn conclude<W: Write>(
     }
     sink.finish(info, &stats).map_err(Error::Output)?;
     stats.write_unclassified = sink.write_unclassified();
-    let _ = write_report(err, &stats, cfg.pairing.max_pending);
+    let _ = write_report(err, &stats, cfg.pairing.max_pending, cfg.unfinished);
     Ok(Outcome {
         stats,
         input_failed,
@@ -324,6 +325,7 @@ impl State {
                         continue;
                     }
                     Item::TooLong => {
+                        self.stats.lines += 1;
                         let reason =
                             format!("line longer than {} MiB, skipped", input::MAX_LINE >> 20);
                         self.malformed(cfg, &name, number, reason, err)?;

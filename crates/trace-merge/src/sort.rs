@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 
 use crate::columns::{Column, UnknownColumn};
 use crate::event::{OpenEvent, OwnedOpenEvent};
+use crate::sort_key::Key;
 use crate::users::UserDb;
 
 /// Parses `--sort LIST`: column names, comma-separated, most significant first.
@@ -144,17 +145,6 @@ impl Sorter {
     }
 }
 
-/// What the comparison looks at, borrowed from a held open or from one not yet copied.
-pub struct Key<'a> {
-    /// The open.
-    pub event: OpenEvent<'a>,
-    /// Its user name, when sorting by user and the uid has one.
-    pub user: Option<&'a [u8]>,
-    /// The `# host:` of its trace.
-    pub host: Option<&'a [u8]>,
-    seq: u64,
-}
-
 impl Held {
     fn key(&self) -> Key<'_> {
         Key {
@@ -174,17 +164,6 @@ fn compare(keys: &[Column], reverse: bool, a: &Key<'_>, b: &Key<'_>) -> Ordering
         }
     }
     a.seq.cmp(&b.seq)
-}
-
-/// Present values in the asked order; absent ones last either way.
-pub fn by<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
-    match (a, b) {
-        (Some(x), Some(y)) if reverse => y.cmp(&x),
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
 }
 
 #[cfg(test)]

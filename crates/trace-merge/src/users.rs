@@ -12,6 +12,12 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// The largest `--passwd` file read (a passwd file of 100,000 users is about 6 MiB).
+pub const MAX_PASSWD_BYTES: usize = 16 << 20;
+/// The longest line of a `--passwd` file (a real line is under 200 bytes; NSS's own buffer
+/// for one entry is typically 1 KiB to 16 KiB).
+pub const MAX_PASSWD_LINE: usize = 64 << 10;
+
 /// Where names come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserSource {
@@ -48,12 +54,41 @@ impl UserSource {
         }
     }
 
-    /// Reads and parses a passwd file (see [`parse_passwd`]).
+    /// Reads and parses a passwd file (see [`parse_passwd`]): at most [`MAX_PASSWD_BYTES`],
+    /// lines of at most [`MAX_PASSWD_LINE`], else an error (`--passwd /dev/zero` must end,
+    /// in bounded memory).
     pub fn from_passwd_file(path: &Path) -> Result<UserSource, PasswdError> {
-        let text = std::fs::read(path).map_err(|source| PasswdError {
+        use std::io::Read;
+        let error = |source| PasswdError {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PASSWD_BYTES as u64 + 1).read_to_end(&mut text))
+            .map_err(error)?;
+        if text.len() > MAX_PASSWD_BYTES {
+            return Err(error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "larger than {} MiB, not read (a passwd file is a few KB)",
+                    MAX_PASSWD_BYTES >> 20
+                ),
+            )));
+        }
+        if let Some(n) = text
+            .split(|&b| b == b'\n')
+            .position(|line| line.len() > MAX_PASSWD_LINE)
+        {
+            return Err(error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {} KiB, not a passwd file",
+                    n + 1,
+                    MAX_PASSWD_LINE >> 10
+                ),
+            )));
+        }
         Ok(UserSource::Passwd(parse_passwd(&text)))
     }
 }

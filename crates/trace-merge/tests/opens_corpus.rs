@@ -83,3 +83,66 @@ pub fn fleet_trace(host: &str, opens: usize, seed: u64) -> (Vec<u8>, Vec<Open>) 
     }
     (out, done)
 }
+
+/// The trace that sampled type inference gets wrong: `ok` opens that all succeed, then
+/// `late` opens of which most fail (ENOENT, EACCES) and some carry paths that are not UTF-8
+/// (failing or not), on one thread of each comm in turn. Paths are kept lossy in [`Open`].
+pub fn late_failures_trace(host: &str, ok: usize, late: usize, seed: u64) -> (Vec<u8>, Vec<Open>) {
+    const COMMS: [&str; 4] = ["nginx", "php-fpm", "cat", "sshd"];
+    let mut rng = Rng(seed | 1);
+    let mut out = format!("# trace-format: 1\n# host: {host}\n# clock: monotonic\n").into_bytes();
+    let mut opens = Vec::with_capacity(ok + late);
+    let mut ts: u64 = 7_000_000_000;
+    for i in 0..ok + late {
+        let comm = COMMS[i % 4];
+        let pid = 2000 + (i % 4) as u32;
+        let mut path: Vec<u8> = if i < ok {
+            format!("/srv/{comm}/ok-{}", rng.next() % 50).into_bytes()
+        } else {
+            format!("/srv/late/missing-{}", rng.next() % 12).into_bytes()
+        };
+        let late_index = i.saturating_sub(ok);
+        if i >= ok && late_index % 4 == 0 {
+            // Not UTF-8: Latin-1 bytes, distinct also once made lossy.
+            path = format!("/srv/late/caf\u{0}-{}", late_index % 3).into_bytes();
+            let at = path.iter().position(|&b| b == 0).unwrap();
+            path[at] = 0xe9;
+        }
+        let ret = match (i < ok, late_index % 5) {
+            (true, _) | (false, 4) => 3 + (rng.next() % 100) as i64,
+            (false, 0..=2) => -2,
+            (false, _) => -13,
+        };
+        ts += 100 + rng.next() % 5_000;
+        let duration_ns = 100 + ((rng.next() % 50_000) << (rng.next() % 6));
+        out.extend_from_slice(
+            format!("=> uid: 33 pid: {pid} tid: {pid} comm: {comm} open: ").as_bytes(),
+        );
+        // Non-UTF-8 bytes as C escapes in a quoted path, as the tracers write them.
+        out.push(b'"');
+        for &b in &path {
+            if b >= 0x80 {
+                out.extend_from_slice(format!("\\{b:03o}").as_bytes());
+            } else {
+                out.push(b);
+            }
+        }
+        out.push(b'"');
+        out.extend_from_slice(format!(" {ts}\n").as_bytes());
+        let end = ts + duration_ns;
+        out.extend_from_slice(
+            format!("<= uid: 33 pid: {pid} tid: {pid} ret: {ret} {end}\n").as_bytes(),
+        );
+        opens.push(Open {
+            tid: pid,
+            start_ns: ts,
+            pid,
+            duration_ns,
+            ret,
+            comm,
+            path: String::from_utf8_lossy(&path).into_owned(),
+        });
+        ts = end;
+    }
+    (out, opens)
+}

@@ -150,7 +150,14 @@ fn filter_path_regex() {
         .output()
         .unwrap();
     assert_eq!(out.stdout, b"/home/al ice/r\xe9sum\xe9.pdf\n");
-    assert!(refused(&["--path", "(unclosed"]).contains("--path: invalid regular expression"));
+    let err = refused(&["--path", "(unclosed"]);
+    assert!(err.contains("--path: invalid regular expression"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = refused(&["--path", "("]);
+    assert_eq!(
+        err,
+        "trace-merge: --path: invalid regular expression `(`: unclosed group\n"
+    );
 }
 
 #[test]

@@ -8,12 +8,17 @@
 //! - `hostile`: the hostile corpus in tests/data/hostile (nothing panics, all counted);
 //! - `hostile_names`: trace-gen's real output on the hostile-name corpus, printed
 //!   unambiguously by every format;
+//! - `json_schema`: every key `--format json` prints is in schema/opens.schema.json, typed;
+//! - `module_graph`: the source's modules import each other without a circle;
 //! - `terminal_safety`: control and bidi characters never reach a terminal raw;
 //! - `bounds`: memory stays bounded with millions of threads in flight;
+//! - `report_counts`: the end-of-run report counts every line read, hints only when they apply;
 //! - `restarted`: opens a signal interrupted (-512..-516) are restarted, not failed;
 //! - `unknown_user`: `-u` with a name nobody has is an error;
 //! - `pictures`: `--format chrome` read back open by open, `--heatmap` as XML and as pixels
 //!   in a headless-Chromium screenshot (on traces from `opens_corpus`);
+//! - `safe_outputs`: `--heatmap` never destroys a file, CSV cells cannot run as formulas,
+//!   auxiliary inputs are bounded;
 //! - `recipes`: the README's DuckDB recipes run as written, their numbers against `--summary`;
 //! - `version`: `--version` and the man page name the git commit of the build.
 
@@ -24,11 +29,15 @@ mod cli;
 mod details;
 mod hostile;
 mod hostile_names;
+mod json_schema;
+mod module_graph;
 mod opens_corpus;
 mod options;
 mod pictures;
 mod recipes;
+mod report_counts;
 mod restarted;
+mod safe_outputs;
 mod terminal_safety;
 mod unknown_user;
 mod version;

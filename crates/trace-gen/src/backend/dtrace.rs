@@ -146,9 +146,19 @@ impl Backend for DTrace {
     fn stderr_line(&self, line: &str) -> StderrLine {
         match lost_events(line) {
             Some(n) => StderrLine::Lost(n),
+            None if is_fault(line) => StderrLine::Fault,
             None => StderrLine::Show,
         }
     }
+}
+
+/// A probe error of a user address that could not be read: `dtrace: error in dt_clause_14
+/// for probe ID 3565 (syscall:vmlinux:openat:return): invalid address (0x1) at BPF pc 1267`
+/// (Linux) or `dtrace: error on enabled probe ID 5 (...): invalid address (0x0) in action #1
+/// at DIF offset 28` (illumos, FreeBSD, macOS). Other probe errors stay shown.
+pub fn is_fault(line: &str) -> bool {
+    line.strip_prefix("dtrace: error ")
+        .is_some_and(|rest| rest.contains("): invalid address ("))
 }
 
 impl DTrace {
@@ -764,6 +774,24 @@ mod tests {
             "12 drops on CPU 1",
         ] {
             assert_eq!(lost_events(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn bad_user_addresses_are_faults_and_nothing_else_is() {
+        let d = DTrace;
+        for fault in [
+            "dtrace: error in dt_clause_15 for probe ID 3565 (syscall:vmlinux:openat:return): invalid address (0x0) at BPF pc 1267",
+            "dtrace: error on enabled probe ID 5 (ID 3: syscall::open:return): invalid address (0x0) in action #1 at DIF offset 28",
+        ] {
+            assert_eq!(d.stderr_line(fault), StderrLine::Fault, "{fault}");
+        }
+        for other in [
+            "dtrace: error in dt_clause_15 for probe ID 3565 (syscall:vmlinux:openat:return): invalid alignment (0x3) at BPF pc 12",
+            "dtrace: could not enable tracing: invalid address (0x0)",
+            "dtrace: 24881 drops on CPU 1",
+        ] {
+            assert_ne!(d.stderr_line(other), StderrLine::Fault, "{other}");
         }
     }
 

@@ -271,6 +271,10 @@ pub enum StderrLine {
     /// Shown, and the tracer lost this many events (a tracer that reports drops on stderr,
     /// as DTrace's `N drops on CPU k`): the trace gets a `# lost: N` line.
     Lost(u64),
+    /// A probe could not read the traced program's memory (DTrace's `error in dt_clause_N
+    /// ...: invalid address (0x1)`: a program passed a bad path pointer, and its open fails
+    /// with EFAULT). Counted, not shown: one note says how many when the tracer's stderr ends.
+    Fault,
 }
 
 /// The lines every script prints: blank lines, [`ATTACHED_MARKER`], [`FENCE_MARKER`] and

@@ -66,7 +66,8 @@ pub(super) fn spawn(config: &Config, target_pid: Option<u32>) -> Result<Child, E
 
 /// Reads the tracer's stderr on a thread: each line not noise is shown on ours, prefixed
 /// with the program name, and the events a line says were lost are added to `lost` (the pump
-/// writes them as `# lost:` lines); the thread returns what was read (up to 64 KiB).
+/// writes them as `# lost:` lines); probe faults (bad user pointers) are counted and said in
+/// one note at the end; the thread returns what was read (up to 64 KiB).
 pub(super) fn read_stderr(
     tracer: &mut Child,
     backend: Arc<dyn Backend>,
@@ -76,6 +77,7 @@ pub(super) fn read_stderr(
     std::thread::spawn(move || {
         let program = backend.program();
         let mut kept = String::new();
+        let mut faults = 0u64;
         for line in BufReader::new(stderr).split(b'\n') {
             let Ok(line) = line else { break };
             let line = String::from_utf8_lossy(&line).into_owned();
@@ -94,11 +96,19 @@ pub(super) fn read_stderr(
                     eprintln!("{shown}");
                     lost.fetch_add(n, Ordering::SeqCst);
                 }
+                StderrLine::Fault => faults += 1,
             }
             if kept.len() < 1 << 16 {
                 kept.push_str(&line);
                 kept.push('\n');
             }
+        }
+        if faults > 0 {
+            eprintln!(
+                "trace-gen: {program} could not read a traced program's memory {faults} times \
+                 (invalid address: a program passed a bad path pointer; the kernel fails such \
+                 an open with EFAULT, and its path in the trace is empty or marked cut)"
+            );
         }
         kept
     })

@@ -11,6 +11,16 @@
 //! unescaped); otherwise the JSON keys: `ts,uid,user,pid,tid,comm,path,ret,fd,errno,duration_ns`,
 //! where `ts` is the raw entry timestamp in ns and `user` is empty when the name is unknown.
 //!
+//! **Formula injection.** A spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` as
+//! a formula (and some also after a leading TAB or CR), and file and process names come from
+//! whoever ran the traced programs: `=HYPERLINK(...)`, `+cmd|' /c calc'!A0`. So by default
+//! a text cell (a column that is not [`ColumnDef::numeric`]: path, comm, user, errno,
+//! result, host) beginning with one of those gets a leading `'`, as OWASP recommends; numbers
+//! (a negative `ret`, a relative time before the first event) are left alone, and
+//! `--csv-raw` writes every cell as traced.
+//!
+//! [`ColumnDef::numeric`]: crate::columns::ColumnDef::numeric
+//!
 //! Written by hand: quoting is ten lines, and the writer keeps one buffer for all records.
 
 use std::io::{self, Write};
@@ -44,15 +54,25 @@ pub struct CsvPrinter {
     time: TimeState,
     /// Raw bytes, or escaped when the CSV is shown on a terminal.
     style: CellStyle,
+    /// Text cells that would be formulas get a leading `'` (not `--csv-raw`).
+    neutralise: bool,
     field: Vec<u8>,
     record: Vec<u8>,
 }
 
 impl CsvPrinter {
     /// A printer of `columns` (`None` for the default fields); `header` false for `--no-header`;
-    /// `escape` when the output is a terminal.
-    pub fn new(columns: Option<Vec<Column>>, header: bool, time: TimeMode, escape: bool) -> Self {
+    /// `escape` when the output is a terminal; `neutralise` text cells that a spreadsheet
+    /// would run as formulas.
+    pub fn new(
+        columns: Option<Vec<Column>>,
+        header: bool,
+        time: TimeMode,
+        escape: bool,
+        neutralise: bool,
+    ) -> Self {
         CsvPrinter {
+            neutralise,
             style: if escape {
                 CellStyle::EscapedRaw
             } else {
@@ -74,6 +94,24 @@ impl CsvPrinter {
         self.record
             .extend_from_slice(if last { b"\r\n" } else { b"," });
         self.field.clear();
+    }
+
+    /// The current field is a text cell: neutralised when it would be a formula.
+    fn text_cell(&mut self) {
+        if self.neutralise {
+            neutralise_formula(&mut self.field);
+        }
+    }
+}
+
+/// Puts a `'` in front of a cell that a spreadsheet would take for a formula: one beginning
+/// with `=`, `+`, `-`, `@`, TAB or CR (OWASP, CSV injection).
+pub fn neutralise_formula(cell: &mut Vec<u8>) {
+    if matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) {
+        cell.insert(0, b'\'');
     }
 }
 
@@ -130,6 +168,9 @@ impl Print for CsvPrinter {
                     let mut field = std::mem::take(&mut self.field);
                     write_cell(column, event, ctx, &mut self.time, self.style, &mut field);
                     self.field = field;
+                    if !column.def().numeric {
+                        self.text_cell();
+                    }
                     self.end_field(i + 1 == columns.len());
                 }
                 self.columns = Some(columns);
@@ -145,6 +186,7 @@ impl Print for CsvPrinter {
                     } else {
                         crate::escape::escape_into(&mut self.field, name);
                     }
+                    self.text_cell();
                 }
                 self.end_field(false);
                 for column in [
@@ -160,6 +202,9 @@ impl Print for CsvPrinter {
                     let mut field = std::mem::take(&mut self.field);
                     write_cell(column, event, ctx, &mut self.time, self.style, &mut field);
                     self.field = field;
+                    if !column.def().numeric {
+                        self.text_cell();
+                    }
                     self.end_field(column == Column::DurationNs);
                 }
             }
@@ -192,6 +237,24 @@ mod tests {
         assert_eq!(field(b"r\xe9sum\xe9 x"), b"r\xe9sum\xe9 x");
     }
 
+    #[test]
+    fn formula_cells_get_a_quote_numbers_do_not() {
+        for (cell, want) in [
+            (&b"=HYPERLINK(\"x\")"[..], &b"'=HYPERLINK(\"x\")"[..]),
+            (b"+cmd|calc", b"'+cmd|calc"),
+            (b"-2+3+cmd", b"'-2+3+cmd"),
+            (b"@SUM(A1)", b"'@SUM(A1)"),
+            (b"\tx", b"'\tx"),
+            (b"\rx", b"'\rx"),
+            (b"/etc/=x", b"/etc/=x"),
+            (b"", b""),
+        ] {
+            let mut c = cell.to_vec();
+            neutralise_formula(&mut c);
+            assert_eq!(c, want);
+        }
+    }
+
     fn render(columns: Option<Vec<Column>>, header: bool) -> String {
         let events = [
             OpenEvent {
@@ -220,7 +283,7 @@ mod tests {
                 detail: None,
             },
         ];
-        let mut printer = CsvPrinter::new(columns, header, TimeMode::Relative, false);
+        let mut printer = CsvPrinter::new(columns, header, TimeMode::Relative, false, true);
         let mut out = Vec::new();
         printer.begin(&mut out, None).unwrap();
         let mut users = UserDb::new(UserSource::Numeric);

@@ -18,12 +18,12 @@
 //! carries a `<title>` tooltip: its count, time range and latency range.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use super::{Context, EndCounts, Print};
 use crate::duration::human_time;
 use crate::event::{OpenEvent, Outcome};
 use crate::latency::{log2_bucket, log2_bucket_label};
+use crate::output_file::{OutputFile, HEATMAP_MARKER, XML_DECLARATION};
 use crate::users::UserDb;
 
 /// Time columns kept (and drawn at most).
@@ -48,7 +48,7 @@ pub const EMPTY_COLOUR: &str = "#f2f2f2";
 #[derive(Debug)]
 pub struct HeatmapPrinter {
     map: HeatMap,
-    path: PathBuf,
+    file: OutputFile,
     /// What the map shows, under its title: the command line and the traced hosts.
     caption: Vec<u8>,
     hosts: Vec<Vec<u8>>,
@@ -61,8 +61,8 @@ pub struct HeatmapPrinter {
 const CAPTION_HOSTS: usize = 4;
 
 impl HeatmapPrinter {
-    /// A printer writing to `path`, with `command` (the command line, any bytes) as caption.
-    pub fn new(path: PathBuf, command: &[u8]) -> HeatmapPrinter {
+    /// A printer writing to `file`, with `command` (the command line, any bytes) as caption.
+    pub fn new(file: OutputFile, command: &[u8]) -> HeatmapPrinter {
         let mut caption = command.to_vec();
         if caption.len() > 160 {
             caption.truncate(157);
@@ -70,7 +70,7 @@ impl HeatmapPrinter {
         }
         HeatmapPrinter {
             map: HeatMap::new(),
-            path,
+            file,
             caption,
             hosts: Vec::new(),
             killed: 0,
@@ -133,13 +133,8 @@ impl Print for HeatmapPrinter {
                 format!("  |  the tracer lost {} events: incomplete", counts.lost).as_bytes(),
             );
         }
-        let named = |e: io::Error| {
-            io::Error::new(e.kind(), format!("--heatmap {}: {e}", self.path.display()))
-        };
-        let file = std::fs::File::create(&self.path).map_err(named)?;
-        let mut file = io::BufWriter::new(file);
-        self.map.write_svg(&mut file, &caption).map_err(named)?;
-        file.flush().map_err(named)
+        let map = &self.map;
+        self.file.write(|out| map.write_svg(out, &caption))
     }
 }
 
@@ -532,8 +527,9 @@ struct Svg(String);
 
 impl Svg {
     fn open(&mut self, tag: &str) {
-        self.0
-            .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        self.0.push_str(XML_DECLARATION);
+        self.0.push_str(HEATMAP_MARKER);
+        self.0.push('\n');
         self.0.push_str(tag);
         self.0.push('\n');
     }

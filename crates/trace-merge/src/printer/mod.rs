@@ -20,19 +20,10 @@ use std::io::{self, Write};
 
 use crate::config::{Config, OutputMode};
 use crate::event::OpenEvent;
-use crate::info::TraceInfo;
 use crate::users::UserDb;
 
-pub use summary::{EndCounts, GroupKey};
-
-/// What a printer needs besides the event: user names and the trace's headers (its
-/// wall-clock offset, for absolute times).
-pub struct Context<'a> {
-    /// Names for uids (system, `--passwd` file, or numbers with `-N`).
-    pub users: &'a mut UserDb,
-    /// The headers of the trace the event comes from.
-    pub info: &'a TraceInfo,
-}
+pub use crate::context::Context;
+pub use summary::EndCounts;
 
 /// One output format.
 pub trait Print {
@@ -96,17 +87,18 @@ pub fn build(cfg: &Config) -> Printer {
             cfg.header,
             cfg.time,
             cfg.stdout_terminal,
+            !cfg.csv_raw,
         )),
         OutputMode::Chrome => Printer::Chrome(chrome::ChromePrinter::new()),
         OutputMode::Summary(by) => {
             Printer::Summary(Box::new(summary::SummaryPrinter::new(*by, cfg.top)))
         }
-        OutputMode::Heatmap(path) => {
+        OutputMode::Heatmap(file) => {
             let command: Vec<String> = std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             Printer::Heatmap(Box::new(heatmap::HeatmapPrinter::new(
-                path.clone(),
+                file.clone(),
                 command.join(" ").as_bytes(),
             )))
         }

@@ -33,9 +33,7 @@
 //! says so under the table, with the most any figure shown may be too high.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::fmt;
 use std::io::{self, Write};
-use std::str::FromStr;
 
 use super::{Context, Print};
 use crate::details::push_unreadable;
@@ -43,77 +41,13 @@ use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
+use crate::group_key::GroupKey;
 use crate::latency::{log2_bucket_label, LatencySketch, EXACT_LIMIT, RELATIVE_ERROR_TEXT};
 use crate::top_groups::{Over, Tally, TopGroups};
 use crate::users::UserDb;
 
 /// Groups kept at least per table (twice as many at most); more with a larger `--top`.
 const KEEP_GROUPS: usize = 1024;
-
-/// What `--summary-by` groups on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupKey {
-    /// The path opened.
-    Path,
-    /// The process name.
-    Comm,
-    /// The process id.
-    Pid,
-    /// The user.
-    User,
-    /// The errno name (`-` for opens that succeeded).
-    Errno,
-    /// The process's cgroup (`-` when the trace does not say).
-    Cgroup,
-    /// How the file was opened: `syscall`, `io_uring`, `handle` (`-` when the trace does not
-    /// say).
-    Via,
-}
-
-impl GroupKey {
-    /// The name in `--summary-by`.
-    pub fn name(self) -> &'static str {
-        match self {
-            GroupKey::Path => "path",
-            GroupKey::Comm => "comm",
-            GroupKey::Pid => "pid",
-            GroupKey::User => "user",
-            GroupKey::Errno => "errno",
-            GroupKey::Cgroup => "cgroup",
-            GroupKey::Via => "via",
-        }
-    }
-}
-
-/// A `--summary-by` value that is not a key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--summary-by: unknown key `{0}` (keys: path, comm, pid, user, errno, cgroup, via)")]
-pub struct UnknownGroupKey(pub String);
-
-impl FromStr for GroupKey {
-    type Err = UnknownGroupKey;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            GroupKey::Path,
-            GroupKey::Comm,
-            GroupKey::Pid,
-            GroupKey::User,
-            GroupKey::Errno,
-            GroupKey::Cgroup,
-            GroupKey::Via,
-        ]
-        .into_iter()
-        .find(|k| k.name() == s)
-        .ok_or_else(|| UnknownGroupKey(s.to_string()))
-    }
-}
-
-impl fmt::Display for GroupKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Counts the pipeline knows and the summary cannot see.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
