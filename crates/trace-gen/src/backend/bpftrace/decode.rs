@@ -14,7 +14,7 @@
 //! time; bpftrace may print other CPUs' events between them, so they are matched on
 //! (TID, TS_ENTRY) and K/N, never on adjacency.
 
-use super::{CHUNK, MAX_CHUNKS};
+use super::{resolve, CHUNK, MAX_CHUNKS};
 use crate::backend::{classify_line, Decoded, Decoder, TracerLine};
 use std::collections::HashMap;
 
@@ -138,6 +138,12 @@ pub struct Piece {
     pub ts_exit: u64,
     /// The process name's 16 bytes, as the kernel holds them.
     pub comm: [u8; 16],
+    /// The open flags (Linux numbering).
+    pub flags: u64,
+    /// `MODE | RESOLVE << 16 | KIND << 32 | RF << 36 | RN << 40` (see [`super::resolve`]).
+    pub packed: u64,
+    /// The path argument's address.
+    pub ptr: u64,
     /// This piece's index.
     pub k: usize,
     /// How many pieces the path has.
@@ -148,7 +154,7 @@ pub struct Piece {
 
 /// Parses the text of an `O` event (unescaped, without the final newline, after `O `).
 fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
-    let mut f = rest.splitn(11, |&b| b == b' ');
+    let mut f = rest.splitn(14, |&b| b == b' ');
     let mut next = |what: &str| f.next().ok_or_else(|| format!("no {what}"));
     let bad = |what: &str| format!("bad {what}");
     let tid = decimal(next("tid")?, false).ok_or_else(|| bad("tid"))?;
@@ -159,6 +165,9 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
     let ts_exit = decimal(next("return time")?, false).ok_or_else(|| bad("return time"))?;
     let c0 = hex_u64(next("comm")?).ok_or_else(|| bad("comm"))?;
     let c1 = hex_u64(next("comm")?).ok_or_else(|| bad("comm"))?;
+    let flags = hex_u64(next("flags")?).ok_or_else(|| bad("flags"))?;
+    let packed = hex_u64(next("details")?).ok_or_else(|| bad("details"))?;
+    let ptr = hex_u64(next("pointer")?).ok_or_else(|| bad("pointer"))?;
     let k: usize = decimal(next("piece index")?, false).ok_or_else(|| bad("piece index"))?;
     let n: usize = decimal(next("piece count")?, false).ok_or_else(|| bad("piece count"))?;
     let chunk = next("path piece")?.to_vec();
@@ -179,10 +188,125 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
         ts_entry,
         ts_exit,
         comm,
+        flags,
+        packed,
+        ptr,
         k,
         n,
         chunk,
     })
+}
+
+/// One piece of a component of a resolved path, from an `R` event: `R TID TS LEN OFF W0 W1 W2
+/// W3` (the name's bytes OFF.. as four little-endian words; the name is LEN bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NamePiece {
+    len: usize,
+    off: usize,
+    bytes: Vec<u8>,
+}
+
+/// Parses the text of an `R` event (after `R `): its open's key and the piece.
+fn parse_name_piece(rest: &[u8]) -> Result<((u32, u64), NamePiece), String> {
+    let f: Vec<&[u8]> = rest.split(|&b| b == b' ').collect();
+    let [tid, ts, len, off, w0, w1, w2, w3] = f[..] else {
+        return Err("an R event of another shape".to_owned());
+    };
+    let bad = |what: &str| format!("bad {what} in an R event");
+    let tid = decimal(tid, false).ok_or_else(|| bad("tid"))?;
+    let ts = decimal(ts, false).ok_or_else(|| bad("time"))?;
+    let len: usize = decimal(len, false).ok_or_else(|| bad("length"))?;
+    let off: usize = decimal(off, false).ok_or_else(|| bad("offset"))?;
+    if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
+        return Err(format!("a name piece at {off} of {len} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(32);
+    for w in [w0, w1, w2, w3] {
+        bytes.extend_from_slice(&hex_u64(w).ok_or_else(|| bad("word"))?.to_le_bytes());
+    }
+    bytes.truncate(len - off);
+    Ok((tid_ts(tid, ts), NamePiece { len, off, bytes }))
+}
+
+fn tid_ts(tid: u32, ts: u64) -> (u32, u64) {
+    (tid, ts)
+}
+
+/// `O_CREAT` and `__O_TMPFILE`: the calls that can create, whose mode is shown.
+const CAN_CREATE: u64 = 0o100 | 0o20000000;
+
+/// The details of an open from its first piece and its resolved path's `R` pieces (leaf
+/// first): `via:`, `flags:`, `mode:`, `resolve:`, `fault:` and `resolved:`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Details {
+    via: Option<trace_format::Via>,
+    flags: Option<u64>,
+    mode: Option<u32>,
+    resolve: Option<u64>,
+    fault: Option<u64>,
+    resolved: Option<Vec<u8>>,
+}
+
+fn details(first: &Piece, raw: &[u8], names: &[NamePiece]) -> Details {
+    use resolve::{kind, walked};
+    use trace_format::Via;
+    let p = first.packed;
+    let k = (p >> 32) & 0xf;
+    let rf = (p >> 36) & 0xf;
+    let rn = ((p >> 40) & 0xff) as usize;
+    let via = match k {
+        kind::URING_OPENAT | kind::URING_OPENAT2 => Via::IoUring,
+        kind::HANDLE => Via::Handle,
+        _ => Via::Syscall,
+    };
+    let mut d = Details {
+        via: Some(via),
+        flags: Some(first.flags),
+        mode: (first.flags & CAN_CREATE != 0).then_some((p & 0xffff) as u32),
+        resolve: matches!(k, kind::OPENAT2 | kind::URING_OPENAT2).then_some((p >> 16) & 0xffff),
+        fault: (via == Via::Syscall && first.ret == -14 && raw.is_empty()).then_some(first.ptr),
+        resolved: None,
+    };
+    if rf & walked::NO_NAME != 0 || first.ret == -14 || via == Via::Handle && first.ret < 0 {
+        return d;
+    }
+    if first.ret < 0 && raw.first() == Some(&b'/') {
+        d.resolved = Some(raw.to_vec());
+        return d;
+    }
+    if rf & walked::ROOT == 0 || names.len() != rn {
+        return d;
+    }
+    // Components, leaf first, each from its pieces (offsets 0, 32, ...).
+    let mut comps: Vec<Vec<u8>> = Vec::new();
+    for piece in names {
+        if piece.off == 0 {
+            comps.push(Vec::new());
+        }
+        match comps.last_mut() {
+            Some(c) if c.len() == piece.off => c.extend_from_slice(&piece.bytes),
+            _ => return d,
+        }
+    }
+    let mut path = Vec::new();
+    for c in comps.iter().rev() {
+        path.push(b'/');
+        path.extend_from_slice(c);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    if rf & walked::DELETED != 0 {
+        path.extend_from_slice(b" (deleted)");
+    }
+    if rf & walked::BASE != 0 {
+        if path.last() != Some(&b'/') {
+            path.push(b'/');
+        }
+        path.extend_from_slice(raw);
+    }
+    d.resolved = Some(path);
+    d
 }
 
 /// An open whose pieces are still coming.
@@ -197,12 +321,15 @@ struct Partial {
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
     partial: HashMap<(u32, u64), Partial>,
+    /// The `R` pieces of resolved paths, by open, until the open's `O` pieces are complete.
+    names: HashMap<(u32, u64), Vec<NamePiece>>,
 }
 
 impl JsonDecoder {
     /// Writes one open (entry and return lines, with trace-format's writers). `pieces` holds
-    /// the path's pieces in order; a missing one ends the path there, marked as cut.
-    fn write(first: &Piece, pieces: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+    /// the path's pieces in order; a missing one ends the path there, marked as cut. `names`
+    /// are the `R` pieces of its resolved path.
+    fn write(first: &Piece, pieces: &[Option<Vec<u8>>], names: &[NamePiece], out: &mut Vec<u8>) {
         let mut path = Vec::new();
         let mut cut = false;
         for p in pieces {
@@ -223,35 +350,39 @@ impl JsonDecoder {
         let comm_len = first.comm.iter().position(|&b| b == 0).unwrap_or(16);
         let comm = &first.comm[..comm_len];
         let tid = Some(first.tid);
-        if cut {
-            trace_format::write_truncated_entry(
-                out,
-                first.uid,
-                first.pid,
-                tid,
-                Some(comm),
-                &path,
-                first.ts_entry,
-            );
-        } else {
-            trace_format::write_entry(
-                out,
-                first.uid,
-                first.pid,
-                tid,
-                Some(comm),
-                &path,
-                first.ts_entry,
-            );
-        }
-        trace_format::write_return(
+        let d = details(first, &path, names);
+        trace_format::write_entry_line(
             out,
-            first.uid,
-            first.pid,
-            tid,
-            None,
-            first.ret,
-            first.ts_exit,
+            &trace_format::EntryLine {
+                uid: first.uid,
+                pid: first.pid,
+                tid,
+                comm: Some(comm),
+                path: &path,
+                path_truncated: cut,
+                ts: first.ts_entry,
+                flags: d.flags,
+                resolve: d.resolve,
+                mode: d.mode,
+                via: d.via,
+                fault: d.fault,
+                ..Default::default()
+            },
+        );
+        trace_format::write_return_line(
+            out,
+            &trace_format::ReturnLine {
+                uid: first.uid,
+                pid: first.pid,
+                tid,
+                comm: None,
+                ret: first.ret,
+                ts: first.ts_exit,
+                resolved: d.resolved.as_deref(),
+                // A failure's directory joined with a cut name is cut too.
+                resolved_truncated: cut && d.resolved.is_some() && first.ret < 0,
+                killed: None,
+            },
         );
     }
 
@@ -260,7 +391,8 @@ impl JsonDecoder {
         let key = (piece.tid, piece.ts_entry);
         if piece.n == 1 && !self.partial.contains_key(&key) {
             let chunk = Some(piece.chunk.clone());
-            Self::write(&piece, &[chunk], out);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&piece, &[chunk], &names, out);
             return Ok(());
         }
         let entry = self.partial.entry(key).or_insert_with(|| Partial {
@@ -282,7 +414,8 @@ impl JsonDecoder {
         entry.received += 1;
         if entry.received == entry.first.n {
             let done = self.partial.remove(&key).expect("present");
-            Self::write(&done.first, &done.parts, out);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&done.first, &done.parts, &names, out);
         }
         Ok(())
     }
@@ -295,6 +428,15 @@ impl JsonDecoder {
         if let Some(rest) = text.strip_prefix(b"O ") {
             return match parse_piece(rest).and_then(|p| self.piece(p, out)) {
                 Ok(()) => Decoded::Trace,
+                Err(why) => Decoded::Malformed(why),
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"R ") {
+            return match parse_name_piece(rest) {
+                Ok((key, piece)) => {
+                    self.names.entry(key).or_default().push(piece);
+                    Decoded::Trace
+                }
                 Err(why) => Decoded::Malformed(why),
             };
         }
@@ -345,8 +487,11 @@ impl Decoder for JsonDecoder {
         let mut left: Vec<Partial> = self.partial.drain().map(|(_, p)| p).collect();
         left.sort_by_key(|p| p.first.ts_entry);
         for p in &left {
-            Self::write(&p.first, &p.parts, out);
+            let key = (p.first.tid, p.first.ts_entry);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&p.first, &p.parts, &names, out);
         }
+        self.names.clear();
         left.len() as u64
     }
 }
@@ -397,7 +542,7 @@ mod tests {
     ) -> Vec<u8> {
         let (c0, c1) = comm_words(comm);
         let mut d = format!(
-            "O {tid} {tid} 1000 {ret} {ts} {} {c0:x} {c1:x} {k} {n} ",
+            "O {tid} {tid} 1000 {ret} {ts} {} {c0:x} {c1:x} 8000 0 7ffc0 {k} {n} ",
             ts + 5
         )
         .into_bytes();
@@ -415,14 +560,39 @@ mod tests {
     }
 
     /// The lines trace-format's writers make for these values.
+    /// (Flags O_LARGEFILE, an open(2) without a resolved path.)
     fn canonical(tid: u32, ts: u64, comm: &[u8], path: &[u8], ret: i64, cut: bool) -> Vec<u8> {
         let mut o = Vec::new();
-        if cut {
-            trace_format::write_truncated_entry(&mut o, 1000, tid, Some(tid), Some(comm), path, ts);
-        } else {
-            trace_format::write_entry(&mut o, 1000, tid, Some(tid), Some(comm), path, ts);
-        }
-        trace_format::write_return(&mut o, 1000, tid, Some(tid), None, ret, ts + 5);
+        trace_format::write_entry_line(
+            &mut o,
+            &trace_format::EntryLine {
+                uid: 1000,
+                pid: tid,
+                tid: Some(tid),
+                comm: Some(comm),
+                path,
+                path_truncated: cut,
+                ts,
+                flags: Some(0x8000),
+                via: Some(trace_format::Via::Syscall),
+                ..Default::default()
+            },
+        );
+        // A failed absolute name is its own resolved path.
+        let resolved = (ret < 0 && ret != -14 && path.first() == Some(&b'/')).then_some(path);
+        trace_format::write_return_line(
+            &mut o,
+            &trace_format::ReturnLine {
+                uid: 1000,
+                pid: tid,
+                tid: Some(tid),
+                ret,
+                ts: ts + 5,
+                resolved,
+                resolved_truncated: cut && resolved.is_some(),
+                ..Default::default()
+            },
+        );
         o
     }
 
@@ -467,7 +637,7 @@ mod tests {
         assert_eq!(out, canonical(7, 100, b"cat", b"/etc/hostname", 3, false));
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "=> uid: 1000 pid: 7 tid: 7 comm: cat open: /etc/hostname 100\n\
+            "=> uid: 1000 pid: 7 tid: 7 flags: 0x8000 via: syscall comm: cat open: /etc/hostname 100\n\
              <= uid: 1000 pid: 7 tid: 7 ret: 3 105\n"
         );
     }
@@ -499,7 +669,9 @@ mod tests {
     #[test]
     fn a_full_16_byte_comm_is_exact() {
         let (out, _, _) = decode(&[event(1, 1, b"0123456789abcde", 0, 0, 1, b"/x")]);
-        assert!(out.starts_with(b"=> uid: 1000 pid: 1 tid: 1 comm: 0123456789abcde open: /x 1\n"));
+        assert!(out.starts_with(
+            b"=> uid: 1000 pid: 1 tid: 1 flags: 0x8000 via: syscall comm: 0123456789abcde open: /x 1\n"
+        ));
     }
 
     /// The events of an open of `path`, cut into pieces as the script does.
@@ -568,7 +740,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let (out, _, _) = decode(&lines);
         assert_eq!(out, canonical(1, 2, b"t", &p175, -2, false));
-        // 4300 bytes: the script reads 49 full pieces (4263 bytes): cut, marked.
+        // 4300 bytes: the script reads 66 full pieces (4158 bytes): cut, marked.
         let p4300 = vec![b'z'; 4300];
         let lines = pieces_of(1, 3, &p4300);
         assert_eq!(lines.len(), MAX_CHUNKS);

@@ -14,7 +14,7 @@
 //! E MESSAGE                                                    the script cannot run here
 //! ```
 
-use super::{Bpftrace, CHUNK, MAX_CHUNKS};
+use super::{resolve, Bpftrace, CHUNK, MAX_CHUNKS};
 use crate::script::{ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::fmt::Write as _;
 
@@ -90,7 +90,7 @@ impl Block {
 }
 
 /// A printf statement for `text` (no format directives, no quotes or backslashes in it).
-fn print_literal(text: &str) -> String {
+pub(super) fn print_literal(text: &str) -> String {
     debug_assert!(!text.contains(['"', '\\', '%']));
     format!("printf(\"{text}\\n\");")
 }
@@ -161,18 +161,30 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         "@n[tid] = $n;".to_owned(),
         "$n = @n[tid];".to_owned(),
         "delete(@n[tid]);".to_owned(),
+        // The resolved path (resolve.rs): R events before the O events.
+        "$d = @d[tid];".to_owned(),
+    ];
+    body.extend(resolve::walk(&resolve::WalkFrom {
+        tid: "tid",
+        ts: "@t[tid]",
+        ret: "(int64)args->ret",
+        kind: "($d.1 >> 32)",
+        dfd: "$d.2",
+        abs: "*(uint8 *)$p == 47",
+    }));
+    body.extend([
         "$k = 0;".to_owned(),
         "$c = (uint64)curtask + @commoff;".to_owned(),
         format!("while ($k < {MAX_CHUNKS}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", tid, pid, uid, args->ret,".to_owned(),
+        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", tid, pid, uid, args->ret,".to_owned(),
         format!(
-            "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $k, $n, str($p + $k * {CHUNK}, {}));",
+            "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $d.0, $d.1 | $rf << 36 | $i << 40, (uint64)$p, $k, $n, str($p + $k * {CHUNK}, {}));",
             CHUNK + 1
         ),
         "  $k++;".to_owned(),
         "}".to_owned(),
-    ];
+    ]);
     body.extend(state.iter().map(|m| format!("delete({m}[tid]);")));
     Block::new(
         &[
@@ -228,6 +240,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         "  exit();".to_owned(),
         "}".to_owned(),
     ];
+    begin.extend(resolve::begin());
     match &spec.target {
         Target::SystemWide { .. } => begin.push("@tracer = pid;".to_owned()),
         Target::Pids(pids) if follow => {
@@ -328,8 +341,13 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             )
             .when(entry_pred.clone())
             .body([
-                format!("@p[tid] = args->{};", call.path_arg),
+                if call.path_arg.is_empty() {
+                    "@p[tid] = (int8 *)0;".to_owned()
+                } else {
+                    format!("@p[tid] = args->{};", call.path_arg)
+                },
                 "@t[tid] = nsecs;".to_owned(),
+                resolve::entry_detail(call.name),
             ]),
         );
     }
@@ -339,16 +357,22 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .iter()
             .map(|c| format!("tracepoint:syscalls:sys_exit_{}", c.name))
             .collect();
-        blocks.push(exit_program(&exits, "@t[tid]", "@p[tid]", &["@p", "@t"]));
+        blocks.push(exit_program(
+            &exits,
+            "@t[tid]",
+            "@p[tid]",
+            &["@p", "@t", "@d"],
+        ));
     }
 
     if bpftrace.compat {
         let mut compat_terms = vec![format!("(curtask->thread_info.status & {TS_COMPAT:#x})")];
-        compat_terms.extend(terms);
+        compat_terms.extend(terms.clone());
         let mut body = vec!["$id = args->id;".to_owned()];
         for (name, id, arg) in IA32_OPEN_CALLS {
             body.push(format!(
-                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; @c[tid] = 1; }} // {name}"
+                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; @c[tid] = 1; {} }} // {name}",
+                resolve::ia32_entry_detail(name)
             ));
         }
         blocks.push(
@@ -368,11 +392,46 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             &["tracepoint:raw_syscalls:sys_exit".to_owned()],
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
-            &["@cp", "@t", "@c"],
+            &["@cp", "@t", "@c", "@d"],
         ));
     }
 
-    let mut maps = vec!["@p", "@t", "@n", "@commoff"];
+    if bpftrace.io_uring {
+        let mut submit = vec![format!(
+            "(args->opcode == {} || args->opcode == {})",
+            resolve::IORING_OP_OPENAT,
+            resolve::IORING_OP_OPENAT2
+        )];
+        submit.extend(terms.clone());
+        blocks.push(
+            Block::new(
+                &[
+                    "An io_uring open (IORING_OP_OPENAT, OPENAT2), in the submitting thread after its prep:",
+                    "struct io_open is the request's first member. The kernel's copy of the name is kept",
+                    "in pieces (it is freed before the completion), with the details, thread and name.",
+                ],
+                vec!["tracepoint:io_uring:io_uring_submit_req".to_owned()],
+            )
+            .when(and(submit))
+            .body(resolve::uring_submit_body()),
+        );
+        blocks.push(
+            Block::new(
+                &[
+                    "Its completion (in the submitter or an io-wq worker of the same process, which",
+                    "shares its files and fs): the result resolved, then the open's O events.",
+                ],
+                vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
+            )
+            .when(Some("@ut[args->req]".to_owned()))
+            .body(resolve::uring_complete_body()),
+        );
+    }
+
+    let mut maps = vec!["@p", "@t", "@n", "@commoff", "@d", "@mntoff"];
+    if bpftrace.io_uring {
+        maps.extend(["@ud", "@un", "@uq", "@ut"]);
+    }
     if bpftrace.compat {
         maps.extend(["@cp", "@c"]);
     }
