@@ -191,31 +191,45 @@ fn non_canonical_lines(raw: &[u8]) -> Vec<String> {
         match parse_line(line) {
             Ok(Line::Entry(e)) => {
                 let comm = e.task.comm.map(|c| c.to_bytes().into_owned());
-                let write = if e.path.is_truncated() {
-                    trace_format::write_truncated_entry
-                } else {
-                    trace_format::write_entry
-                };
-                write(
+                let cgroup = e.detail.cgroup.map(|c| c.to_bytes().into_owned());
+                trace_format::write_entry_line(
                     &mut again,
-                    e.task.uid,
-                    e.task.pid,
-                    e.task.tid,
-                    comm.as_deref(),
-                    &e.path.to_bytes(),
-                    e.ts,
+                    &trace_format::EntryLine {
+                        uid: e.task.uid,
+                        pid: e.task.pid,
+                        tid: e.task.tid,
+                        comm: comm.as_deref(),
+                        path: &e.path.to_bytes(),
+                        path_truncated: e.path.is_truncated(),
+                        ts: e.ts,
+                        flags: e.detail.flags,
+                        resolve: e.detail.resolve,
+                        mode: e.detail.mode,
+                        via: e.detail.via,
+                        fault: e.detail.fault,
+                        cgroup: cgroup.as_deref(),
+                    },
                 );
             }
             Ok(Line::Return(r)) => {
                 let comm = r.task.comm.map(|c| c.to_bytes().into_owned());
-                trace_format::write_return(
+                let resolved = r
+                    .detail
+                    .resolved
+                    .map(|t| (t.to_bytes().into_owned(), t.is_truncated()));
+                trace_format::write_return_line(
                     &mut again,
-                    r.task.uid,
-                    r.task.pid,
-                    r.task.tid,
-                    comm.as_deref(),
-                    r.ret,
-                    r.ts,
+                    &trace_format::ReturnLine {
+                        uid: r.task.uid,
+                        pid: r.task.pid,
+                        tid: r.task.tid,
+                        comm: comm.as_deref(),
+                        ret: r.ret,
+                        ts: r.ts,
+                        resolved: resolved.as_ref().map(|(b, _)| b.as_slice()),
+                        resolved_truncated: resolved.as_ref().is_some_and(|(_, t)| *t),
+                        killed: r.detail.killed,
+                    },
                 );
             }
             Ok(Line::Header(h)) => trace_format::write_header(&mut again, &h),

@@ -871,4 +871,174 @@ mod tests {
         assert!(matches!(got[1], Decoded::Malformed(_)));
         assert_eq!(left, 0);
     }
+
+    /// The `R` event of the name piece `name[off..]` (up to 32 bytes) of a `len`-byte name.
+    fn name_event(tid: u32, ts: u64, name: &[u8], off: usize) -> Vec<u8> {
+        let mut w = [0u8; 32];
+        let piece = &name[off..name.len().min(off + 32)];
+        w[..piece.len()].copy_from_slice(piece);
+        // Bytes past the name are whatever follows it in kernel memory.
+        if piece.len() < 32 {
+            w[piece.len()..].fill(0xa5);
+        }
+        let words: Vec<String> = w
+            .chunks(8)
+            .map(|c| format!("{:x}", u64::from_le_bytes(c.try_into().unwrap())))
+            .collect();
+        json(format!("R {tid} {ts} {} {off} {}\n", name.len(), words.join(" ")).as_bytes())
+    }
+
+    /// The `O` event of a whole path with these details.
+    #[allow(clippy::too_many_arguments)]
+    fn detailed_event(ret: i64, flags: u64, packed: u64, ptr: u64, path: &[u8]) -> Vec<u8> {
+        let (c0, c1) = comm_words(b"cat");
+        let mut d =
+            format!("O 7 7 0 {ret} 100 105 {c0:x} {c1:x} {flags:x} {packed:x} {ptr:x} 0 1 ")
+                .into_bytes();
+        d.extend_from_slice(path);
+        d.push(b'\n');
+        json(&d)
+    }
+
+    fn packed(mode: u64, resolve: u64, kind: u64, rf: u64, rn: u64) -> u64 {
+        mode | resolve << 16 | kind << 32 | rf << 36 | rn << 40
+    }
+
+    fn return_line(out: &[u8]) -> String {
+        String::from_utf8_lossy(out)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn resolved_paths_are_joined_from_name_pieces_leaf_first() {
+        use resolve::{kind, walked};
+        let long = [b'x'; 70];
+        // /dev/shm/<70 x>/created, leaf first; the 70-byte name in three pieces.
+        let mut lines = vec![name_event(7, 100, b"created", 0)];
+        for off in [0, 32, 64] {
+            lines.push(name_event(7, 100, &long, off));
+        }
+        lines.push(name_event(7, 100, b"shm", 0));
+        lines.push(name_event(7, 100, b"dev", 0));
+        lines.push(detailed_event(
+            3,
+            0x241,
+            packed(0o640, 0, kind::OPEN, walked::ROOT, 6),
+            0x5000,
+            b"../created",
+        ));
+        let (out, got, left) = decode(&lines);
+        assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
+        assert_eq!(left, 0);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.starts_with(
+                "=> uid: 0 pid: 7 tid: 7 flags: 0x241 mode: 0640 via: syscall comm: cat open: ../created 100\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            return_line(&out),
+            format!(
+                "<= uid: 0 pid: 7 tid: 7 resolved: \"/dev/shm/{}/created\" ret: 3 105",
+                "x".repeat(70)
+            )
+        );
+    }
+
+    #[test]
+    fn failures_deleted_files_faults_and_missing_pieces() {
+        use resolve::{kind, walked};
+        // A failure through a dirfd: the directory's path joined with the raw name.
+        let (out, _, _) = decode(&[
+            name_event(7, 100, b"b", 0),
+            name_event(7, 100, b"a", 0),
+            detailed_event(
+                -2,
+                0,
+                packed(0, 0x8, kind::OPENAT2, walked::BASE | walked::ROOT, 2),
+                1,
+                b"../x",
+            ),
+        ]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" flags: 0x0 resolve: 0x8 via: syscall "),
+            "{text}"
+        );
+        assert!(text.contains("resolved: \"/a/b/../x\" ret: -2"), "{text}");
+        // O_TMPFILE: unlinked, " (deleted)".
+        let (out, _, _) = decode(&[
+            name_event(7, 100, b"#12", 0),
+            detailed_event(
+                4,
+                0x410002,
+                packed(
+                    0o600,
+                    0,
+                    kind::URING_OPENAT,
+                    walked::DELETED | walked::ROOT,
+                    1,
+                ),
+                0,
+                b".",
+            ),
+        ]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(text.contains(" mode: 0600 via: io_uring "), "{text}");
+        assert!(
+            text.contains("resolved: \"/#12 (deleted)\" ret: 4"),
+            "{text}"
+        );
+        // An unreadable pointer: fault, no resolved path; an empty name is not a fault.
+        let (out, _, _) = decode(&[detailed_event(
+            -14,
+            0,
+            packed(0, 0, kind::OPENAT, 0, 0),
+            1,
+            b"",
+        )]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" fault: 0x1 ") && !text.contains("resolved"),
+            "{text}"
+        );
+        let (out, _, _) = decode(&[detailed_event(
+            -2,
+            0,
+            packed(0, 0, kind::OPENAT, 0, 0),
+            1,
+            b"",
+        )]);
+        assert!(!String::from_utf8_lossy(&out).contains("fault"));
+        // A piece lost (2 announced, 1 came), or a walk that never reached the root: no
+        // resolved path, never a guess.
+        for (rf, rn) in [(walked::ROOT, 2), (0, 1)] {
+            let (out, _, _) = decode(&[
+                name_event(7, 100, b"etc", 0),
+                detailed_event(3, 0, packed(0, 0, kind::OPEN, rf, rn), 1, b"/etc"),
+            ]);
+            assert!(
+                !String::from_utf8_lossy(&out).contains("resolved"),
+                "{rf} {rn}"
+            );
+        }
+        // A file the kernel names itself (a pipe): none either; a handle: `via: handle`.
+        let (out, _, _) = decode(&[detailed_event(
+            5,
+            0,
+            packed(0, 0, kind::HANDLE, walked::NO_NAME, 0),
+            0,
+            b"",
+        )]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" via: handle ") && !text.contains("resolved"),
+            "{text}"
+        );
+        assert!(!text.contains("fault"), "{text}");
+    }
 }

@@ -344,7 +344,7 @@ impl Backend for Bpftrace {
         };
         Some(format!(
             "{ia32}; {uring}; no resolved path for files the kernel names itself (pipe:[N], \
-             socket:[N], anon_inode:...) nor for paths of more than {} pieces; a 32-bit \
+             socket:[N], anon_inode:...) nor for paths of more than {} pieces (32 bytes of a name each, or a mount crossed); a 32-bit \
              process's openat2 flags are not read",
             resolve::DEPTH
         ))
@@ -431,9 +431,13 @@ mod tests {
         assert_eq!(
             s.matches("if (str($p + $off, 63) == str($p + $off, 62))")
                 .count(),
-            2
+            3
         );
-        assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
+        assert_eq!(
+            s.matches("printf(\"O ").count(),
+            3,
+            "native, ia32 and io_uring"
+        );
         assert!(s.contains("$k, $n, str($p + $k * 63, 64));"), "{s}");
         // N reaches the printing loop through a map (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.

@@ -55,7 +55,7 @@ pub mod walked {
 
 /// Iterations of the walk at most: one per piece of a component (or per mount crossed). A
 /// path that needs more gets no resolved path.
-pub const DEPTH: u32 = 64;
+pub const DEPTH: u32 = 160;
 
 /// Bytes of a name in one `R` event: four 64-bit words, printed as numbers (no string
 /// buffer on the BPF stack; trace-gen keeps the name's `len` bytes).
