@@ -381,6 +381,7 @@ mod tests {
             target,
             follow: true,
             stop_at_exit: false,
+            resolve_paths: true,
             uid: None,
             comm: None,
             buffer_size: 1 << 20,
@@ -601,6 +602,26 @@ mod tests {
         assert_eq!(b.stderr_line("stdin:1: ERROR"), StderrLine::Show);
         assert!(b.reports_processes(&spec(Target::Command)));
         assert!(!b.reports_processes(&spec(Target::SystemWide { exclude: vec![] })));
+    }
+
+    #[test]
+    fn resolved_paths_are_walked_at_every_return_unless_no_resolve() {
+        let mut sp = spec(Target::Command);
+        let s = all().script(&sp);
+        // Native, ia32 and io_uring returns: one walk each, bounded, crossing mounts.
+        assert_eq!(s.matches("printf(\"R ").count(), 3, "{s}");
+        assert_eq!(s.matches("while ($it < 160)").count(), 3);
+        assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 3);
+        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
+        assert!(s.contains("sys_enter_open_by_handle_at"));
+        assert!(s.contains("@d[tid] = ((uint64)args->how->flags,"), "{s}");
+        sp.resolve_paths = false;
+        let s = all().script(&sp);
+        assert!(
+            !s.contains("printf(\"R ") && !s.contains("mnt_mountpoint;"),
+            "{s}"
+        );
+        assert!(s.contains("printf(\"O "), "the details stay");
     }
 
     #[test]

@@ -138,8 +138,12 @@ pub struct WalkFrom<'a> {
 }
 
 /// The walk: prints the `R` events of the open `from` and leaves `$i` (their number) and
-/// `$rf` ([`walked`] bits) for its `O` event.
-pub fn walk(from: &WalkFrom) -> Vec<String> {
+/// `$rf` ([`walked`] bits) for its `O` event. Without `on` (`--no-resolve`), nothing is
+/// walked: no `R` event, `$i` and `$rf` are 0.
+pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
+    if !on {
+        return vec!["$rf = (uint64)0;".to_owned(), "$i = 0;".to_owned()];
+    }
     let WalkFrom {
         tid,
         ts,
@@ -270,21 +274,24 @@ pub fn uring_submit_body() -> Vec<String> {
 
 /// The body of `io_uring:io_uring_complete` for a request seen at submission: resolves the
 /// result ([`walk`]) and prints the open's `O` events with the submitter's thread and name.
-pub fn uring_complete_body() -> Vec<String> {
+pub fn uring_complete_body(resolve_paths: bool) -> Vec<String> {
     let max = super::MAX_CHUNKS;
     let mut b = vec![
         "$r = args->req;".to_owned(),
         "$q = @uq[$r];".to_owned(),
         "$d = @ud[$r];".to_owned(),
     ];
-    b.extend(walk(&WalkFrom {
-        tid: "$q.0",
-        ts: "@ut[$r]",
-        ret: "(int64)args->res",
-        kind: "($d.1 >> 32)",
-        dfd: "$d.2",
-        abs: "$q.2",
-    }));
+    b.extend(walk(
+        resolve_paths,
+        &WalkFrom {
+            tid: "$q.0",
+            ts: "@ut[$r]",
+            ret: "(int64)args->res",
+            kind: "($d.1 >> 32)",
+            dfd: "$d.2",
+            abs: "$q.2",
+        },
+    ));
     b.extend([
         "@n[tid] = $q.1;".to_owned(),
         "$n = @n[tid];".to_owned(),

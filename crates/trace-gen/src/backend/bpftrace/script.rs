@@ -145,7 +145,13 @@ fn and(terms: Vec<String>) -> Option<String> {
 
 /// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
-fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Block {
+fn exit_program(
+    probes: &[String],
+    guard: &str,
+    ptr: &str,
+    state: &[&str],
+    resolve_paths: bool,
+) -> Block {
     let mut body = vec![
         format!("$p = {ptr};"),
         "$n = 1;".to_owned(),
@@ -164,14 +170,17 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
         // The resolved path (resolve.rs): R events before the O events.
         "$d = @d[tid];".to_owned(),
     ];
-    body.extend(resolve::walk(&resolve::WalkFrom {
-        tid: "tid",
-        ts: "@t[tid]",
-        ret: "(int64)args->ret",
-        kind: "($d.1 >> 32)",
-        dfd: "$d.2",
-        abs: "*(uint8 *)$p == 47",
-    }));
+    body.extend(resolve::walk(
+        resolve_paths,
+        &resolve::WalkFrom {
+            tid: "tid",
+            ts: "@t[tid]",
+            ret: "(int64)args->ret",
+            kind: "($d.1 >> 32)",
+            dfd: "$d.2",
+            abs: "*(uint8 *)$p == 47",
+        },
+    ));
     body.extend([
         "$k = 0;".to_owned(),
         "$c = (uint64)curtask + @commoff;".to_owned(),
@@ -362,6 +371,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             "@t[tid]",
             "@p[tid]",
             &["@p", "@t", "@d"],
+            spec.resolve_paths,
         ));
     }
 
@@ -393,6 +403,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
             &["@cp", "@t", "@c", "@d"],
+            spec.resolve_paths,
         ));
     }
 
@@ -424,7 +435,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
             )
             .when(Some("@ut[args->req]".to_owned()))
-            .body(resolve::uring_complete_body()),
+            .body(resolve::uring_complete_body(spec.resolve_paths)),
         );
     }
 
