@@ -18,12 +18,17 @@
 #                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
 #   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
 #                        query recipes in the tests: target/duckdb-venv
+#   dpkg-dev, man-db, bash-completion, zsh, fish, python3-debian
+#                        the package tests (scripts/test-package.sh): cargo-deb's Depends
+#                        (dpkg-shlibdeps), `man -w`, each shell loading the installed
+#                        completions, the DEP-5 copyright parsed by python3-debian
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
-    make chromium fonts-dejavu-core python3-venv; do
+    make chromium fonts-dejavu-core python3-venv \
+    dpkg-dev man-db bash-completion zsh fish python3-debian; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ! command -v cargo >/dev/null 2>&1; then

@@ -4,8 +4,9 @@
 # DuckDB recipes, real bpftrace and DTrace end to end, the strace -f differential tests, stap -p2
 # elaboration, golden scripts, and SystemTap and bpftrace run for
 # real in one boot of a qemu guest on Debian's 6.1 kernel: tests/guest.rs, with the SystemTap
-# modules compiled on the host and cached in /var/cache/trace-tools), and a bounded fuzz run of
-# each fuzz target (FUZZ_SECONDS each, default 60).
+# modules compiled on the host and cached in /var/cache/trace-tools), the Debian package and
+# both installs checked for real (scripts/test-package.sh), and a bounded fuzz run of each fuzz
+# target (FUZZ_SECONDS each, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +18,7 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace
+echo "== package and install" >&2
+bash scripts/test-package.sh
 echo "== fuzz (bounded)" >&2
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh

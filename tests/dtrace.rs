@@ -102,7 +102,8 @@ fn build_with(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
 /// What every complete trace passes: the headers, every line parses, nothing lost, every
 /// entry paired with its return, returns after entries.
 fn assert_clean(t: &Trace, err: &str) {
-    assert_eq!(t.header("trace-format"), Some("1"), "{t:?}");
+    let version = trace_format::FORMAT_VERSION.to_string();
+    assert_eq!(t.header("trace-format"), Some(version.as_str()), "{t:?}");
     assert!(
         t.header("backend").unwrap().starts_with("dtrace"),
         "{:?}",
@@ -560,7 +561,8 @@ fn dtrace_hostile_names_come_out_exact_with_the_comm() {
         err.contains("dtrace: error"),
         "the probe error is shown: {err}"
     );
-    // Only the path the kernel refused for its length is marked truncated, and the unread one.
+    // Only the path the kernel refused for its length is marked truncated; the unread one
+    // is `fault: 0x0`, its path empty and not cut.
     let truncated: Vec<Vec<u8>> = raw
         .split(|&b| b == b'\n')
         .filter_map(|l| match parse_line(l) {
@@ -568,9 +570,16 @@ fn dtrace_hostile_names_come_out_exact_with_the_comm() {
             _ => None,
         })
         .collect();
-    assert_eq!(truncated.len(), 2, "{truncated:?}");
+    assert_eq!(truncated.len(), 1, "{truncated:?}");
     assert_eq!(truncated[0].len(), 4096);
-    assert!(truncated[1].is_empty());
+    let faults: Vec<u64> = raw
+        .split(|&b| b == b'\n')
+        .filter_map(|l| match parse_line(l) {
+            Ok(Line::Entry(e)) => e.detail.fault,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(faults, [0]);
     // Canonical text: no raw control byte on any line.
     assert!(raw.iter().all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f)));
 }
@@ -636,4 +645,115 @@ fn dtrace_ia32_opens_are_traced() {
         ]
     );
     assert_eq!(t.of_path("/nonexistent-ia32")[0].ret, -2);
+}
+
+/// One open of a trace with its version-2 details, entry and return paired by thread.
+#[derive(Debug)]
+struct Detailed {
+    pid: u32,
+    path: Vec<u8>,
+    flags: Option<u64>,
+    resolve: Option<u64>,
+    mode: Option<u32>,
+    via: Option<trace_format::Via>,
+    fault: Option<u64>,
+    ret: i64,
+    resolved: Option<Vec<u8>>,
+}
+
+fn detailed_opens(raw: &[u8]) -> Vec<Detailed> {
+    let mut open: std::collections::HashMap<u32, Detailed> = Default::default();
+    let mut done = Vec::new();
+    for l in raw.split(|&b| b == b'\n') {
+        match parse_line(l) {
+            Ok(Line::Entry(e)) => {
+                let d = Detailed {
+                    pid: e.task.pid,
+                    path: e.path.to_bytes().into_owned(),
+                    flags: e.detail.flags,
+                    resolve: e.detail.resolve,
+                    mode: e.detail.mode,
+                    via: e.detail.via,
+                    fault: e.detail.fault,
+                    ret: 0,
+                    resolved: None,
+                };
+                open.insert(e.task.thread_key(), d);
+            }
+            Ok(Line::Return(r)) => {
+                let mut d = open.remove(&r.task.thread_key()).expect("an entry first");
+                d.ret = r.ret;
+                d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
+                done.push(d);
+            }
+            _ => {}
+        }
+    }
+    done
+}
+
+/// tests/data/gen/every_open.c under DTrace for Linux: each of its records (what it opened,
+/// as it sees it itself: system calls, io_uring requests, open_by_handle_at) is matched by
+/// exactly one event with the same way of opening, result, path, flags, mode, `how.resolve`,
+/// fault and resolved path.
+#[test]
+fn dtrace_every_open_matches_its_own_ground_truth() {
+    let Some(dtrace) = dtrace_ready("dtrace_every_open_matches_its_own_ground_truth") else {
+        return;
+    };
+    let _lock = tracer_lock();
+    let s = Scratch::new("dt-every-open");
+    let exe = build_c(&s.0, "every_open", "cc", &[]);
+    // On tmpfs when there is one: resolution crosses a mount.
+    let top = if Path::new("/dev/shm").is_dir() {
+        format!(
+            "/dev/shm/trace-gen-e2e-dt-every-open-{}",
+            std::process::id()
+        )
+    } else {
+        s.path("top")
+    };
+    let _ = std::fs::remove_dir_all(&top);
+    let records = s.path("records");
+    let command = format!("{} {top} > {records}", exe.display());
+    let (status, t, raw, err) = traced(&dtrace, &["-c", &command]);
+    let _ = std::fs::remove_dir_all(&top);
+    assert!(status.success(), "every_open failed: {err}");
+    assert!(t.bad_lines.is_empty(), "{:?}\n{err}", t.bad_lines);
+    let truth = ground_truth(&std::fs::read(&records).unwrap());
+    assert!(truth.len() >= 13, "{truth:?}");
+    let events = detailed_opens(&raw);
+    for r in &truth {
+        let via = match r.how.as_str() {
+            "handle" => Some(trace_format::Via::Handle),
+            "io_uring" => Some(trace_format::Via::IoUring),
+            _ => None,
+        };
+        let path = r.path.clone().unwrap_or_default();
+        let matching: Vec<&Detailed> = events
+            .iter()
+            .filter(|e| e.pid == r.pid && e.via == via && e.ret == r.ret && e.path == path)
+            .collect();
+        assert_eq!(matching.len(), 1, "{r:?}\n{events:#?}");
+        let e = matching[0];
+        let creates = r.how != "handle" && r.flags & (0o100 | 0o20_000_000) != 0;
+        let fault = r
+            .fault
+            .as_deref()
+            .map(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).unwrap());
+        let want = (
+            Some(r.flags),
+            (r.resolve != 0).then_some(r.resolve),
+            creates.then_some(r.mode as u32),
+            fault,
+            r.resolved.as_deref(),
+        );
+        let got = (e.flags, e.resolve, e.mode, e.fault, e.resolved.as_deref());
+        assert_eq!(got, want, "{}: {e:?}", r.case);
+    }
+    // As many io_uring events as requests: none counted twice.
+    let uring = |how: &str| truth.iter().filter(|r| r.how == how).count();
+    let events_via = |v| events.iter().filter(|e| e.via == Some(v)).count();
+    assert_eq!(events_via(trace_format::Via::IoUring), uring("io_uring"));
+    assert_eq!(events_via(trace_format::Via::Handle), uring("handle"));
 }

@@ -45,7 +45,10 @@ fn assert_clean(t: &Trace, err: &str) {
         ],
         "{t:?}"
     );
-    assert_eq!(t.header("trace-format"), Some("1"));
+    assert_eq!(
+        t.header("trace-format"),
+        Some(trace_format::FORMAT_VERSION.to_string().as_str())
+    );
     assert!(t.header("backend").unwrap().starts_with("bpftrace"));
     assert_eq!(t.header("clock"), Some("monotonic"));
     assert!(

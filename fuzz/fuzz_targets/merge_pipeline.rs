@@ -2,7 +2,8 @@
 //! reorder window and eviction, every output format, the report) on arbitrary bytes.
 //!
 //! The first byte picks the options, so one corpus reaches every sink; the rest is the trace
-//! (split in two inputs when bit 7 is set, exercising the merged reader). Checked:
+//! (split in two inputs when bit 7 is set, exercising the merged reader; bit 6 adds the
+//! options of the version-2 details, `V2_OPTIONS`, to the format's). Checked:
 //! - nothing panics and the run succeeds (an input in memory cannot fail to read);
 //! - text formats a terminal shows (standard text, TSV columns, summaries) carry no control byte
 //!   other than `\n` and the TSV `\t`, no C1 control and no bidi control: everything from
@@ -18,7 +19,8 @@ const FORMATS: [&[&str]; 8] = [
     &[],
     &[
         "-o",
-        "time,user,uid,pid,tid,comm,path,result,ret,fd,errno,duration,duration_ns",
+        "time,user,uid,pid,tid,comm,path,result,ret,fd,errno,duration,duration_ns,host,\
+         resolved,full_path,flags,resolve,mode,via,fault,cgroup,killed",
     ],
     &["--format", "json"],
     &["--format", "csv"],
@@ -26,6 +28,22 @@ const FORMATS: [&[&str]; 8] = [
     &["--summary-by", "comm"],
     &["--sort", "duration,path", "--top", "3"],
     &["-x", "--path", "^/", "-T"],
+];
+
+/// The options of the version-2 details (resolved paths, flags, cgroups, killed opens), one
+/// set per format of `FORMATS` (bit 6 of the first byte).
+const V2_OPTIONS: [&[&str]; 8] = [
+    &["-F"],
+    &["--sort", "resolved,flags,killed,cgroup"],
+    &["--write"],
+    &[
+        "-o",
+        "path,resolved,flags,resolve,mode,via,fault,cgroup,killed,full_path",
+    ],
+    &["--summary-by", "cgroup"],
+    &["--cgroup", "."],
+    &["-F", "-o", "full_path,via,mode"],
+    &["--raw-path", "^[^/]"],
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -37,6 +55,9 @@ fuzz_target!(|data: &[u8]| {
     args.extend_from_slice(FORMATS[kind]);
     if opts & 8 != 0 {
         args.push("--unfinished");
+    }
+    if opts & 64 != 0 {
+        args.extend_from_slice(V2_OPTIONS[kind]);
     }
     if opts & 16 != 0 {
         args.extend_from_slice(&["--reorder-window", "0"]);

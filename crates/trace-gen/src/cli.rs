@@ -13,7 +13,8 @@ use clap::{ArgGroup, Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "trace-gen",
-    version,
+    // The version and the git commit it was built from (build.rs).
+    version = env!("TRACE_TOOLS_VERSION"),
     group(ArgGroup::new("tracer").args(["backend", "stap", "dtrace", "bpftrace"])),
     after_help = AFTER_HELP
 )]

@@ -52,3 +52,27 @@ fn an_unknown_kind_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--generate"));
 }
+
+/// clap_complete 4.6 writes a possible value's help inside double quotes in the fish and zsh
+/// scripts without escaping `"` (clap-rs/clap#6458 for zsh; fish alike): one `"` in a value's
+/// doc comment makes fish refuse that option's line and zsh's completion of it fail. So no
+/// value's help may hold one.
+#[test]
+fn no_possible_value_help_breaks_the_shell_completions() {
+    use clap::CommandFactory;
+    let command = trace_gen::cli::Cli::command();
+    for arg in command.get_arguments() {
+        for value in arg.get_possible_values() {
+            let help = value
+                .get_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                !help.contains('"'),
+                "--{} {}: a double quote in its help: {help}",
+                arg.get_id(),
+                value.get_name()
+            );
+        }
+    }
+}

@@ -12,7 +12,7 @@
 use crate::common::{run_tool, stap_setup, ToolOutput};
 use std::path::Path;
 use trace_gen::backend::bpftrace::{Bpftrace, LINUX_OPEN_CALLS};
-use trace_gen::backend::dtrace::DTrace;
+use trace_gen::backend::dtrace::{DTrace, KernelLayout};
 use trace_gen::backend::stap::SystemTap;
 use trace_gen::backend::Backend;
 use trace_gen::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER};
@@ -245,7 +245,7 @@ fn dtrace_scripts_match_golden_files() {
                 ..spec
             };
             let golden = format!("dtrace-{}-{name}.d", os.name());
-            errors.extend(check_golden(&golden, &DTrace.script(&spec)).err());
+            errors.extend(check_golden(&golden, &DTrace.script_for_kernel(&spec, None)).err());
         }
     }
     assert!(
@@ -615,8 +615,13 @@ fn accepted_names_are_one_d_literal() {
 fn entry_clauses(os: TargetOs) -> usize {
     match os {
         TargetOs::Solaris11 => 1,
-        // And the ia32 clause on rawtp:raw_syscalls::sys_enter.
-        TargetOs::Linux if cfg!(target_arch = "x86_64") => 3,
+        // And open_by_handle_at's, io_uring's submission and completion (when this
+        // kernel's BTF describes the request), and the ia32 clause on
+        // rawtp:raw_syscalls::sys_enter.
+        TargetOs::Linux => {
+            let uring = KernelLayout::running().is_some_and(|l| l.has_uring());
+            3 + 2 * usize::from(uring) + usize::from(cfg!(target_arch = "x86_64"))
+        }
         _ => 2,
     }
 }

@@ -20,12 +20,29 @@ Examples:
   trace-merge --format json saved.trace | jq .path              JSON Lines (or --format csv)
   trace-merge --summary saved.trace             totals, p50/p90/p99, top paths, histogram
   trace-merge --summary-by comm saved.trace     one row per process name
+  trace-merge -F saved.trace                    the resolved path in place of the argument
+  trace-merge --path '^/etc/' saved.trace       opens of files under /etc, however named
+                                                (cd /etc; cat passwd is caught)
+  trace-merge --write -o pid,comm,flags,mode,resolved saved.trace   opens that can write
+  trace-merge --cgroup '^/system.slice/nginx' --summary-by path saved.trace
+  trace-merge --summary-by cgroup saved.trace   one row per cgroup (--summary-by via: per
+                                                syscall / io_uring / handle)
   trace-merge --generate man > trace-merge.1    man page (or completions-bash|zsh|fish)
 
 Output (the standard text format, as the seed printed it):
   OPEN root 3584 /tmp/not_exists => ERROR -2 [10.17 us]
   OPEN www-data 911 /etc/hosts => FD 3 [4.20 us]
   OPEN root 40 /var/log/app.log => UNFINISHED          (with --unfinished)
+  OPEN root 41 /tmp/fifo => RESTARTED ERESTARTSYS [1.20 s]   (a signal interrupted it)
+  OPEN root 42 /tmp/fifo => KILLED SIGKILL [2.00 s]    (killed in the call: never returned)
+  OPEN root 43 \\<unreadable 0x1> => ERROR -14 [900.00 ns]  (the path pointer was unreadable)
+
+Traces of grammar version 2 may say more about each open: its resolved path, flags,
+resolve flags, mode, how it was opened (via), an unreadable pointer (fault), the cgroup,
+and whether the process was killed in the call. These are the columns resolved, full_path,
+flags, resolve, mode, via, fault, cgroup, killed (-o, --sort, CSV) and JSON keys of the
+same names (present only when the trace gave them: an old trace prints exactly as before).
+--path, --summary and -F use the resolved path when the trace has one.
 
 Escaping: paths and names are printed byte for byte (non-UTF-8 included), except what a
 terminal would act on: \\n \\t \\r for those controls, \\xHH for other C0 bytes and DEL,
@@ -56,7 +73,8 @@ Exit status:
 /// Reads raw trace lines (entry `=> ...` and return `<= ...`, see trace-format's GRAMMAR.md)
 /// from the files given, or from standard input, and prints one line per completed open.
 #[derive(Debug, Parser)]
-#[command(version, about, after_help = AFTER_HELP)]
+// The version and the git commit it was built from (build.rs).
+#[command(version = env!("TRACE_TOOLS_VERSION"), about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Trace files to read; `-` or none means standard input. FIFOs work. Several files are
     /// merged in timestamp order while streaming (wall-clock order when each has a
@@ -151,17 +169,35 @@ pub struct Cli {
     pub ok: bool,
 
     /// Keep opens whose path matches this regular expression (Rust regex syntax, searched
-    /// anywhere in the path bytes: anchor with ^...$).
+    /// anywhere in the path bytes: anchor with ^...$). The resolved path when the trace has
+    /// one (so `cd /etc; cat passwd` matches '^/etc/'), else the path argument.
     #[arg(long = "path", value_name = "REGEX", help_heading = "Filters")]
     pub path: Option<String>,
+
+    /// Keep opens whose path argument, as the program passed it (`passwd`, `../a/./b`),
+    /// matches this regular expression.
+    #[arg(long = "raw-path", value_name = "REGEX", help_heading = "Filters")]
+    pub raw_path: Option<String>,
+
+    /// Keep opens whose process's cgroup (v2 path, as in /proc/PID/cgroup) matches this
+    /// regular expression; an open whose trace has no cgroup does not match.
+    #[arg(long = "cgroup", value_name = "REGEX", help_heading = "Filters")]
+    pub cgroup: Option<String>,
+
+    /// Keep opens that can write or create a file: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC,
+    /// O_APPEND, O_TMPFILE. Opens whose trace has no flags cannot be classified: they are
+    /// left out, and the run says how many on stderr.
+    #[arg(long, help_heading = "Filters")]
+    pub write: bool,
 
     /// Keep opens that took at least this long: 250ns, 10us, 1.5ms, 2s.
     #[arg(long, value_name = "DUR", help_heading = "Filters")]
     pub min_duration: Option<String>,
 
     /// Print these columns, in this order (comma-separated): time, user, uid, pid, tid, comm,
-    /// path, result, ret, fd, errno, duration, duration_ns, host. Aligned under a header on a
-    /// terminal, tab-separated otherwise.
+    /// path, result, ret, fd, errno, duration, duration_ns, host, and from version-2 traces
+    /// resolved, full_path, flags, resolve, mode, via, fault, cgroup, killed (`-` when the
+    /// trace does not say). Aligned under a header on a terminal, tab-separated otherwise.
     #[arg(
         short = 'o',
         long = "columns",
@@ -173,6 +209,11 @@ pub struct Cli {
     /// Add a time column (seconds since the first event; see --time).
     #[arg(short = 'T', long, help_heading = "Output")]
     pub timestamps: bool,
+
+    /// Print the resolved path (the file the kernel opened) in place of the path argument,
+    /// when the trace has one: in the text format, and as the path column of -o/-T.
+    #[arg(short = 'F', long, help_heading = "Output")]
+    pub full_path: bool,
 
     /// What the time column shows (implies -T).
     #[arg(long, value_enum, value_name = "MODE", help_heading = "Output")]
@@ -229,7 +270,7 @@ pub struct Cli {
     pub heatmap: Option<PathBuf>,
 
     /// Summarize grouped by one key (implies --summary).
-    #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno"], help_heading = "Sorting and summaries")]
+    #[arg(long, value_name = "KEY", value_parser = ["path", "comm", "pid", "user", "errno", "cgroup", "via"], help_heading = "Sorting and summaries")]
     pub summary_by: Option<String>,
 
     /// Print a man page or shell completions and exit: man, completions-bash,
@@ -246,13 +287,17 @@ pub enum FormatArg {
     Text,
     /// JSON Lines: one object per open (keys: ts uid user pid tid comm comm_b64 path
     /// path_b64 path_truncated ret fd errno restarted duration_ns host; null when absent). A path that is
-    /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements.
+    /// not UTF-8 is in path_b64 exactly (base64) and in path with U+FFFD replacements. Then,
+    /// only when the trace gave them: resolved resolved_b64 flags resolve mode via fault
+    /// cgroup cgroup_b64 killed.
     Json,
     /// RFC 4180 CSV with a header row.
     Csv,
-    /// The Trace Event Format (`{"traceEvents":[...]}`) for Perfetto's UI (ui.perfetto.dev,
-    /// "Open trace file") and chrome://tracing: each open a complete event named by its path
-    /// on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    /// The Trace Event Format (one object, its traceEvents array) for Perfetto's UI
+    /// (ui.perfetto.dev, Open trace file) and chrome://tracing: each open a complete event
+    /// named by its path on its pid/tid track, in microseconds; args: ret, errno, comm, uid.
+    // No double quote in a value's help: the fish and zsh completions would break (see
+    // tests/options.rs, no_possible_value_help_breaks_the_shell_completions).
     Chrome,
 }
 

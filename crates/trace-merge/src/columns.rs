@@ -12,6 +12,10 @@ use std::fmt;
 use std::io::Write as _;
 use std::str::FromStr;
 
+use crate::details::{
+    push_hex, push_mode, push_open_flags, push_path_for_people, push_resolve_flags,
+    push_signal_name,
+};
 use crate::duration::push_human_time;
 use crate::errno::name_for_ret;
 use crate::escape::escape_into;
@@ -52,6 +56,25 @@ pub enum Column {
     DurationNs,
     /// The `# host:` header of the open's trace (`-` without one).
     Host,
+    /// The file the kernel resolved the path to (`-` when the trace does not say).
+    Resolved,
+    /// The resolved path when the trace has one, else the path argument (what `-F` shows).
+    FullPath,
+    /// The open flags, by name (`O_WRONLY|O_CREAT|O_TRUNC`).
+    Flags,
+    /// openat2's resolve flags, by name (`RESOLVE_BENEATH`).
+    Resolve,
+    /// The creation mode, octal (`0640`).
+    Mode,
+    /// How the file was opened: `syscall`, `io_uring`, `handle` (`-` when the trace does not
+    /// say; a trace that says nothing holds system calls).
+    Via,
+    /// The address of a path pointer the tracer could not read (`0x1`).
+    Fault,
+    /// The process's cgroup v2 path.
+    Cgroup,
+    /// The signal that killed the process during the call (a number, `9`).
+    Killed,
 }
 
 /// What there is to know about a column: one row of [`COLUMNS`].
@@ -77,7 +100,7 @@ pub struct ColumnDef {
 }
 
 /// Every column, in the order of [`Column`] (which `--help` follows).
-pub const COLUMNS: [ColumnDef; 14] = [
+pub const COLUMNS: [ColumnDef; 23] = [
     ColumnDef {
         column: Column::Time,
         name: "time",
@@ -159,11 +182,10 @@ pub const COLUMNS: [ColumnDef; 14] = [
         numeric: false,
         // Not a maximum: a path column that is not the last grows with long paths.
         width: 24,
-        write: |cell, ev| {
-            cell.style.text(cell.out, ev.path);
-            if ev.path_truncated && cell.style == CellStyle::Text {
-                cell.out.extend_from_slice(b"...");
-            }
+        write: |cell, ev| match cell.style {
+            // `...` when cut, and the marker of an unreadable pointer (CSV: the `fault` column).
+            CellStyle::Text => push_path_for_people(cell.out, ev, false),
+            _ => cell.style.text(cell.out, ev.path),
         },
         order: |a, b, r| by(Some(a.event.path), Some(b.event.path), r),
     },
@@ -184,6 +206,10 @@ pub const COLUMNS: [ColumnDef; 14] = [
                 cell.out
                     .extend_from_slice(if ret >= 0 { b"FD " } else { b"ERROR " });
                 push_i64(cell.out, ret);
+            }
+            Outcome::Killed { signal, .. } => {
+                cell.out.extend_from_slice(b"KILLED ");
+                push_signal_name(cell.out, signal);
             }
             Outcome::Unfinished => cell.out.extend_from_slice(b"UNFINISHED"),
         },
@@ -268,6 +294,128 @@ pub const COLUMNS: [ColumnDef; 14] = [
             None => cell.absent(),
         },
         order: |a, b, r| by(a.host, b.host, r),
+    },
+    ColumnDef {
+        column: Column::Resolved,
+        name: "resolved",
+        heading: "RESOLVED",
+        aliases: &["resolved_path"],
+        numeric: false,
+        width: 24,
+        write: |cell, ev| match &ev.detail {
+            Some(d) if d.resolved.is_some() => {
+                cell.style.text(cell.out, d.resolved.unwrap_or_default());
+                if d.resolved_truncated && cell.style == CellStyle::Text {
+                    cell.out.extend_from_slice(b"...");
+                }
+            }
+            _ => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.resolved(), b.event.resolved(), r),
+    },
+    ColumnDef {
+        column: Column::FullPath,
+        name: "full_path",
+        heading: "FULL_PATH",
+        aliases: &["fullpath"],
+        numeric: false,
+        width: 24,
+        write: |cell, ev| match cell.style {
+            CellStyle::Text => push_path_for_people(cell.out, ev, true),
+            _ => cell.style.text(cell.out, ev.best_path()),
+        },
+        order: |a, b, r| by(Some(a.event.best_path()), Some(b.event.best_path()), r),
+    },
+    ColumnDef {
+        column: Column::Flags,
+        name: "flags",
+        heading: "FLAGS",
+        aliases: &[],
+        numeric: false,
+        width: 16,
+        write: |cell, ev| match ev.flags() {
+            Some(flags) => push_open_flags(cell.out, flags),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.flags(), b.event.flags(), r),
+    },
+    ColumnDef {
+        column: Column::Resolve,
+        name: "resolve",
+        heading: "RESOLVE",
+        aliases: &[],
+        numeric: false,
+        width: 8,
+        write: |cell, ev| match ev.details().resolve {
+            Some(resolve) => push_resolve_flags(cell.out, resolve),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.details().resolve, b.event.details().resolve, r),
+    },
+    ColumnDef {
+        column: Column::Mode,
+        name: "mode",
+        heading: "MODE",
+        aliases: &[],
+        numeric: true,
+        width: 5,
+        write: |cell, ev| match ev.details().mode {
+            Some(mode) => push_mode(cell.out, mode),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.details().mode, b.event.details().mode, r),
+    },
+    ColumnDef {
+        column: Column::Via,
+        name: "via",
+        heading: "VIA",
+        aliases: &[],
+        numeric: false,
+        width: 8,
+        write: |cell, ev| match ev.details().via {
+            Some(via) => cell.out.extend_from_slice(via.name().as_bytes()),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.details().via, b.event.details().via, r),
+    },
+    ColumnDef {
+        column: Column::Fault,
+        name: "fault",
+        heading: "FAULT",
+        aliases: &[],
+        numeric: false,
+        width: 6,
+        write: |cell, ev| match ev.fault() {
+            Some(address) => push_hex(cell.out, address),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.fault(), b.event.fault(), r),
+    },
+    ColumnDef {
+        column: Column::Cgroup,
+        name: "cgroup",
+        heading: "CGROUP",
+        aliases: &[],
+        numeric: false,
+        width: 16,
+        write: |cell, ev| match ev.cgroup() {
+            Some(cgroup) => cell.style.text(cell.out, cgroup),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.cgroup(), b.event.cgroup(), r),
+    },
+    ColumnDef {
+        column: Column::Killed,
+        name: "killed",
+        heading: "KILLED",
+        aliases: &["signal"],
+        numeric: true,
+        width: 6,
+        write: |cell, ev| match ev.killed() {
+            Some(signal) => push_u64(cell.out, signal.into()),
+            None => cell.absent(),
+        },
+        order: |a, b, r| by(a.event.killed(), b.event.killed(), r),
     },
 ];
 
@@ -538,6 +686,7 @@ pub(crate) mod tests {
                 ret,
                 end_ns: start_ns + dur,
             },
+            detail: None,
         }
     }
 
@@ -628,6 +777,7 @@ pub(crate) mod tests {
             path_truncated: true,
             start_ns: 5,
             outcome: Outcome::Unfinished,
+            detail: None,
         };
         assert_eq!(cell(Column::User, &event, CellStyle::Text), "7");
         assert_eq!(cell(Column::Tid, &event, CellStyle::Text), "-");

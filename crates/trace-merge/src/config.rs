@@ -45,6 +45,9 @@ pub struct Config {
     pub reverse: bool,
     /// `--top`: the first N opens (after sorting), or N rows per summary table.
     pub top: Option<usize>,
+    /// `-F`: the text format prints the resolved path in place of the argument (the `path`
+    /// column of `-o` is then `full_path`).
+    pub full_path: bool,
 }
 
 /// What is printed: one output format.
@@ -172,6 +175,13 @@ impl Config {
         if let Some(re) = &cli.path {
             filter.path = Some(Filter::path_regex(re)?);
         }
+        if let Some(re) = &cli.raw_path {
+            filter.raw_path = Some(Filter::regex("--raw-path", re)?);
+        }
+        if let Some(re) = &cli.cgroup {
+            filter.cgroup = Some(Filter::regex("--cgroup", re)?);
+        }
+        filter.write = cli.write;
         if let Some(text) = &cli.min_duration {
             let ns = parse_duration(text).map_err(|reason| ConfigError::MinDuration {
                 value: text.clone(),
@@ -195,6 +205,16 @@ impl Config {
             None if with_time => Some([&[Column::Time][..], &Column::DEFAULT].concat()),
             None => None,
         };
+        // -F: the path column shows what the text format shows.
+        let columns = columns.map(|columns| {
+            columns
+                .into_iter()
+                .map(|c| match c {
+                    Column::Path if cli.full_path => Column::FullPath,
+                    c => c,
+                })
+                .collect::<Vec<_>>()
+        });
         let sort = match &cli.sort {
             Some(list) => parse_sort_keys(list).map_err(ConfigError::Sort)?,
             None => Vec::new(),
@@ -294,6 +314,7 @@ impl Config {
             sort,
             reverse: cli.reverse,
             top: cli.top,
+            full_path: cli.full_path,
         })
     }
 

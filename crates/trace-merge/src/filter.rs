@@ -1,5 +1,11 @@
 //! Filters: which opens to keep (`-p`, `-t`, `-u`, `-n`, `-x`, `--ok`, `--path`,
-//! `--min-duration`).
+//! `--raw-path`, `--cgroup`, `--write`, `--min-duration`).
+//!
+//! `--path` matches the path the open is about: the resolved one when the trace has it
+//! (version 2), else the argument, so `cd /etc; cat passwd` is kept by `--path '^/etc/'`.
+//! `--raw-path` matches the argument as the program passed it. `--write` keeps the opens
+//! whose flags can write or create; an open whose trace has no flags cannot be classified:
+//! it is left out and counted ([`Filter::unclassified`]), and the run says how many.
 //!
 //! Different options are AND-combined: `-p 42 -x` keeps the failed opens of pid 42. One option
 //! given several times (or with a comma list, `-p 42,43`) keeps an open that matches any of
@@ -7,6 +13,7 @@
 //! in memory and keeps output live.
 
 use regex::bytes::Regex;
+use std::cell::Cell;
 
 use crate::event::OpenEvent;
 use crate::users::UserDb;
@@ -46,9 +53,14 @@ pub enum ResultFilter {
 /// Why a filter option was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    /// `--path REGEX` did not compile.
-    #[error("--path: invalid regular expression: {0}")]
-    PathRegex(#[from] regex::Error),
+    /// A regular expression that did not compile.
+    #[error("{flag}: invalid regular expression: {error}")]
+    Regex {
+        /// `--path`, `--raw-path` or `--cgroup`.
+        flag: &'static str,
+        /// Why.
+        error: regex::Error,
+    },
 }
 
 /// The process name length the kernel keeps (TASK_COMM_LEN - 1).
@@ -70,8 +82,19 @@ pub struct Filter {
     /// `-x` / `--ok`. Unfinished opens pass only `Any`.
     pub result: ResultFilter,
     /// `--path`: a regular expression searched in the path bytes (not anchored: use `^...$`
-    /// for a whole path). Invalid UTF-8 in a path is matched byte for byte.
+    /// for a whole path): the resolved path when the trace has one, else the argument.
+    /// Invalid UTF-8 in a path is matched byte for byte.
     pub path: Option<Regex>,
+    /// `--raw-path`: the same, on the path argument as the program passed it.
+    pub raw_path: Option<Regex>,
+    /// `--cgroup`: the same, on the process's cgroup; an open whose trace has no cgroup never
+    /// matches.
+    pub cgroup: Option<Regex>,
+    /// `--write`: keep opens that can write or create ([`crate::details::can_write`]).
+    pub write: bool,
+    /// Opens `--write` left out because their trace has no flags (they passed every other
+    /// filter).
+    pub unclassified: Cell<u64>,
     /// `--min-duration`: keep opens at least this long (ns). Unfinished opens never pass.
     pub min_duration_ns: Option<u64>,
 }
@@ -79,7 +102,17 @@ pub struct Filter {
 impl Filter {
     /// Compiles `--path REGEX`.
     pub fn path_regex(pattern: &str) -> Result<Regex, FilterError> {
-        Ok(Regex::new(pattern)?)
+        Filter::regex("--path", pattern)
+    }
+
+    /// Compiles the REGEX of `flag` (`--path`, `--raw-path`, `--cgroup`).
+    pub fn regex(flag: &'static str, pattern: &str) -> Result<Regex, FilterError> {
+        Regex::new(pattern).map_err(|error| FilterError::Regex { flag, error })
+    }
+
+    /// Opens `--write` left out because their trace says nothing of their flags.
+    pub fn unclassified(&self) -> u64 {
+        self.unclassified.get()
     }
 
     /// True when nothing is filtered (the caller can skip [`Filter::matches`]).
@@ -90,6 +123,9 @@ impl Filter {
             && self.comms.is_empty()
             && self.result == ResultFilter::Any
             && self.path.is_none()
+            && self.raw_path.is_none()
+            && self.cgroup.is_none()
+            && !self.write
             && self.min_duration_ns.is_none()
     }
 
@@ -131,8 +167,28 @@ impl Filter {
             }
         }
         if let Some(re) = &self.path {
+            if !re.is_match(event.best_path()) {
+                return false;
+            }
+        }
+        if let Some(re) = &self.raw_path {
             if !re.is_match(event.path) {
                 return false;
+            }
+        }
+        if let Some(re) = &self.cgroup {
+            if !event.cgroup().is_some_and(|c| re.is_match(c)) {
+                return false;
+            }
+        }
+        if self.write {
+            match event.flags() {
+                Some(flags) if crate::details::can_write(flags) => {}
+                Some(_) => return false,
+                None => {
+                    self.unclassified.set(self.unclassified.get() + 1);
+                    return false;
+                }
             }
         }
         true
@@ -165,6 +221,7 @@ mod tests {
             path_truncated: false,
             start_ns: 1000,
             outcome,
+            detail: None,
         }
     }
 

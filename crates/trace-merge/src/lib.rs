@@ -17,6 +17,7 @@ pub mod interrupt;
 pub mod run;
 
 mod columns;
+mod details;
 mod duration;
 mod errno;
 mod escape;

@@ -130,6 +130,11 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Opens `--write` left out because the trace has no flags for them.
+    pub fn write_unclassified(&self) -> u64 {
+        self.filter.unclassified()
+    }
+
     /// Hands buffered output to the OS. Called before a read that may block on a pipe, after
     /// each open when stdout is a terminal, and at the end.
     pub fn flush(&mut self) -> io::Result<()> {

@@ -17,12 +17,16 @@
 //! having no entry. Storage is a slab of slots whose text buffers
 //! are reused, and the thread map uses a fast hasher (FxHash): no allocation per event once
 //! warmed up.
+//!
+//! The version-2 details ride along: the entry's (flags, resolve, mode, via, fault, cgroup)
+//! in its slot (numbers inline, the cgroup after the path in the slot's buffer), the return's
+//! (`resolved:`, `killed:`) taken when the two meet. A line without details costs one check.
 
-use crate::event::{OpenEvent, Outcome};
+use crate::event::{Details, OpenEvent, Outcome, Via};
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::VecDeque;
-use trace_format::{Entry, Return};
+use trace_format::{Entry, OpenDetail, Return, ReturnDetail};
 
 const NIL: u32 = u32::MAX;
 
@@ -51,7 +55,108 @@ pub struct PairStats {
     pub peak_pending: u64,
 }
 
-/// A pending entry. Its text lives in `buf`: the comm, then the path.
+/// The numeric details of an entry line; its cgroup is in the slot's buffer.
+#[derive(Debug, Clone, Copy)]
+struct EntryDetail {
+    flags: Option<u64>,
+    resolve: Option<u64>,
+    mode: Option<u32>,
+    via: Option<Via>,
+    fault: Option<u64>,
+    has_cgroup: bool,
+}
+
+impl EntryDetail {
+    /// The details of an entry line, or `None` when it has none (every version-1 line): one
+    /// branch on the hot path, the copy out of line.
+    #[inline]
+    fn of(d: &OpenDetail<'_>) -> Option<EntryDetail> {
+        let any = d.flags.is_some()
+            | d.resolve.is_some()
+            | d.mode.is_some()
+            | d.via.is_some()
+            | d.fault.is_some()
+            | d.cgroup.is_some();
+        if any {
+            Some(EntryDetail::copy(d))
+        } else {
+            None
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy(d: &OpenDetail<'_>) -> EntryDetail {
+        EntryDetail {
+            flags: d.flags,
+            resolve: d.resolve,
+            mode: d.mode,
+            via: d.via,
+            fault: d.fault,
+            has_cgroup: d.cgroup.is_some(),
+        }
+    }
+}
+
+/// What a return line says beyond its value, owned, for a return held until its entry comes.
+#[derive(Debug)]
+struct HeldDetail {
+    killed: Option<u32>,
+    resolved: Option<Vec<u8>>,
+    resolved_truncated: bool,
+}
+
+/// A return's details as the event needs them: the resolved path (decoded) and its cut mark.
+type Resolved<'a> = Option<(&'a [u8], bool)>;
+
+/// The event's details from an entry's (`entry`, with its cgroup) and a return's (not both
+/// absent: the caller writes `None` itself, so an old line costs no copy).
+#[cold]
+#[inline(never)]
+fn join_details<'a>(
+    entry: Option<EntryDetail>,
+    cgroup: &'a [u8],
+    resolved: Resolved<'a>,
+) -> Option<Details<'a>> {
+    if entry.is_none() && resolved.is_none() {
+        return None;
+    }
+    let e = entry.unwrap_or(EntryDetail {
+        flags: None,
+        resolve: None,
+        mode: None,
+        via: None,
+        fault: None,
+        has_cgroup: false,
+    });
+    Some(Details {
+        flags: e.flags,
+        resolve: e.resolve,
+        mode: e.mode,
+        via: e.via,
+        fault: e.fault,
+        cgroup: e.has_cgroup.then_some(cgroup),
+        resolved: resolved.map(|(r, _)| r),
+        resolved_truncated: resolved.is_some_and(|(_, cut)| cut),
+    })
+}
+
+/// The outcome of a return line.
+#[inline]
+fn outcome_of(ret: i64, end_ns: u64, killed: Option<u32>) -> Outcome {
+    match killed {
+        None => Outcome::Returned { ret, end_ns },
+        Some(signal) => Outcome::Killed { signal, end_ns },
+    }
+}
+
+/// True when a return line has details.
+#[inline]
+fn has_return_detail(d: &ReturnDetail<'_>) -> bool {
+    d.resolved.is_some() || d.killed.is_some()
+}
+
+/// A pending entry. Its text lives in `buf`: the comm, then the path, then the cgroup.
 #[derive(Debug)]
 struct Slot {
     key: u32,
@@ -64,6 +169,8 @@ struct Slot {
     has_comm: bool,
     path_truncated: bool,
     comm_len: usize,
+    path_end: usize,
+    detail: Option<EntryDetail>,
     buf: Vec<u8>,
     /// Next older entry of the same thread.
     thread_next: u32,
@@ -73,12 +180,14 @@ struct Slot {
 }
 
 /// A return waiting for its late entry.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Held {
     key: u32,
     ret: i64,
     ts: u64,
     live: bool,
+    /// Its details, when it has any (boxed: held returns are rare, details rarer).
+    detail: Option<Box<HeldDetail>>,
 }
 
 /// The engine. Feed it entries and returns; it calls `emit` with each finished open.
@@ -142,7 +251,7 @@ impl Pairer {
         self.advance(e.ts);
         let key = e.task.thread_key();
         if self.held_live > 0 && self.held_per_thread.contains_key(&key) {
-            if let Some((ret, end_ns)) = self.take_held(key, e.ts) {
+            if let Some((ret, end_ns, held)) = self.take_held(key, e.ts) {
                 self.scratch.clear();
                 let mut comm_len = 0;
                 if let Some(c) = e.task.comm {
@@ -150,15 +259,29 @@ impl Pairer {
                     comm_len = self.scratch.len();
                 }
                 e.path.decode_into(&mut self.scratch);
+                let path_end = self.scratch.len();
+                if let Some(c) = e.detail.cgroup {
+                    c.decode_into(&mut self.scratch);
+                }
+                let killed = held.as_ref().and_then(|h| h.killed);
+                let resolved = held
+                    .as_ref()
+                    .and_then(|h| Some((h.resolved.as_deref()?, h.resolved_truncated)));
                 let ev = OpenEvent {
                     uid: e.task.uid,
                     pid: e.task.pid,
                     tid: e.task.tid,
                     comm: e.task.comm.map(|_| &self.scratch[..comm_len]),
-                    path: &self.scratch[comm_len..],
+                    path: &self.scratch[comm_len..path_end],
                     path_truncated: e.path.is_truncated(),
                     start_ns: e.ts,
-                    outcome: Outcome::Returned { ret, end_ns },
+                    outcome: outcome_of(ret, end_ns, killed),
+                    detail: match (EntryDetail::of(&e.detail), resolved) {
+                        (None, None) => None,
+                        (entry, resolved) => {
+                            join_details(entry, &self.scratch[path_end..], resolved)
+                        }
+                    },
                 };
                 self.stats.paired += 1;
                 return emit(&ev);
@@ -181,6 +304,13 @@ impl Pairer {
             }
             s.comm_len = s.buf.len();
             e.path.decode_into(&mut s.buf);
+            s.path_end = s.buf.len();
+            s.detail = EntryDetail::of(&e.detail);
+            if s.detail.is_some() {
+                if let Some(c) = e.detail.cgroup {
+                    c.decode_into(&mut s.buf);
+                }
+            }
         }
         let shared = self.thread_insert(key, idx);
         self.lru_push(idx);
@@ -224,11 +354,19 @@ impl Pairer {
         };
         let Some((cur, others)) = found else {
             // No entry yet: hold the return in case its entry is late.
+            let detail = has_return_detail(&r.detail).then(|| {
+                Box::new(HeldDetail {
+                    killed: r.detail.killed,
+                    resolved: r.detail.resolved.map(|t| t.to_bytes().into_owned()),
+                    resolved_truncated: r.detail.resolved.is_some_and(|t| t.is_truncated()),
+                })
+            });
             self.held.push_back(Held {
                 key,
                 ret: r.ret,
                 ts: r.ts,
                 live: true,
+                detail,
             });
             *self.held_per_thread.entry(key).or_insert(0) += 1;
             self.held_live += 1;
@@ -238,10 +376,16 @@ impl Pairer {
         self.lru_unlink(cur);
         self.pending -= 1;
         self.stats.paired += 1;
-        let result = emit(&self.slots[cur as usize].event(Outcome::Returned {
-            ret: r.ret,
-            end_ns: r.ts,
-        }));
+        let outcome = outcome_of(r.ret, r.ts, r.detail.killed);
+        let result = match r.detail.resolved {
+            None => emit(&self.slots[cur as usize].event(outcome, None)),
+            Some(text) => {
+                self.scratch.clear();
+                text.decode_into(&mut self.scratch);
+                let resolved = Some((&self.scratch[..], text.is_truncated()));
+                emit(&self.slots[cur as usize].event(outcome, resolved))
+            }
+        };
         self.release(cur);
         result?;
         if others {
@@ -270,19 +414,21 @@ impl Pairer {
         self.max_ts = self.max_ts.max(ts);
         if self.held_live > 0 {
             self.expire_held();
-        } else {
+        } else if !self.held.is_empty() {
+            // (Checked first: a held return owns its details, so clearing walks the deque.)
             self.held.clear();
         }
     }
 
     fn expire_held(&mut self) {
-        while let Some(h) = self.held.front().copied() {
+        while let Some(h) = self.held.front() {
             if h.live && h.ts.saturating_add(self.cfg.window_ns) > self.max_ts {
                 break;
             }
+            let (live, key) = (h.live, h.key);
             self.held.pop_front();
-            if h.live {
-                self.forget_held(h.key);
+            if live {
+                self.forget_held(key);
                 self.stats.returns_without_entry += 1;
             }
         }
@@ -298,8 +444,8 @@ impl Pairer {
         }
     }
 
-    /// The earliest held return of `key` at or after `ts`, removed.
-    fn take_held(&mut self, key: u32, ts: u64) -> Option<(i64, u64)> {
+    /// The earliest held return of `key` at or after `ts`, removed: its value, time and details.
+    fn take_held(&mut self, key: u32, ts: u64) -> Option<(i64, u64, Option<Box<HeldDetail>>)> {
         let i = self
             .held
             .iter()
@@ -307,10 +453,11 @@ impl Pairer {
             .filter(|(_, h)| h.live && h.key == key && h.ts >= ts)
             .min_by_key(|(_, h)| h.ts)
             .map(|(i, _)| i)?;
-        let h = self.held[i];
-        self.held[i].live = false;
+        let h = &mut self.held[i];
+        h.live = false;
+        let taken = (h.ret, h.ts, h.detail.take());
         self.forget_held(key);
-        Some((h.ret, h.ts))
+        Some(taken)
     }
 
     /// Older entries of `key` that a newer one replaced, once the window has passed, are
@@ -373,7 +520,7 @@ impl Pairer {
         } else {
             self.stats.unfinished += 1;
         }
-        let result = emit(&self.slots[idx as usize].event(Outcome::Unfinished));
+        let result = emit(&self.slots[idx as usize].event(Outcome::Unfinished, None));
         self.release(idx);
         result
     }
@@ -392,6 +539,8 @@ impl Pairer {
             has_comm: false,
             path_truncated: false,
             comm_len: 0,
+            path_end: 0,
+            detail: None,
             buf: Vec::new(),
             thread_next: NIL,
             prev: NIL,
@@ -484,16 +633,23 @@ impl Pairer {
 }
 
 impl Slot {
-    fn event(&self, outcome: Outcome) -> OpenEvent<'_> {
+    /// The open, ended by `outcome`, with the return's resolved path if any.
+    #[inline]
+    fn event<'a>(&'a self, outcome: Outcome, resolved: Resolved<'a>) -> OpenEvent<'a> {
         OpenEvent {
             uid: self.uid,
             pid: self.pid,
             tid: self.tid,
             comm: self.has_comm.then(|| &self.buf[..self.comm_len]),
-            path: &self.buf[self.comm_len..],
+            path: &self.buf[self.comm_len..self.path_end],
             path_truncated: self.path_truncated,
             start_ns: self.ts,
             outcome,
+            detail: if self.detail.is_none() && resolved.is_none() {
+                None
+            } else {
+                join_details(self.detail, &self.buf[self.path_end..], resolved)
+            },
         }
     }
 }
@@ -513,6 +669,7 @@ mod tests {
         let mut emit = |ev: &OpenEvent<'_>| -> Result<(), ()> {
             let end = match ev.outcome {
                 Outcome::Returned { ret, end_ns } => format!("{ret}@{end_ns}"),
+                Outcome::Killed { signal, end_ns } => format!("K{signal}@{end_ns}"),
                 Outcome::Unfinished => "U".to_owned(),
             };
             out.push(format!("{} {}", String::from_utf8_lossy(ev.path), end));
@@ -637,6 +794,86 @@ mod tests {
         assert_eq!(out[6], "/p9 3@500");
         assert_eq!(st.returns_without_entry, 1, "pid 0's entry was evicted");
         assert_eq!(st.unfinished, 3);
+    }
+
+    /// Runs lines through a pairer; returns "path|resolved|cgroup|flags outcome" strings.
+    fn details(window_ns: u64, lines: &[&[u8]]) -> Vec<String> {
+        let mut p = Pairer::new(PairConfig {
+            max_pending: 10,
+            window_ns,
+        });
+        let mut out = Vec::new();
+        let mut emit = |ev: &OpenEvent<'_>| -> Result<(), ()> {
+            let text = |b: Option<&[u8]>| {
+                b.map_or("-".into(), |b| String::from_utf8_lossy(b).into_owned())
+            };
+            let end = match ev.outcome {
+                Outcome::Returned { ret, .. } => ret.to_string(),
+                Outcome::Killed { signal, .. } => format!("K{signal}"),
+                Outcome::Unfinished => "U".to_owned(),
+            };
+            out.push(format!(
+                "{}|{}|{}|{:?}|{:?} {end}",
+                text(Some(ev.path)),
+                text(ev.resolved()),
+                text(ev.cgroup()),
+                ev.flags(),
+                ev.details().via.map(Via::name),
+            ));
+            assert_eq!(ev.detail.is_none(), ev.details().is_empty());
+            Ok(())
+        };
+        for l in lines {
+            match parse_line(l).unwrap() {
+                Line::Entry(e) => p.entry(&e, &mut emit).unwrap(),
+                Line::Return(r) => p.ret(&r, &mut emit).unwrap(),
+                _ => {}
+            }
+        }
+        p.finish(&mut emit).unwrap();
+        out
+    }
+
+    #[test]
+    fn details_of_the_entry_and_the_return_meet() {
+        let out = details(
+            0,
+            &[
+                br#"=> uid: 0 pid: 1 tid: 1 flags: 0x241 via: io_uring cgroup: "/a b" comm: x open: f 10"#,
+                br#"=> uid: 0 pid: 2 open: /old 11"#,
+                br#"<= uid: 0 pid: 1 tid: 1 resolved: "/tmp/f" ret: 3 20"#,
+                br#"<= uid: 0 pid: 2 killed: 9 ret: -512 30"#,
+                br#"=> uid: 0 pid: 3 flags: 0x0 open: /never 40"#,
+                br#"=> uid: 0 pid: 4 open: /plain 50"#,
+                br#"<= uid: 0 pid: 4 ret: 5 60"#,
+            ],
+        );
+        assert_eq!(
+            out,
+            [
+                r#"f|/tmp/f|/a b|Some(577)|Some("io_uring") 3"#,
+                "/old|-|-|None|None K9",
+                "/plain|-|-|None|None 5",
+                "/never|-|-|Some(0)|None U",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_held_return_keeps_its_details_until_its_entry_comes() {
+        let out = details(
+            1_000,
+            &[
+                br#"<= uid: 0 pid: 7 tid: 8 resolved: "/r\n" killed: 15 ret: -512 150"#,
+                br#"<= uid: 0 pid: 7 tid: 9 resolved: "/s" ret: 4 160"#,
+                br#"=> uid: 0 pid: 7 tid: 8 cgroup: "/c" open: late 100"#,
+                br#"=> uid: 0 pid: 7 tid: 9 open: plain 110"#,
+            ],
+        );
+        assert_eq!(
+            out,
+            ["late|/r\n|/c|None|None K15", "plain|/s|-|None|None 4",]
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Stats {
     pub pairs: PairStats,
     /// Events the tracer reported lost (`# lost: N`).
     pub lost: u64,
+    /// Opens `--write` left out because the trace has no flags for them.
+    pub write_unclassified: u64,
 }
 
 impl Stats {
@@ -32,6 +34,7 @@ impl Stats {
             && self.pairs.unfinished == 0
             && self.pairs.evicted == 0
             && self.lost == 0
+            && self.write_unclassified == 0
     }
 }
 
@@ -77,6 +80,13 @@ pub fn write_report(w: &mut dyn Write, s: &Stats, max_pending: usize) -> io::Res
             w,
             "trace-merge:   {} pending opens evicted: more than --max-pending={max_pending} in flight",
             p.evicted
+        )?;
+    }
+    if s.write_unclassified > 0 {
+        writeln!(
+            w,
+            "trace-merge:   --write: {} opens left out because the trace has no flags for them (whether they could write is unknown)",
+            s.write_unclassified
         )?;
     }
     if s.lost > 0 {

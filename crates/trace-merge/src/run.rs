@@ -241,6 +241,7 @@ fn conclude<W: Write>(
         stats.unreadable_inputs += 1;
     }
     sink.finish(info, &stats).map_err(Error::Output)?;
+    stats.write_unclassified = sink.write_unclassified();
     let _ = write_report(err, &stats, cfg.pairing.max_pending);
     Ok(Outcome {
         stats,

@@ -216,6 +216,7 @@ mod tests {
                 },
                 None => Outcome::Unfinished,
             },
+            detail: None,
         }
     }
 

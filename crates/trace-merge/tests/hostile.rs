@@ -96,6 +96,19 @@ const CLEAN: Counts = c(0, 0, 0, 0, 0);
 
 const CASES: &[Case] = &[
     Case {
+        // Version-2 fields that try to forge others from inside a quoted cgroup or resolved
+        // path, a comm that looks like details, and invalid details (counted as malformed).
+        // The fields come in a fixed order before `comm:`; a quoted value cannot hold its
+        // closing quote: nothing is forged.
+        file: "details-forgery.trace",
+        stdout: b"OPEN 0 5 /real => FD 3 [1.00 us]\n\
+                  OPEN 0 7 /comm-looks-like-flags => FD 3 [100.00 ns]\n\
+                  OPEN 0 11 x fault: 0x1 => FD 3 [100.00 ns]\n\
+                  OPEN 0 9 /p => UNFINISHED\n",
+        counts: c(3, 14, 4, 3, 1),
+        bad: &[3, 7, 10, 11],
+    },
+    Case {
         file: "truncated-lines.trace",
         stdout: b"OPEN 0 5 /ok => FD 3 [1.00 us]\n",
         counts: c(1, 6, 4, 0, 0),

@@ -883,6 +883,30 @@ fn generate_man_page_and_completions() {
     assert!(run("completions-fish").contains("complete -c trace-merge -l summary-by"));
 }
 
+/// clap_complete 4.6 writes a possible value's help inside double quotes in the fish and zsh
+/// scripts without escaping `"` (clap-rs/clap#6458 for zsh; fish alike): one `"` in a value's
+/// doc comment made fish refuse the whole `--format` line ("complete: too many arguments")
+/// and zsh's completion of the option fail. So no value's help may hold one.
+#[test]
+fn no_possible_value_help_breaks_the_shell_completions() {
+    use clap::CommandFactory;
+    let command = trace_merge::cli::Cli::command();
+    for arg in command.get_arguments() {
+        for value in arg.get_possible_values() {
+            let help = value
+                .get_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                !help.contains('"'),
+                "--{} {}: a double quote in its help: {help}",
+                arg.get_id(),
+                value.get_name()
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Several inputs
 

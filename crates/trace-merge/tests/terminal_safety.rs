@@ -71,7 +71,7 @@ fn first_active(out: &[u8], tab_ok: bool) -> Option<usize> {
     })
 }
 
-fn assert_safe(what: &str, out: &[u8], tab_ok: bool) {
+pub fn assert_safe(what: &str, out: &[u8], tab_ok: bool) {
     if let Some(i) = first_active(out, tab_ok) {
         panic!(
             "{what}: raw control at byte {i}: {:?}",
@@ -221,4 +221,90 @@ fn input_file_names_are_escaped_in_messages() {
         .output()
         .unwrap();
     assert_safe("stderr", &out.stderr, false);
+}
+
+/// The same payloads as a resolved path and a cgroup (version-2 details): escaped in the text
+/// format with -F, in columns, summaries and sorted output; exact in JSON.
+#[test]
+fn resolved_paths_and_cgroups_are_escaped_too() {
+    let mut trace = b"# trace-format: 2\n".to_vec();
+    for (i, (raw, _)) in PAYLOADS.iter().enumerate() {
+        let pid = 100 + i as u32;
+        let ts = 1000 + i as u64 * 10;
+        trace_format::write_entry_line(
+            &mut trace,
+            &trace_format::EntryLine {
+                pid,
+                tid: Some(pid),
+                path: b"x",
+                ts,
+                flags: Some(0),
+                cgroup: Some(raw),
+                ..Default::default()
+            },
+        );
+        trace_format::write_return_line(
+            &mut trace,
+            &trace_format::ReturnLine {
+                pid,
+                tid: Some(pid),
+                ret: 3,
+                ts: ts + 5,
+                resolved: Some(raw),
+                ..Default::default()
+            },
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("trace-merge-tty-v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hostile-v2.trace");
+    std::fs::write(&path, trace).unwrap();
+    let (text, _) = run(&path, &["-F"]);
+    assert_safe("-F", &text, false);
+    let text = String::from_utf8(text).unwrap();
+    for (i, (_, shown)) in PAYLOADS.iter().enumerate() {
+        let line = format!("OPEN 0 {} {shown} => FD 3 [5.00 ns]", 100 + i);
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let (cols, _) = run(
+        &path,
+        &["-o", "pid,resolved,cgroup,full_path", "--no-header"],
+    );
+    assert_safe("columns", &cols, true);
+    let cols = String::from_utf8(cols).unwrap();
+    for (i, (_, shown)) in PAYLOADS.iter().enumerate() {
+        let row = format!("{}\t{shown}\t{shown}\t{shown}", 100 + i);
+        assert!(cols.lines().any(|l| l == row), "missing {row:?} in\n{cols}");
+    }
+    for args in [
+        &["--summary"][..],
+        &["--summary-by", "cgroup"],
+        &["--summary-by", "path"],
+        &["--sort", "resolved", "-o", "resolved"],
+        &["--sort", "cgroup", "-F"],
+    ] {
+        let (stdout, stderr) = run(&path, args);
+        assert_safe(&format!("{args:?}"), &stdout, args.contains(&"-o"));
+        assert_safe(&format!("{args:?} stderr"), &stderr, false);
+        let text = String::from_utf8_lossy(&stdout);
+        assert!(
+            text.contains("\\x1b]0;owned title\\x07"),
+            "{args:?}:\n{text}"
+        );
+    }
+    let (json, _) = run(&path, &["--format", "json"]);
+    assert_safe("JSON", &json, false);
+    for (line, (raw, _)) in json
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .zip(PAYLOADS)
+    {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        assert_eq!(v["resolved"].as_str().unwrap().as_bytes(), *raw, "{v}");
+        assert_eq!(v["cgroup"].as_str().unwrap().as_bytes(), *raw, "{v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,13 +21,16 @@
 //!   so everything recorded before the stop is read before the SIGINT.
 //! - Drops and probe errors, which dtrace reports on stderr, become `# lost:` lines.
 
+mod btf;
 mod decode;
+mod detail;
 
 use super::{Backend, Decoder as DecodeLines, Env, StderrLine};
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+pub use btf::KernelLayout;
 pub use decode::Decoder;
 
 /// The DTrace backend; the dialect comes from `spec.target_os`.
@@ -71,12 +74,12 @@ impl Backend for DTrace {
             .unwrap_or_else(|| "dtrace".to_owned())
     }
 
+    /// On Linux, with the running kernel's struct offsets ([`KernelLayout::running`]).
     fn script(&self, spec: &ScriptSpec) -> String {
-        let seeds = match (&spec.target, spec.follow, spec.target_os) {
-            (Target::Pids(pids), true, TargetOs::Linux) => descendants(pids),
-            _ => Vec::new(),
-        };
-        render(spec, &seeds)
+        let layout = (spec.target_os == TargetOs::Linux && cfg!(target_os = "linux"))
+            .then(KernelLayout::running)
+            .flatten();
+        self.script_for_kernel(spec, layout.as_ref())
     }
 
     /// `-q` (only the script's own output), `-Z` (a probe this release lacks is not an
@@ -108,7 +111,7 @@ impl Backend for DTrace {
     }
 
     fn startup_note(&self, spec: &ScriptSpec) -> Option<String> {
-        (spec.target_os == TargetOs::Linux).then(|| {
+        let compat = (spec.target_os == TargetOs::Linux).then(|| {
             if traces_compat(spec.target_os) {
                 "32-bit (ia32) opens are traced through rawtp:raw_syscalls: a small probe runs \
                  on every system call of the machine while tracing"
@@ -118,7 +121,15 @@ impl Backend for DTrace {
                  them; the rawtp clauses are written for x86_64 only)"
                     .to_owned()
             }
-        })
+        });
+        let mut notes: Vec<String> = compat.into_iter().collect();
+        notes.push(detail::gaps(spec.target_os).to_owned());
+        if spec.target_os == TargetOs::Linux
+            && !KernelLayout::running().is_some_and(|l| l.has_uring())
+        {
+            notes.push(detail::NO_URING.to_owned());
+        }
+        Some(notes.join("; "))
     }
 
     /// Drops are lost events. A probe error is shown: the event it hit is in the trace, its
@@ -128,6 +139,18 @@ impl Backend for DTrace {
             Some(n) => StderrLine::Lost(n),
             None => StderrLine::Show,
         }
+    }
+}
+
+impl DTrace {
+    /// The script for `spec`; on Linux the path walk reads struct members at `layout`'s
+    /// offsets, or at D's `offsetof` without one (the golden files).
+    pub fn script_for_kernel(&self, spec: &ScriptSpec, layout: Option<&KernelLayout>) -> String {
+        let seeds = match (&spec.target, spec.follow, spec.target_os) {
+            (Target::Pids(pids), true, TargetOs::Linux) => descendants(pids),
+            _ => Vec::new(),
+        };
+        render(spec, &seeds, layout)
     }
 }
 
@@ -396,7 +419,7 @@ impl DWriter {
 
 /// The script for `spec`; `seeds` are processes (and their parents) traced from the start
 /// besides the targets: the descendants of `-p` pids, on Linux.
-fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
+fn render(spec: &ScriptSpec, seeds: &[(u32, u32)], layout: Option<&KernelLayout>) -> String {
     let os = spec.target_os;
     let filter = and(&tests(spec));
     let groups = entry_groups(os);
@@ -496,6 +519,11 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
             &[&stash, "self->ts = timestamp;"],
         );
     }
+    if os == TargetOs::Linux {
+        detail::linux_entry_clauses(&mut w);
+    } else {
+        detail::solaris_family_entry_clauses(&mut w, os);
+    }
 
     let returns: Vec<String> = groups
         .iter()
@@ -508,9 +536,16 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)]) -> String {
             ts: "self->ts",
             path: "self->path",
             ret: "(int)arg0 < 0 ? -errno : (int)arg0",
+            detail: Detail::Of(os, layout),
         },
         chunks,
     );
+    if os == TargetOs::Linux {
+        detail::linux_handle_clauses(&mut w, &filter, layout);
+        if let Some(l) = layout.filter(|l| l.has_uring()) {
+            detail::linux_uring_clauses(&mut w, &filter, l);
+        }
+    }
     if traces_compat(os) {
         compat_clauses(&mut w, &filter, chunks);
     }
@@ -529,6 +564,16 @@ struct Returns<'a> {
     path: &'a str,
     /// The return value, `-errno` on failure.
     ret: &'a str,
+    /// Which open details the return prints before its `E` record.
+    detail: Detail<'a>,
+}
+
+/// The open details of a return ([`detail`]).
+enum Detail<'a> {
+    /// None (the ia32 opens).
+    None,
+    /// Those of the dialect; on Linux with the kernel's struct offsets.
+    Of(TargetOs, Option<&'a KernelLayout>),
 }
 
 /// The return clauses: the path read in `chunks` chunks, each `copyinstr` in a clause of its
@@ -567,6 +612,21 @@ fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
     };
     if chunks == 1 {
         cut_check(w);
+    }
+    match r.detail {
+        Detail::None => {}
+        Detail::Of(TargetOs::Linux, layout) => detail::linux_return_clauses(
+            w,
+            &detail::Walk {
+                probes: returns,
+                ts,
+                ret: r.ret,
+                dfd: Some("self->dfd"),
+            },
+            path,
+            layout,
+        ),
+        Detail::Of(os, _) => detail::solaris_family_return_clauses(w, returns, os),
     }
     let record =
         format!("printf(\"E %d %d %d %d %d %d %d %d \\\"%S\\\" \\\"%S\\\"\\n\", {ts}, timestamp,");
@@ -642,6 +702,7 @@ fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
             ts: "self->cts",
             path: "self->cpath",
             ret: "(int)arg1",
+            detail: Detail::None,
         },
         chunks,
     );

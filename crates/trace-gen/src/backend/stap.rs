@@ -50,6 +50,15 @@
 //! (`scripts/guest/stap-cached`, used by the guest tests, where stap's own passes do not
 //! finish). The README's "What the tracers need" says why this is a wrapper and not an option.
 //!
+//! Not yet (trace-format 2): the script prints no open details (`flags:`, `mode:`,
+//! `resolve:`, `resolved:`, `fault:`) and does not trace io_uring or `open_by_handle_at`
+//! opens; start-up says so ([`OPEN_DETAILS_GAP`]). The way there, for whoever does it: the
+//! entry's registers give the flags, mode and dirfd as they give the path; at the return,
+//! `task_fd_lookup()` and `fullpath_struct_file()` (plus ` (deleted)` when the dentry is
+//! unhashed) the opened file, `task_cwd_path()` or the dirfd's file a failure's directory;
+//! `kprobe` on `io_openat2` and the `syscall.open_by_handle_at` tapset the other opens. Every
+//! change to the script recompiles the guest tests' four modules (about 5 minutes each).
+//!
 //! At run time stap reports its losses only on stderr, at exit: `There were N transport
 //! failures` (a full buffer) and `Number of errors: N, skipped probes: M`; each is turned into
 //! a `# lost:` line ([`Backend::stderr_line`]). On Debian 12's 6.1 kernels SystemTap 4.8's
@@ -78,6 +87,11 @@ const NOT_REPORTED: u64 = u64::MAX;
 /// The largest count of the [`EMITTED_PREFIX`] lines read (one tracer runs per trace-gen
 /// process).
 static EMITTED: AtomicU64 = AtomicU64::new(NOT_REPORTED);
+
+/// The open details of trace-format 2 the SystemTap script does not print yet.
+pub const OPEN_DETAILS_GAP: &str = "no open details with SystemTap yet: no flags, mode or \
+     resolved paths, io_uring and open_by_handle_at opens are not traced, and an unreadable \
+     path pointer shows as a cut empty name";
 
 /// The largest count of skipped probes the [`EMITTED_PREFIX`] lines gave: each skipped probe is
 /// at most one open that was never printed.
@@ -223,6 +237,12 @@ impl Backend for SystemTap {
     /// CHILD` and `P exit PID`.
     fn decoder(&self) -> Option<Box<dyn Decoder>> {
         Some(Box::new(StapLines))
+    }
+
+    /// What this backend does not write yet (trace-format 2's open details): said, never
+    /// guessed.
+    fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
+        Some(OPEN_DETAILS_GAP.to_owned())
     }
 
     /// When following (`-p`, `-c`): the run ends when the last followed process has exited.
@@ -651,6 +671,22 @@ mod tests {
             target_os: TargetOs::Linux,
             stop_at_exit: false,
             resolve_paths: true,
+        }
+    }
+
+    #[test]
+    fn the_missing_open_details_are_said_at_start_up() {
+        let note = SystemTap
+            .startup_note(&spec(Target::Command, true))
+            .expect("a start-up note");
+        for what in [
+            "flags",
+            "resolved",
+            "io_uring",
+            "open_by_handle_at",
+            "unreadable",
+        ] {
+            assert!(note.contains(what), "{what}: {note}");
         }
     }
 

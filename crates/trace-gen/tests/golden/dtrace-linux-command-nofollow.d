@@ -46,6 +46,53 @@ syscall::openat2:entry
 	self->ts = timestamp;
 }
 
+syscall::open:entry
+/self->ts/
+{
+	self->dfd = -100;
+	self->oflags = arg1;
+	self->omode = arg2;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::creat:entry
+/self->ts/
+{
+	self->dfd = -100;
+	self->oflags = 577;
+	self->omode = arg1;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::openat:entry
+/self->ts/
+{
+	self->dfd = (int)arg0;
+	self->oflags = arg2;
+	self->omode = arg3;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::openat2:entry
+/self->ts/
+{
+	self->dfd = (int)arg0;
+	self->ook = 0;
+}
+
+syscall::openat2:entry
+/self->ts/
+{
+	this->how = (uint64_t *)copyin(arg2, 24);
+	self->oflags = this->how[0];
+	self->omode = this->how[1];
+	self->oresolve = this->how[2];
+	self->ook = 1;
+}
+
 syscall::open:return,
 syscall::creat:return,
 syscall::openat:return,
@@ -68,6 +115,1060 @@ syscall::openat2:return
 	this->c = copyinstr(self->path, 257);
 	this->ok = 1;
 	this->more = strlen(this->c) == 256;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts/
+{
+	printf("O %d %d %d %d %d %d\n", tid, self->ook, self->oflags, self->oresolve, self->omode, self->path);
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts/
+{
+	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
+	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
+	this->kind = this->wret >= 0 ? 1 : 2;
+	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
+	this->go = this->kind != 0;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts/
+{
+	printf("W %d %d %d %d\n", tid, this->kind, this->go, this->unlinked);
+}
+
+syscall::open:return,
+syscall::creat:return,
+syscall::openat:return,
+syscall::openat2:return
+/self->ts/
+{
+	self->dfd = 0;
+	self->oflags = 0;
+	self->omode = 0;
+	self->oresolve = 0;
+	self->ook = 0;
 }
 
 syscall::open:return,
@@ -468,6 +1569,813 @@ syscall::openat2:return
 {
 	self->path = 0;
 	self->ts = 0;
+}
+
+syscall::open_by_handle_at:entry
+/pid == $1/
+{
+	self->hflags = arg2;
+	self->hts = timestamp;
+}
+
+syscall::open_by_handle_at:return
+/self->hts/
+{
+	printf("O %d 1 %d 0 0 0\n", tid, self->hflags);
+}
+
+syscall::open_by_handle_at:return
+/self->hts/
+{
+	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
+	this->wfd = this->wret;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
+	this->kind = this->wret >= 0 ? 1 : 0;
+	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
+	this->go = this->kind != 0;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+syscall::open_by_handle_at:return
+/self->hts && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+syscall::open_by_handle_at:return
+/self->hts/
+{
+	printf("W %d %d %d %d\n", tid, this->kind, this->go, this->unlinked);
+}
+
+syscall::open_by_handle_at:return
+/self->hts/
+{
+	printf("H %d %d %d %d %d %d \"%S\"\n", self->hts, timestamp, uid, pid, tid, (int)arg0 < 0 ? -errno : (int)arg0, execname);
+	self->hts = 0;
+	self->hflags = 0;
 }
 
 rawtp:raw_syscalls::sys_enter

@@ -40,6 +40,56 @@ syscall::openat_nocancel:entry
 	self->ts = timestamp;
 }
 
+syscall::open:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = (arg1 & 3) | (arg1 & 0x4 ? 0x800 : 0) | (arg1 & 0x8 ? 0x400 : 0) | (arg1 & 0x80 ? 0x101000 : 0) | (arg1 & 0x100 ? 0x20000 : 0) | (arg1 & 0x200 ? 0x40 : 0) | (arg1 & 0x400 ? 0x200 : 0) | (arg1 & 0x800 ? 0x80 : 0) | (arg1 & 0x20000 ? 0x100 : 0) | (arg1 & 0x100000 ? 0x10000 : 0) | (arg1 & 0x400000 ? 0x1000 : 0) | (arg1 & 0x1000000 ? 0x80000 : 0);
+	self->omode = arg2;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::open_nocancel:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = (arg1 & 3) | (arg1 & 0x4 ? 0x800 : 0) | (arg1 & 0x8 ? 0x400 : 0) | (arg1 & 0x80 ? 0x101000 : 0) | (arg1 & 0x100 ? 0x20000 : 0) | (arg1 & 0x200 ? 0x40 : 0) | (arg1 & 0x400 ? 0x200 : 0) | (arg1 & 0x800 ? 0x80 : 0) | (arg1 & 0x20000 ? 0x100 : 0) | (arg1 & 0x100000 ? 0x10000 : 0) | (arg1 & 0x400000 ? 0x1000 : 0) | (arg1 & 0x1000000 ? 0x80000 : 0);
+	self->omode = arg2;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::open_extended:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = (arg1 & 3) | (arg1 & 0x4 ? 0x800 : 0) | (arg1 & 0x8 ? 0x400 : 0) | (arg1 & 0x80 ? 0x101000 : 0) | (arg1 & 0x100 ? 0x20000 : 0) | (arg1 & 0x200 ? 0x40 : 0) | (arg1 & 0x400 ? 0x200 : 0) | (arg1 & 0x800 ? 0x80 : 0) | (arg1 & 0x20000 ? 0x100 : 0) | (arg1 & 0x100000 ? 0x10000 : 0) | (arg1 & 0x400000 ? 0x1000 : 0) | (arg1 & 0x1000000 ? 0x80000 : 0);
+	self->omode = arg4;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::openat:entry
+/self->ts/
+{
+	self->dfd = (int)arg0;
+	self->oflags = (arg2 & 3) | (arg2 & 0x4 ? 0x800 : 0) | (arg2 & 0x8 ? 0x400 : 0) | (arg2 & 0x80 ? 0x101000 : 0) | (arg2 & 0x100 ? 0x20000 : 0) | (arg2 & 0x200 ? 0x40 : 0) | (arg2 & 0x400 ? 0x200 : 0) | (arg2 & 0x800 ? 0x80 : 0) | (arg2 & 0x20000 ? 0x100 : 0) | (arg2 & 0x100000 ? 0x10000 : 0) | (arg2 & 0x400000 ? 0x1000 : 0) | (arg2 & 0x1000000 ? 0x80000 : 0);
+	self->omode = arg3;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::openat_nocancel:entry
+/self->ts/
+{
+	self->dfd = (int)arg0;
+	self->oflags = (arg2 & 3) | (arg2 & 0x4 ? 0x800 : 0) | (arg2 & 0x8 ? 0x400 : 0) | (arg2 & 0x80 ? 0x101000 : 0) | (arg2 & 0x100 ? 0x20000 : 0) | (arg2 & 0x200 ? 0x40 : 0) | (arg2 & 0x400 ? 0x200 : 0) | (arg2 & 0x800 ? 0x80 : 0) | (arg2 & 0x20000 ? 0x100 : 0) | (arg2 & 0x100000 ? 0x10000 : 0) | (arg2 & 0x400000 ? 0x1000 : 0) | (arg2 & 0x1000000 ? 0x80000 : 0);
+	self->omode = arg3;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
 syscall::open:return,
 syscall::open_nocancel:return,
 syscall::open_extended:return,
@@ -64,6 +114,30 @@ syscall::openat_nocancel:return
 	this->c = copyinstr(self->path, 257);
 	this->ok = 1;
 	this->more = strlen(this->c) == 256;
+}
+
+syscall::open:return,
+syscall::open_nocancel:return,
+syscall::open_extended:return,
+syscall::openat:return,
+syscall::openat_nocancel:return
+/self->ts/
+{
+	printf("O %d %d %d %d %d %d\n", tid, self->ook, self->oflags, self->oresolve, self->omode, self->path);
+}
+
+syscall::open:return,
+syscall::open_nocancel:return,
+syscall::open_extended:return,
+syscall::openat:return,
+syscall::openat_nocancel:return
+/self->ts/
+{
+	self->dfd = 0;
+	self->oflags = 0;
+	self->omode = 0;
+	self->oresolve = 0;
+	self->ook = 0;
 }
 
 syscall::open:return,

@@ -40,6 +40,56 @@ syscall::fsat:entry
 	self->ts = timestamp;
 }
 
+syscall::open:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = (arg1 & 3) | (arg1 & 0x8 ? 0x400 : 0) | (arg1 & 0x10 ? 0x101000 : 0) | (arg1 & 0x40 ? 0x1000 : 0) | (arg1 & 0x80 ? 0x800 : 0) | (arg1 & 0x100 ? 0x40 : 0) | (arg1 & 0x200 ? 0x200 : 0) | (arg1 & 0x400 ? 0x80 : 0) | (arg1 & 0x800 ? 0x100 : 0) | (arg1 & 0x2000 ? 0x8000 : 0) | (arg1 & 0x20000 ? 0x20000 : 0) | (arg1 & 0x800000 ? 0x80000 : 0) | (arg1 & 0x1000000 ? 0x10000 : 0);
+	self->omode = arg2;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::open64:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = (arg1 & 3) | (arg1 & 0x8 ? 0x400 : 0) | (arg1 & 0x10 ? 0x101000 : 0) | (arg1 & 0x40 ? 0x1000 : 0) | (arg1 & 0x80 ? 0x800 : 0) | (arg1 & 0x100 ? 0x40 : 0) | (arg1 & 0x200 ? 0x200 : 0) | (arg1 & 0x400 ? 0x80 : 0) | (arg1 & 0x800 ? 0x100 : 0) | (arg1 & 0x2000 ? 0x8000 : 0) | (arg1 & 0x20000 ? 0x20000 : 0) | (arg1 & 0x800000 ? 0x80000 : 0) | (arg1 & 0x1000000 ? 0x10000 : 0);
+	self->omode = arg2;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::creat:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = 577;
+	self->omode = arg1;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::creat64:entry
+/self->ts/
+{
+	self->dfd = -3041965;
+	self->oflags = 577;
+	self->omode = arg1;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
+syscall::fsat:entry
+/self->ts/
+{
+	self->dfd = (int)arg1;
+	self->oflags = (arg3 & 3) | (arg3 & 0x8 ? 0x400 : 0) | (arg3 & 0x10 ? 0x101000 : 0) | (arg3 & 0x40 ? 0x1000 : 0) | (arg3 & 0x80 ? 0x800 : 0) | (arg3 & 0x100 ? 0x40 : 0) | (arg3 & 0x200 ? 0x200 : 0) | (arg3 & 0x400 ? 0x80 : 0) | (arg3 & 0x800 ? 0x100 : 0) | (arg3 & 0x2000 ? 0x8000 : 0) | (arg3 & 0x20000 ? 0x20000 : 0) | (arg3 & 0x800000 ? 0x80000 : 0) | (arg3 & 0x1000000 ? 0x10000 : 0);
+	self->omode = arg4;
+	self->oresolve = 0;
+	self->ook = 1;
+}
+
 syscall::open:return,
 syscall::open64:return,
 syscall::creat:return,
@@ -64,6 +114,63 @@ syscall::fsat:return
 	this->c = copyinstr(self->path, 257);
 	this->ok = 1;
 	this->more = strlen(this->c) == 256;
+}
+
+syscall::open:return,
+syscall::open64:return,
+syscall::creat:return,
+syscall::creat64:return,
+syscall::fsat:return
+/self->ts/
+{
+	printf("O %d %d %d %d %d %d\n", tid, self->ook, self->oflags, self->oresolve, self->omode, self->path);
+}
+
+syscall::open:return,
+syscall::open64:return,
+syscall::creat:return,
+syscall::creat64:return,
+syscall::fsat:return
+/self->ts && errno == 0/
+{
+	printf("F %d \"%S\"\n", tid, fds[(int)arg0].fi_pathname);
+	printf("W %d 1 0 0\n", tid);
+}
+
+syscall::open:return,
+syscall::open64:return,
+syscall::creat:return,
+syscall::creat64:return,
+syscall::fsat:return
+/self->ts && errno != 0 && self->dfd == -3041965/
+{
+	printf("F %d \"%S\"\n", tid, cwd);
+	printf("W %d 2 0 0\n", tid);
+}
+
+syscall::open:return,
+syscall::open64:return,
+syscall::creat:return,
+syscall::creat64:return,
+syscall::fsat:return
+/self->ts && errno != 0 && self->dfd != -3041965/
+{
+	printf("F %d \"%S\"\n", tid, fds[self->dfd].fi_pathname);
+	printf("W %d 2 0 0\n", tid);
+}
+
+syscall::open:return,
+syscall::open64:return,
+syscall::creat:return,
+syscall::creat64:return,
+syscall::fsat:return
+/self->ts/
+{
+	self->dfd = 0;
+	self->oflags = 0;
+	self->omode = 0;
+	self->oresolve = 0;
+	self->ook = 0;
 }
 
 syscall::open:return,

@@ -13,6 +13,11 @@
 //!   (and `path_b64`, the exact bytes, when the path is not UTF-8; see `--format json`);
 //! - an open that never returned is an instant event (`"ph":"i"`, thread scope) at its entry,
 //!   with `"args":{"unfinished":true,...}`;
+//! - from a version-2 trace: a bar is named by the resolved path when the trace has one (the
+//!   argument is then in `args.path`), or by `\<unreadable 0x1>` for a path the tracer could
+//!   not read; `args` adds `flags`, `mode`, `via`, `cgroup` (as `--format json` writes them)
+//!   when the trace gives them; an open whose process was killed during the call is a bar of
+//!   category `open,killed` with `args.killed` (the signal) and a null `ret`;
 //! - the first time a process or thread is seen, and when its name changes (exec), a metadata
 //!   event (`"ph":"M"`, `process_name` / `thread_name`) names its track after its comm (a
 //!   process after its main thread's, or the first thread seen).
@@ -27,8 +32,9 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::json::{push_base64, push_json_str};
 use super::{Context, EndCounts, Print};
+use crate::details::{push_mode, push_open_flags, push_unreadable};
 use crate::errno::{name_for_ret, ErrnoName};
-use crate::event::{OpenEvent, Outcome};
+use crate::event::{Details, OpenEvent, Outcome};
 use crate::number::{push_i64, push_u64};
 use crate::users::UserDb;
 
@@ -141,15 +147,22 @@ fn push_micros(out: &mut Vec<u8>, ns: u64) {
 }
 
 fn push_open(line: &mut Vec<u8>, event: &OpenEvent<'_>, tid: u32) {
-    let path = String::from_utf8_lossy(event.path);
     line.extend_from_slice(b"{\"name\":");
-    push_json_str(line, &path);
+    match event.fault() {
+        Some(address) if event.resolved().is_none() => {
+            let mut marker = Vec::new();
+            push_unreadable(&mut marker, address);
+            push_json_str(line, &String::from_utf8_lossy(&marker));
+        }
+        _ => push_json_str(line, &String::from_utf8_lossy(event.best_path())),
+    }
     let ret = event.ret();
     line.extend_from_slice(match event.outcome {
         Outcome::Returned { ret, .. } if ret < 0 => {
             b",\"cat\":\"open,failed\",\"ph\":\"X\",\"ts\":"
         }
         Outcome::Returned { .. } => b",\"cat\":\"open\",\"ph\":\"X\",\"ts\":",
+        Outcome::Killed { .. } => b",\"cat\":\"open,killed\",\"ph\":\"X\",\"ts\":",
         Outcome::Unfinished => b",\"cat\":\"open,unfinished\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
     });
     push_micros(line, event.start_ns);
@@ -162,12 +175,17 @@ fn push_open(line: &mut Vec<u8>, event: &OpenEvent<'_>, tid: u32) {
     line.extend_from_slice(b",\"tid\":");
     push_u64(line, tid.into());
     line.extend_from_slice(b",\"args\":{");
-    match ret {
-        Some(ret) => {
+    match (ret, event.outcome) {
+        (Some(ret), _) => {
             line.extend_from_slice(b"\"ret\":");
             push_i64(line, ret);
         }
-        None => line.extend_from_slice(b"\"unfinished\":true,\"ret\":null"),
+        (None, Outcome::Killed { signal, .. }) => {
+            line.extend_from_slice(b"\"killed\":");
+            push_u64(line, signal.into());
+            line.extend_from_slice(b",\"ret\":null");
+        }
+        (None, _) => line.extend_from_slice(b"\"unfinished\":true,\"ret\":null"),
     }
     line.extend_from_slice(b",\"errno\":");
     match ret.and_then(name_for_ret) {
@@ -182,12 +200,53 @@ fn push_open(line: &mut Vec<u8>, event: &OpenEvent<'_>, tid: u32) {
     }
     line.extend_from_slice(b",\"uid\":");
     push_u64(line, event.uid.into());
+    if let Some(d) = &event.detail {
+        push_detail_args(line, event, d);
+    }
     if std::str::from_utf8(event.path).is_err() {
         line.extend_from_slice(b",\"path_b64\":\"");
         push_base64(line, event.path);
         line.push(b'"');
     }
     line.extend_from_slice(b"}}");
+}
+
+/// The args from a version-2 trace: the argument when the bar is named by the resolved
+/// path, and the flags, mode, via and cgroup the trace gave.
+#[cold]
+fn push_detail_args(line: &mut Vec<u8>, event: &OpenEvent<'_>, d: &Details<'_>) {
+    if let Some(resolved) = d.resolved {
+        line.extend_from_slice(b",\"path\":");
+        push_json_str(line, &String::from_utf8_lossy(event.path));
+        if std::str::from_utf8(resolved).is_err() {
+            line.extend_from_slice(b",\"resolved_b64\":\"");
+            push_base64(line, resolved);
+            line.push(b'"');
+        }
+    }
+    let mut text = Vec::new();
+    let arg = |line: &mut Vec<u8>, key: &[u8], value: &[u8]| {
+        line.extend_from_slice(b",\"");
+        line.extend_from_slice(key);
+        line.extend_from_slice(b"\":");
+        push_json_str(line, &String::from_utf8_lossy(value));
+    };
+    if let Some(flags) = d.flags {
+        push_open_flags(&mut text, flags);
+        arg(line, b"flags", &text);
+        text.clear();
+    }
+    if let Some(mode) = d.mode {
+        push_mode(&mut text, mode);
+        arg(line, b"mode", &text);
+        text.clear();
+    }
+    if let Some(via) = d.via {
+        arg(line, b"via", via.name().as_bytes());
+    }
+    if let Some(cgroup) = d.cgroup {
+        arg(line, b"cgroup", cgroup);
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +273,7 @@ mod tests {
             path_truncated: false,
             start_ns,
             outcome,
+            detail: None,
         }
     }
 

@@ -206,6 +206,7 @@ mod tests {
                     ret: 3,
                     end_ns: 350,
                 },
+                detail: None,
             },
             OpenEvent {
                 uid: 0,
@@ -216,6 +217,7 @@ mod tests {
                 path_truncated: false,
                 start_ns: 1_500_000_100,
                 outcome: Outcome::Unfinished,
+                detail: None,
             },
         ];
         let mut printer = CsvPrinter::new(columns, header, TimeMode::Relative, false);

@@ -52,6 +52,9 @@ pub struct HeatmapPrinter {
     /// What the map shows, under its title: the command line and the traced hosts.
     caption: Vec<u8>,
     hosts: Vec<Vec<u8>>,
+    /// Opens whose process was killed during the call: they have no latency to draw, and
+    /// the caption says how many.
+    killed: u64,
 }
 
 /// Hosts named in the caption at most.
@@ -70,6 +73,7 @@ impl HeatmapPrinter {
             path,
             caption,
             hosts: Vec::new(),
+            killed: 0,
         }
     }
 }
@@ -86,9 +90,13 @@ impl Print for HeatmapPrinter {
         event: &OpenEvent<'_>,
         ctx: &mut Context<'_>,
     ) -> io::Result<()> {
-        if let Outcome::Returned { ret, .. } = event.outcome {
-            let ns = event.duration_ns().unwrap_or(0);
-            self.map.add(event.start_ns, ns, ret < 0);
+        match event.outcome {
+            Outcome::Returned { ret, .. } => {
+                let ns = event.duration_ns().unwrap_or(0);
+                self.map.add(event.start_ns, ns, ret < 0);
+            }
+            Outcome::Killed { .. } => self.killed += 1,
+            Outcome::Unfinished => {}
         }
         if let Some(host) = &ctx.info.host {
             if self.hosts.len() < CAPTION_HOSTS && !self.hosts.contains(host) {
@@ -113,6 +121,11 @@ impl Print for HeatmapPrinter {
         if counts.unfinished > 0 {
             caption.extend_from_slice(
                 format!("  |  {} unfinished opens not drawn", counts.unfinished).as_bytes(),
+            );
+        }
+        if self.killed > 0 {
+            caption.extend_from_slice(
+                format!("  |  {} killed opens not drawn", self.killed).as_bytes(),
             );
         }
         if counts.lost > 0 {

@@ -22,6 +22,23 @@
 //! | `duration_ns`    | integer or null | null when the open never returned                     |
 //! | `host`           | string or null  | the trace's `# host:` header (several hosts merged: each open's own) |
 //!
+//! **Version-2 details.** After these, an object has a key for each detail the trace gave
+//! for that open, in this order, and no key for one it did not give (so a trace without
+//! details, every version-1 trace, prints exactly the objects above):
+//!
+//! | key            | type           | value                                                  |
+//! |----------------|----------------|--------------------------------------------------------|
+//! | `resolved`     | string         | the file the kernel opened (or, for a failure, the directory resolved against joined with the name) |
+//! | `resolved_b64` | string or null | present with `resolved`: its bytes in base64 when not UTF-8, as `path_b64` |
+//! | `flags`        | string         | open flags by name, `O_WRONLY\|O_CREAT\|O_TRUNC\|O_CLOEXEC` |
+//! | `resolve`      | string         | openat2's resolve flags by name, `RESOLVE_BENEATH`     |
+//! | `mode`         | string         | the creation mode in octal, `0640`                     |
+//! | `via`          | string         | `syscall`, `io_uring` or `handle`                      |
+//! | `fault`        | string         | the address of a path pointer the tracer could not read, `0x1` (`path` is then `""`) |
+//! | `cgroup`       | string         | the process's cgroup v2 path                           |
+//! | `cgroup_b64`   | string or null | present with `cgroup`, as `path_b64`                   |
+//! | `killed`       | integer        | the process was killed by this signal during the call: the open never returned to the program, so `ret`, `fd`, `errno` are null and `restarted` is false |
+//!
 //! **Non-UTF-8 paths.** JSON strings are Unicode, paths are bytes. When a path is valid UTF-8,
 //! `path` is exactly it and `path_b64` is null. When it is not, `path` is the lossy form (each
 //! invalid sequence replaced by U+FFFD, for reading) and `path_b64` holds the exact bytes in
@@ -37,8 +54,9 @@
 use std::io::{self, Write};
 
 use super::{Context, Print};
+use crate::details::{push_hex, push_mode, push_open_flags, push_resolve_flags};
 use crate::errno::{name_for_ret, ErrnoName};
-use crate::event::OpenEvent;
+use crate::event::{Details, OpenEvent, Outcome};
 use crate::number::{push_i64, push_u64};
 
 /// Writes one JSON object per line.
@@ -120,8 +138,48 @@ impl Print for JsonPrinter {
             Some(host) => push_json_str(line, &String::from_utf8_lossy(host)),
             None => line.extend_from_slice(b"null"),
         }
+        if let Some(detail) = &event.detail {
+            push_details(line, detail);
+        }
+        if let Outcome::Killed { signal, .. } = event.outcome {
+            line.extend_from_slice(b",\"killed\":");
+            push_u64(line, signal.into());
+        }
         line.extend_from_slice(b"}\n");
         out.write_all(line)
+    }
+}
+
+/// The keys of the details the trace gave (see the module's table).
+#[cold]
+fn push_details(out: &mut Vec<u8>, d: &Details<'_>) {
+    if let Some(resolved) = d.resolved {
+        push_bytes_pair(out, "resolved", resolved);
+    }
+    let text = |out: &mut Vec<u8>, key: &[u8], push: &dyn Fn(&mut Vec<u8>)| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key);
+        out.extend_from_slice(b"\":\"");
+        push(out);
+        out.push(b'"');
+    };
+    if let Some(flags) = d.flags {
+        text(out, b"flags", &|o| push_open_flags(o, flags));
+    }
+    if let Some(resolve) = d.resolve {
+        text(out, b"resolve", &|o| push_resolve_flags(o, resolve));
+    }
+    if let Some(mode) = d.mode {
+        text(out, b"mode", &|o| push_mode(o, mode));
+    }
+    if let Some(via) = d.via {
+        text(out, b"via", &|o| o.extend_from_slice(via.name().as_bytes()));
+    }
+    if let Some(fault) = d.fault {
+        text(out, b"fault", &|o| push_hex(o, fault));
+    }
+    if let Some(cgroup) = d.cgroup {
+        push_bytes_pair(out, "cgroup", cgroup);
     }
 }
 
@@ -265,7 +323,6 @@ pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Outcome;
     use crate::info::TraceInfo;
     use crate::users::{UserDb, UserSource};
 
@@ -291,6 +348,7 @@ mod tests {
                 ret: -2,
                 end_ns: 1_795_664_257_567_624_170,
             },
+            detail: None,
         };
         let mut users = UserDb::from_names(&[(0, "root")]);
         assert_eq!(
@@ -312,6 +370,7 @@ mod tests {
             path_truncated: true,
             start_ns: 5,
             outcome: Outcome::Unfinished,
+            detail: None,
         };
         let text = json(&event, &mut UserDb::new(UserSource::Numeric));
         assert!(

@@ -83,7 +83,7 @@ pub enum Printer {
 /// escapes CSV fields.
 pub fn build(cfg: &Config) -> Printer {
     match &cfg.output {
-        OutputMode::Text => Printer::Text(text::TextPrinter::new()),
+        OutputMode::Text => Printer::Text(text::TextPrinter::new(cfg.full_path)),
         OutputMode::Table(columns) => Printer::Table(table::TablePrinter::new(
             columns.clone(),
             cfg.stdout_terminal,

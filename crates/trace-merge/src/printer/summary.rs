@@ -15,9 +15,17 @@
 //!   (bpftrace scales in `float`; this scales in integers, `count * 52 / max`, so a bar can be
 //!   one `@` longer than bpftrace's when the float rounds down.)
 //!
-//! With `--summary-by path|comm|pid|user|errno`, the top tables are replaced by one table with
-//! a row per value of that key (count, failures, total, average and maximum time), most
-//! frequent first.
+//! With `--summary-by path|comm|pid|user|errno|cgroup|via`, the top tables are replaced by one
+//! table with a row per value of that key (count, failures, total, average and maximum time),
+//! most frequent first.
+//!
+//! From version-2 traces (an old trace prints as before): paths are grouped by the resolved
+//! path when the trace has one, else by the argument, so `b/x`, `./b/x` and `/tmp/a/b/x` are
+//! one row; a path the tracer could not read is a row of its own, `\<unreadable 0x1>`. An
+//! open whose process was killed during the call never returned: it is counted apart
+//! (`killed: N` in the totals, only when there are some), like the unfinished opens, and is
+//! in neither the failures, the latency, nor the tables. `cgroup` and `via` group by the
+//! process's cgroup and by how the file was opened (`-` when the trace does not say).
 //!
 //! Memory is bounded whatever the input: at most 4 MB of exact durations, then a fixed
 //! histogram; at most 2,048 paths, processes or groups (or twice `--top`), the busiest kept by
@@ -30,6 +38,7 @@ use std::io::{self, Write};
 use std::str::FromStr;
 
 use super::{Context, Print};
+use crate::details::push_unreadable;
 use crate::duration::human_time;
 use crate::errno::{name_for_ret, ErrnoName};
 use crate::escape::escape_into;
@@ -54,6 +63,11 @@ pub enum GroupKey {
     User,
     /// The errno name (`-` for opens that succeeded).
     Errno,
+    /// The process's cgroup (`-` when the trace does not say).
+    Cgroup,
+    /// How the file was opened: `syscall`, `io_uring`, `handle` (`-` when the trace does not
+    /// say).
+    Via,
 }
 
 impl GroupKey {
@@ -65,13 +79,15 @@ impl GroupKey {
             GroupKey::Pid => "pid",
             GroupKey::User => "user",
             GroupKey::Errno => "errno",
+            GroupKey::Cgroup => "cgroup",
+            GroupKey::Via => "via",
         }
     }
 }
 
 /// A `--summary-by` value that is not a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--summary-by: unknown key `{0}` (keys: path, comm, pid, user, errno)")]
+#[error("--summary-by: unknown key `{0}` (keys: path, comm, pid, user, errno, cgroup, via)")]
 pub struct UnknownGroupKey(pub String);
 
 impl FromStr for GroupKey {
@@ -84,6 +100,8 @@ impl FromStr for GroupKey {
             GroupKey::Pid,
             GroupKey::User,
             GroupKey::Errno,
+            GroupKey::Cgroup,
+            GroupKey::Via,
         ]
         .into_iter()
         .find(|k| k.name() == s)
@@ -127,6 +145,9 @@ pub struct SummaryPrinter {
     top: usize,
     total: Tally,
     unfinished_seen: u64,
+    killed_seen: u64,
+    /// The key of an unreadable path, built once per open that has one.
+    fault_key: Vec<u8>,
     durations: LatencySketch,
     paths: TopGroups<Vec<u8>>,
     procs: TopGroups<ProcessKey>,
@@ -149,6 +170,8 @@ impl SummaryPrinter {
             top,
             total: Tally::default(),
             unfinished_seen: 0,
+            killed_seen: 0,
+            fault_key: Vec::new(),
             durations: LatencySketch::new(),
             paths: TopGroups::new(keep, Vec::len),
             procs: TopGroups::new(keep, |(_, comm)| comm.as_ref().map_or(0, Vec::len)),
@@ -162,9 +185,25 @@ impl SummaryPrinter {
 
     /// Counts one open.
     fn add(&mut self, event: &OpenEvent<'_>) {
-        let Outcome::Returned { ret, .. } = event.outcome else {
-            self.unfinished_seen += 1;
-            return;
+        let ret = match event.outcome {
+            Outcome::Returned { ret, .. } => ret,
+            Outcome::Killed { .. } => {
+                self.killed_seen += 1;
+                return;
+            }
+            Outcome::Unfinished => {
+                self.unfinished_seen += 1;
+                return;
+            }
+        };
+        let path = match event.fault() {
+            Some(address) if event.resolved().is_none() => {
+                self.fault_key.clear();
+                self.fault_key.push(UNREADABLE_KEY);
+                self.fault_key.extend_from_slice(&address.to_le_bytes());
+                &self.fault_key[..]
+            }
+            _ => event.best_path(),
         };
         let ns = event.duration_ns().unwrap_or(0);
         self.total.add(ret, ns);
@@ -175,17 +214,22 @@ impl SummaryPrinter {
         }
         match self.by {
             None => {
-                self.paths.entry(event.path).add(ret, ns);
+                self.paths.entry(path).add(ret, ns);
                 let key = (event.pid, event.comm.map(<[u8]>::to_vec));
                 self.procs.entry(&key).add(ret, ns);
             }
             Some(by) => {
                 let value = match by {
-                    GroupKey::Path => GroupValue::Bytes(event.path.to_vec()),
+                    GroupKey::Path => GroupValue::Bytes(path.to_vec()),
                     GroupKey::Comm => GroupValue::Bytes(event.comm.unwrap_or(b"-").to_vec()),
                     GroupKey::Pid => GroupValue::Number(event.pid),
                     GroupKey::User => GroupValue::Number(event.uid),
                     GroupKey::Errno => GroupValue::Errno(errno),
+                    GroupKey::Cgroup => GroupValue::Bytes(event.cgroup().unwrap_or(b"-").to_vec()),
+                    GroupKey::Via => GroupValue::Bytes(match event.details().via {
+                        Some(via) => via.name().as_bytes().to_vec(),
+                        None => b"-".to_vec(),
+                    }),
                 };
                 self.groups.entry(&value).add(ret, ns);
             }
@@ -206,6 +250,9 @@ impl SummaryPrinter {
         }
         if t.restarted > 0 {
             write!(out, "  restarted: {}", t.restarted)?;
+        }
+        if self.killed_seen > 0 {
+            write!(out, "  killed: {}", self.killed_seen)?;
         }
         writeln!(
             out,
@@ -282,7 +329,7 @@ impl SummaryPrinter {
             )?;
             for (path, agg) in &rows {
                 label.clear();
-                escape_into(&mut label, path);
+                push_path_label(&mut label, path);
                 write_agg_row(out, agg, false, &label)?;
             }
             write_dropped_note(out, &self.paths, rows.iter().map(|r| r.1), "paths")?;
@@ -331,6 +378,9 @@ impl SummaryPrinter {
         for (value, agg) in &rows {
             label.clear();
             match value {
+                GroupValue::Bytes(bytes) if by == GroupKey::Path => {
+                    push_path_label(&mut label, bytes)
+                }
                 GroupValue::Bytes(bytes) => escape_into(&mut label, bytes),
                 GroupValue::Number(uid) if by == GroupKey::User => match users.known_name(*uid) {
                     Some(name) => escape_into(&mut label, name),
@@ -369,6 +419,21 @@ impl Print for SummaryPrinter {
         counts: &EndCounts,
     ) -> io::Result<()> {
         self.write(out, users, counts)
+    }
+}
+
+/// The first byte of the key of an unreadable path (then its address, 8 bytes little-endian):
+/// a NUL, which no file name holds.
+const UNREADABLE_KEY: u8 = 0;
+
+/// A path key as shown: escaped, or the marker of an unreadable pointer.
+fn push_path_label(label: &mut Vec<u8>, key: &[u8]) {
+    match key.split_first() {
+        Some((&UNREADABLE_KEY, address)) if address.len() == 8 => {
+            let address = u64::from_le_bytes(address.try_into().expect("8 bytes"));
+            push_unreadable(label, address);
+        }
+        _ => escape_into(label, key),
     }
 }
 
@@ -529,6 +594,7 @@ mod tests {
             path_truncated: false,
             start_ns: 0,
             outcome: Outcome::Returned { ret, end_ns: dur },
+            detail: None,
         }
     }
 

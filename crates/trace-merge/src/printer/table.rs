@@ -178,6 +178,7 @@ mod tests {
                 ret,
                 end_ns: start_ns + dur,
             },
+            detail: None,
         }
     }
 

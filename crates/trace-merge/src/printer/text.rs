@@ -8,8 +8,15 @@
 //! "To be restarted"), not as an error; a path the tracer truncated
 //! ends in `...`; control characters in the path and user name are escaped
 //! ([`crate::escape`]). Each line is built in one reusable buffer and written with one call.
+//!
+//! From version-2 traces only (an old trace never has them, so its lines are unchanged): an
+//! open whose process was killed during the call ends in `=> KILLED SIGKILL [duration]` (it
+//! never returned to the program); a path the tracer could not read shows as
+//! `\<unreadable 0x1>` ([`crate::details::push_unreadable`]); with `-F/--full-path` the
+//! resolved path replaces the argument when the trace has one.
 
 use super::{Context, Print};
+use crate::details::{push_path_for_people, push_signal_name};
 use crate::duration::push_human_time;
 use crate::escape::escape_into;
 use crate::event::{OpenEvent, Outcome};
@@ -18,6 +25,8 @@ use std::io::{self, Write};
 
 /// Writes opens as `OPEN ...` lines.
 pub struct TextPrinter {
+    /// `-F`: the resolved path in place of the argument, when there is one.
+    full_path: bool,
     line: Vec<u8>,
     /// `OPEN <escaped user> ` per uid, direct-mapped by `uid % PREFIX_SLOTS`: most events
     /// then cost no user lookup and no escaping of the name.
@@ -34,9 +43,10 @@ struct Prefix {
 }
 
 impl TextPrinter {
-    /// A printer with an empty cache.
-    pub fn new() -> TextPrinter {
+    /// A printer with an empty cache; `full_path` for `-F`.
+    pub fn new(full_path: bool) -> TextPrinter {
         TextPrinter {
+            full_path,
             line: Vec::with_capacity(512),
             prefixes: (0..PREFIX_SLOTS)
                 .map(|_| Prefix {
@@ -50,12 +60,16 @@ impl TextPrinter {
 
 /// The line from the pid on.
 #[inline]
-fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
+fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>, full_path: bool) {
     push_u64(line, u64::from(ev.pid));
     line.push(b' ');
-    escape_into(line, ev.path);
-    if ev.path_truncated {
-        line.extend_from_slice(b"...");
+    if ev.detail.is_none() {
+        escape_into(line, ev.path);
+        if ev.path_truncated {
+            line.extend_from_slice(b"...");
+        }
+    } else {
+        push_path_for_people(line, ev, full_path);
     }
     match ev.outcome {
         Outcome::Returned { ret, .. } => {
@@ -70,6 +84,13 @@ fn format_after_user(line: &mut Vec<u8>, ev: &OpenEvent<'_>) {
                 line.extend_from_slice(b" => ERROR ");
                 push_i64(line, ret);
             }
+            line.extend_from_slice(b" [");
+            push_human_time(line, ev.duration_ns().unwrap_or(0));
+            line.extend_from_slice(b"]\n");
+        }
+        Outcome::Killed { signal, .. } => {
+            line.extend_from_slice(b" => KILLED ");
+            push_signal_name(line, signal);
             line.extend_from_slice(b" [");
             push_human_time(line, ev.duration_ns().unwrap_or(0));
             line.extend_from_slice(b"]\n");
@@ -100,7 +121,7 @@ impl Print for TextPrinter {
             slot.uid = Some(ev.uid);
         }
         self.line.extend_from_slice(&slot.bytes);
-        format_after_user(&mut self.line, ev);
+        format_after_user(&mut self.line, ev, self.full_path);
         out.write_all(&self.line)
     }
 }
@@ -121,11 +142,12 @@ mod tests {
             path_truncated: false,
             start_ns: 1_795_664_257_567_614_000,
             outcome,
+            detail: None,
         }
     }
 
     fn text(events: &[OpenEvent<'_>], users: &mut UserDb) -> String {
-        let mut printer = TextPrinter::new();
+        let mut printer = TextPrinter::new(false);
         let mut out = Vec::new();
         let info = TraceInfo::default();
         for e in events {

@@ -26,7 +26,104 @@
 
 use crate::backend::{classify_line, Decoded, Decoder as DecodeLines, TracerLine};
 use std::collections::HashMap;
-use trace_format::Header;
+use trace_format::{EntryLine, Header, ReturnLine, Via};
+
+/// What the `O`, `N`, `F` and `W` records before an `E` or `H` record said about it (see
+/// `detail.rs` of the script side).
+#[derive(Debug, Default)]
+struct Detail {
+    /// The call's arguments were read (`O ... OK 1`).
+    ok: bool,
+    flags: u64,
+    resolve: u64,
+    mode: u64,
+    /// The path argument's address.
+    addr: u64,
+    /// The resolved path's components, the last one first (`N`), or the whole path (`F`).
+    names: Vec<Vec<u8>>,
+    whole: Option<Vec<u8>>,
+    /// The walk's end (`W`): what was walked, whether it stopped early, whether the file is
+    /// unlinked.
+    walk: Option<(u8, bool, bool)>,
+}
+
+/// Linux's `O_CREAT`, `__O_TMPFILE`: a call with either can create, so its mode is shown.
+const CREATES: u64 = 0o100 | 0o20_000_000;
+
+/// The version-2 details of one event, decoded.
+#[derive(Debug, Default)]
+struct Details {
+    flags: Option<u64>,
+    resolve: Option<u64>,
+    mode: Option<u32>,
+    via: Option<Via>,
+    fault: Option<u64>,
+    resolved: Option<(Vec<u8>, bool)>,
+}
+
+impl Detail {
+    /// The resolved path: a success's file (with d_path's ` (deleted)` for an unlinked one),
+    /// or a failure's directory joined with the name (an absolute name as it is); with
+    /// whether it is cut.
+    fn resolved(&self, ret: i64, name: Option<(&[u8], bool)>) -> Option<(Vec<u8>, bool)> {
+        let (kind, cut, unlinked) = self.walk?;
+        let base = match &self.whole {
+            // fds[].fi_pathname and cwd print "<unknown>" and the like when they cannot say.
+            Some(whole) => whole.starts_with(b"/").then(|| whole.clone())?,
+            None => {
+                let mut p = Vec::new();
+                for n in self.names.iter().rev() {
+                    p.push(b'/');
+                    p.extend_from_slice(n);
+                }
+                if p.is_empty() {
+                    p.push(b'/');
+                }
+                p
+            }
+        };
+        match (kind, ret >= 0, name) {
+            (1, true, _) => {
+                let mut p = base;
+                if unlinked {
+                    p.extend_from_slice(b" (deleted)");
+                }
+                Some((p, cut))
+            }
+            (2, false, Some((name, name_cut))) => {
+                if name.starts_with(b"/") {
+                    return Some((name.to_vec(), name_cut));
+                }
+                // DIR + "/" + name, as written (an empty name leaves "DIR/").
+                let mut p = base;
+                if p != b"/" {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(name);
+                Some((p, cut || name_cut))
+            }
+            _ => None,
+        }
+    }
+
+    /// The line fields of an event that returned `ret`, read its path `name` (`None`: a
+    /// fault) and was opened `via`.
+    fn details(&self, ret: i64, name: Option<(&[u8], bool)>, via: Option<Via>) -> Details {
+        let flags = self.ok.then_some(self.flags);
+        let creates = via != Some(Via::Handle) && flags.is_some_and(|f| f & CREATES != 0);
+        Details {
+            flags,
+            resolve: (self.ok && self.resolve != 0).then_some(self.resolve),
+            mode: creates.then_some((self.mode & 0o7777) as u32),
+            via,
+            fault: match (name, via) {
+                (None, None) => Some(self.addr),
+                _ => None,
+            },
+            resolved: self.resolved(ret, name),
+        }
+    }
+}
 
 /// One open whose path is still coming in chunks.
 #[derive(Debug)]
@@ -39,6 +136,10 @@ struct Event {
     ret: i64,
     comm: Vec<u8>,
     path: Vec<u8>,
+    /// What the records before it said (`None` for the ia32 opens, whose script prints none).
+    detail: Option<Detail>,
+    /// The path could not be read at all (`OK` 0).
+    fault: bool,
 }
 
 /// The decoder of one run.
@@ -46,11 +147,37 @@ struct Event {
 pub struct Decoder {
     /// Events whose `MORE` was 1, by thread.
     pending: HashMap<u32, Event>,
+    /// The details of the next event of each thread.
+    details: HashMap<u32, Detail>,
+    /// io_uring open requests submitted and not yet completed, by address.
+    submits: HashMap<i64, Submit>,
+}
+
+/// An io_uring open request as submitted (`S`).
+#[derive(Debug)]
+struct Submit {
+    entry_ts: u64,
+    uid: u32,
+    pid: u32,
+    tid: u32,
+    flags: u64,
+    resolve: u64,
+    mode: u64,
+    /// The name was cut at the string size.
+    cut: bool,
+    comm: Vec<u8>,
+    path: Vec<u8>,
 }
 
 impl Decoder {
     /// Writes `e` as its entry and return lines; `cut` writes the path as truncated.
     fn write(e: &Event, cut: bool, out: &mut Vec<u8>) {
+        if let Some(detail) = &e.detail {
+            let name = (!e.fault).then_some((e.path.as_slice(), cut));
+            // `E` records are system calls: the line leaves `via:` out.
+            let d = detail.details(e.ret, name, None);
+            return Self::write_detailed(e, cut && !e.fault, &d, out);
+        }
         let write_entry = if cut {
             trace_format::write_truncated_entry
         } else {
@@ -74,6 +201,49 @@ impl Decoder {
             e.ret,
             e.return_ts,
         );
+    }
+
+    /// Writes `e` with its version-2 details.
+    fn write_detailed(e: &Event, cut: bool, d: &Details, out: &mut Vec<u8>) {
+        trace_format::write_entry_line(
+            out,
+            &EntryLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                path: &e.path,
+                path_truncated: cut,
+                ts: e.entry_ts,
+                flags: d.flags,
+                resolve: d.resolve,
+                mode: d.mode,
+                via: d.via,
+                fault: d.fault,
+                cgroup: None,
+            },
+        );
+        trace_format::write_return_line(
+            out,
+            &ReturnLine {
+                uid: e.uid,
+                pid: e.pid,
+                tid: Some(e.tid),
+                comm: Some(&e.comm),
+                ret: e.ret,
+                ts: e.return_ts,
+                resolved: d.resolved.as_ref().map(|r| r.0.as_slice()),
+                resolved_truncated: d.resolved.as_ref().is_some_and(|r| r.1),
+                killed: None,
+            },
+        );
+    }
+
+    /// The details of `tid`'s next event, for an `N`, `F` or `W` record.
+    fn detail_of(&mut self, tid: u32) -> Result<&mut Detail, &'static str> {
+        self.details
+            .get_mut(&tid)
+            .ok_or("an open detail of no open")
     }
 
     /// A record, or why it does not decode.
@@ -100,6 +270,8 @@ impl Decoder {
                     ret,
                     comm,
                     path,
+                    detail: self.details.remove(&tid),
+                    fault: !ok,
                 };
                 // A thread has one open at a time: an event still waiting for its chunks
                 // lost them.
@@ -113,6 +285,126 @@ impl Decoder {
                         self.pending.insert(tid, e);
                     }
                 }
+                Ok(Decoded::Trace)
+            }
+            b"O" => {
+                let tid = f.number()?;
+                let detail = Detail {
+                    ok: f.flag()?,
+                    flags: f.number()?,
+                    resolve: f.number()?,
+                    mode: f.number()?,
+                    addr: f.number()?,
+                    ..Detail::default()
+                };
+                f.end()?;
+                self.details.insert(tid, detail);
+                Ok(Decoded::Trace)
+            }
+            b"N" => {
+                let tid = f.number()?;
+                let name = f.last_string()?;
+                self.detail_of(tid)?.names.push(name);
+                Ok(Decoded::Trace)
+            }
+            b"F" => {
+                let tid = f.number()?;
+                let whole = f.last_string()?;
+                self.detail_of(tid)?.whole = Some(whole);
+                Ok(Decoded::Trace)
+            }
+            b"W" => {
+                let tid = f.number()?;
+                let kind = f.number()?;
+                if kind > 2 {
+                    return Err("an unknown kind of walk");
+                }
+                let walk = (kind, f.flag()?, f.flag()?);
+                f.end()?;
+                self.detail_of(tid)?.walk = Some(walk);
+                Ok(Decoded::Trace)
+            }
+            b"H" => {
+                let entry_ts = f.number()?;
+                let return_ts = f.number()?;
+                let uid = f.number()?;
+                let pid = f.number()?;
+                let tid = f.number()?;
+                let ret = f.signed()?;
+                let comm = f.last_string()?;
+                let detail = self
+                    .details
+                    .remove(&tid)
+                    .ok_or("a handle open without its details")?;
+                let e = Event {
+                    entry_ts,
+                    return_ts,
+                    uid,
+                    pid,
+                    tid,
+                    ret,
+                    comm,
+                    path: Vec::new(),
+                    detail: None,
+                    fault: false,
+                };
+                let d = detail.details(ret, Some((b"", false)), Some(Via::Handle));
+                Self::write_detailed(&e, false, &d, out);
+                Ok(Decoded::Trace)
+            }
+            b"S" => {
+                let req = f.signed()?;
+                let submit = Submit {
+                    entry_ts: f.number()?,
+                    uid: f.number()?,
+                    pid: f.number()?,
+                    tid: f.number()?,
+                    flags: f.number()?,
+                    resolve: f.number()?,
+                    mode: f.number()?,
+                    cut: f.flag()?,
+                    comm: f.string()?,
+                    path: f.last_string()?,
+                };
+                self.submits.insert(req, submit);
+                Ok(Decoded::Trace)
+            }
+            b"Q" => {
+                let req = f.signed()?;
+                let return_ts = f.number()?;
+                let tid = f.number()?;
+                let ret = f.signed()?;
+                f.end()?;
+                let walk = self
+                    .details
+                    .remove(&tid)
+                    .ok_or("an io_uring completion without its details")?;
+                // Submitted before tracing started, or failed before its submission (an
+                // unreadable name): not an open of this trace (the start-up note says so).
+                let Some(s) = self.submits.remove(&req) else {
+                    return Ok(Decoded::Blank);
+                };
+                let detail = Detail {
+                    ok: true,
+                    flags: s.flags,
+                    resolve: s.resolve,
+                    mode: s.mode,
+                    ..walk
+                };
+                let d = detail.details(ret, Some((&s.path, s.cut)), Some(Via::IoUring));
+                let e = Event {
+                    entry_ts: s.entry_ts,
+                    return_ts,
+                    uid: s.uid,
+                    pid: s.pid,
+                    tid: s.tid,
+                    ret,
+                    comm: s.comm,
+                    path: s.path,
+                    detail: None,
+                    fault: false,
+                };
+                Self::write_detailed(&e, s.cut, &d, out);
                 Ok(Decoded::Trace)
             }
             b"C" => {
@@ -437,6 +729,123 @@ mod tests {
         ));
     }
 
+    /// The return line's `resolved:` and the entry's details of one decoded event.
+    fn detailed(input: &[&[u8]]) -> (String, String) {
+        let (out, malformed) = decode(input);
+        assert_eq!(malformed, 0, "{}", String::from_utf8_lossy(&out));
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines().map(str::to_owned);
+        (lines.next().unwrap(), lines.next().unwrap())
+    }
+
+    #[test]
+    fn a_success_resolves_to_its_file_and_shows_flags_and_mode() {
+        // open("b/new", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0640) = 3 in /tmp/r/a.
+        let (entry, ret) = detailed(&[
+            b"O 8 1 557633 0 416 4096",
+            br#"N 8 "new\0""#,
+            br#"N 8 "b\0""#,
+            br#"N 8 "a\0""#,
+            br#"N 8 "r\0""#,
+            br#"N 8 "tmp\0""#,
+            b"W 8 1 0 0",
+            br#"E 1 2 0 7 8 3 1 0 "cat\0" "b/new\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x88241 mode: 0640 comm: cat open: b/new 1"
+        );
+        assert_eq!(
+            ret,
+            r#"<= uid: 0 pid: 7 tid: 8 resolved: "/tmp/r/a/b/new" comm: cat ret: 3 2"#
+        );
+        // Unlinked (O_TMPFILE): d_path's mark.
+        let (_, ret) = detailed(&[
+            b"O 8 1 4259842 0 384 4096",
+            br##"N 8 "#12\0""##,
+            br#"N 8 "tmp\0""#,
+            b"W 8 1 0 1",
+            br#"E 1 2 0 7 8 4 1 0 "t\0" "/tmp\0""#,
+        ]);
+        assert!(ret.contains(r##"resolved: "/tmp/#12 (deleted)""##), "{ret}");
+    }
+
+    #[test]
+    fn a_failure_resolves_to_its_directory_joined_with_the_name() {
+        let failed = |name: &str, kind: u8| {
+            let e = format!(r#"E 1 2 0 7 8 -2 1 0 "cat\0" "{name}\0""#);
+            let w = format!("W 8 {kind} 0 0");
+            detailed(&[
+                b"O 8 1 0 0 0 4096",
+                br#"N 8 "d\0""#,
+                w.as_bytes(),
+                e.as_bytes(),
+            ])
+            .1
+        };
+        assert!(failed("x/missing", 2).contains(r#"resolved: "/d/x/missing""#));
+        // An absolute name as it is; an empty one leaves "DIR/"; no directory: nothing.
+        assert!(failed("/etc/missing", 2).contains(r#"resolved: "/etc/missing""#));
+        assert!(failed("", 2).contains(r#"resolved: "/d/""#));
+        assert!(!failed("missing", 0).contains("resolved:"));
+        // A walk that stopped early marks the path cut.
+        let (_, ret) = detailed(&[
+            b"O 8 1 0 0 0 4096",
+            br#"N 8 "deep\0""#,
+            b"W 8 1 1 0",
+            br#"E 1 2 0 7 8 3 1 0 "cat\0" "deep\0""#,
+        ]);
+        assert!(ret.contains(r#"resolved: "/deep"..."#), "{ret}");
+    }
+
+    #[test]
+    fn an_unreadable_name_is_a_fault_not_an_empty_name() {
+        let (entry, ret) = detailed(&[
+            b"O 8 1 0 0 0 1",
+            b"W 8 2 0 0",
+            br#"E 1 2 0 7 8 -14 0 0 "cat\0" "\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x0 fault: 0x1 comm: cat open:  1"
+        );
+        assert!(!ret.contains("resolved:"), "{ret}");
+    }
+
+    #[test]
+    fn handle_and_io_uring_opens_say_how() {
+        let (entry, ret) = detailed(&[
+            b"O 8 1 0 0 0 0",
+            br#"N 8 "f\0""#,
+            b"W 8 1 0 0",
+            br#"H 1 2 0 7 8 5 "h\0""#,
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x0 via: handle comm: h open:  1"
+        );
+        assert!(ret.contains(r#"resolved: "/f" comm: h ret: 5 2"#), "{ret}");
+        // io_uring: submitted by thread 8, completed on the worker 9, joined by address.
+        let (entry, ret) = detailed(&[
+            br#"S -77 10 0 7 8 577 0 420 0 "u\0" "by-uring\0""#,
+            b"O 9 0 0 0 0 0",
+            br#"N 9 "by-uring\0""#,
+            b"W 9 1 0 0",
+            b"Q -77 20 9 6",
+        ]);
+        assert_eq!(
+            entry,
+            "=> uid: 0 pid: 7 tid: 8 flags: 0x241 mode: 0644 via: io_uring comm: u open: by-uring 10"
+        );
+        assert!(
+            ret.contains(r#"resolved: "/by-uring" comm: u ret: 6 20"#),
+            "{ret}"
+        );
+        // A completion of a request submitted before tracing started: no event.
+        let (out, malformed) = decode(&[b"O 9 0 0 0 0 0", b"W 9 1 0 0", b"Q -78 20 9 6"]);
+        assert_eq!((out.as_slice(), malformed), (&b""[..], 0));
+    }
+
     #[test]
     fn anything_else_is_malformed_and_written_nowhere() {
         for bad in [
@@ -455,6 +864,11 @@ mod tests {
             br#"E 1 2 0 99999999999 7 3 1 0 "cat\0" "/x\0""#,
             br#"C 5 0 "x\0""#,
             b"T 5",
+            br#"N 5 "x\0""#,
+            b"W 5 1 0 0",
+            b"W 5 3 0 0",
+            b"O 5 1 0 0 0",
+            b"Q 1 2 3 4",
         ] {
             let (out, lost) = decode(&[bad]);
             assert_eq!(

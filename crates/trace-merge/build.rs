@@ -1,0 +1,1 @@
+../trace-gen/build.rs
