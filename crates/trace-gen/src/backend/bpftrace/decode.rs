@@ -8,8 +8,10 @@
 //! as one byte. Anything else after a backslash, or a raw byte that bpftrace would have
 //! escaped, is an error: counted and reported, never passed through.
 //!
-//! The event line (after unescaping) is `O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N
-//! CHUNK\n`: eleven numbers, then the raw piece of path (any bytes, spaces included). A path
+//! The event line (after unescaping) is `O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS
+//! PACKED PTR K N CHUNK\n`: fourteen numbers, then the raw piece of path (any bytes, spaces
+//! included). Before it come the `R TID TS_ENTRY LEN OFF W0 W1 W2 W3` events of its resolved
+//! path (see [`super::resolve`]), joined to it on (TID, TS_ENTRY). A path
 //! longer than one piece comes as N events with K = 0..N-1, all with the same thread and entry
 //! time; bpftrace may print other CPUs' events between them, so they are matched on
 //! (TID, TS_ENTRY) and K/N, never on adjacency.

@@ -7,7 +7,9 @@
 //! [`super::decode`]:
 //!
 //! ```text
-//! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N CHUNK     an open, piece K of N of its path
+//! R TID TS_ENTRY LEN OFF W0 W1 W2 W3                           a piece of a resolved path's name
+//! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS PACKED PTR K N CHUNK
+//!                                                              an open, piece K of N of its path
 //! P fork PARENT CHILD                                          a followed process forked
 //! P exit PID                                                   its last thread exited
 //! # trace-gen: attached / # trace-gen: fence CPU               the markers
