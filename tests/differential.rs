@@ -33,14 +33,15 @@ fn strace(log: &Path) -> Command {
     let mut c = Command::new("strace");
     // Cargo's library path would make every dynamic loader probe a dozen more directories.
     c.env_remove("LD_LIBRARY_PATH");
-    c.args(["-f", "-qq", "-xx", "-s", "65536"])
+    c.args(["-f", "-qq", "-y", "-xx", "-s", "65536"])
         .args(["-e", "trace=open,openat,openat2,creat", "-o"])
         .arg(log);
     c
 }
 
-/// `sh -c CMD` under strace -f, in `cwd`: its opens.
-fn under_strace(cmd: &str, cwd: &Path, log: &Path) -> Opens {
+/// `sh -c CMD` under strace -f -y, in `cwd`: its opens, and the files of the successful
+/// ones (`-y`).
+fn under_strace(cmd: &str, cwd: &Path, log: &Path) -> (Opens, Opens) {
     let mut c = strace(log);
     c.args(["sh", "-c", cmd]).current_dir(cwd);
     let (status, _, err) = run_with_limit(c, LIMIT);
@@ -48,7 +49,7 @@ fn under_strace(cmd: &str, cwd: &Path, log: &Path) -> Opens {
         status.code().is_some(),
         "strace was killed ({status}): {err}"
     );
-    strace_opens(&String::from_utf8_lossy(&std::fs::read(log).unwrap()))
+    strace_opens_and_resolved(&String::from_utf8_lossy(&std::fs::read(log).unwrap()))
 }
 
 /// What trace-gen wrote, and what trace-merge made of it.
@@ -152,10 +153,16 @@ fn compare(
     setup: impl Fn(),
 ) -> (Vec<String>, Opens, Traced) {
     setup();
-    let truth = under_strace(cmd, &dirs.work, &dirs.logs.join("strace.log"));
+    let (truth, files) = under_strace(cmd, &dirs.work, &dirs.logs.join("strace.log"));
     setup();
     let traced = under_trace_gen(cmd, flags, &dirs.work, &dirs.logs);
-    let diffs = differences(&truth, &traced.opens());
+    let mut diffs = differences(&truth, &traced.opens());
+    // strace -y: the file each successful open resolved to, against trace-gen's `resolved:`.
+    diffs.extend(
+        differences(&files, &raw_resolved(&traced.raw))
+            .into_iter()
+            .map(|d| format!("resolved {d}")),
+    );
     (diffs, truth, traced)
 }
 
@@ -184,31 +191,45 @@ fn non_canonical_lines(raw: &[u8]) -> Vec<String> {
         match parse_line(line) {
             Ok(Line::Entry(e)) => {
                 let comm = e.task.comm.map(|c| c.to_bytes().into_owned());
-                let write = if e.path.is_truncated() {
-                    trace_format::write_truncated_entry
-                } else {
-                    trace_format::write_entry
-                };
-                write(
+                let cgroup = e.detail.cgroup.map(|c| c.to_bytes().into_owned());
+                trace_format::write_entry_line(
                     &mut again,
-                    e.task.uid,
-                    e.task.pid,
-                    e.task.tid,
-                    comm.as_deref(),
-                    &e.path.to_bytes(),
-                    e.ts,
+                    &trace_format::EntryLine {
+                        uid: e.task.uid,
+                        pid: e.task.pid,
+                        tid: e.task.tid,
+                        comm: comm.as_deref(),
+                        path: &e.path.to_bytes(),
+                        path_truncated: e.path.is_truncated(),
+                        ts: e.ts,
+                        flags: e.detail.flags,
+                        resolve: e.detail.resolve,
+                        mode: e.detail.mode,
+                        via: e.detail.via,
+                        fault: e.detail.fault,
+                        cgroup: cgroup.as_deref(),
+                    },
                 );
             }
             Ok(Line::Return(r)) => {
                 let comm = r.task.comm.map(|c| c.to_bytes().into_owned());
-                trace_format::write_return(
+                let resolved = r
+                    .detail
+                    .resolved
+                    .map(|t| (t.to_bytes().into_owned(), t.is_truncated()));
+                trace_format::write_return_line(
                     &mut again,
-                    r.task.uid,
-                    r.task.pid,
-                    r.task.tid,
-                    comm.as_deref(),
-                    r.ret,
-                    r.ts,
+                    &trace_format::ReturnLine {
+                        uid: r.task.uid,
+                        pid: r.task.pid,
+                        tid: r.task.tid,
+                        comm: comm.as_deref(),
+                        ret: r.ret,
+                        ts: r.ts,
+                        resolved: resolved.as_ref().map(|(b, _)| b.as_slice()),
+                        resolved_truncated: resolved.as_ref().is_some_and(|(_, t)| *t),
+                        killed: r.detail.killed,
+                    },
                 );
             }
             Ok(Line::Header(h)) => trace_format::write_header(&mut again, &h),

@@ -77,3 +77,130 @@ fn every_open_behaves_as_planned() {
         (-14, Some("0x1"), None)
     );
 }
+
+/// One open of a raw trace with its version-2 details, read with trace-format.
+#[derive(Debug, Clone)]
+struct Detailed {
+    pid: u32,
+    tid: u32,
+    path: Vec<u8>,
+    ret: i64,
+    flags: Option<u64>,
+    mode: Option<u32>,
+    resolve: Option<u64>,
+    via: Option<trace_format::Via>,
+    fault: Option<u64>,
+    resolved: Option<Vec<u8>>,
+}
+
+/// The opens of trace-gen's raw output, entry and return paired per thread.
+fn detailed(raw: &[u8]) -> Vec<Detailed> {
+    use trace_format::{parse_line, Line};
+    let mut pending: std::collections::HashMap<u32, Detailed> = Default::default();
+    let mut out = Vec::new();
+    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_line(l) {
+            Ok(Line::Entry(e)) => {
+                pending.insert(
+                    e.task.thread_key(),
+                    Detailed {
+                        pid: e.task.pid,
+                        tid: e.task.thread_key(),
+                        path: e.path.to_bytes().into_owned(),
+                        ret: 0,
+                        flags: e.detail.flags,
+                        mode: e.detail.mode,
+                        resolve: e.detail.resolve,
+                        via: e.detail.via,
+                        fault: e.detail.fault,
+                        resolved: None,
+                    },
+                );
+            }
+            Ok(Line::Return(r)) => {
+                if let Some(mut d) = pending.remove(&r.task.thread_key()) {
+                    d.ret = r.ret;
+                    d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
+                    out.push(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `O_CREAT` and `__O_TMPFILE`: a tracer shows the mode only with one of them.
+const CAN_CREATE: u64 = 0o100 | 0o20000000;
+
+/// Every record of every_open, run under `trace-gen -B`, is matched by exactly one event with
+/// the same result, resolved path, flags, mode, resolve and `via:` (the cases: cwd, failing
+/// at the cwd, `..` and `.`, a symlinked directory, a dirfd and failing through it, creat,
+/// O_TMPFILE, openat2 with RESOLVE_BENEATH and escaping it, an empty name, an unreadable
+/// pointer, other mounts, io_uring OPENAT/OPENAT2 found, missing and created, and
+/// open_by_handle_at).
+#[test]
+fn every_open_matches_its_own_ground_truth_under_bpftrace() {
+    if !bpftrace_ready("every_open_matches_its_own_ground_truth_under_bpftrace") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("every-open-bpf");
+    let exe = build_c(&s.0, "every_open", "cc", &[]);
+    let top = fresh_dir(&s, "bpf");
+    let _ = std::fs::remove_dir_all(&top);
+    let records_file = s.path("records");
+    let mut c = trace_gen();
+    c.args(["-B", "-c"])
+        .arg(format!("'{}' '{top}' > '{records_file}'", exe.display()));
+    let (status, raw, err) = run_with_limit(c, LIMIT);
+    let _ = std::fs::remove_dir_all(&top);
+    assert!(status.success(), "every_open under trace-gen: {err}");
+    let records = ground_truth(&std::fs::read(&records_file).unwrap());
+    assert!(records.len() >= 20, "{records:?}\n{err}");
+    let events = detailed(&raw);
+    let mut wrong = Vec::new();
+    for r in &records {
+        let path = r.path.clone().unwrap_or_default();
+        let same: Vec<&Detailed> = events
+            .iter()
+            .filter(|e| e.tid == r.tid && e.pid == r.pid && e.path == path && e.ret == r.ret)
+            .filter(|e| e.via.map(|v| v.name()) == Some(r.how.as_str()))
+            .filter(|e| e.flags == Some(r.flags))
+            .collect();
+        if same.len() != 1 {
+            wrong.push(format!("{}: {} events match {r:?}", r.case, same.len()));
+            continue;
+        }
+        let e = same[0];
+        let mode = (r.flags & CAN_CREATE != 0).then_some(r.mode as u32);
+        let resolve = r
+            .call
+            .to_lowercase()
+            .contains("openat2")
+            .then_some(r.resolve);
+        let fault = r
+            .fault
+            .as_ref()
+            .map(|f| u64::from_str_radix(&f[2..], 16).unwrap());
+        if (e.mode, e.resolve, e.fault, &e.resolved) != (mode, resolve, fault, &r.resolved) {
+            wrong.push(format!(
+                "{}: traced mode {:?} resolve {:?} fault {:?} resolved {:?}; the program saw mode \
+                 {mode:?} resolve {resolve:?} fault {fault:?} resolved {:?}",
+                r.case,
+                e.mode,
+                e.resolve,
+                e.fault,
+                e.resolved.as_deref().map(escaped),
+                r.resolved.as_deref().map(escaped)
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} records differ:\n{}\nstderr: {err}",
+        wrong.len(),
+        records.len(),
+        wrong.join("\n")
+    );
+}

@@ -459,6 +459,13 @@ fn errno_number(name: &str) -> i64 {
 /// calls open, openat, openat2 and creat, with `<unfinished ...>` / `<... resumed>` joined.
 /// A line of those calls that cannot be read fails the test: nothing is skipped silently.
 pub fn strace_opens(log: &str) -> Opens {
+    strace_opens_and_resolved(log).0
+}
+
+/// [`strace_opens`], and the files of the successful ones as `strace -y` prints them
+/// (`= FD<\xNN...>`): a multiset of (resolved path, fd).
+pub fn strace_opens_and_resolved(log: &str) -> (Opens, Opens) {
+    let mut resolved = Opens::new();
     let mut pending: std::collections::HashMap<u32, String> = Default::default();
     let mut opens = Opens::new();
     for line in log.lines() {
@@ -506,7 +513,21 @@ pub fn strace_opens(log: &str) -> Opens {
         let ret = match (words.next(), words.next()) {
             (Some("?"), None) => NO_RESULT,
             (Some("?"), Some(e)) | (Some("-1"), Some(e)) => -errno_number(e),
-            (Some(n), _) => n.parse().unwrap_or_else(|_| bad()),
+            (Some(n), _) => {
+                // `-y`: `FD<\xNN...>`, the file opened.
+                let (n, file) = n.split_once('<').unwrap_or((n, ""));
+                let fd = n.parse().unwrap_or_else(|_| bad());
+                if let Some(file) = file.strip_suffix('>') {
+                    let mut r = Vec::new();
+                    for hex in file.split("\\x").skip(1) {
+                        r.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| bad()));
+                    }
+                    *resolved
+                        .entry(Seen::new(&r, false, fd, tid, tid))
+                        .or_default() += 1;
+                }
+                fd
+            }
             _ => bad(),
         };
         // strace -f prints the thread id only: `/proc/TID/` is normalised (the programs that
@@ -519,7 +540,33 @@ pub fn strace_opens(log: &str) -> Opens {
         pending.is_empty(),
         "strace calls never resumed: {pending:?}"
     );
-    opens
+    (opens, resolved)
+}
+
+/// The successful opens of a raw trace with their `resolved:` file: a multiset of (resolved
+/// path, fd); one without a resolved path counts as the path `<none>`.
+pub fn raw_resolved(raw: &[u8]) -> Opens {
+    let mut entries: std::collections::HashMap<u32, u32> = Default::default();
+    let mut out = Opens::new();
+    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_line(l) {
+            Ok(Line::Entry(e)) => {
+                entries.insert(e.task.thread_key(), e.task.pid);
+            }
+            Ok(Line::Return(r)) if r.ret >= 0 => {
+                let tid = r.task.thread_key();
+                let pid = entries.remove(&tid).unwrap_or(r.task.pid);
+                let path = r
+                    .detail
+                    .resolved
+                    .map_or_else(|| b"<none>".to_vec(), |t| t.to_bytes().into_owned());
+                *out.entry(Seen::new(&path, false, r.ret, pid, tid))
+                    .or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Decodes standard base64 (with padding), as trace-merge's JSON carries non-UTF-8 bytes.

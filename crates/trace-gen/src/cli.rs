@@ -69,6 +69,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_follow: bool,
 
+    /// bpftrace: do not resolve the file each open opened (no `resolved:`, except a failed
+    /// absolute name): cheaper per open, since no path is walked or printed. Flags, mode,
+    /// `via:` and `fault:` stay.
+    #[arg(long)]
+    pub no_resolve: bool,
+
     /// Per-CPU event buffer, in bytes (suffixes K, M, G; bpftrace rounds it up to a power of
     /// two pages). Too small a buffer loses events on a burst of opens; losses are reported
     /// as `# lost: N` lines. Default: 128M shared among the CPUs, at least 16M and at most 64M
@@ -179,7 +185,16 @@ on its return line (bpftrace, DTrace for Linux).
 Overhead: every open-family call in the system runs a small probe, even when filtered out;
 bpftrace's per-CPU buffer is filled by the kernel and emptied by the tracer. bpftrace, and
 DTrace on Linux, trace 32-bit (ia32) opens on x86_64 through raw_syscalls: a small probe then
-runs on every system call of the machine while tracing (trace-gen says so at start-up).";
+runs on every system call of the machine while tracing (trace-gen says so at start-up).
+
+Every open as the kernel saw it (bpftrace): each entry carries flags:, mode: (with O_CREAT
+or O_TMPFILE), resolve: (openat2), via: (syscall, io_uring, handle) and fault: (an unreadable
+name); each return resolved:, the file opened as readlink /proc/PID/fd/N shows it (walked
+from the kernel's structures, as the process sees it from its root), or for a failure the
+dirfd's or cwd's path joined with the name. io_uring opens and open_by_handle_at are traced.
+What bpftrace cannot show (files the kernel names itself, such as pipe:[N]; paths of more
+than 160 pieces; io_uring opens refused at prep; direct-descriptor io_uring opens) is said at
+start-up. --no-resolve leaves the walk out, for a cheaper probe.";
 
 /// A usage error of clap as one line naming the options: its message (with the possible
 /// values, when it lists them), without the usage block and the tips.

@@ -75,6 +75,7 @@ impl Config {
                 target,
                 follow: !cli.no_follow,
                 stop_at_exit: cli.stop_at_exit,
+                resolve_paths: !cli.no_resolve,
                 uid,
                 comm,
                 buffer_size: cli

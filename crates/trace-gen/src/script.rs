@@ -88,6 +88,9 @@ pub struct ScriptSpec {
     /// `-c` with `--stop-at-exit`: stop when the command itself exits, not when it and every
     /// descendant have (for daemons, whose descendants never end).
     pub stop_at_exit: bool,
+    /// Resolve the file each open opened (`resolved:`; `--no-resolve` clears it). bpftrace
+    /// only: the other backends do not resolve paths yet.
+    pub resolve_paths: bool,
     /// `-u`: only this real uid.
     pub uid: Option<u32>,
     /// `-n`: only processes with this name.

@@ -23,7 +23,7 @@ fn print_script_shows_the_script_and_the_exact_command_line() {
     let pages = trace_gen::config::default_buffer_size(trace_gen::config::cpus()) / 4096;
     assert!(
         first.starts_with(&format!(
-            "BPFTRACE_STRLEN=88 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace -f json - "
+            "BPFTRACE_STRLEN=64 BPFTRACE_PERF_RB_PAGES={pages} BPFTRACE_MAP_KEYS_MAX=65536 /opt/bt/bpftrace -f json - "
         )),
         "{err}"
     );

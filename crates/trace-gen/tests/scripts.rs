@@ -31,6 +31,7 @@ fn spec(target: Target, follow: bool, uid: Option<u32>, comm: Option<&str>) -> S
         target,
         follow,
         stop_at_exit: false,
+        resolve_paths: true,
         uid,
         comm: comm.map(|c| CommName::new(c).unwrap()),
         buffer_size: 16 << 20,

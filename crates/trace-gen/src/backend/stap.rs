@@ -684,6 +684,7 @@ mod tests {
             buffer_size: 16 << 20,
             target_os: TargetOs::Linux,
             stop_at_exit: false,
+            resolve_paths: true,
         }
     }
 

@@ -211,19 +211,19 @@ mod tests {
             "bpftrace",
             br##"{"type": "attached_probes", "data": {"probes": 9}}
 {"type": "printf", "data": "# trace-gen: attached\n"}
-{"type": "printf", "data": "O 1 1 0 3 5 6 746163 0 0 1 /a\nb\n"}
+{"type": "printf", "data": "O 1 1 0 3 5 6 746163 0 0 0 0 0 1 /a\nb\n"}
 => uid: 0 pid: 1 tid: 1 comm: cat open: /etc/shadow 5
 {"type": "lost_events", "data": {"events": 7}}
-{"type": "printf", "data": "O 2 2 0 -2 8 9 746163 0 1 2 tail\n"}
+{"type": "printf", "data": "O 2 2 0 -2 8 9 746163 0 0 0 0 1 2 tail\n"}
 
 "##,
             0,
         );
         assert_eq!(
             out,
-            "=> uid: 0 pid: 1 tid: 1 comm: cat open: \"/a\\nb\" 5\n\
+            "=> uid: 0 pid: 1 tid: 1 flags: 0x0 via: syscall comm: cat open: \"/a\\nb\" 5\n\
              <= uid: 0 pid: 1 tid: 1 ret: 3 6\n# lost: 7\n\
-             => uid: 0 pid: 2 tid: 2 comm: cat open: \"\"... 8\n\
+             => uid: 0 pid: 2 tid: 2 flags: 0x0 via: syscall comm: cat open: \"\"... 8\n\
              <= uid: 0 pid: 2 tid: 2 ret: -2 9\n"
         );
         assert_eq!((p.lost, p.malformed, p.incomplete, attached), (7, 1, 1, 1));

@@ -8,13 +8,15 @@
 //! as one byte. Anything else after a backslash, or a raw byte that bpftrace would have
 //! escaped, is an error: counted and reported, never passed through.
 //!
-//! The event line (after unescaping) is `O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N
-//! CHUNK\n`: eleven numbers, then the raw piece of path (any bytes, spaces included). A path
+//! The event line (after unescaping) is `O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS
+//! PACKED PTR K N CHUNK\n`: fourteen numbers, then the raw piece of path (any bytes, spaces
+//! included). Before it come the `R TID TS_ENTRY LEN OFF W0 W1 W2 W3` events of its resolved
+//! path (see [`super::resolve`]), joined to it on (TID, TS_ENTRY). A path
 //! longer than one piece comes as N events with K = 0..N-1, all with the same thread and entry
 //! time; bpftrace may print other CPUs' events between them, so they are matched on
 //! (TID, TS_ENTRY) and K/N, never on adjacency.
 
-use super::{CHUNK, MAX_CHUNKS};
+use super::{resolve, CHUNK, MAX_CHUNKS};
 use crate::backend::{classify_line, Decoded, Decoder, TracerLine};
 use std::collections::HashMap;
 
@@ -139,6 +141,12 @@ pub struct Piece {
     pub ts_exit: u64,
     /// The process name's 16 bytes, as the kernel holds them.
     pub comm: [u8; 16],
+    /// The open flags (Linux numbering).
+    pub flags: u64,
+    /// `MODE | RESOLVE << 16 | KIND << 32 | RF << 36 | RN << 40` (see [`super::resolve`]).
+    pub packed: u64,
+    /// The path argument's address.
+    pub ptr: u64,
     /// This piece's index.
     pub k: usize,
     /// How many pieces the path has.
@@ -149,7 +157,7 @@ pub struct Piece {
 
 /// Parses the text of an `O` event (unescaped, without the final newline, after `O `).
 fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
-    let mut f = rest.splitn(11, |&b| b == b' ');
+    let mut f = rest.splitn(14, |&b| b == b' ');
     let mut next = |what: &str| f.next().ok_or_else(|| format!("no {what}"));
     let bad = |what: &str| format!("bad {what}");
     let tid = decimal(next("tid")?, false).ok_or_else(|| bad("tid"))?;
@@ -160,6 +168,9 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
     let ts_exit = decimal(next("return time")?, false).ok_or_else(|| bad("return time"))?;
     let c0 = hex_u64(next("comm")?).ok_or_else(|| bad("comm"))?;
     let c1 = hex_u64(next("comm")?).ok_or_else(|| bad("comm"))?;
+    let flags = hex_u64(next("flags")?).ok_or_else(|| bad("flags"))?;
+    let packed = hex_u64(next("details")?).ok_or_else(|| bad("details"))?;
+    let ptr = hex_u64(next("pointer")?).ok_or_else(|| bad("pointer"))?;
     let k: usize = decimal(next("piece index")?, false).ok_or_else(|| bad("piece index"))?;
     let n: usize = decimal(next("piece count")?, false).ok_or_else(|| bad("piece count"))?;
     let chunk = next("path piece")?.to_vec();
@@ -180,6 +191,9 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
         ts_entry,
         ts_exit,
         comm,
+        flags,
+        packed,
+        ptr,
         k,
         n,
         chunk,
@@ -194,6 +208,118 @@ fn parse_killed(rest: &[u8]) -> Option<(u32, u64, u32)> {
     let ts = decimal(f.next()?, false)?;
     let sig: u32 = decimal(f.next()?, false)?;
     (f.next().is_none() && (1..=64).contains(&sig)).then_some((tid, ts, sig))
+}
+
+/// One piece of a component of a resolved path, from an `R` event: `R TID TS LEN OFF W0 W1 W2
+/// W3` (the name's bytes OFF.. as four little-endian words; the name is LEN bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NamePiece {
+    len: usize,
+    off: usize,
+    bytes: Vec<u8>,
+}
+
+/// Parses the text of an `R` event (after `R `): its open's key and the piece.
+fn parse_name_piece(rest: &[u8]) -> Result<((u32, u64), NamePiece), String> {
+    let f: Vec<&[u8]> = rest.split(|&b| b == b' ').collect();
+    let [tid, ts, len, off, w0, w1, w2, w3] = f[..] else {
+        return Err("an R event of another shape".to_owned());
+    };
+    let bad = |what: &str| format!("bad {what} in an R event");
+    let tid = decimal(tid, false).ok_or_else(|| bad("tid"))?;
+    let ts = decimal(ts, false).ok_or_else(|| bad("time"))?;
+    let len: usize = decimal(len, false).ok_or_else(|| bad("length"))?;
+    let off: usize = decimal(off, false).ok_or_else(|| bad("offset"))?;
+    if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
+        return Err(format!("a name piece at {off} of {len} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(32);
+    for w in [w0, w1, w2, w3] {
+        bytes.extend_from_slice(&hex_u64(w).ok_or_else(|| bad("word"))?.to_le_bytes());
+    }
+    bytes.truncate(len - off);
+    Ok((tid_ts(tid, ts), NamePiece { len, off, bytes }))
+}
+
+fn tid_ts(tid: u32, ts: u64) -> (u32, u64) {
+    (tid, ts)
+}
+
+/// `O_CREAT` and `__O_TMPFILE`: the calls that can create, whose mode is shown.
+const CAN_CREATE: u64 = 0o100 | 0o20000000;
+
+/// The details of an open from its first piece and its resolved path's `R` pieces (leaf
+/// first): `via:`, `flags:`, `mode:`, `resolve:`, `fault:` and `resolved:`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Details {
+    via: Option<trace_format::Via>,
+    flags: Option<u64>,
+    mode: Option<u32>,
+    resolve: Option<u64>,
+    fault: Option<u64>,
+    resolved: Option<Vec<u8>>,
+}
+
+fn details(first: &Piece, raw: &[u8], names: &[NamePiece]) -> Details {
+    use resolve::{kind, walked};
+    use trace_format::Via;
+    let p = first.packed;
+    let k = (p >> 32) & 0xf;
+    let rf = (p >> 36) & 0xf;
+    let rn = ((p >> 40) & 0xff) as usize;
+    let via = match k {
+        kind::URING_OPENAT | kind::URING_OPENAT2 => Via::IoUring,
+        kind::HANDLE => Via::Handle,
+        _ => Via::Syscall,
+    };
+    let mut d = Details {
+        via: Some(via),
+        flags: Some(first.flags),
+        mode: (first.flags & CAN_CREATE != 0).then_some((p & 0xffff) as u32),
+        resolve: matches!(k, kind::OPENAT2 | kind::URING_OPENAT2).then_some((p >> 16) & 0xffff),
+        fault: (via == Via::Syscall && first.ret == -14 && raw.is_empty()).then_some(first.ptr),
+        resolved: None,
+    };
+    if rf & walked::NO_NAME != 0 || first.ret == -14 || via == Via::Handle && first.ret < 0 {
+        return d;
+    }
+    if first.ret < 0 && raw.first() == Some(&b'/') {
+        d.resolved = Some(raw.to_vec());
+        return d;
+    }
+    if rf & walked::ROOT == 0 || names.len() != rn {
+        return d;
+    }
+    // Components, leaf first, each from its pieces (offsets 0, 32, ...).
+    let mut comps: Vec<Vec<u8>> = Vec::new();
+    for piece in names {
+        if piece.off == 0 {
+            comps.push(Vec::new());
+        }
+        match comps.last_mut() {
+            Some(c) if c.len() == piece.off => c.extend_from_slice(&piece.bytes),
+            _ => return d,
+        }
+    }
+    let mut path = Vec::new();
+    for c in comps.iter().rev() {
+        path.push(b'/');
+        path.extend_from_slice(c);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    if rf & walked::DELETED != 0 {
+        path.extend_from_slice(b" (deleted)");
+    }
+    if rf & walked::BASE != 0 {
+        if path.last() != Some(&b'/') {
+            path.push(b'/');
+        }
+        path.extend_from_slice(raw);
+    }
+    d.resolved = Some(path);
+    d
 }
 
 /// An open whose pieces are still coming.
@@ -211,12 +337,21 @@ pub struct JsonDecoder {
     /// Opens whose process was killed during the call (`K` lines), by (thread, entry time),
     /// until their pieces come.
     killed: HashMap<(u32, u64), u32>,
+    /// The `R` pieces of resolved paths, by open, until the open's `O` pieces are complete.
+    names: HashMap<(u32, u64), Vec<NamePiece>>,
 }
 
 impl JsonDecoder {
     /// Writes one open (entry and return lines, with trace-format's writers). `pieces` holds
-    /// the path's pieces in order; a missing one ends the path there, marked as cut.
-    fn write(first: &Piece, pieces: &[Option<Vec<u8>>], killed: Option<u32>, out: &mut Vec<u8>) {
+    /// the path's pieces in order; a missing one ends the path there, marked as cut. `names`
+    /// are the `R` pieces of its resolved path; `killed` the signal of a `K` line.
+    fn write(
+        first: &Piece,
+        pieces: &[Option<Vec<u8>>],
+        names: &[NamePiece],
+        killed: Option<u32>,
+        out: &mut Vec<u8>,
+    ) {
         let mut path = Vec::new();
         let mut cut = false;
         for p in pieces {
@@ -237,37 +372,38 @@ impl JsonDecoder {
         let comm_len = first.comm.iter().position(|&b| b == 0).unwrap_or(16);
         let comm = &first.comm[..comm_len];
         let tid = Some(first.tid);
-        if cut {
-            trace_format::write_truncated_entry(
-                out,
-                first.uid,
-                first.pid,
+        let d = details(first, &path, names);
+        trace_format::write_entry_line(
+            out,
+            &trace_format::EntryLine {
+                uid: first.uid,
+                pid: first.pid,
                 tid,
-                Some(comm),
-                &path,
-                first.ts_entry,
-            );
-        } else {
-            trace_format::write_entry(
-                out,
-                first.uid,
-                first.pid,
-                tid,
-                Some(comm),
-                &path,
-                first.ts_entry,
-            );
-        }
+                comm: Some(comm),
+                path: &path,
+                path_truncated: cut,
+                ts: first.ts_entry,
+                flags: d.flags,
+                resolve: d.resolve,
+                mode: d.mode,
+                via: d.via,
+                fault: d.fault,
+                ..Default::default()
+            },
+        );
         trace_format::write_return_line(
             out,
             &trace_format::ReturnLine {
                 uid: first.uid,
                 pid: first.pid,
                 tid,
+                comm: None,
                 ret: first.ret,
                 ts: first.ts_exit,
+                resolved: d.resolved.as_deref(),
+                // A failure's directory joined with a cut name is cut too.
+                resolved_truncated: cut && d.resolved.is_some() && first.ret < 0,
                 killed,
-                ..Default::default()
             },
         );
     }
@@ -278,7 +414,8 @@ impl JsonDecoder {
         if piece.n == 1 && !self.partial.contains_key(&key) {
             let chunk = Some(piece.chunk.clone());
             let killed = self.killed.remove(&key);
-            Self::write(&piece, &[chunk], killed, out);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&piece, &[chunk], &names, killed, out);
             return Ok(());
         }
         let entry = self.partial.entry(key).or_insert_with(|| Partial {
@@ -301,7 +438,8 @@ impl JsonDecoder {
         if entry.received == entry.first.n {
             let done = self.partial.remove(&key).expect("present");
             let killed = self.killed.remove(&key);
-            Self::write(&done.first, &done.parts, killed, out);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&done.first, &done.parts, &names, killed, out);
         }
         Ok(())
     }
@@ -326,6 +464,15 @@ impl JsonDecoder {
                 None => {
                     Decoded::Malformed("a K line without a tid, a time and a signal".to_owned())
                 }
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"R ") {
+            return match parse_name_piece(rest) {
+                Ok((key, piece)) => {
+                    self.names.entry(key).or_default().push(piece);
+                    Decoded::Trace
+                }
+                Err(why) => Decoded::Malformed(why),
             };
         }
         if let Some(report) = Decoded::process_report(text) {
@@ -381,10 +528,13 @@ impl Decoder for JsonDecoder {
         let mut left: Vec<Partial> = self.partial.drain().map(|(_, p)| p).collect();
         left.sort_by_key(|p| p.first.ts_entry);
         for p in &left {
-            let killed = self.killed.remove(&(p.first.tid, p.first.ts_entry));
-            Self::write(&p.first, &p.parts, killed, out);
+            let key = (p.first.tid, p.first.ts_entry);
+            let killed = self.killed.remove(&key);
+            let names = self.names.remove(&key).unwrap_or_default();
+            Self::write(&p.first, &p.parts, &names, killed, out);
         }
         self.killed.clear();
+        self.names.clear();
         left.len() as u64
     }
 }
@@ -435,7 +585,7 @@ mod tests {
     ) -> Vec<u8> {
         let (c0, c1) = comm_words(comm);
         let mut d = format!(
-            "O {tid} {tid} 1000 {ret} {ts} {} {c0:x} {c1:x} {k} {n} ",
+            "O {tid} {tid} 1000 {ret} {ts} {} {c0:x} {c1:x} 8000 0 7ffc0 {k} {n} ",
             ts + 5
         )
         .into_bytes();
@@ -453,14 +603,39 @@ mod tests {
     }
 
     /// The lines trace-format's writers make for these values.
+    /// (Flags O_LARGEFILE, an open(2) without a resolved path.)
     fn canonical(tid: u32, ts: u64, comm: &[u8], path: &[u8], ret: i64, cut: bool) -> Vec<u8> {
         let mut o = Vec::new();
-        if cut {
-            trace_format::write_truncated_entry(&mut o, 1000, tid, Some(tid), Some(comm), path, ts);
-        } else {
-            trace_format::write_entry(&mut o, 1000, tid, Some(tid), Some(comm), path, ts);
-        }
-        trace_format::write_return(&mut o, 1000, tid, Some(tid), None, ret, ts + 5);
+        trace_format::write_entry_line(
+            &mut o,
+            &trace_format::EntryLine {
+                uid: 1000,
+                pid: tid,
+                tid: Some(tid),
+                comm: Some(comm),
+                path,
+                path_truncated: cut,
+                ts,
+                flags: Some(0x8000),
+                via: Some(trace_format::Via::Syscall),
+                ..Default::default()
+            },
+        );
+        // A failed absolute name is its own resolved path.
+        let resolved = (ret < 0 && ret != -14 && path.first() == Some(&b'/')).then_some(path);
+        trace_format::write_return_line(
+            &mut o,
+            &trace_format::ReturnLine {
+                uid: 1000,
+                pid: tid,
+                tid: Some(tid),
+                ret,
+                ts: ts + 5,
+                resolved,
+                resolved_truncated: cut && resolved.is_some(),
+                ..Default::default()
+            },
+        );
         o
     }
 
@@ -505,7 +680,7 @@ mod tests {
         assert_eq!(out, canonical(7, 100, b"cat", b"/etc/hostname", 3, false));
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "=> uid: 1000 pid: 7 tid: 7 comm: cat open: /etc/hostname 100\n\
+            "=> uid: 1000 pid: 7 tid: 7 flags: 0x8000 via: syscall comm: cat open: /etc/hostname 100\n\
              <= uid: 1000 pid: 7 tid: 7 ret: 3 105\n"
         );
     }
@@ -537,7 +712,9 @@ mod tests {
     #[test]
     fn a_full_16_byte_comm_is_exact() {
         let (out, _, _) = decode(&[event(1, 1, b"0123456789abcde", 0, 0, 1, b"/x")]);
-        assert!(out.starts_with(b"=> uid: 1000 pid: 1 tid: 1 comm: 0123456789abcde open: /x 1\n"));
+        assert!(out.starts_with(
+            b"=> uid: 1000 pid: 1 tid: 1 flags: 0x8000 via: syscall comm: 0123456789abcde open: /x 1\n"
+        ));
     }
 
     /// The events of an open of `path`, cut into pieces as the script does.
@@ -606,7 +783,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let (out, _, _) = decode(&lines);
         assert_eq!(out, canonical(1, 2, b"t", &p175, -2, false));
-        // 4300 bytes: the script reads 49 full pieces (4263 bytes): cut, marked.
+        // 4300 bytes: the script reads 66 full pieces (4158 bytes): cut, marked.
         let p4300 = vec![b'z'; 4300];
         let lines = pieces_of(1, 3, &p4300);
         assert_eq!(lines.len(), MAX_CHUNKS);
@@ -640,11 +817,11 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            lines[1], "<= uid: 1000 pid: 7 tid: 7 killed: 9 ret: -512 105",
+            lines[1], "<= uid: 1000 pid: 7 tid: 7 resolved: \"/fifo\" killed: 9 ret: -512 105",
             "{text}"
         );
         assert_eq!(
-            lines[3], "<= uid: 1000 pid: 7 tid: 7 ret: -512 205",
+            lines[3], "<= uid: 1000 pid: 7 tid: 7 resolved: \"/restarted\" ret: -512 205",
             "{text}"
         );
         assert!(matches!(got[3], Decoded::Malformed(_)), "signal 0: {got:?}");
@@ -761,5 +938,175 @@ mod tests {
         let (_, got, left) = decode(&[lines[0].clone(), lines[0].clone(), lines[1].clone()]);
         assert!(matches!(got[1], Decoded::Malformed(_)));
         assert_eq!(left, 0);
+    }
+
+    /// The `R` event of the name piece `name[off..]` (up to 32 bytes) of a `len`-byte name.
+    fn name_event(tid: u32, ts: u64, name: &[u8], off: usize) -> Vec<u8> {
+        let mut w = [0u8; 32];
+        let piece = &name[off..name.len().min(off + 32)];
+        w[..piece.len()].copy_from_slice(piece);
+        // Bytes past the name are whatever follows it in kernel memory.
+        if piece.len() < 32 {
+            w[piece.len()..].fill(0xa5);
+        }
+        let words: Vec<String> = w
+            .chunks(8)
+            .map(|c| format!("{:x}", u64::from_le_bytes(c.try_into().unwrap())))
+            .collect();
+        json(format!("R {tid} {ts} {} {off} {}\n", name.len(), words.join(" ")).as_bytes())
+    }
+
+    /// The `O` event of a whole path with these details.
+    #[allow(clippy::too_many_arguments)]
+    fn detailed_event(ret: i64, flags: u64, packed: u64, ptr: u64, path: &[u8]) -> Vec<u8> {
+        let (c0, c1) = comm_words(b"cat");
+        let mut d =
+            format!("O 7 7 0 {ret} 100 105 {c0:x} {c1:x} {flags:x} {packed:x} {ptr:x} 0 1 ")
+                .into_bytes();
+        d.extend_from_slice(path);
+        d.push(b'\n');
+        json(&d)
+    }
+
+    fn packed(mode: u64, resolve: u64, kind: u64, rf: u64, rn: u64) -> u64 {
+        mode | resolve << 16 | kind << 32 | rf << 36 | rn << 40
+    }
+
+    fn return_line(out: &[u8]) -> String {
+        String::from_utf8_lossy(out)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn resolved_paths_are_joined_from_name_pieces_leaf_first() {
+        use resolve::{kind, walked};
+        let long = [b'x'; 70];
+        // /dev/shm/<70 x>/created, leaf first; the 70-byte name in three pieces.
+        let mut lines = vec![name_event(7, 100, b"created", 0)];
+        for off in [0, 32, 64] {
+            lines.push(name_event(7, 100, &long, off));
+        }
+        lines.push(name_event(7, 100, b"shm", 0));
+        lines.push(name_event(7, 100, b"dev", 0));
+        lines.push(detailed_event(
+            3,
+            0x241,
+            packed(0o640, 0, kind::OPEN, walked::ROOT, 6),
+            0x5000,
+            b"../created",
+        ));
+        let (out, got, left) = decode(&lines);
+        assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
+        assert_eq!(left, 0);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.starts_with(
+                "=> uid: 0 pid: 7 tid: 7 flags: 0x241 mode: 0640 via: syscall comm: cat open: ../created 100\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            return_line(&out),
+            format!(
+                "<= uid: 0 pid: 7 tid: 7 resolved: \"/dev/shm/{}/created\" ret: 3 105",
+                "x".repeat(70)
+            )
+        );
+    }
+
+    #[test]
+    fn failures_deleted_files_faults_and_missing_pieces() {
+        use resolve::{kind, walked};
+        // A failure through a dirfd: the directory's path joined with the raw name.
+        let (out, _, _) = decode(&[
+            name_event(7, 100, b"b", 0),
+            name_event(7, 100, b"a", 0),
+            detailed_event(
+                -2,
+                0,
+                packed(0, 0x8, kind::OPENAT2, walked::BASE | walked::ROOT, 2),
+                1,
+                b"../x",
+            ),
+        ]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" flags: 0x0 resolve: 0x8 via: syscall "),
+            "{text}"
+        );
+        assert!(text.contains("resolved: \"/a/b/../x\" ret: -2"), "{text}");
+        // O_TMPFILE: unlinked, " (deleted)".
+        let (out, _, _) = decode(&[
+            name_event(7, 100, b"#12", 0),
+            detailed_event(
+                4,
+                0x410002,
+                packed(
+                    0o600,
+                    0,
+                    kind::URING_OPENAT,
+                    walked::DELETED | walked::ROOT,
+                    1,
+                ),
+                0,
+                b".",
+            ),
+        ]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(text.contains(" mode: 0600 via: io_uring "), "{text}");
+        assert!(
+            text.contains("resolved: \"/#12 (deleted)\" ret: 4"),
+            "{text}"
+        );
+        // An unreadable pointer: fault, no resolved path; an empty name is not a fault.
+        let (out, _, _) = decode(&[detailed_event(
+            -14,
+            0,
+            packed(0, 0, kind::OPENAT, 0, 0),
+            1,
+            b"",
+        )]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" fault: 0x1 ") && !text.contains("resolved"),
+            "{text}"
+        );
+        let (out, _, _) = decode(&[detailed_event(
+            -2,
+            0,
+            packed(0, 0, kind::OPENAT, 0, 0),
+            1,
+            b"",
+        )]);
+        assert!(!String::from_utf8_lossy(&out).contains("fault"));
+        // A piece lost (2 announced, 1 came), or a walk that never reached the root: no
+        // resolved path, never a guess.
+        for (rf, rn) in [(walked::ROOT, 2), (0, 1)] {
+            let (out, _, _) = decode(&[
+                name_event(7, 100, b"etc", 0),
+                detailed_event(3, 0, packed(0, 0, kind::OPEN, rf, rn), 1, b"/etc"),
+            ]);
+            assert!(
+                !String::from_utf8_lossy(&out).contains("resolved"),
+                "{rf} {rn}"
+            );
+        }
+        // A file the kernel names itself (a pipe): none either; a handle: `via: handle`.
+        let (out, _, _) = decode(&[detailed_event(
+            5,
+            0,
+            packed(0, 0, kind::HANDLE, walked::NO_NAME, 0),
+            0,
+            b"",
+        )]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains(" via: handle ") && !text.contains("resolved"),
+            "{text}"
+        );
+        assert!(!text.contains("fault"), "{text}");
     }
 }

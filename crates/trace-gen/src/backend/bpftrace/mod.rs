@@ -12,15 +12,22 @@
 //! **Whole paths, in pieces.** A bpftrace string lives on the 512-byte BPF stack: with
 //! `BPFTRACE_STRLEN` = [`STRLEN`] one `str()` yields at most [`CHUNK`] bytes. Each return
 //! runs one program: a loop counts the pieces the path needs (a piece is full when
-//! `str(p, 87)` and `str(p, 86)` differ), a second loop prints piece K of N (one `printf`
+//! `str(p, 63)` and `str(p, 62)` differ), a second loop prints piece K of N (one `printf`
 //! statement, one stack slot; N reaches it through the map `@n`, so that Linux 6.1's verifier
 //! sees one unknown number rather than 49 constants, each walked apart: it refused that).
-//! [`MAX_CHUNKS`] x [`CHUNK`] = 4,263 bytes, more than PATH_MAX:
-//! a path is marked cut (`path_truncated`, `...`) only when all 49 pieces were full. (Two
+//! [`MAX_CHUNKS`] x [`CHUNK`] = 4,158 bytes, more than PATH_MAX:
+//! a path is marked cut (`path_truncated`, `...`) only when all 66 pieces were full. (Two
 //! programs on one tracepoint, count then print, would allow 175-byte pieces, but were
 //! measured to run a different number of times under load: opens went missing silently.)
 //! trace-gen joins the pieces on (thread, entry time) and K/N, never on adjacency: bpftrace
 //! drains its per-CPU buffers in turns and may print other CPUs' events between them.
+//!
+//! **Every open as the kernel saw it** ([`resolve`]): each `O` event also carries the open
+//! flags, `MODE | RESOLVE << 16 | KIND << 32 | RF << 36 | RN << 40` and the path pointer; the
+//! open's resolved path comes first as RN `R` events (a component's name as four numbers),
+//! walked from the kernel's structures at return; io_uring opens come from the `io_uring`
+//! tracepoints, `open_by_handle_at` from its own. trace-gen writes `flags:`, `mode:`,
+//! `resolve:`, `via:`, `fault:` and `resolved:` (trace-format version 2).
 //!
 //! **Process names** are never formatted as text: `BEGIN` (run in bpftrace's own process)
 //! finds the offset of `comm` in `task_struct` by looking for "bpftrace", and each event
@@ -60,6 +67,7 @@
 //! [`CommName`](crate::script::CommName) inside a string literal.
 
 pub mod decode;
+pub mod resolve;
 pub mod script;
 
 use super::{is_executable, Backend, Decoder, Env, StderrLine};
@@ -82,16 +90,17 @@ pub fn tracefs_events() -> Option<PathBuf> {
     .find(|p| p.is_dir())
 }
 
-/// `BPFTRACE_STRLEN`: the largest that lets the return program (two strings compared, then a
-/// printf of six numbers, two 64-bit words and one string, in loops) fit the 512-byte BPF
-/// stack of bpftrace 0.17: every `str()` temporary takes STRLEN bytes (measured: 96 fails).
-pub const STRLEN: usize = 88;
+/// `BPFTRACE_STRLEN`: small enough that the return program (two strings compared, the
+/// resolved-path walk of [`resolve`] with its own printf, then a printf of ten numbers, two
+/// 64-bit words and one string, in loops) fits the 512-byte BPF stack of bpftrace 0.17: every
+/// `str()` temporary takes STRLEN bytes (measured: 88 fails with the walk, 96 without it).
+pub const STRLEN: usize = 64;
 
 /// The bytes of path in one piece: `str(p, n)` yields at most `STRLEN - 1` bytes.
 pub const CHUNK: usize = STRLEN - 1;
 
-/// Pieces read at most: 49 x 87 = 4,263 bytes, more than PATH_MAX (4,096 with its NUL).
-pub const MAX_CHUNKS: usize = 49;
+/// Pieces read at most: 66 x 63 = 4,158 bytes, more than PATH_MAX (4,096 with its NUL).
+pub const MAX_CHUNKS: usize = 66;
 
 /// Keys per map (`BPFTRACE_MAP_KEYS_MAX`): threads inside an open at once, and followed
 /// processes. bpftrace's default is 4096.
@@ -107,8 +116,8 @@ pub struct Syscall {
 }
 
 /// Every open-family call Linux has on some architecture (arm64 and riscv have only the
-/// `openat` ones).
-pub const LINUX_OPEN_CALLS: [Syscall; 4] = [
+/// `openat` ones), and `open_by_handle_at` (no path argument: an empty `path_arg`).
+pub const LINUX_OPEN_CALLS: [Syscall; 5] = [
     Syscall {
         name: "open",
         path_arg: "filename",
@@ -125,6 +134,10 @@ pub const LINUX_OPEN_CALLS: [Syscall; 4] = [
         name: "creat",
         path_arg: "pathname",
     },
+    Syscall {
+        name: "open_by_handle_at",
+        path_arg: "",
+    },
 ];
 
 /// The bpftrace backend, with the system calls to probe.
@@ -136,6 +149,8 @@ pub struct Bpftrace {
     /// The inode of trace-gen's PID namespace when it is not the host's (the initial one):
     /// pids are then translated into it ([`crate::sys::pid_namespace`]).
     pid_ns: Option<u64>,
+    /// Whether io_uring opens are traced (the `io_uring` tracepoints exist).
+    io_uring: bool,
 }
 
 impl Bpftrace {
@@ -145,6 +160,7 @@ impl Bpftrace {
             syscalls,
             compat: cfg!(target_arch = "x86_64"),
             pid_ns: None,
+            io_uring: true,
         }
     }
 
@@ -155,6 +171,7 @@ impl Bpftrace {
             syscalls,
             compat: ia32,
             pid_ns: None,
+            io_uring: true,
         }
     }
 
@@ -198,6 +215,11 @@ impl Bpftrace {
                     b.compat &= dir
                         .parent()
                         .is_some_and(|events| events.join("raw_syscalls/sys_enter").is_dir());
+                    b.io_uring = dir.parent().is_some_and(|events| {
+                        ["io_uring_submit_req", "io_uring_complete"]
+                            .iter()
+                            .all(|t| events.join("io_uring").join(t).is_dir())
+                    });
                     return b;
                 }
             }
@@ -291,7 +313,7 @@ impl Backend for Bpftrace {
     /// bpftrace 0.17 cannot raise RLIMIT_MEMLOCK where the kernel accounts BPF memory by
     /// cgroup, and says so as an ERROR on every run: noise.
     fn stderr_line(&self, line: &str) -> StderrLine {
-        if line.contains("couldn't set RLIMIT_MEMLOCK") {
+        if line.contains("couldn't set RLIMIT_MEMLOCK") || resolve::is_addrspace_warning(line) {
             StderrLine::Noise
         } else {
             StderrLine::Show
@@ -325,9 +347,10 @@ impl Backend for Bpftrace {
         args
     }
 
-    /// The cost of tracing ia32 opens, said once at start-up.
+    /// The cost of tracing ia32 opens, and what the resolved paths cannot show, said once at
+    /// start-up.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
-        Some(if self.compat {
+        let ia32 = if self.compat {
             "32-bit (ia32) opens are traced through raw_syscalls: a small probe runs on every \
              system call of the machine while tracing"
                 .to_owned()
@@ -335,7 +358,19 @@ impl Backend for Bpftrace {
             "32-bit (ia32) opens are not traced on this machine (no raw_syscalls tracepoints, \
              or not x86_64)"
                 .to_owned()
-        })
+        };
+        let uring = if self.io_uring {
+            "io_uring opens refused before they start (an unreadable name, bad flags) and \
+             direct-descriptor opens are not shown"
+        } else {
+            "io_uring opens are not traced on this machine (no io_uring tracepoints)"
+        };
+        Some(format!(
+            "{ia32}; {uring}; no resolved path for files the kernel names itself (pipe:[N], \
+             socket:[N], anon_inode:...) nor for paths of more than {} pieces (32 bytes of a name each, or a mount crossed); a 32-bit \
+             process's openat2 flags are not read",
+            resolve::DEPTH
+        ))
     }
 
     fn has_fence(&self) -> bool {
@@ -369,6 +404,7 @@ mod tests {
             target,
             follow: true,
             stop_at_exit: false,
+            resolve_paths: true,
             uid: None,
             comm: None,
             buffer_size: 1 << 20,
@@ -381,6 +417,7 @@ mod tests {
             syscalls: LINUX_OPEN_CALLS.to_vec(),
             compat: true,
             pid_ns: None,
+            io_uring: true,
         }
     }
 
@@ -412,17 +449,21 @@ mod tests {
         assert!(!s.contains("str(args->"), "never read at entry");
         // One program per return: the count, then the print loop with ONE printf.
         assert_eq!(
-            s.matches("while ($n < 49)").count(),
-            2,
-            "native and ia32: {s}"
+            s.matches("while ($n < 66)").count(),
+            3,
+            "native, ia32, and io_uring's copy of the name: {s}"
         );
         assert_eq!(
-            s.matches("if (str($p + $off, 87) == str($p + $off, 86))")
+            s.matches("if (str($p + $off, 63) == str($p + $off, 62))")
                 .count(),
-            2
+            3
         );
-        assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
-        assert!(s.contains("$k, $n, str($p + $k * 87, 88));"), "{s}");
+        assert_eq!(
+            s.matches("printf(\"O ").count(),
+            3,
+            "native, ia32 and io_uring"
+        );
+        assert!(s.contains("$k, $n, str($p + $k * 63, 64));"), "{s}");
         // N reaches the printing loop through a map (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
         assert_eq!(
@@ -570,7 +611,7 @@ mod tests {
         assert_eq!(Bpftrace::ring_buffer_pages(4097), 2);
         assert_eq!(Bpftrace::ring_buffer_pages(3 << 20), 1024);
         let env = all().env(&spec(Target::Command));
-        assert!(env.contains(&("BPFTRACE_STRLEN".into(), "88".into())));
+        assert!(env.contains(&("BPFTRACE_STRLEN".into(), "64".into())));
         assert!(env.contains(&("BPFTRACE_PERF_RB_PAGES".into(), "256".into())));
         const { assert!(MAX_CHUNKS * CHUNK >= 4096) };
     }
@@ -618,6 +659,26 @@ mod tests {
             entry.contains("/(@traced[pid] || (curtask->thread_pid->level >= @lvl"),
             "the -p process is found by its pid in the namespace: {entry}"
         );
+    }
+
+    #[test]
+    fn resolved_paths_are_walked_at_every_return_unless_no_resolve() {
+        let mut sp = spec(Target::Command);
+        let s = all().script(&sp);
+        // Native, ia32 and io_uring returns: one walk each, bounded, crossing mounts.
+        assert_eq!(s.matches("printf(\"R ").count(), 3, "{s}");
+        assert_eq!(s.matches("while ($it < 160)").count(), 3);
+        assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 3);
+        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
+        assert!(s.contains("sys_enter_open_by_handle_at"));
+        assert!(s.contains("@d[tid] = ((uint64)args->how->flags,"), "{s}");
+        sp.resolve_paths = false;
+        let s = all().script(&sp);
+        assert!(
+            !s.contains("printf(\"R ") && !s.contains("mnt_mountpoint;"),
+            "{s}"
+        );
+        assert!(s.contains("printf(\"O "), "the details stay");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! [`super::decode`]:
 //!
 //! ```text
-//! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 K N CHUNK     an open, piece K of N of its path
+//! R TID TS_ENTRY LEN OFF W0 W1 W2 W3                           a piece of a resolved path's name
+//! O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS PACKED PTR K N CHUNK
+//!                                                              an open, piece K of N of its path
 //! P fork PARENT CHILD                                          a followed process forked
 //! P exit PID                                                   its last thread exited
 //! K TID TS_ENTRY SIGNAL                                        the open never returns: killed
@@ -15,7 +17,7 @@
 //! E MESSAGE                                                    the script cannot run here
 //! ```
 
-use super::{Bpftrace, CHUNK, MAX_CHUNKS};
+use super::{resolve, Bpftrace, CHUNK, MAX_CHUNKS};
 use crate::script::{ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::fmt::Write as _;
 
@@ -91,7 +93,7 @@ impl Block {
 }
 
 /// A printf statement for `text` (no format directives, no quotes or backslashes in it).
-fn print_literal(text: &str) -> String {
+pub(super) fn print_literal(text: &str) -> String {
     debug_assert!(!text.contains(['"', '\\', '%']));
     format!("printf(\"{text}\\n\");")
 }
@@ -266,18 +268,25 @@ const SIGKILL_BIT: u64 = 1 << 8;
 /// SIGKILL on every thread), which is delivered before the return to user space. The
 /// signal is the group's exit code (the signal that killed it), 9 when the group exits by
 /// exit_group (the thread itself got SIGKILL).
-fn killed_check() -> String {
+fn killed_check(tid: &str) -> String {
     format!(
         "if (args->ret <= -512 && args->ret >= -516) {{ \
          if (curtask->pending.signal.sig[0] & {SIGKILL_BIT:#x}) {{ \
          $sig = curtask->signal->group_exit_code & 0x7f; if ($sig == 0) {{ $sig = 9; }} \
-         printf(\"K %d %lld %d\\n\", tid, @t[tid], $sig); }} }}"
+         printf(\"K %d %lld %d\\n\", {tid}, @t[tid], $sig); }} }}"
     )
 }
 
 /// The one program every open's return runs: `ptr` is the path pointer (an expression),
 /// `state` the per-thread maps to delete afterwards.
-fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str], ns: bool) -> Block {
+fn exit_program(
+    probes: &[String],
+    guard: &str,
+    ptr: &str,
+    state: &[&str],
+    ns: bool,
+    resolve_paths: bool,
+) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         format!("$p = {ptr};"),
@@ -293,9 +302,7 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str], ns: b
         "}".to_owned(),
         "@n[tid] = $n;".to_owned(),
         "$n = @n[tid];".to_owned(),
-        killed_check(),
-        "delete(@n[tid]);".to_owned(),
-        "$k = 0;".to_owned(),
+        // The ids every line of this open prints (the K, R and O lines are joined by them).
         if ns {
             format!(
                 "$c = (uint64)curtask + @commoff; $ntid = {}; $npid = {};",
@@ -305,16 +312,34 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str], ns: b
         } else {
             "$c = (uint64)curtask + @commoff;".to_owned()
         },
+        killed_check(if ns { "$ntid" } else { "tid" }),
+        "delete(@n[tid]);".to_owned(),
+        // The resolved path (resolve.rs): R events before the O events.
+        "$d = @d[tid];".to_owned(),
+    ];
+    body.extend(resolve::walk(
+        resolve_paths,
+        &resolve::WalkFrom {
+            tid: if ns { "$ntid" } else { "tid" },
+            ts: "@t[tid]",
+            ret: "(int64)args->ret",
+            kind: "($d.1 >> 32)",
+            dfd: "$d.2",
+            abs: "*(uint8 *)$p == 47",
+        },
+    ));
+    body.extend([
+        "$k = 0;".to_owned(),
         format!("while ($k < {MAX_CHUNKS}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %d %d %s\\n\", {ids}, uid, args->ret,"),
+        format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", {ids}, uid, args->ret,"),
         format!(
-            "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $k, $n, str($p + $k * {CHUNK}, {}));",
+            "    @t[tid], nsecs, *(uint64 *)$c, *(uint64 *)($c + 8), $d.0, $d.1 | $rf << 36 | $i << 40, (uint64)$p, $k, $n, str($p + $k * {CHUNK}, {}));",
             CHUNK + 1
         ),
         "  $k++;".to_owned(),
         "}".to_owned(),
-    ];
+    ]);
     body.extend(state.iter().map(|m| format!("delete({m}[tid]);")));
     Block::new(
         &[
@@ -374,6 +399,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     if let Some(inode) = ns {
         begin.extend(ns_begin(inode, matches!(spec.target, Target::Command)));
     }
+    begin.extend(resolve::begin());
     match &spec.target {
         Target::SystemWide { .. } => begin.push("@tracer = pid;".to_owned()),
         Target::Pids(pids) if ns.is_some() => {
@@ -493,8 +519,13 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             )
             .when(entry_pred.clone())
             .body([
-                format!("@p[tid] = args->{};", call.path_arg),
+                if call.path_arg.is_empty() {
+                    "@p[tid] = (int8 *)0;".to_owned()
+                } else {
+                    format!("@p[tid] = args->{};", call.path_arg)
+                },
                 "@t[tid] = nsecs;".to_owned(),
+                resolve::entry_detail(call.name),
             ]),
         );
     }
@@ -508,18 +539,20 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             &exits,
             "@t[tid]",
             "@p[tid]",
-            &["@p", "@t"],
+            &["@p", "@t", "@d"],
             ns.is_some(),
+            spec.resolve_paths,
         ));
     }
 
     if bpftrace.compat {
         let mut compat_terms = vec![format!("(curtask->thread_info.status & {TS_COMPAT:#x})")];
-        compat_terms.extend(terms);
+        compat_terms.extend(terms.clone());
         let mut body = vec!["$id = args->id;".to_owned()];
         for (name, id, arg) in IA32_OPEN_CALLS {
             body.push(format!(
-                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; @c[tid] = 1; }} // {name}"
+                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; @c[tid] = 1; {} }} // {name}",
+                resolve::ia32_entry_detail(name)
             ));
         }
         blocks.push(
@@ -539,12 +572,48 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             &["tracepoint:raw_syscalls:sys_exit".to_owned()],
             "@c[tid]",
             "uptr((int8 *)@cp[tid])",
-            &["@cp", "@t", "@c"],
+            &["@cp", "@t", "@c", "@d"],
             ns.is_some(),
+            spec.resolve_paths,
         ));
     }
 
-    let mut maps = vec!["@p", "@t", "@n", "@commoff"];
+    if bpftrace.io_uring {
+        let mut submit = vec![format!(
+            "(args->opcode == {} || args->opcode == {})",
+            resolve::IORING_OP_OPENAT,
+            resolve::IORING_OP_OPENAT2
+        )];
+        submit.extend(terms.clone());
+        blocks.push(
+            Block::new(
+                &[
+                    "An io_uring open (IORING_OP_OPENAT, OPENAT2), in the submitting thread after its prep:",
+                    "struct io_open is the request's first member. The kernel's copy of the name is kept",
+                    "in pieces (it is freed before the completion), with the details, thread and name.",
+                ],
+                vec!["tracepoint:io_uring:io_uring_submit_req".to_owned()],
+            )
+            .when(and(submit))
+            .body(resolve::uring_submit_body()),
+        );
+        blocks.push(
+            Block::new(
+                &[
+                    "Its completion (in the submitter or an io-wq worker of the same process, which",
+                    "shares its files and fs): the result resolved, then the open's O events.",
+                ],
+                vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
+            )
+            .when(Some("@ut[args->req]".to_owned()))
+            .body(resolve::uring_complete_body(spec.resolve_paths)),
+        );
+    }
+
+    let mut maps = vec!["@p", "@t", "@n", "@commoff", "@d", "@mntoff"];
+    if bpftrace.io_uring {
+        maps.extend(["@ud", "@un", "@uq", "@ut"]);
+    }
     if bpftrace.compat {
         maps.extend(["@cp", "@c"]);
     }

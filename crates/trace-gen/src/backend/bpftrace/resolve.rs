@@ -1,0 +1,324 @@
+//! Every open as the kernel saw it, in the bpftrace script: the details of each open (flags,
+//! mode, openat2's `how`, the dirfd) taken at entry, the resolved path walked from the kernel's
+//! own structures at return, and the opens no open-family syscall tracepoint sees
+//! (`IORING_OP_OPENAT`/`IORING_OP_OPENAT2`, `open_by_handle_at`). Kept apart from
+//! [`super::script`] so that the probe blocks it adds stay in one place.
+//!
+//! **The resolved path** (no kprobes, no `bpf_d_path()` from a tracepoint: a walk by hand,
+//! through BTF). At return, the file is `curtask->files->fdt->fd[ret]` (for a success) or, for
+//! a failure of a relative name, the dirfd's file or the cwd (`curtask->fs->pwd`); its
+//! `f_path` (dentry, vfsmount) is walked up to the process's root (`curtask->fs->root`, so a
+//! chrooted or containerised process's paths are as it sees them), crossing mounts (`struct
+//! mount` holds the `vfsmount`: `mnt_mountpoint`, `mnt_parent`). Each component is printed, leaf
+//! first, as `R` events of up to [`CHUNK`](super::CHUNK) bytes (a longer name in several),
+//! before the open's own `O` events, on the same CPU, so they arrive first; trace-gen joins
+//! them (see [`super::decode`]). For a failure it joins the directory with the raw name.
+//! What `readlink /proc/PID/fd/N` adds is added: ` (deleted)` for an unlinked file (an
+//! `O_TMPFILE` file is `DIR/#INODE (deleted)`). Files whose name the kernel makes up
+//! (`pipe:[N]`, `socket:[N]`, `anon_inode:...`: a dentry with `d_dname`) get no resolved path,
+//! nor does a path deeper than [`DEPTH`] pieces: never a guess.
+//!
+//! **io_uring.** `io_uring:io_uring_submit_req` (opcode `IORING_OP_OPENAT`/`OPENAT2`, in the
+//! submitting thread, after the request's prep) reads `struct io_open` (the first member of
+//! `struct io_kiocb`): the kernel's own copy of the name (`filename->name`, kept in a map in
+//! pieces: it is freed before the completion), the dirfd, `how`; `io_uring:io_uring_complete`
+//! (in the submitter or an io-wq worker thread of the same process, sharing its files and fs)
+//! has the result and resolves it as above. A request refused at prep (an unreadable name,
+//! bad flags) never reaches `submit_req`, so it is not seen; a direct-descriptor open
+//! (`file_index`) has no fd to resolve.
+//!
+//! **open_by_handle_at** has its own syscall tracepoints; its raw path is empty (the argument
+//! is a handle), its resolved path is the opened file.
+
+/// `KIND`, the open's call, in the `O` event: its `via:` and whether `resolve:` applies.
+pub mod kind {
+    pub const OPEN: u64 = 0;
+    pub const OPENAT: u64 = 1;
+    pub const OPENAT2: u64 = 2;
+    pub const CREAT: u64 = 3;
+    pub const URING_OPENAT: u64 = 4;
+    pub const URING_OPENAT2: u64 = 5;
+    pub const HANDLE: u64 = 6;
+}
+
+/// `RF` bits of the `O` event: what the walk found.
+pub mod walked {
+    /// The walk is of the directory a failed relative name was resolved against.
+    pub const BASE: u64 = 1;
+    /// The file is unlinked: readlink adds ` (deleted)`.
+    pub const DELETED: u64 = 2;
+    /// The kernel makes the file's name up (`d_dname`): not resolved.
+    pub const NO_NAME: u64 = 4;
+    /// The walk reached the root: the `R` events are the whole path.
+    pub const ROOT: u64 = 8;
+}
+
+/// Iterations of the walk at most: one per piece of a component (or per mount crossed). A
+/// path that needs more gets no resolved path.
+pub const DEPTH: u32 = 160;
+
+/// Bytes of a name in one `R` event: four 64-bit words, printed as numbers (no string
+/// buffer on the BPF stack; trace-gen keeps the name's `len` bytes).
+pub const NAME_PIECE: u64 = 32;
+
+/// `IORING_OP_OPENAT` and `IORING_OP_OPENAT2` (include/uapi/linux/io_uring.h).
+pub const IORING_OP_OPENAT: u32 = 18;
+pub const IORING_OP_OPENAT2: u32 = 28;
+
+/// `O_LARGEFILE`: io_uring adds it to every open on 64-bit; the program did not pass it.
+const O_LARGEFILE: u64 = 0o100000;
+
+/// `AT_FDCWD`.
+const AT_FDCWD: i32 = -100;
+
+/// `-EFAULT`: the kernel could not read the name.
+const EFAULT: i32 = -14;
+
+/// The statement that keeps the details of an open-family call at its entry: `@d[tid] =
+/// (FLAGS, MODE | RESOLVE << 16 | KIND << 32, DFD)`, packed so that the `O` event fits the
+/// 512-byte BPF stack (a mode or `how.resolve` beyond 16 bits is refused by the kernel).
+pub fn entry_detail(call: &str) -> String {
+    let (k, flags, mode, resolve, dfd) = match call {
+        "open" => (kind::OPEN, "args->flags", "args->mode", "0", "-100"),
+        "openat" => (
+            kind::OPENAT,
+            "args->flags",
+            "args->mode",
+            "0",
+            "(int32)args->dfd",
+        ),
+        "openat2" => (
+            kind::OPENAT2,
+            "args->how->flags",
+            "args->how->mode",
+            "args->how->resolve",
+            "(int32)args->dfd",
+        ),
+        "creat" => (kind::CREAT, "0x241", "args->mode", "0", "-100"),
+        _ => (
+            kind::HANDLE,
+            "args->flags",
+            "0",
+            "0",
+            "(int32)args->mountdirfd",
+        ),
+    };
+    format!(
+        "@d[tid] = ((uint64){flags}, ((uint64){mode} & 0xffff) | ((uint64){resolve} & 0xffff) << 16 | {k} << 32, (int64){dfd});"
+    )
+}
+
+/// The same for an ia32 call (`$id`), from `raw_syscalls`' `args->args[]` (32-bit values).
+pub fn ia32_entry_detail(name: &str) -> String {
+    let (k, flags, mode, dfd) = match name {
+        "open" => (kind::OPEN, "args->args[1]", "args->args[2]", "-100"),
+        "creat" => (kind::CREAT, "0x241", "args->args[1]", "-100"),
+        "openat" => (
+            kind::OPENAT,
+            "args->args[2]",
+            "args->args[3]",
+            "(int32)args->args[0]",
+        ),
+        // openat2's `how` of a 32-bit process is not read: flags 0, and no resolve.
+        _ => (kind::OPENAT, "0", "0", "(int32)args->args[0]"),
+    };
+    format!("@d[tid] = ((uint64){flags}, ((uint64){mode} & 0xffff) | {k} << 32, (int64){dfd});")
+}
+
+/// The expressions [`walk`] reads: the open's key (`tid`, `ts`), its result `ret` (fd or
+/// -errno, as int64), `kind`, `dfd`, and `abs` (the name starts with `/`). Expressions, not
+/// variables: every bpftrace variable is a slot of the 512-byte BPF stack.
+pub struct WalkFrom<'a> {
+    pub tid: &'a str,
+    pub ts: &'a str,
+    pub ret: &'a str,
+    pub kind: &'a str,
+    pub dfd: &'a str,
+    pub abs: &'a str,
+}
+
+/// The walk: prints the `R` events of the open `from` and leaves `$i` (their number) and
+/// `$rf` ([`walked`] bits) for its `O` event. Without `on` (`--no-resolve`), nothing is
+/// walked: no `R` event, `$i` and `$rf` are 0.
+pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
+    if !on {
+        return vec!["$rf = (uint64)0;".to_owned(), "$i = 0;".to_owned()];
+    }
+    let WalkFrom {
+        tid,
+        ts,
+        ret,
+        kind,
+        dfd,
+        abs,
+    } = from;
+    vec![
+        "$rf = (uint64)0;".to_owned(),
+        "$dn = (struct dentry *)0;".to_owned(),
+        "$mn = (struct vfsmount *)0;".to_owned(),
+        "$f = (struct file *)0;".to_owned(),
+        format!("if ({ret} >= 0) {{"),
+        format!(
+            "  if ({ret} < (int64)curtask->files->fdt->max_fds) {{ $f = *(curtask->files->fdt->fd + {ret}); }}"
+        ),
+        format!(
+            "}} else if ({kind} != {} && {ret} != {EFAULT} && !({abs})) {{",
+            kind::HANDLE
+        ),
+        format!("  $rf = {};", walked::BASE),
+        format!(
+            "  if ({dfd} == {AT_FDCWD}) {{ $dn = curtask->fs->pwd.dentry; $mn = curtask->fs->pwd.mnt; }}"
+        ),
+        format!(
+            "  else {{ if ({dfd} >= 0 && {dfd} < (int64)curtask->files->fdt->max_fds) {{ $f = *(curtask->files->fdt->fd + {dfd}); }} }}"
+        ),
+        "}".to_owned(),
+        "if ($f != 0) {".to_owned(),
+        "  $dn = $f->f_path.dentry;".to_owned(),
+        "  $mn = $f->f_path.mnt;".to_owned(),
+        format!(
+            "  if ({ret} >= 0 && $dn->d_hash.pprev == 0 && $dn != $dn->d_parent) {{ $rf = {}; }}",
+            walked::DELETED
+        ),
+        format!(
+            "  if ($dn->d_op->d_dname != 0) {{ $rf |= {}; $dn = (struct dentry *)0; }}",
+            walked::NO_NAME
+        ),
+        "}".to_owned(),
+        "$i = 0;".to_owned(),
+        "$it = 0;".to_owned(),
+        "$o = (uint64)0;".to_owned(),
+        format!("while ($it < {DEPTH}) {{"),
+        "  $it++;".to_owned(),
+        "  if ($dn == 0) { break; }".to_owned(),
+        format!(
+            "  if ($dn == curtask->fs->root.dentry && $mn == curtask->fs->root.mnt) {{ $rf |= {}; break; }}",
+            walked::ROOT
+        ),
+        "  if ($dn == $mn->mnt_root || $dn == $dn->d_parent) {".to_owned(),
+        "    $m = (struct mount *)((uint64)$mn - @mntoff);".to_owned(),
+        format!(
+            "    if ($dn != $mn->mnt_root || $m->mnt_parent == $m) {{ $rf |= {}; break; }}",
+            walked::ROOT
+        ),
+        "    $dn = $m->mnt_mountpoint;".to_owned(),
+        "    $mn = (struct vfsmount *)((uint64)$m->mnt_parent + @mntoff);".to_owned(),
+        "    continue;".to_owned(),
+        "  }".to_owned(),
+        format!(
+            "  printf(\"R %d %lld %d %d %lx %lx %lx %lx\\n\", {tid}, {ts}, $dn->d_name.len, $o,"
+        ),
+        "    *(uint64 *)((uint64)$dn->d_name.name + $o), *(uint64 *)((uint64)$dn->d_name.name + $o + 8),".to_owned(),
+        "    *(uint64 *)((uint64)$dn->d_name.name + $o + 16), *(uint64 *)((uint64)$dn->d_name.name + $o + 24));".to_owned(),
+        "  $i++;".to_owned(),
+        format!(
+            "  if ($o + {NAME_PIECE} < $dn->d_name.len) {{ $o += {NAME_PIECE}; }} else {{ $o = 0; $dn = $dn->d_parent; }}"
+        ),
+        "}".to_owned(),
+    ]
+}
+
+/// `BEGIN`'s lines: where `struct mount` holds its `vfsmount` (after `mnt_hash`, `mnt_parent`
+/// and `mnt_mountpoint`, as since Linux 3.3), checked on bpftrace's own root mount: the dentry
+/// it is mounted on belongs to its parent's superblock.
+pub fn begin() -> Vec<String> {
+    vec![
+        "@mntoff = sizeof(struct hlist_node) + 16;".to_owned(),
+        "$rmnt = (struct mount *)((uint64)curtask->fs->root.mnt - @mntoff);".to_owned(),
+        "if ($rmnt->mnt_mountpoint->d_sb != $rmnt->mnt_parent->mnt.mnt_sb) {".to_owned(),
+        format!(
+            "  {}",
+            super::script::print_literal(
+                "E struct mount is not laid out as trace-gen knows it: paths cannot be resolved"
+            )
+        ),
+        "  exit();".to_owned(),
+        "}".to_owned(),
+    ]
+}
+
+/// The body of `io_uring:io_uring_submit_req` for an open request: its details, its time,
+/// thread and process name, and the kernel's copy of its name in pieces (`@un[req, K]`; the
+/// kernel frees that copy before the completion).
+pub fn uring_submit_body() -> Vec<String> {
+    let chunk = super::CHUNK;
+    let max = super::MAX_CHUNKS;
+    vec![
+        "$op = (struct io_open *)args->req;".to_owned(),
+        "$r = args->req;".to_owned(),
+        format!(
+            "$kd = args->opcode == {IORING_OP_OPENAT2} ? {} : {};",
+            kind::URING_OPENAT2,
+            kind::URING_OPENAT
+        ),
+        format!(
+            "@ud[$r] = ($op->how.flags & ~{O_LARGEFILE:#x}, ($op->how.mode & 0xffff) | ($op->how.resolve & 0xffff) << 16 | $kd << 32, (int64)$op->dfd);"
+        ),
+        "$p = $op->filename->name;".to_owned(),
+        "$n = 0;".to_owned(),
+        "$off = (uint64)0;".to_owned(),
+        format!("while ($n < {max}) {{"),
+        format!("  @un[$r, $n] = str($p + $off, {});", chunk + 1),
+        "  $n++;".to_owned(),
+        format!(
+            "  if (str($p + $off, {chunk}) == str($p + $off, {})) {{ break; }}",
+            chunk - 1
+        ),
+        format!("  $off += {chunk};"),
+        "}".to_owned(),
+        "$c = (uint64)curtask + @commoff;".to_owned(),
+        "@uq[$r] = (tid, $n, *(uint8 *)$p == 47, *(uint64 *)$c, *(uint64 *)($c + 8));".to_owned(),
+        "@ut[$r] = nsecs;".to_owned(),
+    ]
+}
+
+/// The body of `io_uring:io_uring_complete` for a request seen at submission: resolves the
+/// result ([`walk`]) and prints the open's `O` events with the submitter's thread and name.
+pub fn uring_complete_body(resolve_paths: bool) -> Vec<String> {
+    let max = super::MAX_CHUNKS;
+    let mut b = vec![
+        "$r = args->req;".to_owned(),
+        "$q = @uq[$r];".to_owned(),
+        "$d = @ud[$r];".to_owned(),
+    ];
+    b.extend(walk(
+        resolve_paths,
+        &WalkFrom {
+            tid: "$q.0",
+            ts: "@ut[$r]",
+            ret: "(int64)args->res",
+            kind: "($d.1 >> 32)",
+            dfd: "$d.2",
+            abs: "$q.2",
+        },
+    ));
+    b.extend([
+        "@n[tid] = $q.1;".to_owned(),
+        "$n = @n[tid];".to_owned(),
+        "delete(@n[tid]);".to_owned(),
+        "$k = 0;".to_owned(),
+        format!("while ($k < {max}) {{"),
+        "  if ($k >= $n) { break; }".to_owned(),
+        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", $q.0, pid, uid, args->res,".to_owned(),
+        "    @ut[$r], nsecs, $q.3, $q.4, $d.0, $d.1 | $rf << 36 | $i << 40, 0, $k, $n, @un[$r, $k]);".to_owned(),
+        "  delete(@un[$r, $k]);".to_owned(),
+        "  $k++;".to_owned(),
+        "}".to_owned(),
+        "delete(@uq[$r]);".to_owned(),
+        "delete(@ud[$r]);".to_owned(),
+        "delete(@ut[$r]);".to_owned(),
+    ]);
+    b
+}
+
+/// Whether `line` of bpftrace's stderr is part of its "Addrspace mismatch" warning about the
+/// walk's use of a syscall's result (a user-space tracepoint field) beside kernel pointers:
+/// the warning line, the script line it quotes, or its `~~~` marker. Noise: the values are
+/// numbers, read right.
+pub fn is_addrspace_warning(line: &str) -> bool {
+    let t = line.trim();
+    t.ends_with("WARNING: Addrspace mismatch")
+        || (!t.is_empty() && t.bytes().all(|b| b == b'~'))
+        || t.starts_with("if ((int64)args->ret < (int64)curtask->files->fdt->max_fds)")
+        || t.starts_with("} else if (($d.1 >> 32) != 6 && (int64)args->re")
+}
