@@ -88,9 +88,9 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         &mut tracer,
         Arc::clone(&config.backend),
         Arc::clone(&stderr_lost),
-    );
+    )?;
 
-    let mut stopper = Stopper::new(tracer.id(), backend.has_fence());
+    let mut stopper = Stopper::new(tracer.id(), backend.has_fence(), backend.ending());
     if backend.reports_processes(&config.spec) {
         let targets = match &config.spec.target {
             crate::script::Target::Pids(pids) => pids.clone(),
@@ -104,8 +104,8 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let sweeper = stopper.follows().then(|| {
         let stopper = Arc::clone(&stopper);
         std::thread::spawn(move || {
-            while !stopper.finished.load(Ordering::SeqCst) {
-                std::thread::sleep(std::time::Duration::from_millis(500));
+            while !stopper.finished() {
+                stopper.pause(std::time::Duration::from_millis(500));
                 stopper.sweep();
             }
         })
@@ -144,15 +144,23 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let stdout = tracer.stdout.take().expect("stdout is piped");
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
     let attached = stopper.attached.load(Ordering::SeqCst);
-    stopper.finished.store(true, Ordering::SeqCst);
+    stopper.finish();
     if let Some(s) = sweeper {
         let _ = s.join();
     }
 
-    let tracer_status = tracer
-        .wait()
-        .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
-    let stderr_text = stderr_thread.join().unwrap_or_default();
+    // After a proven drain, a tracer that is not waited for detaches its probes on its own
+    // (about a second): its stderr is read up to now, and its status is not asked for.
+    let (tracer_status, stderr_text) = if stopper.drained() && !stopper.reads_to_end() {
+        (None, stderr_thread.finish_now())
+    } else {
+        let status = tracer
+            .wait()
+            .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
+        (Some(status), stderr_thread.join())
+    };
+    // Not waited for: it was ended as asked, after the drain.
+    let tracer_status = tracer_status.unwrap_or_else(|| ExitStatus::from_raw(0));
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
     // can tell only now.

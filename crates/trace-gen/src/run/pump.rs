@@ -83,6 +83,7 @@ pub(super) fn pump(
     let mut text = Vec::with_capacity(1024);
     let mut decoder = backend.decoder();
     let mut malformed = 0u64;
+    let mut drained = false;
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -111,7 +112,13 @@ pub(super) fn pump(
                     on_attached();
                 }
             }
-            Decoded::Fence(cpu) => stopper.fence_seen(cpu),
+            Decoded::Fence(cpu) => {
+                if stopper.fence_seen(cpu) && !stopper.reads_to_end() {
+                    // The drain is proven: what the tracer prints from here on is not part
+                    // of the run, and it is being ended without a wait.
+                    drained = true;
+                }
+            }
             Decoded::Lost(n) => {
                 lost += n;
                 trace_format::write_header(&mut text, &Header::Lost(n));
@@ -129,7 +136,7 @@ pub(super) fn pump(
                 }
             }
         }
-        if reader.buffer().is_empty() || text.len() >= 1 << 16 {
+        if reader.buffer().is_empty() || text.len() >= 1 << 16 || drained {
             lost += take_stderr_losses(stderr_lost, &mut text);
             let r = out.write_all(&text).and_then(|()| {
                 if reader.buffer().is_empty() {
@@ -143,6 +150,9 @@ pub(super) fn pump(
                 error = Some(write_err(e));
                 break;
             }
+        }
+        if drained {
+            break;
         }
     }
     let incomplete = decoder.as_mut().map_or(0, |d| d.finish(&mut text));
@@ -169,13 +179,13 @@ pub(super) fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::make;
+    use crate::backend::{make, Ending};
 
     /// Pumps `input` as `backend`'s stdout; returns (output, what the pump counted, attached
     /// callbacks).
     fn pumped(backend: &str, input: &[u8], stderr_lost: u64) -> (String, Pumped, usize) {
         let backend = make(backend);
-        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let stopper = Arc::new(Stopper::new(u32::MAX, false, Ending::Wait));
         let pending = AtomicU64::new(stderr_lost);
         let mut out = Vec::new();
         let mut attached = 0;
@@ -253,7 +263,7 @@ mod tests {
             pending: &pending,
             lose: 5,
         };
-        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let stopper = Arc::new(Stopper::new(u32::MAX, false, Ending::Wait));
         let mut out = Vec::new();
         let p = pump(
             &*make("systemtap"),

@@ -62,7 +62,7 @@
 pub mod decode;
 pub mod script;
 
-use super::{is_executable, Backend, Decoder, Env, StderrLine};
+use super::{is_executable, Backend, Decoder, Ending, Env, StderrLine};
 use crate::error::Error;
 use crate::script::{ScriptSpec, Target};
 #[cfg(doc)]
@@ -133,6 +133,12 @@ pub struct Bpftrace {
     syscalls: Vec<Syscall>,
     /// Whether ia32 opens are traced through `raw_syscalls` (x86_64).
     compat: bool,
+    /// Whether `sched_process_exit` has the `group_dead` field (the last thread of its
+    /// process), read without BTF.
+    group_dead: bool,
+    /// Where x86's `thread_info.status` lies in `task_struct`, when the running kernel's
+    /// version says so: read as a number, without BTF.
+    status_offset: Option<u32>,
 }
 
 impl Bpftrace {
@@ -141,6 +147,8 @@ impl Bpftrace {
         Bpftrace {
             syscalls,
             compat: cfg!(target_arch = "x86_64"),
+            group_dead: false,
+            status_offset: None,
         }
     }
 
@@ -150,7 +158,18 @@ impl Bpftrace {
         Bpftrace {
             syscalls,
             compat: ia32,
+            group_dead: false,
+            status_offset: None,
         }
+    }
+
+    /// The same, reading the last thread's exit from `sched_process_exit`'s `group_dead`, and
+    /// `thread_info.status` at `status_offset` in `task_struct`: the script then needs no BTF
+    /// (see [`Bpftrace::detect`]).
+    pub fn without_btf(mut self, group_dead: bool, status_offset: Option<u32>) -> Bpftrace {
+        self.group_dead = group_dead;
+        self.status_offset = status_offset;
+        self
     }
 
     /// The calls this machine has: those of [`LINUX_OPEN_CALLS`] whose `sys_enter_` and
@@ -172,9 +191,14 @@ impl Bpftrace {
                     .collect();
                 if !found.is_empty() {
                     let mut b = Bpftrace::with_syscalls(found);
-                    b.compat &= dir
-                        .parent()
-                        .is_some_and(|events| events.join("raw_syscalls/sys_enter").is_dir());
+                    let events = dir.parent().unwrap_or(&dir);
+                    b.compat &= events.join("raw_syscalls/sys_enter").is_dir();
+                    b.group_dead =
+                        std::fs::read_to_string(events.join("sched/sched_process_exit/format"))
+                            .is_ok_and(|f| f.contains("field:bool group_dead;"));
+                    b.status_offset = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                        .ok()
+                        .and_then(|r| thread_info_status_offset(&r));
                     return b;
                 }
             }
@@ -208,6 +232,22 @@ impl Bpftrace {
     pub fn ring_buffer_pages(bytes: u64) -> u64 {
         bytes.div_ceil(4096).max(1).next_power_of_two()
     }
+}
+
+/// Where `thread_info.status` lies in x86_64's `task_struct` on kernel `release` (`6.1.0-x`):
+/// `thread_info` is its first member (`THREAD_INFO_IN_TASK`, before the randomized fields),
+/// holding `flags`, then `syscall_work` from Linux 5.11, then `status`. `None` on other
+/// architectures and older kernels: the script then reads it through BTF.
+pub fn thread_info_status_offset(release: &str) -> Option<u32> {
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let mut v = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().ok());
+    let version = (v.next()??, v.next()??);
+    (version >= (5, 11)).then_some(16)
 }
 
 impl Backend for Bpftrace {
@@ -319,6 +359,13 @@ impl Backend for Bpftrace {
         true
     }
 
+    /// Killed after the drain and not waited for: its probes, programs, maps and buffers are
+    /// file descriptors the kernel releases (about 60 ms per probe, an RCU grace period
+    /// each, over a second in all; bpftrace's own SIGINT path does the same, then prints).
+    fn ending(&self) -> Ending {
+        Ending::Kill
+    }
+
     fn env(&self, spec: &ScriptSpec) -> Vec<(OsString, OsString)> {
         vec![
             ("BPFTRACE_STRLEN".into(), STRLEN.to_string().into()),
@@ -354,10 +401,7 @@ mod tests {
     }
 
     fn all() -> Bpftrace {
-        Bpftrace {
-            syscalls: LINUX_OPEN_CALLS.to_vec(),
-            compat: true,
-        }
+        Bpftrace::new(LINUX_OPEN_CALLS.to_vec(), true)
     }
 
     /// The block of `s` that starts with the line `head`.
@@ -376,34 +420,42 @@ mod tests {
         for call in ["open", "openat", "openat2", "creat"] {
             let entry = block(&s, &format!("tracepoint:syscalls:sys_enter_{call}"));
             assert!(entry.contains("/pid != @tracer && pid != 77/"), "{entry}");
+        }
+        assert!(
+            s.contains("@cp[tid] = (uint64)args->pathname;"),
+            "creat names it pathname"
+        );
+        assert!(!s.contains("str(args->"), "never read at entry");
+        // ONE program for every return (native and ia32, through raw_syscalls): the count,
+        // then the print loop with ONE printf.
+        assert_eq!(s.matches("while ($n < 49)").count(), 1, "{s}");
+        assert_eq!(
+            s.matches("if (str($p + $off, 87) == str($p + $off, 86))")
+                .count(),
+            1
+        );
+        assert_eq!(s.matches("printf(\"O ").count(), 1);
+        assert!(!s.contains("sys_exit_open"), "{s}");
+        let exit = block(&s, "tracepoint:raw_syscalls:sys_exit");
+        assert!(exit.contains("/@t[tid]/"), "{exit}");
+        // Without raw_syscalls, one exit program for the calls' own tracepoints.
+        let mut native = all();
+        native.compat = false;
+        let s = native.script(&spec(Target::SystemWide { exclude: vec![77] }));
+        assert!(s.contains("@p[tid] = args->pathname;"), "{s}");
+        assert_eq!(s.matches("printf(\"O ").count(), 1);
+        for call in ["open", "openat", "openat2", "creat"] {
             assert!(
                 s.contains(&format!("tracepoint:syscalls:sys_exit_{call}")),
                 "{s}"
             );
         }
-        assert!(
-            s.contains("@p[tid] = args->pathname;"),
-            "creat names it pathname"
-        );
-        assert!(!s.contains("str(args->"), "never read at entry");
-        // One program per return: the count, then the print loop with ONE printf.
-        assert_eq!(
-            s.matches("while ($n < 49)").count(),
-            2,
-            "native and ia32: {s}"
-        );
-        assert_eq!(
-            s.matches("if (str($p + $off, 87) == str($p + $off, 86))")
-                .count(),
-            2
-        );
-        assert_eq!(s.matches("printf(\"O ").count(), 2, "native and ia32");
         assert!(s.contains("$k, $n, str($p + $k * 87, 88));"), "{s}");
         // N reaches the printing loop through a map (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
         assert_eq!(
             s.matches("@n[tid] = $n;\n  $n = @n[tid];").count(),
-            2,
+            1,
             "{s}"
         );
         assert!(
@@ -450,6 +502,28 @@ mod tests {
         let mut b = all();
         b.compat = false;
         assert!(!b.script(&spec(Target::Command)).contains("raw_syscalls"));
+    }
+
+    #[test]
+    fn without_btf_the_exit_and_ts_compat_are_read_as_numbers() {
+        let s = all().script(&spec(Target::Command));
+        assert!(s.contains("curtask->signal->live.counter == 0/"), "{s}");
+        assert!(s.contains("(curtask->thread_info.status & 0x2)"), "{s}");
+        let s = all()
+            .without_btf(true, Some(16))
+            .script(&spec(Target::Command));
+        assert!(s.contains("/@traced[pid] && args->group_dead/"), "{s}");
+        assert!(
+            s.contains("/(*(uint32 *)((uint64)curtask + 16) & 0x2) && @traced[pid]/"),
+            "{s}"
+        );
+        assert!(!s.contains("curtask->"), "no BTF type: {s}");
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(thread_info_status_offset("6.1.0-57-amd64\n"), Some(16));
+            assert_eq!(thread_info_status_offset("5.11.0"), Some(16));
+            assert_eq!(thread_info_status_offset("5.10.200"), None);
+            assert_eq!(thread_info_status_offset("x"), None);
+        }
     }
 
     #[test]
@@ -567,7 +641,7 @@ mod tests {
     fn maps_are_cleared_at_end() {
         let s = all().script(&spec(Target::Command));
         let end = block(&s, "END");
-        for map in ["@p", "@t", "@commoff", "@cp", "@c", "@traced"] {
+        for map in ["@t", "@n", "@commoff", "@cp", "@traced"] {
             assert!(end.contains(&format!("clear({map});")), "{end}");
         }
     }

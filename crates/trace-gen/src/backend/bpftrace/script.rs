@@ -201,6 +201,18 @@ fn exit_program(probes: &[String], guard: &str, ptr: &str, state: &[&str]) -> Bl
     .body(body)
 }
 
+/// The predicate term that holds in `sched_process_exit` when the last thread of the process
+/// exits: the tracepoint's own `group_dead` where it has one, else `signal->live` through BTF
+/// (which costs bpftrace about 0.4 s of CPU at start-up, measured: it parses the kernel's
+/// types with clang).
+fn last_thread(bpftrace: &Bpftrace) -> &'static str {
+    if bpftrace.group_dead {
+        "args->group_dead"
+    } else {
+        "curtask->signal->live.counter == 0"
+    }
+}
+
 /// The whole script for `spec`.
 pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     let mut blocks = Vec::new();
@@ -304,11 +316,12 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                     "A process is gone when its LAST thread exits: do_exit() counts down signal->live",
                     "before this tracepoint. A main thread's pthread_exit(), or exec from another",
                     "thread, leaves live > 0: the process stays traced. trace-gen stops once every",
-                    "traced process has exited.",
+                    "traced process has exited. group_dead, where the tracepoint has it, is that",
+                    "count reaching 0, read without BTF (whose types cost bpftrace 0.4 s to load).",
                 ],
                 vec!["tracepoint:sched:sched_process_exit".to_owned()],
             )
-            .when(Some(format!("{who} && curtask->signal->live.counter == 0")))
+            .when(Some(format!("{who} && {}", last_thread(bpftrace))))
             .body(body),
         );
     }
@@ -317,7 +330,15 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     let mut terms = target_terms(spec);
     terms.extend(filter_terms(spec));
     let entry_pred = and(terms.clone());
+    // With raw_syscalls (for ia32), every open returns through its one sys_exit program: the
+    // path pointer is kept as a number (@cp) for both.
+    let one_exit = bpftrace.compat;
     for call in &bpftrace.syscalls {
+        let keep = if one_exit {
+            format!("@cp[tid] = (uint64)args->{};", call.path_arg)
+        } else {
+            format!("@p[tid] = args->{};", call.path_arg)
+        };
         blocks.push(
             Block::new(
                 &[&format!(
@@ -327,13 +348,10 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec![format!("tracepoint:syscalls:sys_enter_{}", call.name)],
             )
             .when(entry_pred.clone())
-            .body([
-                format!("@p[tid] = args->{};", call.path_arg),
-                "@t[tid] = nsecs;".to_owned(),
-            ]),
+            .body([keep, "@t[tid] = nsecs;".to_owned()]),
         );
     }
-    if !bpftrace.syscalls.is_empty() {
+    if !bpftrace.syscalls.is_empty() && !one_exit {
         let exits: Vec<String> = bpftrace
             .syscalls
             .iter()
@@ -343,19 +361,25 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
 
     if bpftrace.compat {
-        let mut compat_terms = vec![format!("(curtask->thread_info.status & {TS_COMPAT:#x})")];
+        let status = match bpftrace.status_offset {
+            Some(off) => format!("*(uint32 *)((uint64)curtask + {off})"),
+            None => "curtask->thread_info.status".to_owned(),
+        };
+        let mut compat_terms = vec![format!("({status} & {TS_COMPAT:#x})")];
         compat_terms.extend(terms);
         let mut body = vec!["$id = args->id;".to_owned()];
         for (name, id, arg) in IA32_OPEN_CALLS {
             body.push(format!(
-                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; @c[tid] = 1; }} // {name}"
+                "if ($id == {id}) {{ @cp[tid] = args->args[{arg}]; @t[tid] = nsecs; }} // {name}"
             ));
         }
         blocks.push(
             Block::new(
                 &[
                     "ia32 opens (32-bit programs, int 0x80): they do not fire the syscalls:* tracepoints,",
-                    "raw_syscalls does, with the ia32 numbers. TS_COMPAT marks an ia32 call in progress.",
+                    "raw_syscalls does, with the ia32 numbers. TS_COMPAT marks an ia32 call in progress",
+                    "(thread_info.status, read at its offset in task_struct when the kernel version",
+                    "gives it, so that the script needs no BTF: 0.4 s less start-up).",
                     "Cost: this probe runs on every system call of the machine while tracing.",
                     "The pointer is kept as a number and read back with uptr() (a user address).",
                 ],
@@ -364,17 +388,29 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .when(and(compat_terms))
             .body(body),
         );
-        blocks.push(exit_program(
+        let mut exit = exit_program(
             &["tracepoint:raw_syscalls:sys_exit".to_owned()],
-            "@c[tid]",
+            "@t[tid]",
             "uptr((int8 *)@cp[tid])",
-            &["@cp", "@t", "@c"],
-        ));
+            &["@cp", "@t"],
+        );
+        exit.why.extend(
+            [
+                "This one program is also the return of the native opens above (their entry",
+                "set @t): bpftrace loads a program per tracepoint, and the kernel's verifier",
+                "takes 0.2-0.4 s for each copy of this one (measured), while this probe runs",
+                "on every system call anyway.",
+            ]
+            .map(str::to_owned),
+        );
+        blocks.push(exit);
     }
 
-    let mut maps = vec!["@p", "@t", "@n", "@commoff"];
+    let mut maps = vec!["@t", "@n", "@commoff"];
     if bpftrace.compat {
-        maps.extend(["@cp", "@c"]);
+        maps.push("@cp");
+    } else {
+        maps.push("@p");
     }
     if follow {
         maps.push("@traced");
