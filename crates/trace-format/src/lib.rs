@@ -13,13 +13,18 @@ mod quote;
 mod write;
 
 pub use parse::parse_line;
-pub use write::{write_comment, write_entry, write_header, write_return, write_truncated_entry};
+pub use write::{
+    write_comment, write_entry, write_entry_line, write_header, write_return, write_return_line,
+    write_truncated_entry, EntryLine, ReturnLine,
+};
 
 use std::borrow::Cow;
 use std::fmt;
 
-/// The format version this crate reads and writes (`# trace-format: 1`).
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes (`# trace-format: 2`). Version 2 added the optional
+/// open details (`flags:`, `resolve:`, `mode:`, `via:`, `fault:`, `cgroup:`, `resolved:`,
+/// `killed:`); every version-1 line is a version-2 line.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One parsed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +70,59 @@ pub struct Entry<'a> {
     pub path: Text<'a>,
     /// Timestamp in nanoseconds (see the `clock` header for its origin).
     pub ts: u64,
+    /// What the line says about the open beyond its path (all optional).
+    pub detail: OpenDetail<'a>,
+}
+
+/// The optional fields of an entry line, between `tid:` and `comm:`, in this order:
+/// `flags: 0xHEX resolve: 0xHEX mode: 0OCTAL via: WORD fault: 0xHEX cgroup: "QUOTED"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenDetail<'a> {
+    /// The open flags (`O_*`, Linux numbering), openat2's `how.flags` included.
+    pub flags: Option<u64>,
+    /// openat2's `how.resolve` (`RESOLVE_*`).
+    pub resolve: Option<u64>,
+    /// The mode argument, when the call can create (`O_CREAT`, `O_TMPFILE`).
+    pub mode: Option<u32>,
+    /// How the file was opened; absent means a system call.
+    pub via: Option<Via>,
+    /// The path argument's address, when the tracer could not read it (the path is then
+    /// empty): an unreadable pointer, never to be confused with an empty name.
+    pub fault: Option<u64>,
+    /// The cgroup (v2) of the process, relative to the cgroup2 mount, as in `/proc/PID/cgroup`.
+    pub cgroup: Option<Text<'a>>,
+}
+
+/// How a file was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    /// An open-family system call (`open`, `openat`, `openat2`, `creat`).
+    Syscall,
+    /// An io_uring request (`IORING_OP_OPENAT`, `IORING_OP_OPENAT2`).
+    IoUring,
+    /// `open_by_handle_at()`.
+    Handle,
+}
+
+impl Via {
+    /// The word used in the line (and in trace-merge's output).
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Syscall => "syscall",
+            Via::IoUring => "io_uring",
+            Via::Handle => "handle",
+        }
+    }
+
+    /// The value for a word of the line, if it is one.
+    pub fn from_name(word: &[u8]) -> Option<Via> {
+        match word {
+            b"syscall" => Some(Via::Syscall),
+            b"io_uring" => Some(Via::IoUring),
+            b"handle" => Some(Via::Handle),
+            _ => None,
+        }
+    }
 }
 
 /// A return line: `<= uid: U pid: P [tid: T] [comm: C] ret: R TS`.
@@ -76,6 +134,20 @@ pub struct Return<'a> {
     pub ret: i64,
     /// Timestamp in nanoseconds.
     pub ts: u64,
+    /// What the line says about the outcome beyond its value (all optional).
+    pub detail: ReturnDetail<'a>,
+}
+
+/// The optional fields of a return line, between `tid:` and `comm:`, in this order:
+/// `resolved: "QUOTED" killed: SIGNO`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReturnDetail<'a> {
+    /// The file the kernel opened (for a success), or the directory the name was resolved
+    /// against joined with the name (for a failure). Always quoted in the line.
+    pub resolved: Option<Text<'a>>,
+    /// The call never returned to the program: the process was killed by this signal while
+    /// the call was in progress (the `ret` is then the kernel's internal restart value).
+    pub killed: Option<u32>,
 }
 
 /// A text field (path or comm) exactly as it stands in the line.
@@ -214,6 +286,22 @@ pub enum Field {
     Ret,
     /// The final timestamp.
     Timestamp,
+    /// `flags:`
+    Flags,
+    /// `resolve:`
+    Resolve,
+    /// `mode:`
+    Mode,
+    /// `via:`
+    Via,
+    /// `fault:`
+    Fault,
+    /// `cgroup:`
+    Cgroup,
+    /// `resolved:`
+    Resolved,
+    /// `killed:`
+    Killed,
 }
 
 impl Field {
@@ -227,6 +315,14 @@ impl Field {
             Field::Path => "open",
             Field::Ret => "ret",
             Field::Timestamp => "timestamp",
+            Field::Flags => "flags",
+            Field::Resolve => "resolve",
+            Field::Mode => "mode",
+            Field::Via => "via",
+            Field::Fault => "fault",
+            Field::Cgroup => "cgroup",
+            Field::Resolved => "resolved",
+            Field::Killed => "killed",
         }
     }
 }
@@ -238,8 +334,12 @@ pub enum ParseError {
     NotATraceLine,
     /// A required field (or the separator before it) is missing: a truncated or foreign line.
     MissingField(Field),
-    /// A numeric field holds something other than digits (and `-` for `ret`).
+    /// A numeric field holds something other than digits (and `-` for `ret`; `0x` and hex
+    /// digits for `flags`, `resolve` and `fault`; a `0` and octal digits for `mode`).
     InvalidNumber(Field),
+    /// A field's value is not one of its own: an unknown `via:` word, or a `cgroup:` or
+    /// `resolved:` that is not one well-formed quoted string.
+    InvalidValue(Field),
     /// A numeric field is too large for its type (u32 ids, i64 ret, u64 timestamp).
     NumberTooLarge(Field),
     /// Bytes follow the timestamp of a return line.
@@ -262,6 +362,9 @@ impl fmt::Display for ParseError {
             }
             ParseError::InvalidNumber(field) => {
                 write!(f, "invalid number in `{}` field", field.name())
+            }
+            ParseError::InvalidValue(field) => {
+                write!(f, "invalid value in `{}` field", field.name())
             }
             ParseError::NumberTooLarge(field) => {
                 write!(f, "number too large in `{}` field", field.name())

@@ -4,7 +4,10 @@
 //! per line of multi-gigabyte traces, so it never allocates and reads each byte about once.
 
 use crate::quote;
-use crate::{Clock, Entry, Field, Header, Line, ParseError, Return, Task, Text, TextForm};
+use crate::{
+    Clock, Entry, Field, Header, Line, OpenDetail, ParseError, Return, ReturnDetail, Task, Text,
+    TextForm, Via,
+};
 
 /// Parses one line. A trailing `\n`, and then a trailing `\r`, are ignored.
 ///
@@ -46,7 +49,10 @@ fn parse_general(line: &[u8]) -> Result<Line<'_>, ParseError> {
 }
 
 fn parse_entry(s: &[u8]) -> Result<Entry<'_>, ParseError> {
-    let (task, rest) = parse_task(s, b" open: ", Field::Path)?;
+    let (mut task, rest) = parse_ids(s)?;
+    let (detail, rest) = parse_open_detail(rest)?;
+    let (comm, rest) = parse_comm(rest, b" open: ", Field::Path)?;
+    task.comm = comm;
     let rest = rest
         .strip_prefix(b" open: ")
         .ok_or(ParseError::MissingField(Field::Path))?;
@@ -60,11 +66,15 @@ fn parse_entry(s: &[u8]) -> Result<Entry<'_>, ParseError> {
         task,
         path: text(&rest[..space]),
         ts,
+        detail,
     })
 }
 
 fn parse_return(s: &[u8]) -> Result<Return<'_>, ParseError> {
-    let (task, rest) = parse_task(s, b" ret: ", Field::Ret)?;
+    let (mut task, rest) = parse_ids(s)?;
+    let (detail, rest) = parse_return_detail(rest)?;
+    let (comm, rest) = parse_comm(rest, b" ret: ", Field::Ret)?;
+    task.comm = comm;
     let rest = rest
         .strip_prefix(b" ret: ")
         .ok_or(ParseError::MissingField(Field::Ret))?;
@@ -78,16 +88,17 @@ fn parse_return(s: &[u8]) -> Result<Return<'_>, ParseError> {
     if !rest.is_empty() {
         return Err(ParseError::TrailingData);
     }
-    Ok(Return { task, ret, ts })
+    Ok(Return {
+        task,
+        ret,
+        ts,
+        detail,
+    })
 }
 
-/// Parses `uid: U pid: P [tid: T] [comm: C]` and returns the rest, which starts at `sep`
-/// (` open: ` or ` ret: `) when the line is well-formed.
-fn parse_task<'a>(
-    s: &'a [u8],
-    sep: &[u8],
-    sep_field: Field,
-) -> Result<(Task<'a>, &'a [u8]), ParseError> {
+/// Parses `uid: U pid: P [tid: T]` (the task without its comm, which comes after the
+/// optional details) and returns the rest.
+fn parse_ids(s: &[u8]) -> Result<(Task<'_>, &[u8]), ParseError> {
     let (uid, rest) = numeric_field(s, b"uid: ", Field::Uid)?;
     let rest = rest
         .strip_prefix(b" ")
@@ -99,21 +110,135 @@ fn parse_task<'a>(
         tid = Some(t);
         rest = r;
     }
-    let mut comm = None;
-    if let Some(after) = rest.strip_prefix(b" comm: ") {
-        let (c, r) = split_comm(after, sep).ok_or(ParseError::MissingField(sep_field))?;
-        comm = Some(c);
+    let task = Task {
+        uid,
+        pid,
+        tid,
+        comm: None,
+    };
+    Ok((task, rest))
+}
+
+/// Parses an entry's optional details, each ` key: value`, in the grammar's order.
+fn parse_open_detail(mut rest: &[u8]) -> Result<(OpenDetail<'_>, &[u8]), ParseError> {
+    let mut detail = OpenDetail::default();
+    if let Some((v, r)) = optional_word(rest, b" flags: ") {
+        detail.flags = Some(parse_hex(v, Field::Flags)?);
         rest = r;
     }
-    Ok((
-        Task {
-            uid,
-            pid,
-            tid,
-            comm,
-        },
-        rest,
-    ))
+    if let Some((v, r)) = optional_word(rest, b" resolve: ") {
+        detail.resolve = Some(parse_hex(v, Field::Resolve)?);
+        rest = r;
+    }
+    if let Some((v, r)) = optional_word(rest, b" mode: ") {
+        detail.mode = Some(parse_octal(v, Field::Mode)?);
+        rest = r;
+    }
+    if let Some((v, r)) = optional_word(rest, b" via: ") {
+        detail.via = Some(Via::from_name(v).ok_or(ParseError::InvalidValue(Field::Via))?);
+        rest = r;
+    }
+    if let Some((v, r)) = optional_word(rest, b" fault: ") {
+        detail.fault = Some(parse_hex(v, Field::Fault)?);
+        rest = r;
+    }
+    if let Some(after) = rest.strip_prefix(b" cgroup: ") {
+        let (t, r) = quoted_field(after, Field::Cgroup)?;
+        detail.cgroup = Some(t);
+        rest = r;
+    }
+    Ok((detail, rest))
+}
+
+/// Parses a return's optional details, in the grammar's order.
+fn parse_return_detail(mut rest: &[u8]) -> Result<(ReturnDetail<'_>, &[u8]), ParseError> {
+    let mut detail = ReturnDetail::default();
+    if let Some(after) = rest.strip_prefix(b" resolved: ") {
+        let (t, r) = quoted_field(after, Field::Resolved)?;
+        detail.resolved = Some(t);
+        rest = r;
+    }
+    if let Some((v, r)) = optional_word(rest, b" killed: ") {
+        let n = parse_u64(v, Field::Killed)?;
+        detail.killed =
+            Some(u32::try_from(n).map_err(|_| ParseError::NumberTooLarge(Field::Killed))?);
+        rest = r;
+    }
+    Ok((detail, rest))
+}
+
+/// When `rest` starts with `key` (` name: `), the word after it and what follows the word.
+fn optional_word<'a>(rest: &'a [u8], key: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    rest.strip_prefix(key).map(split_word)
+}
+
+/// A field that is always quoted (it may hold any byte): one well-formed quoted string,
+/// optionally followed by the truncation mark `...`, then a space.
+fn quoted_field(s: &[u8], field: Field) -> Result<(Text<'_>, &[u8]), ParseError> {
+    let n = quote::quoted_len(s).ok_or(ParseError::InvalidValue(field))?;
+    let (n, form) = if s[n..].starts_with(b"... ") {
+        (n + 3, TextForm::QuotedTruncated)
+    } else {
+        (n, TextForm::Quoted)
+    };
+    if !s[n..].starts_with(b" ") {
+        return Err(ParseError::InvalidValue(field));
+    }
+    Ok((Text { raw: &s[..n], form }, &s[n..]))
+}
+
+/// `0x` and 1 to 16 hex digits.
+fn parse_hex(s: &[u8], field: Field) -> Result<u64, ParseError> {
+    let digits = s
+        .strip_prefix(b"0x")
+        .filter(|d| !d.is_empty())
+        .ok_or(ParseError::InvalidNumber(field))?;
+    let mut n: u64 = 0;
+    for &b in digits {
+        let d = (b as char)
+            .to_digit(16)
+            .ok_or(ParseError::InvalidNumber(field))?;
+        n = n
+            .checked_mul(16)
+            .map(|n| n | u64::from(d))
+            .ok_or(ParseError::NumberTooLarge(field))?;
+    }
+    Ok(n)
+}
+
+/// A `0` and octal digits (`0`, `0644`), fitting a u32.
+fn parse_octal(s: &[u8], field: Field) -> Result<u32, ParseError> {
+    if s.first() != Some(&b'0') {
+        return Err(ParseError::InvalidNumber(field));
+    }
+    let mut n: u32 = 0;
+    for &b in &s[1..] {
+        let d = b.wrapping_sub(b'0');
+        if d > 7 {
+            return Err(ParseError::InvalidNumber(field));
+        }
+        n = n
+            .checked_mul(8)
+            .map(|n| n | u32::from(d))
+            .ok_or(ParseError::NumberTooLarge(field))?;
+    }
+    Ok(n)
+}
+
+/// Parses an optional ` comm: C`; the rest then starts at `sep` (` open: ` or ` ret: `) when
+/// the line is well-formed.
+fn parse_comm<'a>(
+    rest: &'a [u8],
+    sep: &[u8],
+    sep_field: Field,
+) -> Result<(Option<Text<'a>>, &'a [u8]), ParseError> {
+    match rest.strip_prefix(b" comm: ") {
+        Some(after) => {
+            let (c, r) = split_comm(after, sep).ok_or(ParseError::MissingField(sep_field))?;
+            Ok((Some(c), r))
+        }
+        None => Ok((None, rest)),
+    }
 }
 
 /// Splits `comm` from what follows. A well-formed quoted comm directly followed by `sep` is
@@ -269,7 +394,7 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// time. Anything else, including every error, answers `None` and goes to the general parser,
 /// which then gives the same result it always did; the tests below check both agree.
 mod fast {
-    use crate::{Entry, Line, Return, Task, Text, TextForm};
+    use crate::{Entry, Line, OpenDetail, Return, ReturnDetail, Task, Text, TextForm};
 
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -344,6 +469,7 @@ mod fast {
                 form: TextForm::Raw,
             },
             ts,
+            detail: OpenDetail::default(),
         })
     }
 
@@ -395,6 +521,7 @@ mod fast {
             task,
             ret: if neg { -(r as i64) } else { r as i64 },
             ts,
+            detail: ReturnDetail::default(),
         })
     }
 

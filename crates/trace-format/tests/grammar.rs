@@ -201,6 +201,67 @@ ret!(ret_min: b"<= uid: 0 pid: 1 ret: -9223372036854775808 5" => 0, 1, None, Non
 ret!(max_ids: b"<= uid: 4294967295 pid: 4294967295 tid: 4294967295 ret: 9223372036854775807 18446744073709551615"
     => u32::MAX, u32::MAX, Some(u32::MAX), None, i64::MAX, u64::MAX);
 
+// Version 2: the optional details, in their order, and what is wrong with them.
+err!(flags_not_hex: b"=> uid: 0 pid: 1 flags: 641 open: /a 5" => ParseError::InvalidNumber(Field::Flags));
+err!(flags_empty_hex: b"=> uid: 0 pid: 1 flags: 0x open: /a 5" => ParseError::InvalidNumber(Field::Flags));
+err!(flags_overflow: b"=> uid: 0 pid: 1 flags: 0x10000000000000000 open: /a 5" => ParseError::NumberTooLarge(Field::Flags));
+err!(mode_not_octal: b"=> uid: 0 pid: 1 mode: 0648 open: /a 5" => ParseError::InvalidNumber(Field::Mode));
+err!(mode_without_zero: b"=> uid: 0 pid: 1 mode: 644 open: /a 5" => ParseError::InvalidNumber(Field::Mode));
+err!(via_unknown: b"=> uid: 0 pid: 1 via: ptrace open: /a 5" => ParseError::InvalidValue(Field::Via));
+err!(fault_decimal: b"=> uid: 0 pid: 1 fault: 1 open:  5" => ParseError::InvalidNumber(Field::Fault));
+err!(cgroup_unquoted: b"=> uid: 0 pid: 1 cgroup: /a open: /a 5" => ParseError::InvalidValue(Field::Cgroup));
+err!(resolved_unquoted: b"<= uid: 0 pid: 1 resolved: /a ret: 3 5" => ParseError::InvalidValue(Field::Resolved));
+err!(resolved_unterminated: b"<= uid: 0 pid: 1 resolved: \"/a ret: 3 5" => ParseError::InvalidValue(Field::Resolved));
+err!(killed_bad: b"<= uid: 0 pid: 1 killed: KILL ret: -512 5" => ParseError::InvalidNumber(Field::Killed));
+// Out of order, a detail is not a detail: it falls where the next field is expected.
+err!(details_out_of_order: b"=> uid: 0 pid: 1 mode: 0644 flags: 0x41 open: /a 5" => ParseError::MissingField(Field::Path));
+err!(detail_after_comm_is_comm: b"<= uid: 0 pid: 1 comm: cat resolved: \"/a\" ret: x 5" => ParseError::InvalidNumber(Field::Ret));
+
+#[test]
+fn details_parse_in_order_and_old_lines_have_none() {
+    let line = br#"=> uid: 5 pid: 1 tid: 2 flags: 0x80241 resolve: 0x8 mode: 0640 via: io_uring fault: 0xdeadBEEF cgroup: "/system.slice/a b.service" comm: x y open: "" 9"#;
+    let Line::Entry(e) = parse_line(line).unwrap() else {
+        panic!("not an entry")
+    };
+    assert_eq!(e.detail.flags, Some(0x80241));
+    assert_eq!(e.detail.resolve, Some(8));
+    assert_eq!(e.detail.mode, Some(0o640));
+    assert_eq!(e.detail.via, Some(trace_format::Via::IoUring));
+    assert_eq!(e.detail.fault, Some(0xdead_beef));
+    assert_eq!(
+        &*e.detail.cgroup.unwrap().to_bytes(),
+        b"/system.slice/a b.service"
+    );
+    assert_eq!(&*e.task.comm.unwrap().to_bytes(), b"x y");
+    assert_eq!(&*e.path.to_bytes(), b"");
+
+    // A resolved path may hold what looks like the fields after it, and be cut.
+    let line = br#"<= uid: 5 pid: 1 resolved: "/x ret: 3 comm: y"... killed: 9 ret: -512 9"#;
+    let Line::Return(r) = parse_line(line).unwrap() else {
+        panic!("not a return")
+    };
+    let resolved = r.detail.resolved.unwrap();
+    assert!(resolved.is_truncated());
+    assert_eq!(&*resolved.to_bytes(), b"/x ret: 3 comm: y");
+    assert_eq!((r.detail.killed, r.ret, r.task.comm), (Some(9), -512, None));
+
+    // Version 1 lines: no details.
+    for line in [
+        &b"=> uid: 0 pid: 3584 open: /tmp/not_exists 1795664257567614000"[..],
+        b"=> uid: 0 pid: 1 tid: 2 comm: flags: 0x1 open: /a 5",
+    ] {
+        let Line::Entry(e) = parse_line(line).unwrap() else {
+            panic!("not an entry")
+        };
+        assert_eq!(e.detail, trace_format::OpenDetail::default());
+    }
+    let Line::Return(r) = parse_line(b"<= uid: 0 pid: 1 comm: resolved: ret: 3 5").unwrap() else {
+        panic!("not a return")
+    };
+    assert_eq!(r.detail, trace_format::ReturnDetail::default());
+    assert_eq!(&*r.task.comm.unwrap().to_bytes(), b"resolved:");
+}
+
 #[test]
 fn errors_have_fixed_messages() {
     assert_eq!(
