@@ -322,6 +322,17 @@ READING = """
   tracer's start-up (attaching probes) and drain. The trace-gen script probes four syscalls
   (open, openat, openat2, creat) and follows children; the minimal script probes two with a
   `pid == cpid` filter and prints a shorter line.
+- "What a user waits": "start to command" is from launching the tool until the command's
+  first act (a shell script writing the time), "command exit to end" from the command's last
+  act until the tool has exited (for trace-gen: the exit report read, the fence fired and
+  read back on every CPU, the tracer ended), "`-c true` whole" a whole run of `-c true`.
+  Targets: trace-gen -B at most 1.5 s for `-c true` and at most 1 s more than the minimal
+  bpftrace script; DTrace for Linux at most 1.5 s; ending at most 0.3 s. After trace-gen has
+  exited, the kernel goes on detaching the tracer's probes for about a second (60 ms per
+  tracepoint); that time is the tracer's, and no longer the user's. opensnoop's row is its
+  attach time (until its header) and its exit after SIGINT. All of these are CPU-bound in the
+  kernel's BPF verifier and bpftrace's compiler: on a loaded machine they grow with the load
+  average printed with the table.
 - This machine is shared and noisy: the seed baseline's own time varied from 5.4 s to 9.3 s
   across the day, and trace-merge's default output measured 50x to 56x the baseline in three
   runs of this bench. The ratios come from runs taken in the same invocation.

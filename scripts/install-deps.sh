@@ -14,6 +14,7 @@
 #                        is also the ground truth of the differential tests (tests/differential.rs)
 #   gcc-multilib         `gcc -m32 -static`: the static i386 program whose 32-bit opens the
 #                        differential tests trace
+#   libbpf-tools         opensnoop, whose attach time scripts/bench.sh shows next to trace-gen's
 #   chromium, fonts-dejavu-core
 #                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
 #   python3-venv         the virtualenv holding DuckDB (from PyPI) that runs the README's
@@ -23,7 +24,7 @@ set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in bpftrace systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
-    make chromium fonts-dejavu-core python3-venv; do
+    make chromium fonts-dejavu-core python3-venv libbpf-tools; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ! command -v cargo >/dev/null 2>&1; then
