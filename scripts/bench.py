@@ -95,8 +95,8 @@ def merge_table(lines, runs, baseline_runs):
     for name, wall, rss in rows:
         out.append("| %s | %.3f | %.0f | %.2f | %.1f | %.1f | %.1f |" % (
             name, wall, size_mb / wall, lines / wall / 1e6, base_wall / wall, wall / wc_wall, rss / 1024))
-    head = "trace-merge on %d lines (%.0f MB), median of %d runs (baseline: %d); output byte-identical to the baseline: yes" % (
-        lines, size_mb, runs, baseline_runs)
+    head = "trace-merge on %d lines (%.0f MB), median of %d runs (baseline: %d); output byte-identical to the baseline: yes; load average %s" % (
+        lines, size_mb, runs, baseline_runs, " ".join("%.2f" % x for x in os.getloadavg()))
     return head, out
 
 
