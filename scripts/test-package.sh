@@ -176,14 +176,21 @@ completed=$(clean bash --norc --noprofile -c '
     COMP_WORDS=(trace-merge --fo); COMP_CWORD=1; COMP_LINE="trace-merge --fo"; COMP_POINT=${#COMP_LINE}
     "$fn" trace-merge --fo trace-merge
     printf "%s\n" "${COMPREPLY[@]}"') || true
-[ "$completed" = "--format" ] || fail "bash: trace-merge --fo completes to '$completed', not --format"
+# `--fo` offers --format (and --force, the heat map's overwrite switch); `--form` is --format.
+printf '%s\n' "$completed" | grep -qx -- --format \
+    || fail "bash: trace-merge --fo completes to '$completed', without --format"
+printf '%s\n' "$completed" | grep -qvx -- '--format\|--force' \
+    && fail "bash: trace-merge --fo completes to '$completed', not only --format and --force"
 # zsh: compinit finds _trace-merge in its default fpath and binds it to the command.
 [ "$(clean zsh -f -c 'autoload -Uz compinit && compinit -u -D && print -r -- ${_comps[trace-merge]}')" = _trace-merge ] \
     || fail "zsh: compinit did not bind _trace-merge to trace-merge"
 # fish: completes the command line as the shell would (its own config.fish adds the vendor
 # directories; HOME is the scratch directory, so no user configuration is read).
 completed=$(clean fish -c 'complete -C"trace-merge --fo"' | cut -f1) || true
-[ "$completed" = "--format" ] || fail "fish: trace-merge --fo completes to '$completed', not --format"
+printf '%s\n' "$completed" | grep -qx -- --format \
+    || fail "fish: trace-merge --fo completes to '$completed', without --format"
+completed=$(clean fish -c 'complete -C"trace-merge --form"' | cut -f1) || true
+[ "$completed" = "--format" ] || fail "fish: trace-merge --form completes to '$completed', not --format"
 
 step "installed: the README's usage examples"
 usage_examples "the .deb"

@@ -39,11 +39,32 @@ fn strace(log: &Path) -> Command {
     c
 }
 
-/// `sh -c CMD` under strace -f -y, in `cwd`: its opens, and the files of the successful
-/// ones (`-y`).
+/// Whether `trace-gen -c CMD` runs CMD itself (no shell syntax) rather than `sh -c CMD`, as
+/// its `--print-script` says: the ground truth must run the same processes.
+fn trace_gen_runs_directly(cmd: &str) -> bool {
+    let out = Command::new(bin("trace-gen"))
+        .args(["-B", "--print-script", "-c", cmd])
+        .output()
+        .expect("trace-gen --print-script runs");
+    // The script on stdout, the command line and how the command runs on stderr.
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "trace-gen --print-script -c {cmd}: {text}"
+    );
+    text.contains("(run directly: no shell syntax)")
+}
+
+/// CMD under strace -f -y, in `cwd`, run as trace-gen runs it (its words, or `sh -c CMD`):
+/// its opens, and the files of the successful ones (`-y`).
 fn under_strace(cmd: &str, cwd: &Path, log: &Path) -> (Opens, Opens) {
     let mut c = strace(log);
-    c.args(["sh", "-c", cmd]).current_dir(cwd);
+    if trace_gen_runs_directly(cmd) {
+        c.args(cmd.split([' ', '\t']).filter(|w| !w.is_empty()));
+    } else {
+        c.args(["sh", "-c", cmd]);
+    }
+    c.current_dir(cwd);
     let (status, _, err) = run_with_limit(c, LIMIT);
     assert!(
         status.code().is_some(),
