@@ -64,6 +64,16 @@ pub struct Cli {
     #[arg(short = 'n', long = "name", value_name = "COMM")]
     pub name: Option<String>,
 
+    /// Trace only processes in this cgroup v2 group and every group below it, filtered in the
+    /// kernel (bpftrace, DTrace for Linux). PATH is a directory under the cgroup2 mount
+    /// (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host), absolute or relative to
+    /// the mount, as /proc/PID/cgroup shows it (`--cgroup /system.slice/nginx.service`).
+    /// Each open then carries its process's group (`cgroup: "/a/b"`, or `#ID` for a group
+    /// removed before trace-gen named it). `--cgroup /` traces every process, each open with
+    /// its group. Combines with the other filters.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<std::ffi::OsString>,
+
     /// With -p or -c (required), trace only the given processes, not the children they
     /// create.
     #[arg(long)]

@@ -3,6 +3,7 @@
 //! never sees a raw flag.
 
 use crate::backend::{self, tracer_path, Backend};
+use crate::cgroup::CgroupFilter;
 use crate::cli::{Cli, TargetOsArg};
 use crate::error::Error;
 use crate::script::{CommName, ScriptSpec, Target, TargetOs};
@@ -64,6 +65,11 @@ impl Config {
             None => backend::host_default(&env)?.into(),
         };
         check_target_os(&cli, &*backend)?;
+        let cgroup = cli
+            .cgroup
+            .as_deref()
+            .map(|path| cgroup_filter(path, &*backend, target_os))
+            .transpose()?;
         let tracer = tracer_path(&*backend, &env);
         if !cli.print_script {
             check_path_variable(&*backend, &tracer, &env)?;
@@ -78,6 +84,7 @@ impl Config {
                 resolve_paths: !cli.no_resolve,
                 uid,
                 comm,
+                cgroup,
                 buffer_size: cli
                     .buffer_size
                     .unwrap_or_else(|| default_buffer_size(cpus())),
@@ -118,6 +125,29 @@ fn check_target_os(cli: &Cli, backend: &dyn Backend) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// `--cgroup PATH`: the group (exit 2 when PATH is not one), and the kernel's layout the
+/// probes read it with. SystemTap cannot filter by group.
+fn cgroup_filter(
+    path: &std::ffi::OsStr,
+    backend: &dyn Backend,
+    target_os: TargetOs,
+) -> Result<CgroupFilter, Error> {
+    let linux_dtrace = backend.name() == "dtrace" && target_os == TargetOs::Linux;
+    if backend.name() != "bpftrace" && !linux_dtrace {
+        return Err(Error::BadCombination {
+            options: "--cgroup without bpftrace or DTrace for Linux",
+            why: "only bpftrace (-B) and DTrace for Linux (-D) can test a process's cgroup in \
+                  the kernel; SystemTap and the other DTrace platforms cannot here",
+        });
+    }
+    let group = crate::cgroup::find_group(path).map_err(|why| Error::BadCgroup {
+        path: path.to_string_lossy().into_owned(),
+        why,
+    })?;
+    let layout = crate::cgroup::Layout::running().map_err(Error::CgroupLayout)?;
+    Ok(CgroupFilter { group, layout })
 }
 
 /// `-p 0` is never a process; with `running`, every pid must exist now.

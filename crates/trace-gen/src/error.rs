@@ -27,6 +27,17 @@ pub enum Error {
         /// Its process.
         pid: u32,
     },
+    /// `--cgroup` does not name a cgroup2 group.
+    #[error("--cgroup {path}: {why}")]
+    BadCgroup {
+        /// What was given.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The kernel's `struct cgroup` cannot be read (no BTF, an unknown layout).
+    #[error("--cgroup: {0}")]
+    CgroupLayout(String),
     /// Options that make no sense together (or one without the option it needs).
     #[error("{options}: {why}")]
     BadCombination {
@@ -151,6 +162,7 @@ impl Error {
             | Error::BadPid { .. }
             | Error::ThreadNotProcess { .. }
             | Error::BadCombination { .. }
+            | Error::BadCgroup { .. }
             | Error::BadComm { .. }
             | Error::NoDefaultBackend => 2,
             _ => 1,

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod backend;
+pub mod cgroup;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -95,6 +95,9 @@ pub struct ScriptSpec {
     pub uid: Option<u32>,
     /// `-n`: only processes with this name.
     pub comm: Option<CommName>,
+    /// `--cgroup`: only processes in this cgroup2 group or below it; each open then carries
+    /// its process's group (`cgroup:`).
+    pub cgroup: Option<crate::cgroup::CgroupFilter>,
     /// Per-CPU buffer size in bytes for the tracer's event buffer (`--buffer-size`).
     pub buffer_size: u64,
     /// The operating system (and so the DTrace dialect) the script is for (`--target-os`).

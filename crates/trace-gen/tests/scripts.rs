@@ -34,6 +34,7 @@ fn spec(target: Target, follow: bool, uid: Option<u32>, comm: Option<&str>) -> S
         resolve_paths: true,
         uid,
         comm: comm.map(|c| CommName::new(c).unwrap()),
+        cgroup: None,
         buffer_size: 16 << 20,
         target_os: TargetOs::Linux,
     }

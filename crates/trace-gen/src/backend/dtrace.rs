@@ -21,7 +21,7 @@
 //!   so everything recorded before the stop is read before the SIGINT.
 //! - Drops and probe errors, which dtrace reports on stderr, become `# lost:` lines.
 
-mod btf;
+pub(crate) mod btf;
 mod decode;
 mod detail;
 

@@ -681,6 +681,7 @@ mod tests {
             follow,
             uid: None,
             comm: None,
+            cgroup: None,
             buffer_size: 16 << 20,
             target_os: TargetOs::Linux,
             stop_at_exit: false,

@@ -210,6 +210,16 @@ fn parse_killed(rest: &[u8]) -> Option<(u32, u64, u32)> {
     (f.next().is_none() && (1..=64).contains(&sig)).then_some((tid, ts, sig))
 }
 
+/// The fields of a `G TID TS_ENTRY CGROUP_ID` line (after `G `): the cgroup of the process
+/// whose thread TID entered an open at TS_ENTRY.
+fn parse_cgroup(rest: &[u8]) -> Option<((u32, u64), u64)> {
+    let mut f = rest.split(|&b| b == b' ');
+    let tid = decimal(f.next()?, false)?;
+    let ts = decimal(f.next()?, false)?;
+    let id = decimal(f.next()?, false)?;
+    f.next().is_none().then_some(((tid, ts), id))
+}
+
 /// One piece of a component of a resolved path, from an `R` event: `R TID TS LEN OFF W0 W1 W2
 /// W3` (the name's bytes OFF.. as four little-endian words; the name is LEN bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,6 +349,10 @@ pub struct JsonDecoder {
     killed: HashMap<(u32, u64), u32>,
     /// The `R` pieces of resolved paths, by open, until the open's `O` pieces are complete.
     names: HashMap<(u32, u64), Vec<NamePiece>>,
+    /// The cgroup ids of opens (`G` lines, with `--cgroup`), by open.
+    cgroups: HashMap<(u32, u64), u64>,
+    /// The names of the cgroup ids.
+    cgroup_names: crate::cgroup::Names,
 }
 
 impl JsonDecoder {
@@ -350,6 +364,7 @@ impl JsonDecoder {
         pieces: &[Option<Vec<u8>>],
         names: &[NamePiece],
         killed: Option<u32>,
+        cgroup: Option<&[u8]>,
         out: &mut Vec<u8>,
     ) {
         let mut path = Vec::new();
@@ -388,6 +403,7 @@ impl JsonDecoder {
                 mode: d.mode,
                 via: d.via,
                 fault: d.fault,
+                cgroup,
                 ..Default::default()
             },
         );
@@ -408,6 +424,12 @@ impl JsonDecoder {
         );
     }
 
+    /// The name of the cgroup of an open, when a `G` line gave it.
+    fn cgroup_of(&mut self, key: (u32, u64)) -> Option<Vec<u8>> {
+        let id = self.cgroups.remove(&key)?;
+        Some(self.cgroup_names.name(id).to_vec())
+    }
+
     /// Takes one piece; writes the open when it is complete.
     fn piece(&mut self, piece: Piece, out: &mut Vec<u8>) -> Result<(), String> {
         let key = (piece.tid, piece.ts_entry);
@@ -415,7 +437,8 @@ impl JsonDecoder {
             let chunk = Some(piece.chunk.clone());
             let killed = self.killed.remove(&key);
             let names = self.names.remove(&key).unwrap_or_default();
-            Self::write(&piece, &[chunk], &names, killed, out);
+            let cgroup = self.cgroup_of(key);
+            Self::write(&piece, &[chunk], &names, killed, cgroup.as_deref(), out);
             return Ok(());
         }
         let entry = self.partial.entry(key).or_insert_with(|| Partial {
@@ -439,7 +462,15 @@ impl JsonDecoder {
             let done = self.partial.remove(&key).expect("present");
             let killed = self.killed.remove(&key);
             let names = self.names.remove(&key).unwrap_or_default();
-            Self::write(&done.first, &done.parts, &names, killed, out);
+            let cgroup = self.cgroup_of(key);
+            Self::write(
+                &done.first,
+                &done.parts,
+                &names,
+                killed,
+                cgroup.as_deref(),
+                out,
+            );
         }
         Ok(())
     }
@@ -463,6 +494,17 @@ impl JsonDecoder {
                 }
                 None => {
                     Decoded::Malformed("a K line without a tid, a time and a signal".to_owned())
+                }
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"G ") {
+            return match parse_cgroup(rest) {
+                Some((key, id)) => {
+                    self.cgroups.insert(key, id);
+                    Decoded::Blank
+                }
+                None => {
+                    Decoded::Malformed("a G line without a tid, a time and a cgroup id".to_owned())
                 }
             };
         }
@@ -531,9 +573,11 @@ impl Decoder for JsonDecoder {
             let key = (p.first.tid, p.first.ts_entry);
             let killed = self.killed.remove(&key);
             let names = self.names.remove(&key).unwrap_or_default();
-            Self::write(&p.first, &p.parts, &names, killed, out);
+            let cgroup = self.cgroup_of(key);
+            Self::write(&p.first, &p.parts, &names, killed, cgroup.as_deref(), out);
         }
         self.killed.clear();
+        self.cgroups.clear();
         self.names.clear();
         left.len() as u64
     }

@@ -407,6 +407,7 @@ mod tests {
             resolve_paths: true,
             uid: None,
             comm: None,
+            cgroup: None,
             buffer_size: 1 << 20,
             target_os: TargetOs::Linux,
         }

@@ -13,11 +13,13 @@
 //! P fork PARENT CHILD                                          a followed process forked
 //! P exit PID                                                   its last thread exited
 //! K TID TS_ENTRY SIGNAL                                        the open never returns: killed
+//! G TID TS_ENTRY CGROUP_ID                                     its process's cgroup (--cgroup)
 //! # trace-gen: attached / # trace-gen: fence CPU               the markers
 //! E MESSAGE                                                    the script cannot run here
 //! ```
 
 use super::{resolve, Bpftrace, CHUNK, MAX_CHUNKS};
+use crate::cgroup::BPFTRACE;
 use crate::script::{ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::fmt::Write as _;
 
@@ -179,7 +181,24 @@ fn filter_terms(spec: &ScriptSpec) -> Vec<String> {
         // CommName holds printable ASCII without '"' or '\': a valid string literal as is.
         terms.push(format!("comm == {}", comm.string_literal()));
     }
+    // --cgroup: the process's group is the target or below it (crate::cgroup).
+    if let Some(t) = spec
+        .cgroup
+        .as_ref()
+        .and_then(|c| c.under("(uint64)curtask", BPFTRACE))
+    {
+        terms.push(t);
+    }
     terms
+}
+
+/// With `--cgroup`, the statement that prints `G TID TS_ENTRY CGROUP_ID` for an open (before
+/// its `O` lines): the id of the process's own group (`bpf_get_current_cgroup_id()`), named
+/// in user space.
+fn cgroup_line(spec: &ScriptSpec, tid: &str, ts: &str) -> Option<String> {
+    spec.cgroup
+        .as_ref()
+        .map(|_| format!("printf(\"G %d %lld %lld\\n\", {tid}, {ts}, cgroup);"))
 }
 
 fn and(terms: Vec<String>) -> Option<String> {
@@ -286,6 +305,7 @@ fn exit_program(
     state: &[&str],
     ns: bool,
     resolve_paths: bool,
+    cgroup_line: Option<String>,
 ) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
@@ -317,6 +337,7 @@ fn exit_program(
         // The resolved path (resolve.rs): R events before the O events.
         "$d = @d[tid];".to_owned(),
     ];
+    body.extend(cgroup_line);
     body.extend(resolve::walk(
         resolve_paths,
         &resolve::WalkFrom {
@@ -542,6 +563,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             &["@p", "@t", "@d"],
             ns.is_some(),
             spec.resolve_paths,
+            cgroup_line(spec, if ns.is_some() { "$ntid" } else { "tid" }, "@t[tid]"),
         ));
     }
 
@@ -575,6 +597,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             &["@cp", "@t", "@c", "@d"],
             ns.is_some(),
             spec.resolve_paths,
+            cgroup_line(spec, if ns.is_some() { "$ntid" } else { "tid" }, "@t[tid]"),
         ));
     }
 
@@ -606,7 +629,11 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
             )
             .when(Some("@ut[args->req]".to_owned()))
-            .body(resolve::uring_complete_body(spec.resolve_paths)),
+            .body(
+                cgroup_line(spec, "@uq[args->req].0", "@ut[args->req]")
+                    .into_iter()
+                    .chain(resolve::uring_complete_body(spec.resolve_paths)),
+            ),
         );
     }
 

@@ -100,6 +100,15 @@ impl KernelLayout {
     }
 }
 
+/// The byte offsets of `members` in the running kernel's BTF, each `None` when the kernel
+/// has no such member; `None` without readable BTF. For the other readers of kernel structs
+/// (`--cgroup`'s `struct cgroup`, in [`crate::cgroup`]).
+pub fn running_offsets(members: &[Member]) -> Option<Vec<Option<u64>>> {
+    let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+    let types = Types::parse(&btf)?;
+    Some(members.iter().map(|&(s, m)| types.offset(s, m)).collect())
+}
+
 /// A struct or union member: its name, its type id, its offset in bits.
 struct Field {
     name: u32,
