@@ -332,6 +332,8 @@ enum Test<'a> {
     UidIs(u32),
     /// This process name.
     CommIs(&'a CommName),
+    /// `--cgroup`: in this group or below it (the test, from [`crate::cgroup`]).
+    InCgroup(String),
 }
 
 /// `(a || b || ...)` of one test per pid; no pid at all matches nothing.
@@ -362,6 +364,7 @@ impl Test<'_> {
             Test::PidIsCommand => "pid == $1".to_owned(),
             Test::UidIs(uid) => format!("uid == {uid}"),
             Test::CommIs(name) => format!("execname == {}", name.string_literal()),
+            Test::InCgroup(test) => test.clone(),
         }
     }
 }
@@ -402,6 +405,12 @@ fn tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
     let mut tests = target_tests(spec);
     tests.extend(spec.uid.map(Test::UidIs));
     tests.extend(spec.comm.as_ref().map(Test::CommIs));
+    let cgroup = spec.cgroup.as_ref();
+    tests.extend(
+        cgroup
+            .and_then(|c| c.under("(uint64_t)curthread", crate::cgroup::D))
+            .map(Test::InCgroup),
+    );
     tests
 }
 
@@ -557,6 +566,10 @@ fn render(spec: &ScriptSpec, seeds: &[(u32, u32)], layout: Option<&KernelLayout>
             ret: "(int)arg0 < 0 ? -errno : (int)arg0",
             detail: Detail::Of(os, layout),
             killed: os == TargetOs::Linux,
+            cgroup: spec
+                .cgroup
+                .as_ref()
+                .map(|c| c.own_id("(uint64_t)curthread", crate::cgroup::D)),
         },
         chunks,
     );
@@ -588,6 +601,8 @@ struct Returns<'a> {
     detail: Detail<'a>,
     /// Linux: say when the process was killed during the call (a `K` record).
     killed: bool,
+    /// `--cgroup`: the id of the process's group (an expression), for a `G TID ID` record.
+    cgroup: Option<String>,
 }
 
 /// The open details of a return ([`detail`]).
@@ -620,6 +635,11 @@ fn return_clauses(w: &mut DWriter, r: &Returns, chunks: u32) {
                 "printf(\"K %d %d\\n\", tid, this->sig ? this->sig : 9);",
             ],
         );
+    }
+    if let Some(id) = &r.cgroup {
+        // --cgroup: the process's own group, before the E record.
+        let g = format!("printf(\"G %d %d\\n\", tid, {id});");
+        w.clause(returns, Some(&guard("")), &[&g]);
     }
     w.clause(
         returns,
@@ -742,6 +762,7 @@ fn compat_clauses(w: &mut DWriter, filter: &str, chunks: u32) {
             ret: "(int)arg1",
             detail: Detail::None,
             killed: true,
+            cgroup: None,
         },
         chunks,
     );

@@ -143,6 +143,8 @@ struct Event {
     fault: bool,
     /// The process was killed by this signal during the call (a `K` record came first).
     killed: Option<u32>,
+    /// The process's cgroup (a `G` record came first, with `--cgroup`).
+    cgroup: Option<Vec<u8>>,
 }
 
 /// The decoder of one run.
@@ -156,6 +158,10 @@ pub struct Decoder {
     submits: HashMap<i64, Submit>,
     /// `K TID SIGNAL` records, until the thread's `E` record.
     killed: HashMap<u32, u32>,
+    /// `G TID CGROUP_ID` records, until the thread's `E` record.
+    cgroups: HashMap<u32, u64>,
+    /// The names of the cgroup ids.
+    cgroup_names: crate::cgroup::Names,
 }
 
 /// An io_uring open request as submitted (`S`).
@@ -229,7 +235,7 @@ impl Decoder {
                 mode: d.mode,
                 via: d.via,
                 fault: d.fault,
-                cgroup: None,
+                cgroup: e.cgroup.as_deref(),
             },
         );
         trace_format::write_return_line(
@@ -282,6 +288,10 @@ impl Decoder {
                     detail: self.details.remove(&tid),
                     fault: !ok,
                     killed: self.killed.remove(&tid),
+                    cgroup: self
+                        .cgroups
+                        .remove(&tid)
+                        .map(|id| self.cgroup_names.name(id).to_vec()),
                 };
                 // A thread has one open at a time: an event still waiting for its chunks
                 // lost them.
@@ -358,6 +368,7 @@ impl Decoder {
                     detail: None,
                     fault: false,
                     killed: None,
+                    cgroup: None,
                 };
                 let d = detail.details(ret, Some((b"", false)), Some(Via::Handle));
                 Self::write_detailed(&e, false, &d, out);
@@ -415,9 +426,17 @@ impl Decoder {
                     detail: None,
                     fault: false,
                     killed: None,
+                    cgroup: None,
                 };
                 Self::write_detailed(&e, s.cut, &d, out);
                 Ok(Decoded::Trace)
+            }
+            b"G" => {
+                let tid = f.number()?;
+                let id = f.number()?;
+                f.end()?;
+                self.cgroups.insert(tid, id);
+                Ok(Decoded::Blank)
             }
             b"K" => {
                 let tid = f.number()?;
