@@ -9,6 +9,7 @@
 //! Every traced program here works on paths in a fresh scratch directory, so the assertions
 //! are exact: each open has a known result.
 
+mod cgroup;
 mod common;
 mod demo_install;
 mod differential;
