@@ -19,7 +19,10 @@ fn cgroup2_mount() -> PathBuf {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let line = info
         .lines()
-        .find(|l| l.split_once(" - ").is_some_and(|(_, fs)| fs.starts_with("cgroup2 ")))
+        .find(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, fs)| fs.starts_with("cgroup2 "))
+        })
         .expect("a cgroup2 mount (the test needs one)");
     PathBuf::from(line.split(' ').nth(4).unwrap())
 }
@@ -128,7 +131,11 @@ fn only_the_group_and_below_is_traced(mut trace_gen: Command, tag: &str) {
     // Stopped at once: its opens (and its sleep's) only make the trace longer.
     drop(looper);
     // Outside the group (in this test's own), then inside it, then in the group below.
-    assert!(Command::new("cat").arg(&outside).status().unwrap().success());
+    assert!(Command::new("cat")
+        .arg(&outside)
+        .status()
+        .unwrap()
+        .success());
     assert!(g
         .run_in("", &format!("exec cat {inside}"))
         .status()
@@ -157,9 +164,10 @@ fn only_the_group_and_below_is_traced(mut trace_gen: Command, tag: &str) {
             .map(|(_, c)| c.clone())
             .collect()
     };
-    assert_eq!(of(&inside), [Some(g.path(""))], "{opens:?}");
-    assert_eq!(of(&below), [Some(g.path("inner"))], "{opens:?}");
-    assert_eq!(of(&outside), [] as [Option<String>; 0], "{opens:?}");
+    let n = opens.len();
+    assert_eq!(of(&inside), [Some(g.path(""))], "{n} opens");
+    assert_eq!(of(&below), [Some(g.path("inner"))], "{n} opens");
+    assert_eq!(of(&outside), [] as [Option<String>; 0], "{n} opens");
     // Nothing else of the machine: every open is of the group or below it.
     for (path, cgroup) in &opens {
         assert!(

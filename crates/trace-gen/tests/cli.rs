@@ -493,3 +493,35 @@ fn a_missing_tracefs_is_named_with_the_mount_command() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `--cgroup` takes a directory under the cgroup2 mount: anything else is one line, exit 2,
+/// and so is a tracer that cannot test a process's group.
+#[test]
+fn a_cgroup_that_is_not_a_cgroup2_group_is_refused() {
+    let err = one_line_error(&["-B", "--cgroup", "/no-such-group-xyz"], &[], 2);
+    assert!(
+        err.starts_with("trace-gen: --cgroup /no-such-group-xyz: ")
+            && (err.contains("No such file") || err.contains("no cgroup2 file system")),
+        "{err}"
+    );
+    // A directory that exists, outside the cgroup2 mount.
+    let err = one_line_error(&["-B", "--cgroup", "/etc"], &[], 2);
+    assert!(
+        err.starts_with("trace-gen: --cgroup /etc: ")
+            && (err.contains("is not a cgroup2 directory")
+                || err.contains("no cgroup2 file system")),
+        "{err}"
+    );
+    assert_eq!(
+        one_line_error(&["-S", "--cgroup", "/"], &[], 2),
+        "trace-gen: --cgroup without bpftrace or DTrace for Linux: only bpftrace (-B) and \
+         DTrace for Linux (-D) can test a process's cgroup in the kernel; SystemTap and the \
+         other DTrace platforms cannot here\n"
+    );
+    assert_eq!(
+        one_line_error(&["-D", "--target-os", "freebsd", "--cgroup", "/"], &[], 2)
+            .lines()
+            .count(),
+        1
+    );
+}

@@ -636,3 +636,66 @@ fn d_tokenizer_sees_code_in_a_broken_literal() {
     assert!(bad.len() > good.len());
     assert!(bad.contains(&DToken::Other("system".into())));
 }
+
+/// `--cgroup`: every open probe (entries, ia32, io_uring submissions) tests the group, and
+/// every kind of return prints the process's group before the open; the root group needs no
+/// test, but its opens still carry their group.
+#[test]
+fn cgroup_filter_is_on_every_open_probe_and_each_open_names_its_group() {
+    use trace_gen::cgroup::{Ancestors, CgroupFilter, Group, Layout};
+    let filter = |level| CgroupFilter {
+        group: Group {
+            path: b"/g".to_vec(),
+            id: 987_654,
+            level,
+        },
+        layout: Layout {
+            task_cgroups: 11,
+            dfl_cgrp: 22,
+            level: 33,
+            kn: 44,
+            kn_id: 55,
+            ancestors: Ancestors::Pointers {
+                ancestors: 66,
+                kn: 44,
+                kn_id: 55,
+            },
+        },
+    };
+    let with = |level| ScriptSpec {
+        cgroup: Some(filter(level)),
+        ..spec(Target::SystemWide { exclude: vec![] }, true, None, None)
+    };
+    let b = Bpftrace::new(LINUX_OPEN_CALLS.to_vec(), true).script(&with(2));
+    let test = "(*(int32 *)(*(uint64 *)(*(uint64 *)((uint64)curtask + 11) + 22) + 33) >= 2 && ";
+    let probes: Vec<&str> = b.lines().filter(|l| l.starts_with("tracepoint:")).collect();
+    let open_probes = b
+        .split("\n\n")
+        .filter(|block| {
+            block.contains("sys_enter_open")
+                || block.contains("raw_syscalls:sys_enter")
+                || block.contains("io_uring_submit_req")
+        })
+        .collect::<Vec<_>>();
+    assert!(open_probes.len() >= 3, "{probes:?}");
+    for block in &open_probes {
+        assert!(block.contains(test), "{block}");
+        assert!(block.contains("+ 82) + 44) + 55) == 987654)"), "{block}");
+    }
+    // The syscall returns, the ia32 returns and the io_uring completions.
+    assert_eq!(b.matches("printf(\"G %d %lld %lld\\n\"").count(), 3, "{b}");
+    let root = Bpftrace::new(LINUX_OPEN_CALLS.to_vec(), true).script(&with(0));
+    assert!(!root.contains("curtask + 11"), "{root}");
+    assert_eq!(root.matches("printf(\"G %d").count(), 3);
+    let d = DTrace.script(&with(1));
+    assert!(
+        d.contains(
+            "(*(int *)(*(uint64_t *)(*(uint64_t *)((uint64_t)curthread + 11) + 22) + 33) >= 1 && "
+        ),
+        "{d}"
+    );
+    assert!(d.contains("printf(\"G %d %d\\n\", tid, "), "{d}");
+    assert!(!DTrace
+        .script(&spec(Target::Command, true, None, None))
+        .contains("\"G %d"));
+}
