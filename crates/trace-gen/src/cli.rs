@@ -160,6 +160,7 @@ Examples:
   sudo trace-gen -c 'cat /tmp/not_exists' | trace-merge
   sudo trace-gen -B -p 1234 -p 1235 > opens.trace
   sudo trace-gen -u www-data -n nginx | trace-merge
+  sudo trace-gen --cgroup /system.slice/nginx.service | trace-merge --summary-by cgroup
   trace-gen --backend systemtap -c 'make' --print-script
   trace-gen --generate man > trace-gen.1    man page (or completions-bash|zsh|fish)
 
@@ -185,11 +186,14 @@ Exit status:
        root, tracefs not mounted
   2    a usage error: a bad option or value, options that make no sense together (one line
        names them), -p 0 or a -p PID that is not a running process (gone, or a zombie), -p of a
-       thread that is not its process's main thread (give the process id), -u 4294967295
+       thread that is not its process's main thread (give the process id), -u 4294967295,
+       a --cgroup PATH that is not a cgroup2 group, --cgroup with SystemTap
 
 Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
 ps there does) and traces only its processes; SystemTap and DTrace are refused there (they
-see host pids only). An open whose process was killed during the call gets `killed: SIGNO`
+see host pids only). --cgroup PATH traces one cgroup v2 group and the groups below it,
+tested in the kernel (bpftrace, DTrace for Linux), each open with its group (`cgroup:`, `#ID`
+for a group gone before trace-gen named it). An open whose process was killed during the call gets `killed: SIGNO`
 on its return line (bpftrace, DTrace for Linux).
 
 Overhead: every open-family call in the system runs a small probe, even when filtered out;

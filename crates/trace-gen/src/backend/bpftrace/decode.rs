@@ -404,7 +404,6 @@ impl JsonDecoder {
                 via: d.via,
                 fault: d.fault,
                 cgroup,
-                ..Default::default()
             },
         );
         trace_format::write_return_line(
