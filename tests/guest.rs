@@ -511,7 +511,10 @@ fn check_every_open(f: &mut Failures, s: &Scenario) {
             .map(|x| u64::from_str_radix(x.trim_start_matches("0x"), 16).unwrap());
         let want = (
             Some(r.flags),
-            r.call.to_lowercase().contains("openat2").then_some(r.resolve),
+            r.call
+                .to_lowercase()
+                .contains("openat2")
+                .then_some(r.resolve),
             creates.then_some(r.mode as u32),
             fault,
             r.resolved.as_deref().map(String::from_utf8_lossy),
