@@ -625,7 +625,8 @@ function fd_path:string(fd:long) %{ /* pure */
 	if (!in_task() || !current->files || STAP_ARG_fd < 0 || STAP_ARG_fd > INT_MAX)
 		return;
 	rcu_read_lock();
-	f = files_lookup_fd_rcu(current->files, (unsigned int)STAP_ARG_fd);
+	/* files_lookup_fd_raw(): under rcu_read_lock(), the same on Linux 5.11 to 6.x. */
+	f = files_lookup_fd_raw(current->files, (unsigned int)STAP_ARG_fd);
 	if (f) {
 		struct path path = f->f_path;
 		tt_path(&path, STAP_RETVALUE);
