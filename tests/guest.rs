@@ -62,9 +62,16 @@ fn guest_ready(test: &str) -> Option<String> {
 
 /// Builds `tests/data/gen/NAME.c` into `dir`.
 fn build(dir: &Path, name: &str) -> PathBuf {
+    build_as(dir, name, name, &[])
+}
+
+/// Builds `tests/data/gen/NAME.c` into `dir` as `exe`, with more `cc` flags (`-m32`: needs
+/// gcc-multilib, installed by scripts/install-deps.sh).
+fn build_as(dir: &Path, name: &str, exe: &str, flags: &[&str]) -> PathBuf {
     let src = root().join(format!("tests/data/gen/{name}.c"));
-    let exe = dir.join(name);
+    let exe = dir.join(exe);
     let out = Command::new("cc")
+        .args(flags)
         .args(["-O2", "-Wall", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
@@ -595,6 +602,7 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             for p in ["fifo_threads", "guest_hostile", "every_open"] {
                 build(&work.join("bin"), p);
             }
+            build_as(&work.join("bin"), "every_open", "every_open32", &["-m32"]);
             // One module per script shape: every -c run, -p, -u with -c, and system-wide -n.
             let mut compile = Vec::new();
             for args in [
@@ -684,6 +692,7 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-uid", check_uid),
             ("stap-comm-sigint", check_comm_sigint),
             ("stap-every-open", check_every_open),
+            ("stap-every-open-ia32", check_every_open),
             ("stap-fifo-killed", check_fifo_killed),
         ],
     );

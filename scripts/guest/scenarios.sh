@@ -8,7 +8,7 @@
 #
 #   scenarios.sh OUT TRACE-GEN TRACE-MERGE BIN [NAME...]
 #
-# BIN holds the test programs built on the host (fifo_threads, guest_hostile, every_open). NAMEs select
+# BIN holds the test programs built on the host (fifo_threads, guest_hostile, every_open, and every_open32 built with -m32). NAMEs select
 # scenarios (default: all).
 set -u
 out=$1 tg=$2 tm=$3 bin=$4
@@ -131,6 +131,14 @@ stap_every_open() {
     end
 }
 
+# The same, built for i386 (every call through the ia32 system call ABI).
+stap_every_open_ia32() {
+    begin stap-every-open-ia32
+    echo "$d" >"$o/dir"
+    pipeline -S -c "$bin/every_open32 $d/top >$o/records"
+    end
+}
+
 # A process killed by SIGKILL while blocked in open() of a FIFO: the open never returns.
 stap_fifo_killed() {
     begin stap-fifo-killed
@@ -167,7 +175,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_fifo_killed bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do
