@@ -244,6 +244,7 @@ impl Pairer {
     }
 
     /// An entry line.
+    #[inline]
     pub fn entry<E, F>(&mut self, e: &Entry<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
@@ -323,6 +324,7 @@ impl Pairer {
     }
 
     /// A return line.
+    #[inline]
     pub fn ret<E, F>(&mut self, r: &Return<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
