@@ -192,7 +192,8 @@ fn push_opt_i64(out: &mut Vec<u8>, value: Option<i64>) {
 
 /// `,"KEY":"text","KEY_b64":null` or, for bytes that are not UTF-8, the lossy text and the
 /// exact bytes in base64.
-#[inline]
+/// Inlined: with a constant `key`, the key's bytes are copied as constants.
+#[inline(always)]
 fn push_bytes_pair(out: &mut Vec<u8>, key: &str, bytes: &[u8]) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
