@@ -35,11 +35,36 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
         out.push(b'0' + n as u8);
         return;
     }
+    if n < 10_000 {
+        // fds, errnos, durations' cents: one or two digit pairs from the table.
+        push_below_10_000(out, n as u32);
+        return;
+    }
     if n < 100_000_000 {
         push_below_1e8(out, n as u32);
         return;
     }
     push_large(out, n);
+}
+
+/// [`push_u64`] for 10 to 9999: short, and without a chain of multiplications.
+#[inline(always)]
+fn push_below_10_000(out: &mut Vec<u8>, n: u32) {
+    let pair = |v: u32| {
+        let i = v as usize * 2;
+        [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+    };
+    if n < 100 {
+        out.extend_from_slice(&pair(n));
+        return;
+    }
+    let (high, [c, d]) = (n / 100, pair(n % 100));
+    if high < 10 {
+        out.extend_from_slice(&[b'0' + high as u8, c, d]);
+    } else {
+        let [a, b] = pair(high);
+        out.extend_from_slice(&[a, b, c, d]);
+    }
 }
 
 /// [`push_u64`] for 10 to 10^8 - 1.
