@@ -294,7 +294,10 @@ mod sse2 {
             let is = |b: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8));
             // Signed: below 0x20 or 0x80 and above.
             let outside = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20));
-            let m = _mm_or_si128(_mm_or_si128(outside, is(b'"')), _mm_or_si128(is(b'\\'), is(0x7f)));
+            let m = _mm_or_si128(
+                _mm_or_si128(outside, is(b'"')),
+                _mm_or_si128(is(b'\\'), is(0x7f)),
+            );
             _mm_movemask_epi8(m) != 0
         }
     }
