@@ -98,14 +98,22 @@ impl Print for JsonPrinter {
         }
         line.extend_from_slice(b",\"pid\":");
         push_u64(line, event.pid.into());
-        line.extend_from_slice(b",\"tid\":");
-        match event.tid {
-            Some(tid) => push_u64(line, tid.into()),
-            None => line.extend_from_slice(b"null"),
-        }
-        match event.comm {
-            Some(comm) => push_bytes_pair(line, "comm", comm),
-            None => line.extend_from_slice(b",\"comm\":null,\"comm_b64\":null"),
+        match (event.tid, event.comm) {
+            // The usual case in one piece.
+            (None, None) => {
+                line.extend_from_slice(b",\"tid\":null,\"comm\":null,\"comm_b64\":null")
+            }
+            (tid, comm) => {
+                line.extend_from_slice(b",\"tid\":");
+                match tid {
+                    Some(tid) => push_u64(line, tid.into()),
+                    None => line.extend_from_slice(b"null"),
+                }
+                match comm {
+                    Some(comm) => push_bytes_pair(line, "comm", comm),
+                    None => line.extend_from_slice(b",\"comm\":null,\"comm_b64\":null"),
+                }
+            }
         }
         push_bytes_pair(line, "path", event.path);
         line.extend_from_slice(if event.path_truncated {
@@ -113,22 +121,34 @@ impl Print for JsonPrinter {
         } else {
             b",\"path_truncated\":false"
         });
-        let ret = event.ret();
-        line.extend_from_slice(b",\"ret\":");
-        push_opt_i64(line, ret);
-        line.extend_from_slice(b",\"fd\":");
-        push_opt_i64(line, ret.filter(|&r| r >= 0));
-        line.extend_from_slice(b",\"errno\":");
-        match ret.and_then(name_for_ret) {
-            Some(ErrnoName::Known(name)) => push_json_str(line, name),
-            Some(name) => push_json_str(line, &name.to_string()),
-            None => line.extend_from_slice(b"null"),
+        match event.ret() {
+            Some(fd) if fd >= 0 => {
+                // A success (the usual case): the fd twice, no errno, not restarted.
+                line.extend_from_slice(b",\"ret\":");
+                let digits = line.len();
+                push_u64(line, fd.unsigned_abs());
+                let end = line.len();
+                line.extend_from_slice(b",\"fd\":");
+                line.extend_from_within(digits..end);
+                line.extend_from_slice(b",\"errno\":null,\"restarted\":false,\"duration_ns\":");
+            }
+            ret => {
+                line.extend_from_slice(b",\"ret\":");
+                push_opt_i64(line, ret);
+                line.extend_from_slice(b",\"fd\":null,\"errno\":");
+                match ret.and_then(name_for_ret) {
+                    Some(ErrnoName::Known(name)) => push_json_str(line, name),
+                    Some(name) => push_json_str(line, &name.to_string()),
+                    None => line.extend_from_slice(b"null"),
+                }
+                line.extend_from_slice(match ret {
+                    Some(r) if crate::errno::is_restart(r) => {
+                        b",\"restarted\":true,\"duration_ns\":"
+                    }
+                    _ => b",\"restarted\":false,\"duration_ns\":",
+                });
+            }
         }
-        line.extend_from_slice(match ret {
-            Some(r) if crate::errno::is_restart(r) => b",\"restarted\":true",
-            _ => b",\"restarted\":false",
-        });
-        line.extend_from_slice(b",\"duration_ns\":");
         match event.duration_ns() {
             Some(ns) => push_u64(line, ns),
             None => line.extend_from_slice(b"null"),
