@@ -9,6 +9,7 @@
 //! C TID MORE "CHUNK"                                             the next chunk of TID's path
 //! T TID                                                          TID's path was cut there
 //! K TID SIGNAL                         TID's next open never returns: the process was killed
+//! G TID CGROUP_ID                      the cgroup of TID's process, for its next open (--cgroup)
 //! P fork PARENT CHILD     P exit PID              a followed process forked, or ended
 //! # clock-offset-ns: N    # trace-gen: attached    # trace-gen: fence CPU
 //! ```
