@@ -93,9 +93,10 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         &mut tracer,
         Arc::clone(&config.backend),
         Arc::clone(&stderr_lost),
-    );
+    )?;
 
-    let mut stopper = Stopper::new(tracer.id(), backend.has_fence()).named(program);
+    let mut stopper =
+        Stopper::new(tracer.id(), backend.has_fence(), backend.ending()).named(program);
     if backend.reports_processes(&config.spec) {
         let targets = match &config.spec.target {
             crate::script::Target::Pids(pids) => pids.clone(),
@@ -110,8 +111,8 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let sweeper = stopper.follows().then(|| {
         let stopper = Arc::clone(&stopper);
         std::thread::spawn(move || {
-            while !stopper.finished.load(Ordering::SeqCst) {
-                std::thread::sleep(std::time::Duration::from_millis(500));
+            while !stopper.finished() {
+                stopper.pause(std::time::Duration::from_millis(500));
                 stopper.sweep();
             }
         })
@@ -153,14 +154,21 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     };
     let stdout = tracer.stdout.take().expect("stdout is piped");
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
-    stopper.finished.store(true, Ordering::SeqCst);
+    stopper.finish();
     if let Some(s) = sweeper {
         let _ = s.join();
     }
 
-    let tracer_status = wait_tracer(&mut tracer, &stopper)
-        .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
-    let stderr_text = stderr_thread.join().unwrap_or_default();
+    // After a proven drain, a tracer that is not waited for detaches its probes on its own
+    // (a second or more): its stderr is read up to now, and its status is not asked for (it
+    // was ended as its backend asks).
+    let (tracer_status, stderr_text) = if stopper.drained() && !stopper.reads_to_end() {
+        (ExitStatus::from_raw(0), stderr_thread.finish_now())
+    } else {
+        let status = wait_tracer(&mut tracer, &stopper)
+            .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
+        (status, stderr_thread.join())
+    };
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
     // can tell only now.
