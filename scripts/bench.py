@@ -12,7 +12,9 @@ hand-written bpftrace script with the same probes, and under strace; wall time, 
 events lost (which must be 0). Then what a user waits: from `trace-gen -c`'s start until the
 command runs, and from the command's exit until trace-gen's, for each backend here, next to a
 minimal bpftrace script, libbpf-tools' opensnoop and strace (median of --runs, with the load
-average, since the machine may be shared).
+average, since the machine may be shared). Then the cost per open next to the peers, on the same
+burst, each writing every event to a file: libbpf-tools' opensnoop, `perf trace -e 'open*'`,
+strace -f, and `trace-gen -B | trace-merge` with and without --no-resolve.
 
 Prints one Markdown table per part; with --write, replaces BENCHMARKS.md with them.
 """
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -144,12 +147,18 @@ tracepoint:syscalls:sys_exit_open,tracepoint:syscalls:sys_exit_openat /@ts[tid]/
 """
 
 
-def gen_table(runs, opens=200000):
+def build_opens():
+    """The burst program, built into bench-out/."""
     os.makedirs(OUT, exist_ok=True)
     src, exe = os.path.join(OUT, "opens.c"), os.path.join(OUT, "opens")
     with open(src, "w") as f:
         f.write(OPENS_C)
     sh("cc -O2 -o %s %s" % (exe, src))
+    return exe
+
+
+def gen_table(runs, opens=200000):
+    exe = build_opens()
     bt = os.path.join(OUT, "minimal.bt")
     with open(bt, "w") as f:
         f.write(MINIMAL_BT)
@@ -304,6 +313,96 @@ def latency_table(runs):
     return head, out
 
 
+def burst_events(path):
+    """Lines of a tracer's output that name one of the burst's two files."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if b"trace-tools-bench-missing" in line or b"/etc/hostname" in line:
+                n += 1
+    return n
+
+
+def opensnoop_burst(prog, dest):
+    """libbpf-tools' opensnoop, attached (its header printed), writing every event of the
+    burst's process name to `dest` while `prog` runs; then SIGINT. Returns its stderr."""
+    with open(dest, "wb") as out:
+        p = subprocess.Popen(["opensnoop", "-n", "opens"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        out.write(p.stdout.readline())
+        copier = threading.Thread(target=lambda: shutil.copyfileobj(p.stdout, out, 1 << 16))
+        copier.start()
+        sh(prog)
+        time.sleep(0.2)  # what it still holds: opensnoop stops at SIGINT
+        p.send_signal(2)
+        err = p.stderr.read()
+        copier.join()
+        p.wait()
+    return err.decode(errors="replace")
+
+
+def peer_table(runs, opens=200000):
+    """The cost of tracing each open, for trace-gen and its peers on the same burst (the
+    program's own time, median of `runs`): every tool writes every event to a file."""
+    exe = build_opens()
+    own = os.path.join(OUT, "opens.ns")
+    dest = os.path.join(OUT, "peer.out")
+    prog = "%s %d %s" % (exe, opens, own)
+    cmds = [
+        ("untraced", lambda: sh(prog, stdout=subprocess.DEVNULL)),
+        ("libbpf-tools opensnoop -n opens", lambda: opensnoop_burst(prog, dest)),
+        ("perf trace -e 'open*'", lambda: sh("perf trace -e 'open*' -o %s -- %s" % (dest, prog),
+                                              stderr=subprocess.DEVNULL)),
+        ("strace -f -e trace=open,openat", lambda: sh("strace -f -qq -e trace=open,openat -o %s %s"
+                                                      % (dest, prog))),
+        ("trace-gen -B -c \| trace-merge", lambda: sh("%s -B -c '%s' 2>/dev/null | %s > %s"
+                                                      % (GEN, prog, MERGE, dest))),
+        ("trace-gen -B --no-resolve -c \| trace-merge",
+         lambda: sh("%s -B --no-resolve -c '%s' 2>/dev/null | %s > %s" % (GEN, prog, MERGE, dest))),
+    ]
+    have = {"opensnoop": shutil.which("opensnoop"), "perf": shutil.which("perf")}
+    rows = []
+    for name, run in cmds:
+        tool = name.split()[1] if name.startswith("libbpf") else name.split()[0]
+        if tool in have and not have[tool]:
+            rows.append((name, None, "not installed"))
+            continue
+        progs, events, notes = [], [], ""
+        for _ in range(runs):
+            if os.path.exists(dest):
+                os.unlink(dest)
+            try:
+                err = run()
+            except subprocess.CalledProcessError as e:
+                notes = "failed: %s" % e
+                break
+            if isinstance(err, str) and "Lost" in err:
+                notes = "reported lost events"
+            with open(own) as f:
+                progs.append(int(f.read()) / 1e9)
+            events.append(burst_events(dest) if os.path.exists(dest) else 0)
+        if not progs:
+            rows.append((name, None, notes))
+            continue
+        seen = min(events) if name != "untraced" else None
+        rows.append((name, statistics.median(progs),
+                     notes or ("" if seen is None else "%d of %d opens in its output (fewest of the runs)" % (seen, opens))))
+    base = rows[0][1]
+    snoop = rows[1][1]
+    out = ["| run | program s (median) | x untraced | µs per open over untraced | x opensnoop's per-open cost | events |",
+           "|---|---:|---:|---:|---:|---|"]
+    for name, prog_s, note in rows:
+        if prog_s is None:
+            out.append("| %s | | | | | %s |" % (name, note))
+            continue
+        per_open = (prog_s - base) / opens * 1e6
+        vs = "%.2f" % (per_open / ((snoop - base) / opens * 1e6)) if snoop and snoop > base and name != "untraced" else ""
+        out.append("| %s | %.3f | %.2f | %.2f | %s | %s |" % (name, prog_s, prog_s / base, per_open, vs, note))
+    head = "The cost per open next to the peers: a C program making %d opens, median of %d runs, load average %s" % (
+        opens, runs, " ".join("%.2f" % x for x in os.getloadavg()))
+    return head, out
+
+
 READING = """
 ## Reading the tables
 
@@ -362,11 +461,13 @@ def main():
     ap.add_argument("--write", action="store_true", help="write the tables to BENCHMARKS.md")
     ap.add_argument("--latency-only", action="store_true",
                     help="only the start-up and ending times of the tracers (needs root)")
+    ap.add_argument("--peers-only", action="store_true",
+                    help="only the cost per open next to opensnoop, perf trace and strace (needs root)")
     args = ap.parse_args()
 
     sections = ["Machine: " + machine(), ""]
-    if args.latency_only:
-        head, rows = latency_table(args.runs)
+    if args.latency_only or args.peers_only:
+        head, rows = latency_table(args.runs) if args.latency_only else peer_table(args.runs)
         print("\n".join(["## " + head, ""] + rows))
         return
     head, rows = merge_table(args.lines, args.runs, args.baseline_runs)
@@ -381,6 +482,8 @@ def main():
         head, rows, ok = gen_table(args.runs)
         sections += ["## " + head, ""] + rows + [""]
         head, rows = latency_table(args.runs)
+        sections += ["## " + head, ""] + rows + [""]
+        head, rows = peer_table(args.runs)
         sections += ["## " + head, ""] + rows + [""]
     text = "\n".join(sections)
     print(text)
