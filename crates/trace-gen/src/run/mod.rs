@@ -20,9 +20,13 @@
 //!    tracer is stopped only after it has drained: bpftrace
 //!    0.17 drops what is still in its buffers on SIGINT (measured: the last opens of
 //!    `cat /tmp/not_exists` were missing), so with a backend that has a fence, trace-gen calls
-//!    `getppid()` on every CPU, reads on until the script's
-//!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU, then sends SIGINT and
-//!    reads to end-of-file ([`stopper`]).
+//!    `getppid()` on every CPU and reads on until the script's
+//!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU ([`stopper`]). Then
+//!    the tracer is ended as its backend says
+//!    ([`Backend::ending`](crate::backend::Backend::ending)): bpftrace is killed and DTrace
+//!    interrupted, neither read on nor waited for (detaching their probes takes the kernel a
+//!    second or more, and nothing they print after the fence belongs to the run); SystemTap
+//!    gets SIGINT and is read to end-of-file.
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
 //!    gets the signal too ([`stopper::CommandProcess::pass_on`]: its own process group when
 //!    trace-gen is not in a terminal's foreground, else the command unless the terminal sent

@@ -64,10 +64,10 @@ pub(super) fn take_stderr_losses(pending: &AtomicU64, text: &mut Vec<u8>) -> u64
 }
 
 /// Copies the tracer's stdout to `out` until it ends, or until the fence line that proves
-/// the drain of a tracer that is not read to its end ([`Stopper::fence_seen`]). `on_attached` runs once, when the
-/// script says its probes are live and no stop was asked for before. Losses the tracer
-/// reported on stderr (`stderr_lost`) are written as `# lost:` lines when the output is
-/// flushed.
+/// the drain of a tracer that is not read to its end ([`Stopper::fence_seen`]).
+/// `on_attached` runs once, when the script says its probes are live and no stop was asked
+/// for before. Losses the tracer reported on stderr (`stderr_lost`) are written as `# lost:`
+/// lines when the output is flushed.
 pub(super) fn pump(
     backend: &dyn Backend,
     stdout: impl Read,
