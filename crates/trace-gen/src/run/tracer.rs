@@ -140,10 +140,7 @@ pub(super) fn read_stderr(
         let mut buf = [0u8; 8192];
         // Until end-of-file; once stopped, only what the pipe holds already.
         let mut wait = -1;
-        loop {
-            let Ok([data, stop]) = crate::sys::readable(fds, wait) else {
-                break;
-            };
+        while let Ok([data, stop]) = crate::sys::readable(fds, wait) {
             if !data {
                 if stop && wait == -1 {
                     wait = 0;
