@@ -62,9 +62,16 @@ fn guest_ready(test: &str) -> Option<String> {
 
 /// Builds `tests/data/gen/NAME.c` into `dir`.
 fn build(dir: &Path, name: &str) -> PathBuf {
+    build_as(dir, name, name, &[])
+}
+
+/// Builds `tests/data/gen/NAME.c` into `dir` as `exe`, with more `cc` flags (`-m32`: needs
+/// gcc-multilib, installed by scripts/install-deps.sh).
+fn build_as(dir: &Path, name: &str, exe: &str, flags: &[&str]) -> PathBuf {
     let src = root().join(format!("tests/data/gen/{name}.c"));
-    let exe = dir.join(name);
+    let exe = dir.join(exe);
     let out = Command::new("cc")
+        .args(flags)
         .args(["-O2", "-Wall", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
@@ -406,6 +413,180 @@ fn check_comm_sigint(f: &mut Failures, s: &Scenario) {
     );
 }
 
+/// One open of a raw trace with its version-2 details (entry and return paired per thread).
+#[derive(Debug, Clone)]
+struct Detailed {
+    pid: u32,
+    tid: u32,
+    path: Vec<u8>,
+    ret: i64,
+    flags: Option<u64>,
+    mode: Option<u32>,
+    resolve: Option<u64>,
+    via: Option<trace_format::Via>,
+    fault: Option<u64>,
+    resolved: Option<Vec<u8>>,
+    killed: Option<u32>,
+}
+
+fn detailed(raw: &[u8]) -> Vec<Detailed> {
+    use trace_format::{parse_line, Line};
+    let mut pending: std::collections::HashMap<u32, Detailed> = Default::default();
+    let mut out = Vec::new();
+    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_line(l) {
+            Ok(Line::Entry(e)) => {
+                pending.insert(
+                    e.task.thread_key(),
+                    Detailed {
+                        pid: e.task.pid,
+                        tid: e.task.thread_key(),
+                        path: e.path.to_bytes().into_owned(),
+                        ret: 0,
+                        flags: e.detail.flags,
+                        mode: e.detail.mode,
+                        resolve: e.detail.resolve,
+                        via: e.detail.via,
+                        fault: e.detail.fault,
+                        resolved: None,
+                        killed: None,
+                    },
+                );
+            }
+            Ok(Line::Return(r)) => {
+                if let Some(mut d) = pending.remove(&r.task.thread_key()) {
+                    d.ret = r.ret;
+                    d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
+                    d.killed = r.detail.killed;
+                    out.push(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// tests/data/gen/every_open.c under SystemTap: each of its records (what it opened, as it
+/// sees it itself: system calls, io_uring requests, open_by_handle_at) is matched by exactly
+/// one event with the same thread, way of opening, result, path, flags, mode, `how.resolve`,
+/// fault and resolved path; and there are as many io_uring and handle events as requests.
+fn check_every_open(f: &mut Failures, s: &Scenario) {
+    let t = s.trace();
+    check_clean(f, s, &t);
+    f.check(
+        s.status() == "0 0",
+        s,
+        "every_open's status 0 (every case as planned)",
+    );
+    let truth = crate::common::ground_truth(&s.file("records"));
+    f.check(
+        truth.len() == 21,
+        s,
+        &format!("{} of every_open's 21 records", truth.len()),
+    );
+    let events = detailed(&s.file("trace"));
+    for r in &truth {
+        let via = match r.how.as_str() {
+            "handle" => trace_format::Via::Handle,
+            "io_uring" => trace_format::Via::IoUring,
+            _ => trace_format::Via::Syscall,
+        };
+        let path = r.path.clone().unwrap_or_default();
+        let matching: Vec<&Detailed> = events
+            .iter()
+            .filter(|e| {
+                (e.pid, e.tid) == (r.pid, r.tid)
+                    && e.via.unwrap_or(trace_format::Via::Syscall) == via
+                    && e.ret == r.ret
+                    && e.path == path
+            })
+            .collect();
+        if matching.len() != 1 {
+            f.check(
+                false,
+                s,
+                &format!("{}: {} events match {r:?}", r.case, matching.len()),
+            );
+            continue;
+        }
+        let e = matching[0];
+        let creates = r.how != "handle" && r.flags & (0o100 | 0o20_000_000) != 0;
+        let fault = r
+            .fault
+            .as_deref()
+            .map(|x| u64::from_str_radix(x.trim_start_matches("0x"), 16).unwrap());
+        let want = (
+            Some(r.flags),
+            r.call
+                .to_lowercase()
+                .contains("openat2")
+                .then_some(r.resolve),
+            creates.then_some(r.mode as u32),
+            fault,
+            r.resolved.as_deref().map(String::from_utf8_lossy),
+        );
+        let got = (
+            e.flags,
+            e.resolve,
+            e.mode,
+            e.fault,
+            e.resolved.as_deref().map(String::from_utf8_lossy),
+        );
+        f.check(
+            got == want,
+            s,
+            &format!("{}: traced {got:?}, the program saw {want:?}", r.case),
+        );
+    }
+    // None counted twice: as many io_uring and handle events as requests.
+    for via in [trace_format::Via::IoUring, trace_format::Via::Handle] {
+        let made = truth.iter().filter(|r| r.how == via.name()).count();
+        let seen = events.iter().filter(|e| e.via == Some(via)).count();
+        f.check(
+            made == seen && made > 0,
+            s,
+            &format!("{made} {} opens made, {seen} traced", via.name()),
+        );
+    }
+}
+
+/// A `cat` killed by SIGKILL while blocked in the open of a FIFO: one open, never returned,
+/// `killed: 9` with the kernel's restart code, its resolved path; trace-gen ends by itself.
+fn check_fifo_killed(f: &mut Failures, s: &Scenario) {
+    let t = s.trace();
+    f.check(t.bad_lines.is_empty(), s, "every line parses");
+    f.check(t.lost == 0, s, "nothing lost");
+    f.check(
+        s.status() == "137",
+        s,
+        "trace-gen's status is the killed command's (128 + 9)",
+    );
+    let fifo = format!("{}/fifo", s.scratch());
+    let opens: Vec<Detailed> = detailed(&s.file("trace"))
+        .into_iter()
+        .filter(|e| e.path == fifo.as_bytes())
+        .collect();
+    f.check(
+        opens.len() == 1
+            && opens[0].killed == Some(9)
+            && (-516..=-512).contains(&opens[0].ret)
+            && opens[0].resolved.as_deref() == Some(fifo.as_bytes()),
+        s,
+        &format!("one open of the FIFO, killed: 9: {opens:?}"),
+    );
+    let merged = std::process::Command::new(bin("trace-merge"))
+        .arg(s.dir.join("trace"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&merged.stdout);
+    f.check(
+        !text.contains("RESTARTED"),
+        s,
+        &format!("trace-merge does not call it restarted:\n{text}"),
+    );
+}
+
 /// Boots the guest once for every test of this file: builds the test programs, compiles each
 /// script shape's module on the host, runs scripts/guest/scenarios.sh in the guest. Returns
 /// the results directory, or why the guest did not run them.
@@ -418,9 +599,10 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             let work = PathBuf::from(format!("/tmp/tt-guest-e2e-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&work);
             std::fs::create_dir_all(work.join("bin")).unwrap();
-            for p in ["fifo_threads", "guest_hostile"] {
+            for p in ["fifo_threads", "guest_hostile", "every_open"] {
                 build(&work.join("bin"), p);
             }
+            build_as(&work.join("bin"), "every_open", "every_open32", &["-m32"]);
             // One module per script shape: every -c run, -p, -u with -c, and system-wide -n.
             let mut compile = Vec::new();
             for args in [
@@ -509,6 +691,9 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-follow-pid", check_follow_pid),
             ("stap-uid", check_uid),
             ("stap-comm-sigint", check_comm_sigint),
+            ("stap-every-open", check_every_open),
+            ("stap-every-open-ia32", check_every_open),
+            ("stap-fifo-killed", check_fifo_killed),
         ],
     );
 }

@@ -8,7 +8,7 @@
 #
 #   scenarios.sh OUT TRACE-GEN TRACE-MERGE BIN [NAME...]
 #
-# BIN holds the test programs built on the host (fifo_threads, guest_hostile). NAMEs select
+# BIN holds the test programs built on the host (fifo_threads, guest_hostile, every_open, and every_open32 built with -m32). NAMEs select
 # scenarios (default: all).
 set -u
 out=$1 tg=$2 tm=$3 bin=$4
@@ -123,6 +123,42 @@ stap_comm_sigint() {
     end
 }
 
+# tests/data/gen/every_open.c: every way of opening, with the program's own record of each.
+stap_every_open() {
+    begin stap-every-open
+    echo "$d" >"$o/dir"
+    pipeline -S -c "$bin/every_open $d/top >$o/records"
+    end
+}
+
+# The same, built for i386 (every call through the ia32 system call ABI).
+stap_every_open_ia32() {
+    begin stap-every-open-ia32
+    echo "$d" >"$o/dir"
+    pipeline -S -c "$bin/every_open32 $d/top >$o/records"
+    end
+}
+
+# A process killed by SIGKILL while blocked in open() of a FIFO: the open never returns.
+stap_fifo_killed() {
+    begin stap-fifo-killed
+    echo "$d" >"$o/dir"
+    mkfifo "$d/fifo"
+    timeout -s INT -k 10 120 "$tg" -S -c "cat $d/fifo" >"$o/trace" 2>"$o/err" &
+    local tgpid=$! pid= i
+    for i in $(seq 600); do
+        pid=$(pgrep -x -f "cat $d/fifo" | head -n 1)
+        [ -n "$pid" ] && [ "$(cat "/proc/$pid/wchan" 2>/dev/null)" = wait_for_partner ] && break
+        pid=
+        sleep 0.1
+    done
+    [ -n "$pid" ] || echo "cat never blocked in the FIFO's open" >>"$o/err"
+    [ -n "$pid" ] && kill -KILL "$pid"
+    wait "$tgpid"
+    echo "$?" >"$o/status"
+    end
+}
+
 bpftrace_cat() {
     begin bpftrace-cat
     rm -f /tmp/not_exists
@@ -139,7 +175,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do

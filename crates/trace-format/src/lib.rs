@@ -12,7 +12,7 @@ mod parse;
 mod quote;
 mod write;
 
-pub use parse::parse_line;
+pub use parse::{parse_line, parse_plain, PlainLine};
 pub use write::{
     write_comment, write_entry, write_entry_line, write_header, write_return, write_return_line,
     write_truncated_entry, EntryLine, ReturnLine,

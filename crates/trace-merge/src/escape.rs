@@ -68,6 +68,10 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
 #[inline]
 fn is_clean(bytes: &[u8]) -> bool {
     let n = bytes.len();
+    #[cfg(target_arch = "x86_64")]
+    if n >= 16 {
+        return sse2::is_clean(bytes);
+    }
     if n < 8 {
         return bytes.iter().all(|&b| !SPECIAL[b as usize]);
     }
@@ -81,6 +85,48 @@ fn is_clean(bytes: &[u8]) -> bool {
     }
     // The last (possibly overlapping) word.
     !chunk_may_need_escape(word(n - 8))
+}
+
+/// [`is_clean`] 16 bytes at a time with SSE2 (part of every x86_64): about half the work of
+/// the word-at-a-time check on a usual path.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// [`super::is_clean`] for 16 bytes or more: 16 at a time, the last 16 overlapping.
+    #[inline]
+    pub(super) fn is_clean(bytes: &[u8]) -> bool {
+        let n = bytes.len();
+        let mut i = 0;
+        while i + 16 < n {
+            if may_need_escape(&bytes[i..i + 16]) {
+                return false;
+            }
+            i += 16;
+        }
+        !may_need_escape(&bytes[n - 16..])
+    }
+
+    /// True when one of the 16 bytes is below 0x20, DEL, `\\`, 0xc2 or 0xe2.
+    #[inline(always)]
+    fn may_need_escape(chunk: &[u8]) -> bool {
+        assert_eq!(chunk.len(), 16);
+        // SAFETY: SSE2 is part of every x86_64; one unaligned 16-byte load inside `chunk`.
+        unsafe {
+            let x = _mm_loadu_si128(chunk.as_ptr().cast());
+            let is = |b: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8));
+            // b < 0x20 exactly when min(b, 0x1f) == b (unsigned).
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+            let m = _mm_or_si128(
+                _mm_or_si128(control, is(b'\\')),
+                _mm_or_si128(is(0x7f), _mm_or_si128(is(0xc2), is(0xe2))),
+            );
+            _mm_movemask_epi8(m) != 0
+        }
+    }
 }
 
 /// [`escape_into`] for text that holds something to escape.
@@ -265,8 +311,8 @@ mod tests {
             b"\xff",
         ];
         for special in specials {
-            for pos in 0..20 {
-                for len in pos..pos + 20 {
+            for pos in 0..40 {
+                for len in pos..pos + 40 {
                     let mut input = vec![b'a'; len];
                     input.splice(pos..pos, special.iter().copied());
                     assert_eq!(

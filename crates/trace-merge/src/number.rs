@@ -35,25 +35,74 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
         out.push(b'0' + n as u8);
         return;
     }
+    if n < 10_000 {
+        // fds, errnos, durations' cents: one or two digit pairs from the table.
+        push_below_10_000(out, n as u32);
+        return;
+    }
     if n < 100_000_000 {
-        // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
-        let t = (((64 - n.leading_zeros()) * 1233) >> 12) as usize;
-        let len = t + 1 - usize::from(n < POW10[t]);
-        // All 8 digits at once, leading zeros shifted out, appended as one word.
-        let start = out.len();
-        let word = eight_digits_ascii(n as u32) >> (8 * (8 - len));
-        out.extend_from_slice(&word.to_le_bytes());
-        out.truncate(start + len);
+        push_below_1e8(out, n as u32);
         return;
     }
     push_large(out, n);
 }
 
-/// [`push_u64`] for 10^8 and more (nanosecond timestamps): the digits above the last eight,
-/// then those eight with their leading zeros, one word each.
+/// [`push_u64`] for 10 to 9999: short, and without a chain of multiplications.
+#[inline(always)]
+fn push_below_10_000(out: &mut Vec<u8>, n: u32) {
+    let pair = |v: u32| {
+        let i = v as usize * 2;
+        [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+    };
+    if n < 100 {
+        out.extend_from_slice(&pair(n));
+        return;
+    }
+    let (high, [c, d]) = (n / 100, pair(n % 100));
+    if high < 10 {
+        out.extend_from_slice(&[b'0' + high as u8, c, d]);
+    } else {
+        let [a, b] = pair(high);
+        out.extend_from_slice(&[a, b, c, d]);
+    }
+}
+
+/// [`push_u64`] for 10 to 10^8 - 1.
+#[inline(always)]
+fn push_below_1e8(out: &mut Vec<u8>, n: u32) {
+    // Digits from the bit length (log10(2) ~ 1233 / 4096), corrected by one comparison.
+    let t = (((32 - n.leading_zeros()) * 1233) >> 12) as usize;
+    let len = t + 1 - usize::from(u64::from(n) < POW10[t]);
+    // All 8 digits at once, leading zeros shifted out, appended as one word.
+    let start = out.len();
+    let word = eight_digits_ascii(n) >> (8 * (8 - len));
+    out.extend_from_slice(&word.to_le_bytes());
+    out.truncate(start + len);
+}
+
+/// [`push_u64`] for 10^8 and more (nanosecond timestamps): the digits above the last eight
+/// (up to 12: as 4 and 8 when more than 8), then those eight with their leading zeros, one
+/// word each, without recursion.
+#[inline(never)]
 fn push_large(out: &mut Vec<u8>, n: u64) {
-    push_u64(out, n / 100_000_000);
+    let high = n / 100_000_000;
+    if high < 100_000_000 {
+        push_small(out, high as u32);
+    } else {
+        push_small(out, (high / 100_000_000) as u32);
+        out.extend_from_slice(&eight_digits_ascii((high % 100_000_000) as u32).to_le_bytes());
+    }
     out.extend_from_slice(&eight_digits_ascii((n % 100_000_000) as u32).to_le_bytes());
+}
+
+/// 1 to 10^8 - 1.
+#[inline(always)]
+fn push_small(out: &mut Vec<u8>, n: u32) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else {
+        push_below_1e8(out, n);
+    }
 }
 
 /// `n` (below 10^8) as 8 ASCII digits with leading zeros, the first digit in the low byte:

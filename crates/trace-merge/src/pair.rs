@@ -26,7 +26,7 @@ use crate::event::{Details, OpenEvent, Outcome, Via};
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::VecDeque;
-use trace_format::{Entry, OpenDetail, Return, ReturnDetail};
+use trace_format::{Entry, OpenDetail, Return, ReturnDetail, TextForm};
 
 const NIL: u32 = u32::MAX;
 
@@ -244,6 +244,7 @@ impl Pairer {
     }
 
     /// An entry line.
+    #[inline]
     pub fn entry<E, F>(&mut self, e: &Entry<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
@@ -303,7 +304,11 @@ impl Pairer {
                 c.decode_into(&mut s.buf);
             }
             s.comm_len = s.buf.len();
-            e.path.decode_into(&mut s.buf);
+            match e.path.form() {
+                // The usual raw path: one copy, no call.
+                TextForm::Raw => s.buf.extend_from_slice(e.path.as_written()),
+                _ => e.path.decode_into(&mut s.buf),
+            }
             s.path_end = s.buf.len();
             s.detail = EntryDetail::of(&e.detail);
             if s.detail.is_some() {
@@ -319,10 +324,15 @@ impl Pairer {
         if shared {
             self.prune_thread(key, emit)?;
         }
-        self.enforce_bound(emit)
+        if self.pending > self.cfg.max_pending {
+            self.enforce_bound(emit)
+        } else {
+            Ok(()) // (held returns did not change)
+        }
     }
 
     /// A return line.
+    #[inline]
     pub fn ret<E, F>(&mut self, r: &Return<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,

@@ -12,11 +12,11 @@
 //! writer, the reader thread hands over the batch it has (even one line); the main thread
 //! calls its own hook (the output flush) before it waits for a batch that is not there yet.
 
-use crate::input::{InputError, NewlineFinder, NextError, MAX_LINE};
+use crate::input::{InputError, NextError, MAX_LINE};
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
-use trace_format::{parse_line, Line, ParseError};
+use trace_format::{parse_line, parse_plain, Line, ParseError, PlainLine};
 
 /// A batch buffer's usual size: large enough that the hand-over costs nothing per line, small
 /// enough that the batches in flight stay in the caches and far below the 16 MB budget.
@@ -26,11 +26,14 @@ const MIN_READ: usize = BATCH_BYTES / 4;
 /// Full batches waiting for the main thread.
 const QUEUED: usize = 2;
 
-/// What one line of the input turned out to be.
+/// What one line of the input turned out to be. Small (a fifth of a [`Line`]): a batch holds
+/// thousands, written on one core and read on the other.
 #[derive(Debug, Clone, Copy)]
 pub enum Item<'a> {
-    /// A parsed line.
-    Line(Line<'a>),
+    /// A parsed line of one of the common shapes.
+    Plain(PlainLine<'a>),
+    /// Any other parsed line: its index for [`Batch::line`].
+    Line(u32),
     /// A line the grammar rejects.
     Malformed(ParseError),
     /// A line longer than [`MAX_LINE`], skipped.
@@ -46,6 +49,8 @@ pub struct Batch {
     /// ([`Batch::items`]). All pointers into `buf` come from `as_ptr`/`as_mut_ptr`, which
     /// create no reference to the whole buffer.
     items: Vec<Item<'static>>,
+    /// The lines of [`Item::Line`] (same lie, same rules as `items`).
+    lines: Vec<Line<'static>>,
     /// The buffer, every byte initialised (its length is its size).
     buf: Vec<u8>,
     /// Bytes of input in `buf`.
@@ -58,6 +63,7 @@ impl Batch {
     fn new() -> Batch {
         Batch {
             items: Vec::new(),
+            lines: Vec::new(),
             buf: vec![0; BATCH_BYTES],
             len: 0,
             first_line: 0,
@@ -68,6 +74,11 @@ impl Batch {
     /// The lines, in input order; the first is line [`Batch::first_line`].
     pub fn items(&self) -> &[Item<'_>] {
         &self.items
+    }
+
+    /// The line of an [`Item::Line`].
+    pub fn line(&self, index: u32) -> &Line<'_> {
+        &self.lines[index as usize]
     }
 
     /// The 1-based number of the first line.
@@ -83,6 +94,7 @@ impl Batch {
 
     fn reset(&mut self) {
         self.items.clear();
+        self.lines.clear();
         self.len = 0;
         self.bytes = 0;
         if self.buf.len() > 4 * BATCH_BYTES {
@@ -106,7 +118,7 @@ impl Batch {
 
     /// Makes at least `MIN_READ` of room. Only without items (the buffer may move).
     fn grow(&mut self) {
-        assert!(self.items.is_empty());
+        assert!(self.items.is_empty() && self.lines.is_empty());
         if self.buf.len() - self.len < MIN_READ {
             let size = (self.len + BATCH_BYTES).next_power_of_two();
             self.buf.resize(size, 0);
@@ -123,11 +135,25 @@ impl Batch {
         // `items` is not empty (see the field's comment).
         let stored: &'static [u8] =
             unsafe { std::slice::from_raw_parts(self.buf.as_ptr().add(start), end - start) };
-        self.items.push(match parse_line(stored) {
-            Ok(l) => Item::Line(l),
-            Err(e) => Item::Malformed(e),
-        });
+        let item = match parse_plain(stored) {
+            Some(p) => Item::Plain(p),
+            None => self.push_other(stored),
+        };
+        self.items.push(item);
         self.bytes += (end - start) as u64 + 1;
+    }
+
+    /// A line of another shape, or a bad one.
+    #[cold]
+    #[inline(never)]
+    fn push_other(&mut self, stored: &'static [u8]) -> Item<'static> {
+        match parse_line(stored) {
+            Ok(l) => {
+                self.lines.push(l);
+                Item::Line((self.lines.len() - 1) as u32)
+            }
+            Err(e) => Item::Malformed(e),
+        }
     }
 
     fn push_too_long(&mut self, number: u64) {
@@ -163,7 +189,7 @@ pub fn spawn<R: Read + Send + 'static>(reader: R, name: String, may_block: bool)
         may_block,
         line: 0,
         skipping: false,
-        newline: NewlineFinder::new(),
+        newlines: Vec::new(),
         full: full_tx,
         empty: empty_rx,
     };
@@ -228,7 +254,8 @@ struct Source<R> {
     line: u64,
     /// Inside a line longer than [`MAX_LINE`]: its bytes are dropped until its newline.
     skipping: bool,
-    newline: NewlineFinder,
+    /// The newline positions of the data being split (reused).
+    newlines: Vec<u32>,
     full: SyncSender<Msg>,
     empty: Receiver<Batch>,
 }
@@ -268,8 +295,10 @@ impl<R: Read> Source<R> {
         let mut done = 0;
         let mut scanned = 0;
         loop {
-            while let Some(i) = self.newline.find(&batch.data()[scanned..]) {
-                let nl = scanned + i;
+            let base = scanned;
+            newline_positions(&batch.data()[base..], &mut self.newlines);
+            for &i in &self.newlines {
+                let nl = base + i as usize;
                 self.line += 1;
                 if std::mem::take(&mut self.skipping) || nl - done > MAX_LINE {
                     batch.push_too_long(self.line);
@@ -277,7 +306,6 @@ impl<R: Read> Source<R> {
                     batch.push_line(done, nl, self.line);
                 }
                 done = nl + 1;
-                scanned = done;
             }
             scanned = batch.len;
             if batch.len - done >= MAX_LINE {
@@ -333,6 +361,59 @@ impl<R: Read> Source<R> {
     }
 }
 
+/// Puts the position of every `\n` in `hay` in `out`. Lines are short (about 70 bytes), so one
+/// pass over the whole read instead of one search per line: 64 bytes are compared at a time
+/// into a bit mask whose set bits are the newlines.
+fn newline_positions(hay: &[u8], out: &mut Vec<u32>) {
+    assert!(u32::try_from(hay.len()).is_ok());
+    out.clear();
+    let chunks = hay.chunks_exact(64);
+    let tail = chunks.remainder();
+    for (c, chunk) in chunks.enumerate() {
+        let mut mask = newline_mask(chunk.try_into().expect("64 bytes"));
+        let base = (c * 64) as u32;
+        while mask != 0 {
+            out.push(base + mask.trailing_zeros());
+            mask &= mask - 1;
+        }
+    }
+    let base = hay.len() - tail.len();
+    for (i, &b) in tail.iter().enumerate() {
+        if b == b'\n' {
+            out.push((base + i) as u32);
+        }
+    }
+}
+
+/// Bit `i` set when `chunk[i]` is `\n`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn newline_mask(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of every x86_64; the four unaligned 16-byte loads are within
+    // `chunk`.
+    unsafe {
+        let nl = _mm_set1_epi8(b'\n' as i8);
+        let p = chunk.as_ptr().cast::<__m128i>();
+        let m = |k: usize| {
+            u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p.add(k)), nl)) as u16)
+        };
+        m(0) | m(1) << 16 | m(2) << 32 | m(3) << 48
+    }
+}
+
+/// Bit `i` set when `chunk[i]` is `\n`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn newline_mask(chunk: &[u8; 64]) -> u64 {
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | u64::from(b == b'\n') << i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +464,8 @@ mod tests {
         while let Some(b) = batches.next(&mut || Ok::<(), ()>(())).unwrap() {
             for (i, item) in b.items().iter().enumerate() {
                 let shown = match item {
-                    Item::Line(l) => format!("{:?}", Ok::<_, ParseError>(*l)),
+                    Item::Plain(p) => format!("{:?}", Ok::<_, ParseError>(p.to_line())),
+                    Item::Line(i) => format!("{:?}", Ok::<_, ParseError>(*b.line(*i))),
                     Item::Malformed(e) => format!("{:?}", Err::<Line<'_>, _>(*e)),
                     Item::TooLong => "too long".into(),
                 };
@@ -424,6 +506,25 @@ mod tests {
         assert_eq!(want[40_001].1, "too long");
         for (piece, may_block) in [(1 << 20, false), (4096, true), (977, false)] {
             assert_eq!(threaded(&data, piece, may_block), want, "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn newline_positions_finds_every_newline() {
+        let mut data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for i in [0, 1, 63, 64, 65, 127, 128, 500, 998, 999] {
+            data[i] = b'\n';
+        }
+        let mut got = Vec::new();
+        for start in 0..70 {
+            for end in [start, start + 1, 129, 640, 999, 1000] {
+                let hay = &data[start..end.max(start)];
+                newline_positions(hay, &mut got);
+                let want: Vec<u32> = (0..hay.len() as u32)
+                    .filter(|&i| hay[i as usize] == b'\n')
+                    .collect();
+                assert_eq!(got, want, "{start}..{end}");
+            }
         }
     }
 

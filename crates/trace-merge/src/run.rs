@@ -12,7 +12,9 @@ use crate::pair::Pairer;
 use crate::reader_thread::{self, Item};
 use crate::report::{write_report, Stats};
 use std::io::{self, BufWriter, Read, Write};
-use trace_format::{parse_line, Line};
+use trace_format::{
+    parse_line, Entry, Line, OpenDetail, PlainLine, Return, ReturnDetail, Task, Text,
+};
 
 /// Output buffer size: large writes for files, flushed early on pipes and terminals.
 const OUT_BUF: usize = 128 * 1024;
@@ -316,8 +318,59 @@ impl State {
             };
             let mut number = batch.first_line();
             for item in batch.items() {
-                let line = match item {
-                    Item::Line(l) => l,
+                let line = match *item {
+                    Item::Plain(p) => {
+                        // The common shapes, without building a whole `Line`.
+                        number += 1;
+                        self.stats.lines += 1;
+                        let result = match p {
+                            PlainLine::Entry {
+                                uid,
+                                pid,
+                                tid,
+                                path,
+                                ts,
+                            } => {
+                                self.info.saw_timestamp(ts);
+                                let e = Entry {
+                                    task: Task {
+                                        uid,
+                                        pid,
+                                        tid,
+                                        comm: None,
+                                    },
+                                    path: Text::raw(path),
+                                    ts,
+                                    detail: OpenDetail::default(),
+                                };
+                                self.pairer.entry(&e, &mut emitter(sink, &self.info, lb))
+                            }
+                            PlainLine::Return {
+                                uid,
+                                pid,
+                                tid,
+                                ret,
+                                ts,
+                            } => {
+                                self.info.saw_timestamp(ts);
+                                let r = Return {
+                                    task: Task {
+                                        uid,
+                                        pid,
+                                        tid,
+                                        comm: None,
+                                    },
+                                    ret,
+                                    ts,
+                                    detail: ReturnDetail::default(),
+                                };
+                                self.pairer.ret(&r, &mut emitter(sink, &self.info, lb))
+                            }
+                        };
+                        result.map_err(|e: io::Error| RunError::Fatal(Error::Output(e)))?;
+                        continue;
+                    }
+                    Item::Line(i) => batch.line(i),
                     Item::Malformed(e) => {
                         self.stats.lines += 1;
                         self.malformed(cfg, &name, number, e.to_string(), err)?;

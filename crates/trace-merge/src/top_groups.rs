@@ -120,6 +120,20 @@ impl<K: Hash + Ord + Clone> TopGroups<K> {
         }
     }
 
+    /// Counts one open of `key`: [`TopGroups::entry`]`(key).add(ret, ns)`, with one lookup
+    /// when the group exists (the usual case, once per open in `--summary`).
+    #[inline]
+    pub fn add<Q>(&mut self, key: &Q, ret: i64, ns: u64)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        match self.groups.get_mut(key) {
+            Some(tally) => tally.add(ret, ns),
+            None => self.entry(key).add(ret, ns),
+        }
+    }
+
     /// The tally of `key`, inserted (from the floor) if absent. Takes a borrowed key so a
     /// group already present costs no allocation.
     pub fn entry<Q>(&mut self, key: &Q) -> &mut Tally

@@ -50,14 +50,35 @@
 //! (`scripts/guest/stap-cached`, used by the guest tests, where stap's own passes do not
 //! finish). The README's "What the tracers need" says why this is a wrapper and not an option.
 //!
-//! Not yet (trace-format 2): the script prints no open details (`flags:`, `mode:`,
-//! `resolve:`, `resolved:`, `fault:`) and does not trace io_uring or `open_by_handle_at`
-//! opens; start-up says so ([`OPEN_DETAILS_GAP`]). The way there, for whoever does it: the
-//! entry's registers give the flags, mode and dirfd as they give the path; at the return,
-//! `task_fd_lookup()` and `fullpath_struct_file()` (plus ` (deleted)` when the dentry is
-//! unhashed) the opened file, `task_cwd_path()` or the dirfd's file a failure's directory;
-//! `kprobe` on `io_openat2` and the `syscall.open_by_handle_at` tapset the other opens. Every
-//! change to the script recompiles the guest tests' four modules (about 5 minutes each).
+//! The open details of trace-format 2 (x86_64; elsewhere the `syscall.*` tapsets give none
+//! of them, and start-up says so: [`OPEN_DETAILS_GAP_ELSEWHERE`]):
+//! - `flags:`, `mode:` (with `O_CREAT` or `O_TMPFILE`), `resolve:` (openat2): the entry's
+//!   registers give the flags, mode and dirfd as they give the path (packed in two per-thread
+//!   maps, see [`kind`]); openat2's `how` is read at return, when the kernel has read it.
+//! - `fault:`: the path pointer could not be read (`user_string_n()` fails; `user_char()`
+//!   would say 0), and the path is empty, never a cut empty name.
+//! - `resolved:` at return, by the kernel's own `d_path()` (embedded C, guru mode), exactly
+//!   what `readlink /proc/PID/fd/N` shows, ` (deleted)` included: for a success the fd's
+//!   file, for a failure the dirfd's file or the cwd, joined with the raw name (an absolute
+//!   name as is). No SystemTap tapset does it without the kernel's debuginfo (`task_fd_lookup`,
+//!   `fullpath_struct_file` `@cast` to `"kernel"`, and Debian's headers carry no DWARF); the
+//!   lookups run under `rcu_read_lock()`, taking no reference (dentries and mounts are freed
+//!   after a grace period). Files the kernel names itself (`pipe:[N]`) get none.
+//! - `via: io_uring`: `io_uring:io_uring_submit_sqe` (after the request's prep, in the
+//!   submitting thread) keeps `struct io_open` (the kernel's copy of the name: it is freed
+//!   before the completion; the struct is in no header, so the script carries its layout, the
+//!   same from 5.6 to 6.x), `io_uring:io_uring_complete` prints the pair with the result,
+//!   resolved as above (in the submitter or an io-wq worker, which share files and cwd). No
+//!   system call sees these opens: never counted twice.
+//! - `via: handle`: `open_by_handle_at` on `raw_syscalls`, an empty path, its file resolved.
+//! - `killed:`: a return of ERESTARTSYS..ERESTART_RESTARTBLOCK with SIGKILL pending for the
+//!   thread (the process dies before the call returns), as the bpftrace backend does.
+//!
+//! The same for ia32 processes (their registers; openat2's `how` has the same layout), proven
+//! in the guest with `every_open.c` built with `-m32`.
+//!
+//! Every change to the script recompiles the guest tests' four modules (15 to 25 s each on
+//! the host, cached by `scripts/guest/stap-cached`).
 //!
 //! At run time stap reports its losses only on stderr, at exit: `There were N transport
 //! failures` (a full buffer) and `Number of errors: N, skipped probes: M`; each is turned into
@@ -88,10 +109,16 @@ const NOT_REPORTED: u64 = u64::MAX;
 /// process).
 static EMITTED: AtomicU64 = AtomicU64::new(NOT_REPORTED);
 
-/// The open details of trace-format 2 the SystemTap script does not print yet.
-pub const OPEN_DETAILS_GAP: &str = "no open details with SystemTap yet: no flags, mode or \
-     resolved paths, io_uring and open_by_handle_at opens are not traced, and an unreadable \
-     path pointer shows as a cut empty name";
+/// What the SystemTap script does not show on x86_64 (trace-format 2's open details are all
+/// there otherwise).
+pub const OPEN_DETAILS_GAP: &str = "io_uring opens refused before they start (an unreadable \
+     name, bad flags) are not shown, nor the resolved path of a direct-descriptor io_uring open \
+     or of a file the kernel names itself (pipe:[N], socket:[N], anon_inode:...)";
+
+/// What the script does not show outside x86_64 (the `syscall.*` tapsets).
+pub const OPEN_DETAILS_GAP_ELSEWHERE: &str = "not x86_64: no openat2, io_uring or \
+     open_by_handle_at opens, no resolved paths, and an unreadable path pointer shows as a cut \
+     empty name";
 
 /// The largest count of skipped probes the [`EMITTED_PREFIX`] lines gave: each skipped probe is
 /// at most one open that was never printed.
@@ -138,8 +165,9 @@ const X86_64: Abi = Abi {
     creat: 85,
     openat: 257,
     openat2: 437,
+    open_by_handle_at: 304,
     getppid: 110,
-    regs: ["di", "si"],
+    regs: ["di", "si", "dx", "r10"],
 };
 
 /// i386 system call numbers (ia32 tasks on x86_64, `cs` = `__USER32_CS`).
@@ -149,21 +177,53 @@ const IA32: Abi = Abi {
     creat: 8,
     openat: 295,
     openat2: 437,
+    open_by_handle_at: 342,
     getppid: 64,
-    regs: ["bx", "cx"],
+    regs: ["bx", "cx", "dx", "si"],
 };
 
 /// One system call ABI of x86_64: its code segment, its call numbers, and the registers of
-/// the first two arguments.
+/// the first four arguments.
 struct Abi {
     cs: u32,
     open: u32,
     creat: u32,
     openat: u32,
     openat2: u32,
+    open_by_handle_at: u32,
     getppid: u32,
-    regs: [&'static str; 2],
+    regs: [&'static str; 4],
 }
+
+/// The kind of an open, as the script keeps it from entry to return: its `via:`, and where
+/// its flags, mode and `how.resolve` are.
+pub mod kind {
+    /// `open(path, flags, mode)`.
+    pub const OPEN: u32 = 0;
+    /// `openat(dirfd, path, flags, mode)`.
+    pub const OPENAT: u32 = 1;
+    /// `openat2(dirfd, path, how, size)`: flags, mode and resolve read from `how` at return.
+    pub const OPENAT2: u32 = 2;
+    /// `creat(path, mode)`: the flags are `O_CREAT|O_WRONLY|O_TRUNC`.
+    pub const CREAT: u32 = 3;
+    /// `open_by_handle_at(mountdirfd, handle, flags)`: no path, `via: handle`.
+    pub const HANDLE: u32 = 4;
+}
+
+/// `IORING_OP_OPENAT` and `IORING_OP_OPENAT2` (include/uapi/linux/io_uring.h).
+pub const IORING_OP_OPENAT: u32 = 18;
+/// See [`IORING_OP_OPENAT`].
+pub const IORING_OP_OPENAT2: u32 = 28;
+
+/// `O_CREAT | __O_TMPFILE`: a call with either can create, and shows its mode.
+const CAN_CREATE: u32 = 0o100 | 0o20_000_000;
+
+/// `O_LARGEFILE`: io_uring adds it to every open on 64-bit; the program did not pass it.
+const O_LARGEFILE: u32 = 0o100_000;
+
+/// io_uring requests in flight at once between submission and completion (the maps of
+/// [`IORING_OP_OPENAT`] requests wrap: a request never completed cannot fill them).
+pub const URING_ENTRIES: u32 = 4096;
 
 /// The SystemTap backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -256,7 +316,11 @@ impl Backend for SystemTap {
     /// What this backend does not write yet (trace-format 2's open details): said, never
     /// guessed.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
-        Some(OPEN_DETAILS_GAP.to_owned())
+        Some(if cfg!(target_arch = "x86_64") {
+            OPEN_DETAILS_GAP.to_owned()
+        } else {
+            OPEN_DETAILS_GAP_ELSEWHERE.to_owned()
+        })
     }
 
     /// When following (`-p`, `-c`): the run ends when the last followed process has exited.
@@ -479,20 +543,146 @@ impl StapWriter {
     }
 }
 
-/// The entry of one ABI's open-family calls on `raw_syscalls:sys_enter`: sets `p` to the
-/// path pointer, or goes to the next probe for any other call.
+/// The entry of one ABI's open-family calls on `raw_syscalls:sys_enter`: sets `k` (the
+/// [`kind`]), `d` (the dirfd), `p` (the path pointer) and `fm` (the flags, and the mode above
+/// bit 32; openat2's `how` pointer), or goes to the next probe for any other call. Arguments
+/// are 32-bit `int`s and a 16-bit mode: masked, whatever the register's upper bits hold.
 fn abi_entry(w: &mut StapWriter, abi: &Abi) {
-    let [first, second] = abi.regs;
+    let [a0, a1, a2, a3] = abi.regs;
+    let int = |r: &str| format!("($regs->{r} & 0xffffffff)");
+    let mode = |r: &str| format!("(($regs->{r} & 0xffff) << 32)");
     w.line(&format!(
-        "if (id == {} || id == {}) p = $regs->{first}",
-        abi.open, abi.creat
+        "if (id == {}) {{ k = {}; d = -100; p = $regs->{a0}; fm = {} | {} }}",
+        abi.open,
+        kind::OPEN,
+        int(a1),
+        mode(a2)
     ));
     w.line(&format!(
-        "else if (id == {} || id == {}) p = $regs->{second}",
-        abi.openat, abi.openat2
+        "else if (id == {}) {{ k = {}; d = -100; p = $regs->{a0}; fm = 0x241 | {} }}",
+        abi.creat,
+        kind::CREAT,
+        mode(a1)
+    ));
+    w.line(&format!(
+        "else if (id == {}) {{ k = {}; d = $regs->{a0}; p = $regs->{a1}; fm = {} | {} }}",
+        abi.openat,
+        kind::OPENAT,
+        int(a2),
+        mode(a3)
+    ));
+    w.line(&format!(
+        "else if (id == {}) {{ k = {}; d = $regs->{a0}; p = $regs->{a1}; fm = $regs->{a2} }}",
+        abi.openat2,
+        kind::OPENAT2
+    ));
+    w.line(&format!(
+        "else if (id == {}) {{ k = {}; d = $regs->{a0}; p = 0; fm = {} }}",
+        abi.open_by_handle_at,
+        kind::HANDLE,
+        int(a2)
     ));
     w.line("else next");
 }
+
+/// The embedded C the script's details need (guru mode, `-g`, as the fence's count of
+/// skipped probes already does): the path of an fd and of the cwd as `d_path()` makes it (what
+/// `readlink /proc/PID/fd/N` shows, ` (deleted)` included), the signal of a process being
+/// killed, and `struct io_open` (io_uring/openclose.c, in no header; the first member of
+/// `struct io_kiocb`).
+const EMBEDDED_C: &str = r#"%{
+#include <linux/dcache.h>
+#include <linux/fdtable.h>
+#include <linux/fs.h>
+#include <linux/fs_struct.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/openat2.h>
+/* struct io_open of io_uring/openclose.c (Linux 5.6 to 6.x, in io_uring.c before 5.19). */
+struct tt_io_open {
+	struct file *file;
+	int dfd;
+	u32 file_slot;
+	struct filename *filename;
+	struct open_how how;
+	unsigned long nofile;
+};
+/* d_path() of `path` into `buf` (MAXSTRINGLEN bytes), moved to its start; "" when the kernel
+ * cannot make it. Under rcu_read_lock(): dentries and mounts are freed after a grace period. */
+static void tt_path(const struct path *path, char *buf)
+{
+	char *p = d_path(path, buf, MAXSTRINGLEN);
+	if (IS_ERR(p))
+		buf[0] = '\0';
+	else
+		memmove(buf, p, strlen(p) + 1);
+}
+%}
+
+# The path of the current process's file descriptor fd, as readlink /proc/PID/fd/FD shows
+# it; "" when there is no such fd.
+function fd_path:string(fd:long) %{ /* pure */
+	struct file *f;
+	STAP_RETVALUE[0] = '\0';
+	if (!in_task() || !current->files || STAP_ARG_fd < 0 || STAP_ARG_fd > INT_MAX)
+		return;
+	rcu_read_lock();
+	/* files_lookup_fd_raw(): under rcu_read_lock(), the same on Linux 5.11 to 6.x. */
+	f = files_lookup_fd_raw(current->files, (unsigned int)STAP_ARG_fd);
+	if (f) {
+		struct path path = f->f_path;
+		tt_path(&path, STAP_RETVALUE);
+	}
+	rcu_read_unlock();
+%}
+
+# The path of the current process's working directory.
+function cwd_path:string() %{ /* pure */
+	struct fs_struct *fs = current->fs;
+	struct path pwd;
+	STAP_RETVALUE[0] = '\0';
+	if (!in_task() || !fs)
+		return;
+	rcu_read_lock();
+	spin_lock(&fs->lock);
+	pwd = fs->pwd;
+	spin_unlock(&fs->lock);
+	tt_path(&pwd, STAP_RETVALUE);
+	rcu_read_unlock();
+%}
+
+# The signal killing the current thread (SIGKILL pending: a fatal signal, or another
+# thread's exit_group, queues it on every thread, and it is delivered before the return to
+# user space): the group's exit code, 9 for an exit_group; 0 when it is not being killed.
+function killed_signal:long() %{ /* pure */
+	int sig = 0;
+	if (sigismember(&current->pending.signal, SIGKILL)) {
+		sig = current->signal->group_exit_code & 0x7f;
+		if (!sig)
+			sig = SIGKILL;
+	}
+	STAP_RETVALUE = sig;
+%}
+
+# A field of an io_uring open request's struct io_open: 0 dfd, 1 file_slot, 2 the kernel's
+# copy of the name (a pointer), 3 how.flags, 4 how.mode, 5 how.resolve.
+function uring_open:long(req:long, field:long) %{ /* pure */
+	struct tt_io_open *o = (struct tt_io_open *)(unsigned long)STAP_ARG_req;
+	struct filename *name;
+	switch (STAP_ARG_field) {
+	case 0: STAP_RETVALUE = kread(&o->dfd); break;
+	case 1: STAP_RETVALUE = kread(&o->file_slot); break;
+	case 2:
+		name = kread(&o->filename);
+		STAP_RETVALUE = name ? (long)kread(&name->name) : 0;
+		break;
+	case 3: STAP_RETVALUE = kread(&o->how.flags); break;
+	case 4: STAP_RETVALUE = kread(&o->how.mode); break;
+	default: STAP_RETVALUE = kread(&o->how.resolve); break;
+	}
+	CATCH_DEREF_FAULT();
+%}
+"#;
 
 fn render(spec: &ScriptSpec) -> String {
     let filter: Vec<String> = tests(spec).iter().map(Test::render).collect();
@@ -504,8 +694,27 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("# Generated by trace-gen: open-family system calls, paths read at return,");
     w.line("# paired per thread, monotonic timestamps (ktime_get_ns).");
     w.line("");
-    w.line("# Per thread: the path's user pointer and the time, stashed at entry.");
-    w.line("global entry_path, entry_ts");
+    w.line("# Per thread, stashed at entry: the path's user pointer, the time, the flags and mode");
+    w.line("# (or openat2's how pointer), the kind of call and the dirfd.");
+    w.line("global entry_path, entry_ts, entry_fm, entry_kd");
+    w.line("# io_uring open requests, by request, from submission to completion: the submitter's");
+    w.line("# ids and name, the time, the details and the kernel's copy of the name (freed before");
+    w.line("# the completion), in two pieces.");
+    for m in [
+        "u_ts",
+        "u_ids",
+        "u_pid",
+        "u_op",
+        "u_dfd",
+        "u_flags",
+        "u_mode",
+        "u_resolve",
+        "u_comm",
+        "u_name",
+        "u_name2",
+    ] {
+        w.line(&format!("global {m}%[{URING_ENTRIES}]"));
+    }
     w.line("# Events printed, reported at the end: what the transport lost is the difference.");
     w.line("global emitted = 0");
     w.line("# The attached line was printed.");
@@ -585,12 +794,43 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("else next");
         w.line(&format!("if (!({filter})) next"));
         w.line("entry_path[tid()] = p");
+        w.line("entry_fm[tid()] = fm");
+        w.line("entry_kd[tid()] = (k << 32) | (d & 0xffffffff)");
         w.line("entry_ts[tid()] = ktime_get_ns()");
     });
     w.block("probe kernel.trace(\"raw_syscalls:sys_exit\")", |w| {
         w.line("if (!attached) announce()");
         w.line("if (tid() in entry_ts) report($ret)");
     });
+    w.line("");
+    w.line(
+        "# An io_uring open (IORING_OP_OPENAT, OPENAT2), in the submitting thread after its prep",
+    );
+    w.line(
+        "# (the name is the kernel's copy: read here, it is freed before the completion). Named",
+    );
+    w.line("# io_uring_submit_req since Linux 6.3.");
+    w.block(
+        "probe kernel.trace(\"io_uring:io_uring_submit_sqe\") ?, kernel.trace(\"io_uring:io_uring_submit_req\") ?",
+        |w| {
+            w.line("op = $req->opcode");
+            w.line(&format!(
+                "if (op != {IORING_OP_OPENAT} && op != {IORING_OP_OPENAT2}) next"
+            ));
+            w.line(&format!("if (!({filter})) next"));
+            w.line("uring_submit($req, op)");
+        },
+    );
+    w.line(
+        "# Its completion (in the submitter, or an io-wq worker of the same process, sharing its",
+    );
+    w.line("# files and cwd): both lines, with the submitter's ids.");
+    w.block(
+        "probe kernel.trace(\"io_uring:io_uring_complete\") ?",
+        |w| {
+            w.line("if ($req in u_ts) uring_report($req, $res)");
+        },
+    );
     w.line("%:");
     w.line("# Elsewhere: the syscall tapsets.");
     w.block("probe syscall.getppid", |w| {
@@ -598,16 +838,23 @@ fn render(spec: &ScriptSpec) -> String {
             "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
         ));
     });
-    w.block("probe syscall.open, syscall.creat", |w| {
-        w.line(&format!("if (!({filter})) next"));
-        w.line("entry_path[tid()] = pointer_arg(1)");
-        w.line("entry_ts[tid()] = ktime_get_ns()");
-    });
-    w.block("probe syscall.openat", |w| {
-        w.line(&format!("if (!({filter})) next"));
-        w.line("entry_path[tid()] = pointer_arg(2)");
-        w.line("entry_ts[tid()] = ktime_get_ns()");
-    });
+    for (probe, k, dfd, path, flags) in [
+        ("syscall.open", kind::OPEN, "-100", 1, "flags"),
+        ("syscall.creat", kind::CREAT, "-100", 1, "0x241"),
+        ("syscall.openat", kind::OPENAT, "dfd", 2, "flags"),
+    ] {
+        w.block(&format!("probe {probe}"), |w| {
+            w.line(&format!("if (!({filter})) next"));
+            w.line(&format!("entry_path[tid()] = pointer_arg({path})"));
+            w.line(&format!(
+                "entry_fm[tid()] = ({flags} & 0xffffffff) | ((mode & 0xffff) << 32)"
+            ));
+            w.line(&format!(
+                "entry_kd[tid()] = ({k} << 32) | ({dfd} & 0xffffffff)"
+            ));
+            w.line("entry_ts[tid()] = ktime_get_ns()");
+        });
+    }
     w.block(
         "probe syscall.open.return, syscall.openat.return, syscall.creat.return",
         |w| w.line("if (tid() in entry_ts) report(retval)"),
@@ -628,16 +875,16 @@ fn render(spec: &ScriptSpec) -> String {
         w.line(&format!("printf(\"{ATTACHED_MARKER}\\n\")"));
     });
     w.line("");
-    w.line("# Prints the pair for this thread: the path whole and quoted, in chunks.");
-    w.block("function report(ret:long)", |w| {
-        w.line("t = tid()");
-        w.line("if (!(t in entry_ts)) return;");
-        w.line("comm = string_quoted(execname())");
-        w.line("p = entry_path[t]");
-        w.line("printf(\"=> uid: %d pid: %d tid: %d comm: %s open: \\\"\", uid(), pid(), t, comm)");
+    w.out.push_str(EMBEDDED_C);
+    w.line("");
+    w.line(
+        "# Prints the path at user address p, quoted without its quotes, whole: in chunks, since",
+    );
+    w.line("# user_string() stops one byte short of MAXSTRINGLEN - 1. Returns 1 when it is longer");
+    w.line("# than PATH_MAX - 1 (the kernel refuses it) or unreadable past its start: cut.");
+    w.block("function put_user_path:long(p:long)", |w| {
+        w.line("whole = 0");
         w.block("try", |w| {
-            w.line("# In chunks: user_string() stops one byte short of MAXSTRINGLEN - 1.");
-            w.line("whole = 0");
             w.block(
                 &format!("for (off = 0; !whole && off < {PATH_MAX_LEN}; off += n)"),
                 |w| {
@@ -650,22 +897,170 @@ fn render(spec: &ScriptSpec) -> String {
                     w.line("whole = strlen(s) < n");
                 },
             );
-            w.line("# Longer than PATH_MAX - 1 (the kernel refuses it): stap's cut mark.");
-            w.line(&format!(
-                "cut = !whole && user_char(p + {PATH_MAX_LEN}) != 0"
-            ));
+            w.line(&format!("return !whole && user_char(p + {PATH_MAX_LEN}) != 0;"));
         });
-        w.block("catch", |w| {
-            w.line("# Unreadable (a bad pointer: the call fails with EFAULT).");
-            w.line("cut = 1");
-        });
-        w.line("printf(\"\\\"%s %d\\n<= uid: %d pid: %d tid: %d comm: %s ret: %d %d\\n\",");
-        w.line(
-            "       cut ? \"...\" : \"\", entry_ts[t], uid(), pid(), t, comm, ret, ktime_get_ns())",
+        w.block("catch", |w| w.line("return 1;"));
+    });
+    w.line("");
+    w.line("# Prints s quoted without its quotes, in chunks (a quoted byte takes up to 4).");
+    w.block("function put_string(s:string)", |w| {
+        w.block(
+            &format!("for (off = 0; off < strlen(s); off += {QUOTE_CHUNK})"),
+            |w| {
+                w.line(&format!("q = string_quoted(substr(s, off, {QUOTE_CHUNK}))"));
+                w.line("print(substr(q, 1, strlen(q) - 2))");
+            },
         );
+    });
+    w.line("");
+    w.line("# The details of an entry: flags, resolve (openat2), mode (when it can create), via.");
+    w.block(
+        "function put_details(flags:long, mode:long, resolve:long, with_resolve:long, via:string)",
+        |w| {
+            w.line("printf(\" flags: 0x%x\", flags)");
+            w.line("if (with_resolve) printf(\" resolve: 0x%x\", resolve)");
+            w.line(&format!(
+                "if (via != \"handle\" && (flags & {CAN_CREATE:#x})) printf(\" mode: 0%o\", mode)"
+            ));
+            w.line("printf(\" via: %s\", via)");
+        },
+    );
+    w.line("");
+    w.line("# The resolved path of a success: the opened file, when the kernel names it by a path");
+    w.line("# (not pipe:[N], socket:[N], anon_inode:...).");
+    w.block("function put_opened(fd:long)", |w| {
+        w.line("s = fd_path(fd)");
+        w.line("if (substr(s, 0, 1) != \"/\") return;");
+        w.line("print(\" resolved: \\\"\")");
+        w.line("put_string(s)");
+        w.line("print(\"\\\"\")");
+    });
+    w.line("");
+    w.line("# The start of a failure's resolved path: the directory a relative name was resolved");
+    w.line("# against (the dirfd's file, or the cwd) and a slash. Returns 0 when there is none.");
+    w.block("function put_base:long(dfd:long)", |w| {
+        w.line("dir = dfd == -100 ? cwd_path() : fd_path(dfd)");
+        w.line("if (substr(dir, 0, 1) != \"/\") return 0;");
+        w.line("print(\" resolved: \\\"\")");
+        w.line("put_string(dir)");
+        w.line("if (substr(dir, strlen(dir) - 1, 1) != \"/\") print(\"/\")");
+        w.line("return 1;");
+    });
+    w.line("");
+    w.line(
+        "# Prints the pair for this thread: the details, the path whole and quoted, the resolved",
+    );
+    w.line("# path, and the signal that kills the process when the call never returns.");
+    w.block("function report(ret:long)", |w| {
+        w.line("t = tid()");
+        w.line("if (!(t in entry_ts)) return;");
+        w.line("p = entry_path[t]");
+        w.line("fm = entry_fm[t]");
+        w.line("kd = entry_kd[t]");
+        w.line("ts = entry_ts[t]");
         w.line("delete entry_path[t]");
+        w.line("delete entry_fm[t]");
+        w.line("delete entry_kd[t]");
         w.line("delete entry_ts[t]");
+        w.line("k = kd >> 32");
+        w.line("d = kd & 0xffffffff");
+        w.line("if (d & 0x80000000) d -= 0x100000000");
+        w.line("comm = string_quoted(execname())");
+        w.line("printf(\"=> uid: %d pid: %d tid: %d\", uid(), pid(), t)");
+        w.block(&format!("if (k == {})", kind::OPENAT2), |w| {
+            w.line("# openat2's how, read at return (the kernel has read it: it is in memory).");
+            w.line("try { put_details(user_uint64(fm), user_uint64(fm + 8), user_uint64(fm + 16), 1, \"syscall\") }");
+            w.line("catch { print(\" via: syscall\") }");
+        });
+        w.line(&format!(
+            "else put_details(fm & 0xffffffff, fm >> 32, 0, 0, k == {} ? \"handle\" : \"syscall\")",
+            kind::HANDLE
+        ));
+        w.line("# An unreadable path pointer: fault: and an empty path, never a cut empty name");
+        w.line("# (user_char() would read an unreadable byte as 0; user_string_n() fails).");
+        w.line("abs = 0");
+        w.line("fault = 0");
+        w.line(&format!(
+            "if (k != {}) {{ try {{ abs = substr(user_string_n(p, 2), 0, 1) == \"/\" }} catch {{ fault = 1 }} }}",
+            kind::HANDLE
+        ));
+        w.line("if (fault) printf(\" fault: 0x%x\", p)");
+        w.line("printf(\" comm: %s open: \\\"\", comm)");
+        w.line("cut = fault || p == 0 ? 0 : put_user_path(p)");
+        w.line("printf(\"\\\"%s %d\\n<= uid: %d pid: %d tid: %d\", cut ? \"...\" : \"\", ts, uid(), pid(), t)");
+        w.line("if (ret >= 0) put_opened(ret)");
+        w.block(&format!("else if (k != {} && !fault)", kind::HANDLE), |w| {
+            w.line("# A failure: the directory joined with the name (an absolute name as is).");
+            w.block("if (abs || put_base(d))", |w| {
+                w.line("if (abs) print(\" resolved: \\\"\")");
+                w.line("cut = put_user_path(p)");
+                w.line("printf(\"\\\"%s\", cut ? \"...\" : \"\")");
+            });
+        });
+        w.line("# ERESTARTSYS..ERESTART_RESTARTBLOCK with SIGKILL pending: the call never returns.");
+        w.block("if (ret <= -512 && ret >= -516)", |w| {
+            w.line("sig = killed_signal()");
+            w.line("if (sig) printf(\" killed: %d\", sig)");
+        });
+        w.line("printf(\" comm: %s ret: %d %d\\n\", comm, ret, ktime_get_ns())");
         w.line("emitted++");
+    });
+    w.line("");
+    w.line("# Keeps an io_uring open request's details at its submission.");
+    w.block("function uring_submit(r:long, op:long)", |w| {
+        w.line("name = uring_open(r, 2)");
+        w.line("if (!name) return;");
+        w.line("u_ts[r] = ktime_get_ns()");
+        w.line("u_ids[r] = (uid() << 32) | tid()");
+        w.line("u_pid[r] = pid()");
+        w.line("u_op[r] = op");
+        w.line("u_dfd[r] = (uring_open(r, 0) & 0xffffffff) | (uring_open(r, 1) << 32)");
+        w.line(&format!("u_flags[r] = uring_open(r, 3) & ~{O_LARGEFILE:#x}"));
+        w.line("u_mode[r] = uring_open(r, 4)");
+        w.line("u_resolve[r] = uring_open(r, 5)");
+        w.line("u_comm[r] = string_quoted(execname())");
+        w.line(&format!("u_name[r] = kernel_string_n(name, {QUOTE_CHUNK})"));
+        w.line(&format!(
+            "u_name2[r] = strlen(u_name[r]) < {QUOTE_CHUNK} ? \"\" : kernel_string_n(name + {QUOTE_CHUNK}, {})",
+            PATH_MAX_LEN - QUOTE_CHUNK
+        ));
+    });
+    w.line("");
+    w.line("# Prints an io_uring open at its completion: res is the fd or -errno.");
+    w.block("function uring_report(r:long, res:long)", |w| {
+        w.line("ids = u_ids[r]");
+        w.line("t = ids & 0xffffffff");
+        w.line("u = ids >> 32");
+        w.line("d = u_dfd[r] & 0xffffffff");
+        w.line("if (d & 0x80000000) d -= 0x100000000");
+        w.line("slot = u_dfd[r] >> 32");
+        w.line("printf(\"=> uid: %d pid: %d tid: %d\", u, u_pid[r], t)");
+        w.line(&format!(
+            "put_details(u_flags[r], u_mode[r], u_resolve[r], u_op[r] == {IORING_OP_OPENAT2}, \"io_uring\")"
+        ));
+        w.line("printf(\" comm: %s open: \\\"\", u_comm[r])");
+        w.line("put_string(u_name[r])");
+        w.line("put_string(u_name2[r])");
+        w.line("printf(\"\\\" %d\\n<= uid: %d pid: %d tid: %d\", u_ts[r], u, u_pid[r], t)");
+        w.line("# A direct descriptor (file_slot) is no fd: not resolved.");
+        w.line("if (res >= 0 && !slot) put_opened(res)");
+        w.block("else if (res < 0)", |w| {
+            w.line("abs = substr(u_name[r], 0, 1) == \"/\"");
+            w.block("if (abs || put_base(d))", |w| {
+                w.line("if (abs) print(\" resolved: \\\"\")");
+                w.line("put_string(u_name[r])");
+                w.line("put_string(u_name2[r])");
+                w.line("print(\"\\\"\")");
+            });
+        });
+        w.line("printf(\" comm: %s ret: %d %d\\n\", u_comm[r], res, ktime_get_ns())");
+        w.line("emitted++");
+        for m in [
+            "u_ts", "u_ids", "u_pid", "u_op", "u_dfd", "u_flags", "u_mode", "u_resolve", "u_comm",
+            "u_name", "u_name2",
+        ] {
+            w.line(&format!("delete {m}[r]"));
+        }
     });
     w.out
 }
@@ -689,18 +1084,55 @@ mod tests {
     }
 
     #[test]
-    fn the_missing_open_details_are_said_at_start_up() {
+    fn what_systemtap_cannot_show_is_said_at_start_up() {
         let note = SystemTap
             .startup_note(&spec(Target::Command, true))
             .expect("a start-up note");
-        for what in [
-            "flags",
-            "resolved",
-            "io_uring",
-            "open_by_handle_at",
-            "unreadable",
-        ] {
+        let whats: &[&str] = if cfg!(target_arch = "x86_64") {
+            &["io_uring opens refused", "direct-descriptor", "pipe:[N]"]
+        } else {
+            &[
+                "openat2",
+                "io_uring",
+                "open_by_handle_at",
+                "resolved",
+                "unreadable",
+            ]
+        };
+        for what in whats {
             assert!(note.contains(what), "{what}: {note}");
+        }
+    }
+
+    #[test]
+    fn every_open_detail_is_in_the_script() {
+        let script = render(&spec(Target::Command, true));
+        for (what, code) in [
+            ("flags", "printf(\" flags: 0x%x\", flags)"),
+            (
+                "mode only when it can create",
+                "& 0x400040)) printf(\" mode: 0%o\", mode)",
+            ),
+            (
+                "openat2's how at return",
+                "user_uint64(fm + 16), 1, \"syscall\")",
+            ),
+            ("fault", "printf(\" fault: 0x%x\", p)"),
+            ("killed", "printf(\" killed: %d\", sig)"),
+            ("open_by_handle_at", "else if (id == 304) { k = 4;"),
+            ("ia32 open_by_handle_at", "else if (id == 342) { k = 4;"),
+            (
+                "io_uring submission",
+                "kernel.trace(\"io_uring:io_uring_submit_sqe\") ?",
+            ),
+            (
+                "io_uring completion",
+                "if ($req in u_ts) uring_report($req, $res)",
+            ),
+            ("io_uring flags", "u_flags[r] = uring_open(r, 3) & ~0x8000"),
+            ("resolved by d_path", "d_path(path, buf, MAXSTRINGLEN)"),
+        ] {
+            assert!(script.contains(code), "{what}: no {code:?} in\n{script}");
         }
     }
 
@@ -718,8 +1150,9 @@ mod tests {
                 for (i, _) in line.match_indices("return") {
                     let before = line[..i].trim_end();
                     if before.is_empty() || before.ends_with(')') {
-                        let rest = line[i + "return".len()..].trim_start();
-                        assert!(rest.starts_with(';'), "bare return: {line:?}");
+                        // `return;` or `return EXPR;`, never a `return` ending its line.
+                        let rest = line[i + "return".len()..].trim_end();
+                        assert!(rest.ends_with(';'), "bare return: {line:?}");
                     }
                 }
             }

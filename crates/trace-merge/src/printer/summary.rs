@@ -148,9 +148,9 @@ impl SummaryPrinter {
         }
         match self.by {
             None => {
-                self.paths.entry(path).add(ret, ns);
+                self.paths.add(path, ret, ns);
                 let key = (event.pid, event.comm.map(<[u8]>::to_vec));
-                self.procs.entry(&key).add(ret, ns);
+                self.procs.add(&key, ret, ns);
             }
             Some(by) => {
                 let value = match by {
@@ -165,7 +165,7 @@ impl SummaryPrinter {
                         None => b"-".to_vec(),
                     }),
                 };
-                self.groups.entry(&value).add(ret, ns);
+                self.groups.add(&value, ret, ns);
             }
         }
     }
