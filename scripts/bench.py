@@ -9,7 +9,12 @@ bench fails.
 
 trace-gen: a C program making 200,000 opens, untraced, under `trace-gen -B -c`, under a minimal
 hand-written bpftrace script with the same probes, and under strace; wall time, slowdown, and
-events lost (which must be 0).
+events lost (which must be 0). Then what a user waits: from `trace-gen -c`'s start until the
+command runs, and from the command's exit until trace-gen's, for each backend here, next to a
+minimal bpftrace script, libbpf-tools' opensnoop and strace (median of --runs, with the load
+average, since the machine may be shared). Then the cost per open next to the peers, on the same
+burst, each writing every event to a file: libbpf-tools' opensnoop, `perf trace -e 'open*'`,
+strace -f, and `trace-gen -B | trace-merge` with and without --no-resolve.
 
 Prints one Markdown table per part; with --write, replaces BENCHMARKS.md with them.
 """
@@ -21,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,8 +98,8 @@ def merge_table(lines, runs, baseline_runs):
     for name, wall, rss in rows:
         out.append("| %s | %.3f | %.0f | %.2f | %.1f | %.1f | %.1f |" % (
             name, wall, size_mb / wall, lines / wall / 1e6, base_wall / wall, wall / wc_wall, rss / 1024))
-    head = "trace-merge on %d lines (%.0f MB), median of %d runs (baseline: %d); output byte-identical to the baseline: yes" % (
-        lines, size_mb, runs, baseline_runs)
+    head = "trace-merge on %d lines (%.0f MB), median of %d runs (baseline: %d); output byte-identical to the baseline: yes; load average %s" % (
+        lines, size_mb, runs, baseline_runs, " ".join("%.2f" % x for x in os.getloadavg()))
     return head, out
 
 
@@ -141,12 +147,18 @@ tracepoint:syscalls:sys_exit_open,tracepoint:syscalls:sys_exit_openat /@ts[tid]/
 """
 
 
-def gen_table(runs, opens=200000):
+def build_opens():
+    """The burst program, built into bench-out/."""
     os.makedirs(OUT, exist_ok=True)
     src, exe = os.path.join(OUT, "opens.c"), os.path.join(OUT, "opens")
     with open(src, "w") as f:
         f.write(OPENS_C)
     sh("cc -O2 -o %s %s" % (exe, src))
+    return exe
+
+
+def gen_table(runs, opens=200000):
+    exe = build_opens()
     bt = os.path.join(OUT, "minimal.bt")
     with open(bt, "w") as f:
         f.write(MINIMAL_BT)
@@ -200,6 +212,203 @@ def gen_table(runs, opens=200000):
     return head, out, ok
 
 
+MINIMAL_START_BT = r"""
+tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf("%s\n", str(args->filename)); }
+"""
+
+
+def dtrace_path():
+    """The dtrace trace-gen -D would run, if one works here."""
+    for p in [os.environ.get("DTRACE_PATH", ""), "/usr/sbin/dtrace", "/opt/dtrace-oracle/sbin/dtrace"]:
+        if p and os.access(p, os.X_OK):
+            r = subprocess.run([p, "-V"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            if r.returncode == 0 and r.stdout.startswith(b"dtrace: "):
+                return p
+    return None
+
+
+def timed_command(argv, env=None, one_word=False):
+    """Runs `argv` + a script whose last act is `date +%s.%N > STAMP` (CLOCK_REALTIME):
+    seconds from the start to the command, and from the command to the end."""
+    stamp = os.path.join(OUT, "stamp")
+    script = os.path.join(OUT, "stamp.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec date +%%s.%%N > %s\n" % stamp)
+    os.chmod(script, 0o755)
+    if os.path.exists(stamp):
+        os.unlink(stamp)
+    t0 = time.time()
+    # bpftrace -c takes an executable file, its words split on spaces.
+    command = ["/bin/sh " + script] if one_word else [script]
+    subprocess.run(argv + command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env, check=True)
+    t1 = time.time()
+    with open(stamp) as f:
+        at = float(f.read())
+    return at - t0, t1 - at
+
+
+def whole(argv, env=None):
+    t0 = time.time()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
+    return time.time() - t0
+
+
+def opensnoop_times():
+    """libbpf-tools' opensnoop: seconds until its header (printed once attached), and from
+    SIGINT to its exit."""
+    t0 = time.time()
+    p = subprocess.Popen(["stdbuf", "-oL", "opensnoop"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()
+    t1 = time.time()
+    p.send_signal(2)
+    p.stdout.read()
+    p.wait()
+    return t1 - t0, time.time() - t1
+
+
+def latency_table(runs):
+    """What a user waits: `TOOL -c CMD` from its start until CMD runs, and from CMD's exit until
+    TOOL's exit (median of `runs`), with a minimal bpftrace script, opensnoop and strace."""
+    os.makedirs(OUT, exist_ok=True)
+    bt = os.path.join(OUT, "minimal-start.bt")
+    with open(bt, "w") as f:
+        f.write(MINIMAL_START_BT)
+    rows = []
+
+    def row(name, start_end, total, note=""):
+        starts, ends, totals = [], [], []
+        for _ in range(runs):
+            if start_end:
+                a, b = start_end()
+                starts.append(a)
+                ends.append(b)
+            if total:
+                totals.append(total())
+        med = lambda xs: "%.3f" % statistics.median(xs) if xs else ""
+        rows.append("| %s | %s | %s | %s | %s |" % (name, med(starts), med(ends), med(totals), note))
+
+    true = shutil.which("true")
+    row("trace-gen -B -c", lambda: timed_command([GEN, "-B", "-c"]),
+        lambda: whole([GEN, "-B", "-c", true]))
+    dt = dtrace_path()
+    if dt:
+        env = dict(os.environ, DTRACE_PATH=dt)
+        row("trace-gen -D -c (DTrace for Linux)", lambda: timed_command([GEN, "-D", "-c"], env),
+            lambda: whole([GEN, "-D", "-c", true], env))
+    else:
+        rows.append("| trace-gen -D -c (DTrace for Linux) | | | | no dtrace here |")
+    rows.append("| trace-gen -S -c (SystemTap) | | | | in the Debian guest only (tests/guest.rs) |")
+    row("bpftrace minimal script -c", lambda: timed_command(["bpftrace", bt, "-c"], one_word=True),
+        lambda: whole(["bpftrace", bt, "-c", true]), "one openat probe")
+    if shutil.which("opensnoop"):
+        row("opensnoop (libbpf-tools)", opensnoop_times, None,
+            "attach; SIGINT to exit in the second column")
+    row("strace -f", lambda: timed_command(["strace", "-f", "-qq", "-o", os.devnull]),
+        lambda: whole(["strace", "-f", "-qq", "-o", os.devnull, true]))
+    out = ["| run | start to command s | command exit to end s | `-c true` whole s | |",
+           "|---|---:|---:|---:|---|"] + rows
+    head = "What a user waits: start-up and ending, median of %d runs, load average %s" % (
+        runs, " ".join("%.2f" % x for x in os.getloadavg()))
+    return head, out
+
+
+def burst_events(path, perf=False):
+    """Lines of a tracer's output that name one of the burst's two files (perf trace here
+    prints the name's address only: its lines of the burst's opens)."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if perf:
+                n += b" opens/" in line and b"open" in line.split(b" opens/", 1)[1]
+            elif b"trace-tools-bench-missing" in line or b"/etc/hostname" in line:
+                n += 1
+    return n
+
+
+def opensnoop_burst(prog, dest):
+    """libbpf-tools' opensnoop, attached (its header printed), writing every event of the
+    burst's process name to `dest` while `prog` runs; then SIGINT. Returns its stderr."""
+    with open(dest, "wb") as out:
+        # Line-buffered: its header (printed once attached) must reach us at once.
+        p = subprocess.Popen(["stdbuf", "-oL", "opensnoop", "-n", "opens"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        out.write(p.stdout.readline())
+        copier = threading.Thread(target=lambda: shutil.copyfileobj(p.stdout, out, 1 << 16))
+        copier.start()
+        sh(prog)
+        time.sleep(1)  # what it still holds: opensnoop drops it at SIGINT
+        p.send_signal(2)
+        err = p.stderr.read()
+        copier.join()
+        p.wait()
+    return err.decode(errors="replace")
+
+
+def peer_table(runs, opens=200000):
+    """The cost of tracing each open, for trace-gen and its peers on the same burst (the
+    program's own time, median of `runs`): every tool writes every event to a file."""
+    exe = build_opens()
+    own = os.path.join(OUT, "opens.ns")
+    dest = os.path.join(OUT, "peer.out")
+    prog = "%s %d %s" % (exe, opens, own)
+    cmds = [
+        ("untraced", lambda: sh(prog, stdout=subprocess.DEVNULL)),
+        ("libbpf-tools opensnoop -n opens", lambda: opensnoop_burst(prog, dest)),
+        ("perf trace -e 'open*'", lambda: sh("perf trace -e 'open*' -o %s -- %s" % (dest, prog),
+                                              stderr=subprocess.DEVNULL)),
+        ("strace -f -e trace=open,openat", lambda: sh("strace -f -qq -e trace=open,openat -o %s %s"
+                                                      % (dest, prog))),
+        ("trace-gen -B -c \| trace-merge", lambda: sh("%s -B -c '%s' 2>/dev/null | %s > %s"
+                                                      % (GEN, prog, MERGE, dest))),
+        ("trace-gen -B --no-resolve -c \| trace-merge",
+         lambda: sh("%s -B --no-resolve -c '%s' 2>/dev/null | %s > %s" % (GEN, prog, MERGE, dest))),
+    ]
+    have = {"opensnoop": shutil.which("opensnoop"), "perf": shutil.which("perf")}
+    rows = []
+    for name, run in cmds:
+        tool = name.split()[1] if name.startswith("libbpf") else name.split()[0]
+        if tool in have and not have[tool]:
+            rows.append((name, None, "not installed"))
+            continue
+        progs, events, notes = [], [], ""
+        for _ in range(runs):
+            if os.path.exists(dest):
+                os.unlink(dest)
+            try:
+                err = run()
+            except subprocess.CalledProcessError as e:
+                notes = "failed: %s" % e
+                break
+            if isinstance(err, str) and "Lost" in err:
+                notes = "reported lost events"
+            with open(own) as f:
+                progs.append(int(f.read()) / 1e9)
+            events.append(burst_events(dest, name.startswith("perf")) if os.path.exists(dest) else 0)
+        if not progs:
+            rows.append((name, None, notes))
+            continue
+        seen = min(events) if name != "untraced" else None
+        counted = "" if seen is None else "%d of %d opens in its output (fewest of the runs)" % (seen, opens)
+        rows.append((name, statistics.median(progs), "; ".join(x for x in [counted, notes] if x)))
+    base = rows[0][1]
+    snoop = rows[1][1]
+    out = ["| run | program s (median) | x untraced | µs per open over untraced | x opensnoop's per-open cost | events |",
+           "|---|---:|---:|---:|---:|---|"]
+    for name, prog_s, note in rows:
+        if prog_s is None:
+            out.append("| %s | | | | | %s |" % (name, note))
+            continue
+        per_open = (prog_s - base) / opens * 1e6
+        vs = "%.2f" % (per_open / ((snoop - base) / opens * 1e6)) if snoop and snoop > base and name != "untraced" else ""
+        out.append("| %s | %.3f | %.2f | %.2f | %s | %s |" % (name, prog_s, prog_s / base, per_open, vs, note))
+    if rows[2][1] is not None:
+        rows[2] = (rows[2][0], rows[2][1], rows[2][2] + "; names not read (addresses only)")
+    head = "The cost per open next to the peers: a C program making %d opens, median of %d runs, load average %s" % (
+        opens, runs, " ".join("%.2f" % x for x in os.getloadavg()))
+    return head, out
+
+
 READING = """
 ## Reading the tables
 
@@ -218,6 +427,25 @@ READING = """
   tracer's start-up (attaching probes) and drain. The trace-gen script probes four syscalls
   (open, openat, openat2, creat) and follows children; the minimal script probes two with a
   `pid == cpid` filter and prints a shorter line.
+- "What a user waits": "start to command" is from launching the tool until the command's
+  first act (a shell script writing the time), "command exit to end" from the command's last
+  act until the tool has exited (for trace-gen: the exit report read, the fence fired and
+  read back on every CPU, the tracer ended), "`-c true` whole" a whole run of `-c true`.
+  Targets: trace-gen -B at most 1.5 s for `-c true` and at most 1 s more than the minimal
+  bpftrace script; DTrace for Linux at most 1.5 s; ending at most 0.3 s. After trace-gen has
+  exited, the kernel goes on detaching the tracer's probes for about a second (60 ms per
+  tracepoint); that time is the tracer's, and no longer the user's. opensnoop's row is its
+  attach time (until its header) and its exit after SIGINT. All of these are CPU-bound in the
+  kernel's BPF verifier and bpftrace's compiler: on a loaded machine they grow with the load
+  average printed with the table.
+- "The cost per open next to the peers": the same burst under each tool, every one writing
+  every event to a file (opensnoop through its `-n` name filter, trace-gen through
+  trace-merge's default output). "µs per open over untraced" is the program's own time
+  traced minus untraced, per open; the next column divides it by opensnoop's. Targets:
+  trace-gen with resolution on at most 1.3x opensnoop's cost per open, 0 lost. perf trace
+  prints the names' addresses only here (no augmented syscalls), so its opens are counted
+  by process name. A row that "reported lost events" lost some of the burst (opensnoop
+  drops silently when its buffer is full; its `Lost N events` lines are looked for).
 - This machine is shared and noisy: the seed baseline's own time varied from 5.4 s to 9.3 s
   across the day, and trace-merge's default output measured 50x to 56x the baseline in three
   runs of this bench. The ratios come from runs taken in the same invocation.
@@ -245,9 +473,17 @@ def main():
     ap.add_argument("--big", action="store_true", help="also check peak RSS on a 20M-line corpus")
     ap.add_argument("--no-gen", action="store_true", help="skip the trace-gen part (needs root and bpftrace)")
     ap.add_argument("--write", action="store_true", help="write the tables to BENCHMARKS.md")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the start-up and ending times of the tracers (needs root)")
+    ap.add_argument("--peers-only", action="store_true",
+                    help="only the cost per open next to opensnoop, perf trace and strace (needs root)")
     args = ap.parse_args()
 
     sections = ["Machine: " + machine(), ""]
+    if args.latency_only or args.peers_only:
+        head, rows = latency_table(args.runs) if args.latency_only else peer_table(args.runs)
+        print("\n".join(["## " + head, ""] + rows))
+        return
     head, rows = merge_table(args.lines, args.runs, args.baseline_runs)
     sections += ["## " + head, ""] + rows + [""]
     if args.big:
@@ -258,6 +494,10 @@ def main():
     ok = True
     if not args.no_gen:
         head, rows, ok = gen_table(args.runs)
+        sections += ["## " + head, ""] + rows + [""]
+        head, rows = latency_table(args.runs)
+        sections += ["## " + head, ""] + rows + [""]
+        head, rows = peer_table(args.runs)
         sections += ["## " + head, ""] + rows + [""]
     text = "\n".join(sections)
     print(text)

@@ -15,6 +15,9 @@
 #                        is also the ground truth of the differential tests (tests/differential.rs)
 #   gcc-multilib         `gcc -m32 -static`: the static i386 program whose 32-bit opens the
 #                        differential tests trace
+#   libbpf-tools, linux-perf
+#                        opensnoop and `perf trace`, the peers scripts/bench.sh measures next to
+#                        trace-gen (start-up, and the cost per open)
 #   chromium, fonts-dejavu-core
 #                        headless Chromium renders `--heatmap`'s SVG for the screenshot test
 #   python3-venv         the virtualenvs holding DuckDB and PySpark (from PyPI) that run the
@@ -34,7 +37,7 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in systemtap linux-headers-amd64 strace time gcc gcc-multilib libc6-dev python3 \
     make chromium fonts-dejavu-core python3-venv openjdk-17-jre-headless \
-    dpkg-dev man-db bash-completion zsh fish python3-debian; do
+    dpkg-dev man-db bash-completion zsh fish python3-debian libbpf-tools linux-perf; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 

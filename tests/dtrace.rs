@@ -422,6 +422,32 @@ fn dtrace_pid_follows_children_unless_no_follow() {
     }
 }
 
+/// The command's last opens come in the last microseconds before its exit (a burst, then
+/// exit_group at once): every one is in the trace, whether the run stops when the last
+/// followed process is gone or at the command's own exit (`--stop-at-exit`). The fence drains
+/// what dtrace's buffers still hold then.
+#[test]
+fn dtrace_opens_in_the_last_microsecond_before_the_exit_are_all_traced() {
+    let Some(dtrace) =
+        dtrace_ready("dtrace_opens_in_the_last_microsecond_before_the_exit_are_all_traced")
+    else {
+        return;
+    };
+    let _lock = tracer_lock();
+    let s = Scratch::new("dtrace-last-open");
+    let exe = build_c(&s.0, "last_open", "cc", &[]);
+    let prefix = s.path("missing");
+    for (stop, n) in [(None, 1), (None, 50_000), (Some("--stop-at-exit"), 50_000)] {
+        let command = format!("{} {prefix} {n}", exe.display());
+        let mut args: Vec<&str> = stop.into_iter().collect();
+        args.extend(["-c", &command]);
+        let (status, t, _, err) = traced(&dtrace, &args);
+        assert!(status.success(), "{args:?}: {err}");
+        assert_clean(&t, &err);
+        assert_every_last_open(&t, &prefix, n, &err);
+    }
+}
+
 /// SIGINT once a burst is over, while its events are still in dtrace's buffers (nothing of
 /// trace-gen's output has been read yet): every one of them comes out.
 #[test]

@@ -191,6 +191,30 @@ fn a_burst_of_200000_opens_loses_nothing() {
     assert_eq!(ours, 200_004);
 }
 
+/// The command's last opens come in the last microseconds before its exit (a burst, then
+/// exit_group at once): every one is in the trace, whether the run stops when the last
+/// followed process is gone or at the command's own exit (`--stop-at-exit`, which does not
+/// wait for the exit report). The fence drains what bpftrace's buffers still hold then.
+#[test]
+fn opens_in_the_last_microsecond_before_the_exit_are_all_traced() {
+    if !bpftrace_ready("opens_in_the_last_microsecond_before_the_exit_are_all_traced") {
+        return;
+    }
+    let _lock = tracer_lock();
+    let s = Scratch::new("last-open");
+    let exe = build_c(&s.0, "last_open", "cc", &[]);
+    let prefix = s.path("missing");
+    for (stop, n) in [(None, 1), (None, 50_000), (Some("--stop-at-exit"), 50_000)] {
+        let command = format!("{} {prefix} {n}", exe.display());
+        let mut args: Vec<&str> = stop.into_iter().collect();
+        args.extend(["-c", &command]);
+        let (status, t, err) = traced(&args);
+        assert!(status.success(), "{args:?}: {err}");
+        assert_clean(&t, &err);
+        assert_every_last_open(&t, &prefix, n, &err);
+    }
+}
+
 /// With a buffer far too small, events are lost, and every one is accounted for: the opens
 /// that came out plus the `# lost:` counts make all the opens the program did.
 #[test]

@@ -838,3 +838,29 @@ pub fn ground_truth(out: &[u8]) -> Vec<GroundTruth> {
         })
         .collect()
 }
+
+/// The opens of `tests/data/gen/last_open.c PREFIX N` (all of missing files) that `t` holds:
+/// every one, once, in order, each failing with ENOENT; panics with what is missing.
+pub fn assert_every_last_open(t: &Trace, prefix: &str, n: usize, err: &str) {
+    let ours: Vec<&Open> = t
+        .opens
+        .iter()
+        .filter(|o| o.path.starts_with(format!("{prefix}-").as_bytes()))
+        .collect();
+    let want: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    let got: Vec<String> = ours
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.path).into_owned())
+        .collect();
+    if got != want {
+        let traced: std::collections::HashSet<&String> = got.iter().collect();
+        let missing: Vec<&String> = want.iter().filter(|w| !traced.contains(w)).collect();
+        panic!(
+            "{} of {n} opens traced; missing (first 5 of {}): {:?}\nstderr: {err}",
+            got.len(),
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+    }
+    assert!(ours.iter().all(|o| o.ret == -2), "{ours:?}");
+}

@@ -1,7 +1,8 @@
 //! Every libc call trace-gen makes, each behind a safe function with its `// SAFETY:`
 //! argument. This is the only module allowed `unsafe` (the crate denies it elsewhere): std has
 //! no safe way to ask for the effective uid, the host name, an inheritable pipe end on fd 3,
-//! a parent-death signal, CPU affinity, `kill`, or CLOCK_MONOTONIC as a number.
+//! a parent-death signal, an ignored SIGPIPE in a child, CPU affinity, `kill`, `poll`, or
+//! CLOCK_MONOTONIC as a number.
 
 use std::fs::File;
 use std::io;
@@ -181,6 +182,42 @@ pub fn pid_exists(pid: u32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Has the child start with SIGPIPE ignored (a disposition `exec` keeps): its writes to a
+/// closed pipe then fail with EPIPE instead of killing it.
+pub fn ignore_sigpipe(command: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec; signal is
+    // async-signal-safe, and the closure allocates nothing. SIG_IGN is a valid disposition
+    // for SIGPIPE.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
+/// Which of `fds` can be read without blocking (data, end of file or an error), waiting up to
+/// `timeout_ms` (-1: until one can) for the first. An interrupted wait is retried.
+pub fn readable(fds: [RawFd; 2], timeout_ms: libc::c_int) -> io::Result<[bool; 2]> {
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: `polled` is a valid, writable array of 2 pollfd, and 2 is its length; poll
+        // only writes their `revents`.
+        let rc = unsafe { libc::poll(polled.as_mut_ptr(), 2, timeout_ms) };
+        if rc >= 0 {
+            return Ok(polled.map(|p| p.revents != 0));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Reads `clock` in nanoseconds (0 if it cannot be read).
 pub fn clock_ns(clock: libc::clockid_t) -> i128 {
     let mut ts = libc::timespec {
@@ -208,6 +245,23 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "go\n");
+    }
+
+    #[test]
+    fn readable_says_which_pipe_has_data() {
+        use std::os::fd::AsRawFd;
+        let (a, mut aw) = pipe().unwrap();
+        let (b, bw) = pipe().unwrap();
+        let fds = [a.as_raw_fd(), b.as_raw_fd()];
+        assert_eq!(readable(fds, 0).unwrap(), [false, false]);
+        aw.write_all(b"x").unwrap();
+        assert_eq!(readable(fds, -1).unwrap(), [true, false]);
+        drop(bw);
+        assert_eq!(
+            readable(fds, -1).unwrap(),
+            [true, true],
+            "a closed end reads"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub(crate) mod btf;
 mod decode;
 mod detail;
 
-use super::{Backend, Decoder as DecodeLines, Env, StderrLine};
+use super::{Backend, Decoder as DecodeLines, Ending, Env, StderrLine};
 use crate::script::{CommName, ScriptSpec, Target, TargetOs, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -107,6 +107,12 @@ impl Backend for DTrace {
 
     fn has_fence(&self) -> bool {
         true
+    }
+
+    /// Interrupted and not waited for after the drain: dtrace removes its BEGIN and END
+    /// uprobes itself, then closes its probes (over a second on this kernel).
+    fn ending(&self) -> Ending {
+        Ending::Interrupt
     }
 
     fn decoder(&self) -> Option<Box<dyn DecodeLines>> {

@@ -103,6 +103,12 @@ pub trait Backend: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// How the tracer is ended once its fence proved that trace-gen has read everything it
+    /// held ([`Ending`]). By default trace-gen interrupts it and waits for its exit.
+    fn ending(&self) -> Ending {
+        Ending::Wait
+    }
+
     /// A stateful reader of the tracer's stdout, for a backend whose events are not trace
     /// lines as printed (bpftrace's JSON channel, with paths in chunks). `None` (the default):
     /// each line is read by [`Backend::classify`].
@@ -259,6 +265,27 @@ pub trait Decoder: Send {
     /// The output has ended: writes what is still incomplete, marked as cut, and returns how
     /// many events were incomplete.
     fn finish(&mut self, out: &mut Vec<u8>) -> u64;
+}
+
+/// How a tracer with a fence is ended once every CPU's fence line was read: after that point
+/// its output holds nothing the trace needs, and detaching its probes takes the kernel about
+/// 60 ms each (an RCU grace period per tracepoint), a second or more that the user would
+/// otherwise wait for. Every other stop (no fence, a fence that did not come back, our output
+/// gone) interrupts the tracer and waits for it, within the stopper's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// SIGINT, repeated every 100 ms, and its output read to the end: trace-gen exits after
+    /// the tracer (SystemTap, whose module must be unloaded by its own tools, and whose exit
+    /// report counts the events it lost).
+    Wait,
+    /// SIGKILL, not waited for: every kernel object the tracer made is a file descriptor that
+    /// the kernel releases at its exit (bpftrace's perf events, programs and maps).
+    Kill,
+    /// SIGINT once, not waited for: the tracer removes what it made in the kernel itself
+    /// (DTrace's BEGIN and END uprobes), so it runs with SIGPIPE ignored, for its writes to the
+    /// pipes trace-gen closed not to kill it before that (killed by SIGPIPE, dtrace leaves its
+    /// uprobes behind).
+    Interrupt,
 }
 
 /// What a tracer's stderr line is.

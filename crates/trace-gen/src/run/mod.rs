@@ -20,9 +20,13 @@
 //!    tracer is stopped only after it has drained: bpftrace
 //!    0.17 drops what is still in its buffers on SIGINT (measured: the last opens of
 //!    `cat /tmp/not_exists` were missing), so with a backend that has a fence, trace-gen calls
-//!    `getppid()` on every CPU, reads on until the script's
-//!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU, then sends SIGINT and
-//!    reads to end-of-file ([`stopper`]).
+//!    `getppid()` on every CPU and reads on until the script's
+//!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU ([`stopper`]). Then
+//!    the tracer is ended as its backend says
+//!    ([`Backend::ending`](crate::backend::Backend::ending)): bpftrace is killed and DTrace
+//!    interrupted, neither read on nor waited for (detaching their probes takes the kernel a
+//!    second or more, and nothing they print after the fence belongs to the run); SystemTap
+//!    gets SIGINT and is read to end-of-file.
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
 //!    gets the signal too ([`stopper::CommandProcess::pass_on`]: its own process group when
 //!    trace-gen is not in a terminal's foreground, else the command unless the terminal sent
@@ -93,9 +97,10 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
         &mut tracer,
         Arc::clone(&config.backend),
         Arc::clone(&stderr_lost),
-    );
+    )?;
 
-    let mut stopper = Stopper::new(tracer.id(), backend.has_fence()).named(program);
+    let mut stopper =
+        Stopper::new(tracer.id(), backend.has_fence(), backend.ending()).named(program);
     if backend.reports_processes(&config.spec) {
         let targets = match &config.spec.target {
             crate::script::Target::Pids(pids) => pids.clone(),
@@ -110,8 +115,8 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     let sweeper = stopper.follows().then(|| {
         let stopper = Arc::clone(&stopper);
         std::thread::spawn(move || {
-            while !stopper.finished.load(Ordering::SeqCst) {
-                std::thread::sleep(std::time::Duration::from_millis(500));
+            while !stopper.finished() {
+                stopper.pause(std::time::Duration::from_millis(500));
                 stopper.sweep();
             }
         })
@@ -153,14 +158,21 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     };
     let stdout = tracer.stdout.take().expect("stdout is piped");
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
-    stopper.finished.store(true, Ordering::SeqCst);
+    stopper.finish();
     if let Some(s) = sweeper {
         let _ = s.join();
     }
 
-    let tracer_status = wait_tracer(&mut tracer, &stopper)
-        .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
-    let stderr_text = stderr_thread.join().unwrap_or_default();
+    // After a proven drain, a tracer that is not waited for detaches its probes on its own
+    // (a second or more): its stderr is read up to now, and its status is not asked for (it
+    // was ended as its backend asks).
+    let (tracer_status, stderr_text) = if stopper.drained() && !stopper.reads_to_end() {
+        (ExitStatus::from_raw(0), stderr_thread.finish_now())
+    } else {
+        let status = wait_tracer(&mut tracer, &stopper)
+            .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
+        (status, stderr_thread.join())
+    };
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
     // can tell only now.

@@ -63,10 +63,11 @@ pub(super) fn take_stderr_losses(pending: &AtomicU64, text: &mut Vec<u8>) -> u64
     n
 }
 
-/// Copies the tracer's stdout to `out` until it ends. `on_attached` runs once, when the
-/// script says its probes are live and no stop was asked for before. Losses the tracer
-/// reported on stderr (`stderr_lost`) are written as `# lost:` lines when the output is
-/// flushed.
+/// Copies the tracer's stdout to `out` until it ends, or until the fence line that proves
+/// the drain of a tracer that is not read to its end ([`Stopper::fence_seen`]).
+/// `on_attached` runs once, when the script says its probes are live and no stop was asked
+/// for before. Losses the tracer reported on stderr (`stderr_lost`) are written as `# lost:`
+/// lines when the output is flushed.
 pub(super) fn pump(
     backend: &dyn Backend,
     stdout: impl Read,
@@ -83,6 +84,7 @@ pub(super) fn pump(
     let mut text = Vec::with_capacity(1024);
     let mut decoder = backend.decoder();
     let mut malformed = 0u64;
+    let mut drained = false;
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -112,7 +114,11 @@ pub(super) fn pump(
                     on_attached();
                 }
             }
-            Decoded::Fence(cpu) => stopper.fence_seen(cpu),
+            Decoded::Fence(cpu) => {
+                // The drain is proven, and the tracer is being ended without a wait: what it
+                // prints from here on is not part of the run.
+                drained = stopper.fence_seen(cpu);
+            }
             Decoded::Lost(n) => {
                 lost += n;
                 trace_format::write_header(&mut text, &Header::Lost(n));
@@ -130,7 +136,7 @@ pub(super) fn pump(
                 }
             }
         }
-        if reader.buffer().is_empty() || text.len() >= 1 << 16 {
+        if reader.buffer().is_empty() || text.len() >= 1 << 16 || drained {
             lost += take_stderr_losses(stderr_lost, &mut text);
             let r = out.write_all(&text).and_then(|()| {
                 if reader.buffer().is_empty() {
@@ -144,6 +150,9 @@ pub(super) fn pump(
                 error = Some(write_err(e));
                 break;
             }
+        }
+        if drained {
+            break;
         }
     }
     let incomplete = decoder.as_mut().map_or(0, |d| d.finish(&mut text));
@@ -170,13 +179,13 @@ pub(super) fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::make;
+    use crate::backend::{make, Ending};
 
     /// Pumps `input` as `backend`'s stdout; returns (output, what the pump counted, attached
     /// callbacks).
     fn pumped(backend: &str, input: &[u8], stderr_lost: u64) -> (String, Pumped, usize) {
         let backend = make(backend);
-        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let stopper = Arc::new(Stopper::new(u32::MAX, false, Ending::Wait));
         let pending = AtomicU64::new(stderr_lost);
         let mut out = Vec::new();
         let mut attached = 0;
@@ -254,7 +263,7 @@ mod tests {
             pending: &pending,
             lose: 5,
         };
-        let stopper = Arc::new(Stopper::new(u32::MAX, false));
+        let stopper = Arc::new(Stopper::new(u32::MAX, false, Ending::Wait));
         let mut out = Vec::new();
         let p = pump(
             &*make("systemtap"),

@@ -1,32 +1,115 @@
 //! Stopping the tracer without losing what it still holds: the fence (a `getppid()` on every
-//! CPU, then SIGINT once each CPU's fence line was read), the stop when the last followed
-//! process has exited (confirmed after a fence), and the thread that turns SIGINT, SIGTERM
-//! and SIGHUP sent to trace-gen into a stop.
+//! CPU; the stop once each CPU's fence line was read), the stop when the last followed
+//! process has exited (confirmed after a fence), the tracer's [`Ending`], and the thread that
+//! turns SIGINT, SIGTERM and SIGHUP sent to trace-gen into a stop.
 
 use super::follow::LiveSet;
+use crate::backend::Ending;
 use crate::sys::{kill, pin_to_cpu};
 use signal_hook::iterator::{exfiltrator::WithOrigin, SignalsInfo};
 use signal_hook::low_level::siginfo::Cause;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// How long the fence waits for a CPU's fence line before it fires that CPU again (its event
+/// was lost with a full buffer), and the period of the SIGINTs sent to a tracer that is
+/// waited for.
+const REFIRE: Duration = Duration::from_millis(100);
+
+/// The fence's account, kept across rounds: a round is drained on a CPU once a fence line
+/// was read from it that can only come from a `getppid()` of this round. Each `getppid()`
+/// prints at most one line, and a CPU's buffer is first in, first out: once more lines were
+/// read from a CPU than `getppid()`s were made on it before the round began, one of them was
+/// made in this round, so all the CPU held before the round is out. (A line of an earlier
+/// round, fired twice because its first line was slow, is not taken for this round's.)
+#[derive(Debug, Default)]
+struct Fences {
+    /// `getppid()`s made on each CPU, in all rounds.
+    fired: BTreeMap<u32, u64>,
+    /// Fence lines read from each CPU, in all rounds.
+    seen: BTreeMap<u32, u64>,
+    /// `fired` when the current round began.
+    base: BTreeMap<u32, u64>,
+    /// The CPUs fired in this round.
+    cpus: BTreeSet<u32>,
+    /// Every CPU of this round was fired (a line can be read before the last one is).
+    all_fired: bool,
+    /// The number of the current round; 0 before the first.
+    round: u64,
+    /// The current round is still waited for.
+    active: bool,
+}
+
+impl Fences {
+    /// Starts a round; returns its number.
+    fn begin(&mut self) -> u64 {
+        self.base = self.fired.clone();
+        self.cpus.clear();
+        self.all_fired = false;
+        self.active = true;
+        self.round += 1;
+        self.round
+    }
+
+    /// Records a `getppid()` made on `cpu` in this round.
+    fn fired_on(&mut self, cpu: u32) {
+        self.cpus.insert(cpu);
+        *self.fired.entry(cpu).or_default() += 1;
+    }
+
+    /// Records the fence line of `cpu`.
+    fn seen_on(&mut self, cpu: u32) {
+        *self.seen.entry(cpu).or_default() += 1;
+    }
+
+    /// Whether a line of this round was read from `cpu`.
+    fn drained_on(&self, cpu: u32) -> bool {
+        self.seen.get(&cpu).copied().unwrap_or(0) > self.base.get(&cpu).copied().unwrap_or(0)
+    }
+
+    /// Whether every CPU fired in this round has been drained.
+    fn complete(&self) -> bool {
+        self.active
+            && self.all_fired
+            && !self.cpus.is_empty()
+            && self.cpus.iter().all(|&c| self.drained_on(c))
+    }
+}
+
+/// How a fence round ended ([`Stopper::fence_round`]).
+enum Fenced {
+    /// Every CPU's line was read, and the run stops.
+    Drained,
+    /// Every CPU's line was read, but the followed set is not empty any more: no stop.
+    Again,
+    /// The tracer's output ended.
+    Finished,
+    /// The fence did not come back within its bound, or our output is gone.
+    GaveUp,
+}
 
 /// Stops the tracer once, after a drain when the backend has a fence.
 #[derive(Debug)]
 pub(super) struct Stopper {
     tracer_pid: u32,
     fence: bool,
+    /// How the tracer is ended after a proven drain.
+    ending: Ending,
     /// A stop was asked for (the command ended, a signal came, our output failed).
     pub requested: AtomicBool,
     /// The tracer printed its attached line.
     pub attached: AtomicBool,
-    /// The fence thread is running.
+    /// A stop thread is running ([`Stopper::trigger`]).
     fencing: AtomicBool,
-    /// CPUs the fence was fired on, and CPUs whose fence line was read.
-    cpus: Mutex<(BTreeSet<u32>, BTreeSet<u32>)>,
-    /// The tracer's output has ended.
-    pub finished: AtomicBool,
+    /// The fence's rounds; `wake` is notified when a round changes, and at the end.
+    fences: Mutex<Fences>,
+    wake: Condvar,
+    /// Every CPU's fence line was read and the run stops: the trace is complete.
+    drained: AtomicBool,
+    /// The tracer's output has ended, or is no longer read.
+    finished: AtomicBool,
     /// Our output is gone: stop the tracer without waiting for a drain.
     abandon: AtomicBool,
     /// The followed processes still alive, when the script reports them: the run stops when
@@ -49,8 +132,9 @@ pub(super) struct Stopper {
 }
 
 impl Stopper {
-    /// A stopper for the tracer `tracer_pid`; `fence` when its script has one.
-    pub fn new(tracer_pid: u32, fence: bool) -> Stopper {
+    /// A stopper for the tracer `tracer_pid`; `fence` when its script has one, ended as
+    /// `ending` says once drained.
+    pub fn new(tracer_pid: u32, fence: bool, ending: Ending) -> Stopper {
         Stopper {
             program: "the tracer",
             bounds: Bounds::default(),
@@ -61,10 +145,13 @@ impl Stopper {
             unconfirmed: Mutex::new(Vec::new()),
             tracer_pid,
             fence,
+            ending,
             requested: AtomicBool::new(false),
             attached: AtomicBool::new(false),
             fencing: AtomicBool::new(false),
-            cpus: Mutex::new((BTreeSet::new(), BTreeSet::new())),
+            fences: Mutex::new(Fences::default()),
+            wake: Condvar::new(),
+            drained: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             abandon: AtomicBool::new(false),
             live: None,
@@ -89,10 +176,19 @@ impl Stopper {
         self.live.is_some()
     }
 
-    fn live(&self) -> Option<std::sync::MutexGuard<'_, LiveSet>> {
+    fn live(&self) -> Option<MutexGuard<'_, LiveSet>> {
         self.live
             .as_ref()
             .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn fences(&self) -> MutexGuard<'_, Fences> {
+        self.fences.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether some followed process is still alive.
+    fn anyone_left(&self) -> bool {
+        self.live().as_ref().is_some_and(|l| !l.is_empty())
     }
 
     /// The followed processes still alive (none when the script does not report them).
@@ -111,10 +207,9 @@ impl Stopper {
     /// left, the fence is fired, and the tracer stops if none is left once it was read (a
     /// fork on another CPU may not have been read yet).
     pub fn exited(self: &Arc<Self>, pid: u32) {
-        if let Some(mut live) = self.live() {
-            if live.exited(pid) && self.attached.load(Ordering::SeqCst) {
-                self.trigger();
-            }
+        let emptied = self.live().is_some_and(|mut live| live.exited(pid));
+        if emptied && self.attached.load(Ordering::SeqCst) {
+            self.trigger();
         }
     }
 
@@ -125,10 +220,11 @@ impl Stopper {
         if !self.attached.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(mut live) = self.live() {
-            if live.sweep(|p| !crate::sys::pid_exists(p)) {
-                self.trigger();
-            }
+        let emptied = self
+            .live()
+            .is_some_and(|mut live| live.sweep(|p| !crate::sys::pid_exists(p)));
+        if emptied {
+            self.trigger();
         }
     }
 
@@ -149,32 +245,105 @@ impl Stopper {
         self.abandon.store(true, Ordering::SeqCst);
         self.requested.store(true, Ordering::SeqCst);
         kill(self.tracer_pid, libc::SIGINT);
+        self.notify();
         self.trigger();
     }
 
-    /// The reader saw the fence line of `cpu`.
-    pub fn fence_seen(&self, cpu: u32) {
-        self.cpus
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .insert(cpu);
+    /// Wakes the threads waiting on the fence ([`Stopper::pause`], the fence's wait).
+    fn notify(&self) {
+        let _fences = self.fences();
+        self.wake.notify_all();
     }
 
-    /// Fires the fence on every CPU, until each one's fence line has been read; then sends
-    /// SIGINT, every 100 ms until the tracer's output ends (once only for a tracer without a
-    /// fence: a second SIGINT makes dtrace skip its own drain). When no stop was requested
-    /// (the followed set became empty), it stops only if the set is still empty once the
-    /// fence was read; otherwise the fence ends, to be fired again at the next empty set.
+    /// Whether every CPU's fence line was read and the run stops: the trace is complete, and
+    /// the tracer's output after that point is not needed.
+    pub fn drained(&self) -> bool {
+        self.drained.load(Ordering::SeqCst)
+    }
+
+    /// Whether the tracer is waited for after a proven drain ([`Ending::Wait`]): its output
+    /// is then read to the end.
+    pub fn reads_to_end(&self) -> bool {
+        self.ending == Ending::Wait
+    }
+
+    /// The tracer's output has ended, or is no longer read: the fence and the sweeper stop.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Whether [`Stopper::finish`] was called.
+    pub fn finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout`, or until [`Stopper::finish`] (not a proof of anything: the
+    /// sweeper's period, and the repeated SIGINTs).
+    pub fn pause(&self, timeout: Duration) {
+        let fences = self.fences();
+        if !self.finished() {
+            let _ = self.wake.wait_timeout(fences, timeout);
+        }
+    }
+
+    /// The reader saw the fence line of `cpu`. When this line completes a round, the run
+    /// stops (unless it was fired for an empty followed set that is not empty any more) and
+    /// the tracer is ended as its [`Ending`] says; returns true when its output after this
+    /// line is not needed ([`Ending::Kill`] and [`Ending::Interrupt`]: it is not read on).
+    pub fn fence_seen(self: &Arc<Self>, cpu: u32) -> bool {
+        let mut fences = self.fences();
+        fences.seen_on(cpu);
+        if !fences.complete() || self.drained() {
+            return false;
+        }
+        fences.active = false;
+        let stop = self.requested.load(Ordering::SeqCst) || self.abandon.load(Ordering::SeqCst);
+        if !stop && self.anyone_left() {
+            // Fired because the followed set was empty: a fork read after the exits, from
+            // another CPU's buffer, added a process back. The next empty set fires again.
+            self.wake.notify_all();
+            drop(fences);
+            self.fencing.store(false, Ordering::SeqCst);
+            // A stop asked for meanwhile found the round running: it starts its own.
+            if self.requested.load(Ordering::SeqCst) || !self.anyone_left() {
+                self.trigger();
+            }
+            return false;
+        }
+        self.requested.store(true, Ordering::SeqCst);
+        self.drained.store(true, Ordering::SeqCst);
+        self.wake.notify_all();
+        drop(fences);
+        match self.ending {
+            Ending::Kill => kill(self.tracer_pid, libc::SIGKILL),
+            Ending::Interrupt => kill(self.tracer_pid, libc::SIGINT),
+            // The stop thread sends SIGINT until the output ends.
+            Ending::Wait => {}
+        }
+        !self.reads_to_end()
+    }
+
+    /// Starts the stop thread, unless one runs: it fires the fence on every CPU and waits
+    /// until the reader has seen each one's fence line ([`Stopper::fence_seen`] then ends
+    /// the tracer). A tracer that is waited for ([`Ending::Wait`]), or one stopped without a
+    /// proven drain (no fence, the probes not attached yet, our output gone, or a fence that
+    /// did not come back), gets SIGINT, every 100 ms until its output ends (once only for a
+    /// tracer without a fence: a second SIGINT makes dtrace skip its own drain). When no stop
+    /// was requested (the followed set became empty), it stops only if the set is still empty
+    /// once the fence was read; otherwise the round ends, to be fired again at the next empty
+    /// set.
     ///
     /// Why per CPU: the tracer's buffers are per CPU and read one after the other, and
-    /// bpftrace 0.17 discards whatever it has not printed yet when SIGINT arrives (measured:
+    /// bpftrace 0.17 discards whatever it has not printed yet when it is stopped (measured:
     /// with one fence, a burst lost the last 2% of two threads' opens, still queued on the
     /// other CPU). A CPU's buffer is first in, first out, so its fence line means all it held
-    /// before is out. Why repeated: a fence event can be lost like any other when a buffer is
-    /// full, and bpftrace acts on SIGINT only when it arrives during its `epoll_wait` (one
-    /// that lands while it prints sets a flag that it does not look at again: it then waits
-    /// forever, as measured).
+    /// before is out. The fence line is waited for on a condition variable, notified by the
+    /// reader: the stop follows the last line at once, with no polling. A CPU whose line did
+    /// not come within 100 ms is fired again (a fence event can be lost like any other when a
+    /// buffer is full). Why SIGINT is repeated: bpftrace acts on it only when it arrives during
+    /// its `epoll_wait` (one that lands while it prints sets a flag that it does not look at
+    /// again: it then waits forever, as measured).
     ///
     /// Every wait is bounded ([`Bounds`]): a fence that does not come back is given up (the
     /// trace then says which CPUs' events may be missing), and a tracer that does not end
@@ -183,29 +352,64 @@ impl Stopper {
         if self.fencing.swap(true, Ordering::SeqCst) {
             return;
         }
-        *self.cpus.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
         let me = Arc::clone(self);
         std::thread::spawn(move || me.stop_loop());
     }
 
-    /// The loop of [`Stopper::trigger`]'s thread.
+    /// The stop thread of [`Stopper::trigger`].
     fn stop_loop(self: &Arc<Self>) {
+        let skip = !self.fence
+            || self.skip_fence.load(Ordering::SeqCst)
+            || self.abandon.load(Ordering::SeqCst);
+        if !skip {
+            match self.fence_round() {
+                Fenced::Drained if !self.reads_to_end() => return,
+                Fenced::Drained | Fenced::GaveUp => {}
+                Fenced::Again | Fenced::Finished => return,
+            }
+        }
+        if !self.drained()
+            && !self.requested.load(Ordering::SeqCst)
+            && !self.abandon.load(Ordering::SeqCst)
+        {
+            // Stopping because the followed set was empty, without a fence: is it still?
+            if self.anyone_left() {
+                self.fencing.store(false, Ordering::SeqCst);
+                return;
+            }
+            self.requested.store(true, Ordering::SeqCst);
+        }
+        self.interrupt();
+    }
+
+    /// One round of the fence (see [`Stopper::trigger`]), within the fence's bound.
+    fn fence_round(self: &Arc<Self>) -> Fenced {
         let cpus = crate::sys::configured_cpus();
-        let mut fence = Watch::new(self, self.bounds.fence_idle);
-        let mut drain: Option<Watch> = None;
-        let mut killed = false;
-        let mut gave_up = false;
-        while !self.finished.load(Ordering::SeqCst) {
-            let (fired, seen) = self.cpus.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let skip = !self.fence
-                || self.skip_fence.load(Ordering::SeqCst)
-                || self.abandon.load(Ordering::SeqCst);
-            let mut drained = skip || gave_up || (!fired.is_empty() && fired.is_subset(&seen));
-            if !drained && fence.expired(self, self.bounds.fence_max) {
+        let mut watch = Watch::new(self, self.bounds.fence_idle);
+        let mut fences = self.fences();
+        let round = fences.begin();
+        loop {
+            if self.drained() {
+                return Fenced::Drained;
+            }
+            if fences.round != round || !fences.active {
+                return Fenced::Again;
+            }
+            if self.finished() {
+                fences.active = false;
+                return Fenced::Finished;
+            }
+            if self.abandon.load(Ordering::SeqCst) {
+                fences.active = false;
+                return Fenced::GaveUp;
+            }
+            if watch.expired(self, self.bounds.fence_max) {
+                fences.active = false;
                 let missing: Vec<String> = (0..cpus)
-                    .filter(|c| !seen.contains(c))
+                    .filter(|&c| !fences.drained_on(c))
                     .map(|c| c.to_string())
                     .collect();
+                drop(fences);
                 self.note(format!(
                     "the fence did not come back from CPU {} within its bound ({} s without \
                      output): events {} still held for {} may be missing",
@@ -214,58 +418,49 @@ impl Stopper {
                     self.program,
                     if missing.len() == 1 { "it" } else { "them" },
                 ));
-                gave_up = true;
-                drained = true;
+                return Fenced::GaveUp;
             }
-            if drained
-                && drain.is_none()
-                && !self.requested.load(Ordering::SeqCst)
-                && !self.abandon.load(Ordering::SeqCst)
-            {
-                // Stopping because the followed set was empty: is it still?
-                let live = self.live();
-                if live.as_ref().is_some_and(|l| !l.is_empty()) {
-                    *self.cpus.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
-                    self.fencing.store(false, Ordering::SeqCst);
-                    return;
-                }
-                self.requested.store(true, Ordering::SeqCst);
-            }
-            if drained {
-                let expired = !killed
-                    && drain
-                        .as_mut()
-                        .is_some_and(|w| w.expired(self, self.bounds.drain_max));
-                if drain.is_none() {
-                    kill(self.tracer_pid, libc::SIGINT);
-                    drain = Some(Watch::new(self, self.bounds.drain_idle));
-                } else if expired {
-                    crate::sys::kill_group(self.tracer_pid, libc::SIGKILL);
-                    self.killed_tracer.store(true, Ordering::SeqCst);
-                    killed = true;
-                    self.note(format!(
-                        "{} did not end within {} s of SIGINT, and was killed: events it \
-                         still held are missing",
-                        self.program,
-                        self.bounds.drain_idle.as_secs()
-                    ));
-                } else if self.fence && !killed {
-                    kill(self.tracer_pid, libc::SIGINT);
-                }
-            } else {
-                for cpu in (0..cpus).filter(|c| !seen.contains(c)) {
-                    if pin_to_cpu(cpu) {
-                        self.cpus
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .0
-                            .insert(cpu);
-                        // The script's probe on getppid is the fence.
-                        crate::sys::getppid();
-                    }
+            // The lock is held while firing: a line read meanwhile is counted after.
+            let unseen: Vec<u32> = (0..cpus).filter(|&c| !fences.drained_on(c)).collect();
+            for cpu in unseen {
+                if pin_to_cpu(cpu) {
+                    fences.fired_on(cpu);
+                    // The script's probe on getppid is the fence.
+                    crate::sys::getppid();
                 }
             }
-            std::thread::sleep(Duration::from_millis(100));
+            fences.all_fired = true;
+            fences = self
+                .wake
+                .wait_timeout(fences, REFIRE)
+                .map_or_else(|p| p.into_inner().0, |(g, _)| g);
+        }
+    }
+
+    /// SIGINT until the tracer's output ends (repeated every 100 ms when it has a fence),
+    /// within the drain's bound; then its process group is killed.
+    fn interrupt(self: &Arc<Self>) {
+        kill(self.tracer_pid, libc::SIGINT);
+        let mut drain = Watch::new(self, self.bounds.drain_idle);
+        loop {
+            self.pause(REFIRE);
+            if self.finished() {
+                return;
+            }
+            if drain.expired(self, self.bounds.drain_max) {
+                crate::sys::kill_group(self.tracer_pid, libc::SIGKILL);
+                self.killed_tracer.store(true, Ordering::SeqCst);
+                self.note(format!(
+                    "{} did not end within {} s of SIGINT, and was killed: events it \
+                     still held are missing",
+                    self.program,
+                    self.bounds.drain_idle.as_secs()
+                ));
+                return;
+            }
+            if self.fence {
+                kill(self.tracer_pid, libc::SIGINT);
+            }
         }
     }
 
@@ -277,12 +472,12 @@ impl Stopper {
         std::thread::spawn(move || {
             let start = Instant::now();
             while start.elapsed() < bound {
-                if me.attached.load(Ordering::SeqCst) || me.finished.load(Ordering::SeqCst) {
+                if me.attached.load(Ordering::SeqCst) || me.finished() {
                     return;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                me.pause(REFIRE);
             }
-            if me.attached.load(Ordering::SeqCst) || me.finished.load(Ordering::SeqCst) {
+            if me.attached.load(Ordering::SeqCst) || me.finished() {
                 return;
             }
             me.attach_timed_out.store(true, Ordering::SeqCst);
@@ -457,5 +652,77 @@ impl SignalThread {
     pub fn close(self) {
         self.handle.close();
         let _ = self.thread.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_is_drained_by_its_own_lines_only() {
+        let mut f = Fences::default();
+        f.begin();
+        for cpu in [0, 1] {
+            f.fired_on(cpu);
+        }
+        f.all_fired = true;
+        f.seen_on(0);
+        assert!(!f.complete(), "CPU 1 not read yet");
+        // CPU 1's line is slow: fired again.
+        f.fired_on(1);
+        f.seen_on(1);
+        assert!(f.complete());
+        f.active = false;
+        // The next round: CPU 1's second line, from the first round, comes now.
+        f.begin();
+        for cpu in [0, 1] {
+            f.fired_on(cpu);
+        }
+        f.all_fired = true;
+        f.seen_on(1);
+        f.seen_on(0);
+        assert!(!f.complete(), "an old line does not drain CPU 1");
+        f.seen_on(1);
+        assert!(f.complete());
+    }
+
+    #[test]
+    fn a_round_is_complete_only_once_every_cpu_was_fired() {
+        let mut f = Fences::default();
+        f.begin();
+        f.fired_on(0);
+        f.seen_on(0);
+        assert!(!f.complete(), "CPU 1 is still to be fired");
+        f.all_fired = true;
+        assert!(f.complete(), "CPU 1 could not be fired (offline)");
+        f.active = false;
+        assert!(!f.complete(), "a round given up");
+    }
+
+    #[test]
+    fn the_last_fence_line_ends_a_killed_tracer_at_once() {
+        // A tracer that does not exist: the signals go nowhere.
+        let stopper = Arc::new(Stopper::new(u32::MAX >> 1, true, Ending::Kill));
+        stopper.attached.store(true, Ordering::SeqCst);
+        stopper.requested.store(true, Ordering::SeqCst);
+        {
+            let mut f = stopper.fences();
+            f.begin();
+            f.fired_on(0);
+            f.all_fired = true;
+        }
+        assert!(stopper.fence_seen(0), "not read on");
+        assert!(stopper.drained());
+        let waited = Arc::new(Stopper::new(u32::MAX >> 1, true, Ending::Wait));
+        waited.requested.store(true, Ordering::SeqCst);
+        {
+            let mut f = waited.fences();
+            f.begin();
+            f.fired_on(0);
+            f.all_fired = true;
+        }
+        assert!(!waited.fence_seen(0), "read to its end");
+        assert!(waited.drained());
     }
 }

@@ -2,10 +2,12 @@
 //! process group, given the script on stdin, with its stderr read on a thread of its own
 //! (shown live, prefixed with its name, and kept to explain a failure).
 
-use crate::backend::{Backend, StderrLine};
+use crate::backend::{Backend, Ending, StderrLine};
 use crate::config::Config;
 use crate::error::Error;
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +54,10 @@ pub(super) fn spawn(config: &Config, target_pid: Option<u32>) -> Result<Child, E
         .process_group(0);
     // The tracer is spawned from the main thread, which lives as long as trace-gen.
     crate::sys::signal_on_parent_death(&mut command, libc::SIGINT);
+    if backend.ending() == Ending::Interrupt {
+        // It cleans up after trace-gen has gone: the closed pipes must not kill it first.
+        crate::sys::ignore_sigpipe(&mut command);
+    }
     let mut tracer = command
         .spawn()
         .map_err(|e| Error::io(format!("starting {}", config.tracer.display()), e))?;
@@ -64,23 +70,49 @@ pub(super) fn spawn(config: &Config, target_pid: Option<u32>) -> Result<Child, E
     Ok(tracer)
 }
 
+/// The thread that reads the tracer's stderr ([`read_stderr`]).
+pub(super) struct StderrReader {
+    thread: JoinHandle<String>,
+    /// Closed to make the thread stop at what the pipe holds now, before end-of-file.
+    stop: File,
+}
+
+impl StderrReader {
+    /// Waits for the tracer's stderr to end; returns what was read.
+    pub fn join(self) -> String {
+        let text = self.thread.join().unwrap_or_default();
+        drop(self.stop);
+        text
+    }
+
+    /// Reads what the tracer wrote to its stderr until now, without waiting for more (a
+    /// tracer that is not waited for: all it wrote before its last line that was read is in
+    /// the pipe already); returns what was read.
+    pub fn finish_now(self) -> String {
+        drop(self.stop);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
 /// Reads the tracer's stderr on a thread: each line not noise is shown on ours, prefixed
 /// with the program name, and the events a line says were lost are added to `lost` (the pump
 /// writes them as `# lost:` lines); probe faults (bad user pointers) are counted and said in
-/// one note at the end; the thread returns what was read (up to 64 KiB).
+/// one note at the end; the thread returns what was read (up to 64 KiB). It reads until
+/// end-of-file, or, once [`StderrReader::finish_now`] is called, until the pipe is empty.
 pub(super) fn read_stderr(
     tracer: &mut Child,
     backend: Arc<dyn Backend>,
     lost: Arc<AtomicU64>,
-) -> JoinHandle<String> {
-    let stderr = tracer.stderr.take().expect("stderr is piped");
-    std::thread::spawn(move || {
+) -> Result<StderrReader, Error> {
+    let mut stderr = tracer.stderr.take().expect("stderr is piped");
+    let (stopped, stop) =
+        crate::sys::pipe().map_err(|e| Error::io("making a pipe for the tracer's stderr", e))?;
+    let thread = std::thread::spawn(move || {
         let program = backend.program();
         let mut kept = String::new();
         let mut faults = 0u64;
-        for line in BufReader::new(stderr).split(b'\n') {
-            let Ok(line) = line else { break };
-            let line = String::from_utf8_lossy(&line).into_owned();
+        let mut line_of = |line: &[u8]| {
+            let line = String::from_utf8_lossy(line).into_owned();
             // Prefixed with the program name, once (dtrace names itself already).
             let shown = match line
                 .strip_prefix(program)
@@ -102,6 +134,34 @@ pub(super) fn read_stderr(
                 kept.push_str(&line);
                 kept.push('\n');
             }
+        };
+        let fds = [stderr.as_raw_fd(), stopped.as_raw_fd()];
+        let mut pending = Vec::new();
+        let mut buf = [0u8; 8192];
+        // Until end-of-file; once stopped, only what the pipe holds already.
+        let mut wait = -1;
+        while let Ok([data, stop]) = crate::sys::readable(fds, wait) {
+            if !data {
+                if stop && wait == -1 {
+                    wait = 0;
+                    continue;
+                }
+                break;
+            }
+            match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                line_of(&pending[..end]);
+                pending.drain(..=end);
+            }
+            if stop {
+                wait = 0;
+            }
+        }
+        if !pending.is_empty() {
+            line_of(&pending);
         }
         if faults > 0 {
             eprintln!(
@@ -111,5 +171,6 @@ pub(super) fn read_stderr(
             );
         }
         kept
-    })
+    });
+    Ok(StderrReader { thread, stop })
 }

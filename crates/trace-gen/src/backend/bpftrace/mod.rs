@@ -70,7 +70,7 @@ pub mod decode;
 pub mod resolve;
 pub mod script;
 
-use super::{is_executable, Backend, Decoder, Env, StderrLine};
+use super::{is_executable, Backend, Decoder, Ending, Env, StderrLine};
 use crate::error::Error;
 use crate::script::{ScriptSpec, Target};
 #[cfg(doc)]
@@ -375,6 +375,13 @@ impl Backend for Bpftrace {
 
     fn has_fence(&self) -> bool {
         true
+    }
+
+    /// Killed after the drain and not waited for: its probes, programs, maps and buffers are
+    /// file descriptors the kernel releases at its exit (about 60 ms per probe, an RCU grace
+    /// period each, over a second in all, that trace-gen does not wait for).
+    fn ending(&self) -> Ending {
+        Ending::Kill
     }
 
     fn env(&self, spec: &ScriptSpec) -> Vec<(OsString, OsString)> {
