@@ -712,6 +712,12 @@ mod tests {
         assert_eq!(s.matches("printf(\"R ").count(), 2, "{s}");
         assert_eq!(s.matches("while ($it < 160)").count(), 2);
         assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 2);
+        assert_eq!(
+            s.matches("if (((((uint64)$dn) ^ $rd) | (((uint64)$mn) ^ $rm)) == 0)")
+                .count(),
+            2,
+            "the root read once, compared by XOR (with == the verifier stops pruning)"
+        );
         assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
         assert!(s.contains(&format!(
             "if ($id == {}) {{ @p[tid] = 0; @t[tid] = nsecs;",

@@ -178,11 +178,15 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
         "$i = 0;".to_owned(),
         "$it = 0;".to_owned(),
         "$o = (uint64)0;".to_owned(),
+        // The process's root, read once (four field reads fewer in every turn). Compared by
+        // XOR, not `==`: the verifier links the two sides of a register comparison, and with
+        // `==` it was measured to stop pruning the walk's states (over 1,000,000 instructions).
+        "$rd = (uint64)curtask->fs->root.dentry; $rm = (uint64)curtask->fs->root.mnt;".to_owned(),
         format!("while ($it < {DEPTH}) {{"),
         "  $it++;".to_owned(),
         "  if ($dn == 0) { break; }".to_owned(),
         format!(
-            "  if ($dn == curtask->fs->root.dentry && $mn == curtask->fs->root.mnt) {{ $rf |= {}; break; }}",
+            "  if (((((uint64)$dn) ^ $rd) | (((uint64)$mn) ^ $rm)) == 0) {{ $rf |= {}; break; }}",
             walked::ROOT
         ),
         "  if ($dn == $mn->mnt_root || $dn == $dn->d_parent) {".to_owned(),
