@@ -11,8 +11,8 @@
 //!
 //! **Whole paths, in pieces.** A bpftrace string lives on the 512-byte BPF stack: with
 //! `BPFTRACE_STRLEN` = [`STRLEN`] one `str()` yields at most [`CHUNK`] bytes. Each return
-//! runs one program: a loop counts the pieces the path needs (a piece is full when
-//! `str(p, 63)` and `str(p, 62)` differ), a second loop prints piece K of N (one `printf`
+//! runs one program: a loop counts the pieces the path needs (a piece is full when none of
+//! its 63 bytes is NUL, tested a 64-bit word at a time), a second loop prints piece K of N (one `printf`
 //! statement, one stack slot; N reaches it through the map `@n`, so that Linux 6.1's verifier
 //! sees one unknown number rather than 49 constants, each walked apart: it refused that).
 //! [`MAX_CHUNKS`] x [`CHUNK`] = 4,158 bytes, more than PATH_MAX:
@@ -42,10 +42,17 @@
 //! exit` lines: trace-gen keeps the live set and stops when it is empty (after a fence, and
 //! only if still empty), or at the `-c` command's own exit with `--stop-at-exit`.
 //!
+//! **One entry and one return program for every open** (`raw_syscalls:sys_enter`/`sys_exit`,
+//! dispatching on the system call's number, [`native_nr`]): bpftrace builds, and the kernel
+//! verifies, one program per tracepoint, and reads tracefs' whole event list about twenty
+//! times for every `args` in the script; with the resolved-path walk in every
+//! `syscalls:sys_exit_*` copy, start-up took 5-7 s (measured; 1.3 s of CPU now). These
+//! probes run on every system call of the machine while tracing (a predicate: one map lookup
+//! or pid test, then nothing); trace-gen says so at start-up.
+//!
 //! **ia32 opens** (32-bit programs on x86_64) do not fire the `syscalls` tracepoints:
-//! `raw_syscalls:sys_enter`/`sys_exit` do, with the ia32 numbers, and `TS_COMPAT` in
-//! `thread_info.status` marks them. That probe runs on every system call of the machine
-//! while tracing (a predicate, then nothing); trace-gen says so at start-up.
+//! `raw_syscalls` does, with the ia32 numbers, and `TS_COMPAT` in `thread_info.status` marks
+//! them.
 //!
 //! **The read-at-return race.** The path is read from the caller's memory when the call
 //! returns (at entry its page may not be there yet). Another thread of the process can
@@ -55,8 +62,8 @@
 //! `getname()`, e.g. a kprobe on `do_filp_open`), a kernel-internal interface that trace-gen
 //! does not use; treat a path of a process that races itself as what its memory held then.
 //!
-//! Also: one entry probe per open-family call the kernel has ([`Bpftrace::detect`] reads
-//! tracefs: bpftrace refuses a missing tracepoint); system-wide, bpftrace's and trace-gen's
+//! Also: the entry program knows the open-family calls the kernel has ([`Bpftrace::detect`]
+//! reads tracefs); system-wide, bpftrace's and trace-gen's
 //! own pids are left out; `BEGIN` prints [`ATTACHED_MARKER`] (bpftrace reads its buffers only
 //! once every probe is attached); `END` clears every map; bpftrace 0.17 drops what is still
 //! buffered on SIGINT, so the script has a fence (a `getppid()` by trace-gen prints
@@ -106,37 +113,40 @@ pub const MAX_CHUNKS: usize = 66;
 /// processes. bpftrace's default is 4096.
 pub const MAP_KEYS_MAX: u32 = 65536;
 
-/// An open-family system call and the name of its path argument in the tracepoint.
+/// An open-family system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Syscall {
     /// The call, as in `sys_enter_NAME`.
     pub name: &'static str,
-    /// The tracepoint field holding the path pointer.
-    pub path_arg: &'static str,
+}
+
+/// The number of the open-family call `name` in the build architecture's native ABI (the
+/// `id` of `raw_syscalls:sys_enter`), when the architecture has it.
+pub fn native_nr(name: &str) -> Option<libc::c_long> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86", target_arch = "arm"))]
+    let legacy: [(&str, libc::c_long); 2] = [("open", libc::SYS_open), ("creat", libc::SYS_creat)];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "arm")))]
+    let legacy: [(&str, libc::c_long); 0] = [];
+    [
+        ("openat", libc::SYS_openat),
+        ("openat2", libc::SYS_openat2),
+        ("open_by_handle_at", libc::SYS_open_by_handle_at),
+    ]
+    .into_iter()
+    .chain(legacy)
+    .find(|(n, _)| *n == name)
+    .map(|(_, nr)| nr)
 }
 
 /// Every open-family call Linux has on some architecture (arm64 and riscv have only the
-/// `openat` ones), and `open_by_handle_at` (no path argument: an empty `path_arg`).
+/// `openat` ones), and `open_by_handle_at` (no path argument: its handle is opened).
 pub const LINUX_OPEN_CALLS: [Syscall; 5] = [
-    Syscall {
-        name: "open",
-        path_arg: "filename",
-    },
-    Syscall {
-        name: "openat",
-        path_arg: "filename",
-    },
-    Syscall {
-        name: "openat2",
-        path_arg: "filename",
-    },
-    Syscall {
-        name: "creat",
-        path_arg: "pathname",
-    },
+    Syscall { name: "open" },
+    Syscall { name: "openat" },
+    Syscall { name: "openat2" },
+    Syscall { name: "creat" },
     Syscall {
         name: "open_by_handle_at",
-        path_arg: "",
     },
 ];
 
@@ -351,13 +361,12 @@ impl Backend for Bpftrace {
     /// start-up.
     fn startup_note(&self, _spec: &ScriptSpec) -> Option<String> {
         let ia32 = if self.compat {
-            "32-bit (ia32) opens are traced through raw_syscalls: a small probe runs on every \
-             system call of the machine while tracing"
-                .to_owned()
+            "opens, native and 32-bit (ia32), are traced through raw_syscalls: a small probe \
+             runs at the entry and return of every system call of the machine while tracing"
         } else {
-            "32-bit (ia32) opens are not traced on this machine (no raw_syscalls tracepoints, \
-             or not x86_64)"
-                .to_owned()
+            "opens are traced through raw_syscalls: a small probe runs at the entry and return \
+             of every system call of the machine while tracing; 32-bit (ia32) opens are not \
+             traced on this machine (not x86_64)"
         };
         let uring = if self.io_uring {
             "io_uring opens refused before they start (an unreadable name, bad flags) and \
@@ -367,8 +376,7 @@ impl Backend for Bpftrace {
         };
         Some(format!(
             "{ia32}; {uring}; no resolved path for files the kernel names itself (pipe:[N], \
-             socket:[N], anon_inode:...) nor for paths of more than {} pieces (32 bytes of a name each, or a mount crossed); a 32-bit \
-             process's openat2 flags are not read",
+             socket:[N], anon_inode:...) nor for paths of more than {} pieces (32 bytes of a name each, or a mount crossed)",
             resolve::DEPTH
         ))
     }
@@ -442,45 +450,63 @@ mod tests {
     #[test]
     fn probes_every_call_and_reads_the_path_at_return_in_pieces() {
         let s = all().script(&spec(Target::SystemWide { exclude: vec![77] }));
-        for call in ["open", "openat", "openat2", "creat"] {
-            let entry = block(&s, &format!("tracepoint:syscalls:sys_enter_{call}"));
-            assert!(entry.contains("/pid != @tracer && pid != 77/"), "{entry}");
-            assert!(
-                s.contains(&format!("tracepoint:syscalls:sys_exit_{call}")),
-                "{s}"
-            );
+        // One entry program and one return program for every call, native and ia32.
+        let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
+        assert!(entry.contains("/pid != @tracer && pid != 77/"), "{entry}");
+        for call in LINUX_OPEN_CALLS {
+            if let Some(nr) = native_nr(call.name) {
+                assert!(
+                    entry.contains(&format!("  if ($id == {nr}) {{ @p[tid] = ")),
+                    "{entry}"
+                );
+                assert!(entry.contains(&format!("}} // {}\n", call.name)), "{entry}");
+            }
         }
         assert!(
-            s.contains("@p[tid] = args->pathname;"),
-            "creat names it pathname"
+            !s.contains("sys_enter_open") && !s.contains("sys_exit_"),
+            "{s}"
+        );
+        assert_eq!(s.matches("tracepoint:raw_syscalls:sys_exit\n").count(), 1);
+        assert!(
+            entry.contains("@p[tid] = $a0; @t[tid] = nsecs; @d[tid] = ((uint64)(0x241),"),
+            "creat: its path is the first argument, its flags O_CREAT|O_WRONLY|O_TRUNC: {entry}"
         );
         assert!(!s.contains("str(args->"), "never read at entry");
+        assert_eq!(
+            s.matches("args->").count(),
+            13,
+            "each args field read once (bpftrace reads tracefs' event list for each): {s}"
+        );
         // One program per return: the count, then the print loop with ONE printf.
         assert_eq!(
             s.matches("while ($n < 66)").count(),
-            3,
-            "native, ia32, and io_uring's copy of the name: {s}"
+            2,
+            "every return, and io_uring's copy of the name: {s}"
         );
         assert_eq!(
-            s.matches("if (str($p + $off, 63) == str($p + $off, 62))")
+            s.matches("    $z &= 0x8080808080808080;\n    if ($z) { break; }")
                 .count(),
-            3
+            2
+        );
+        assert!(
+            !s.contains("== str("),
+            "pieces are counted with words, not strings"
         );
         assert_eq!(
             s.matches("printf(\"O ").count(),
-            3,
-            "native, ia32 and io_uring"
+            2,
+            "every return, and io_uring"
         );
         assert!(s.contains("$k, $n, str($p + $k * 63, 64));"), "{s}");
         // N reaches the printing loop through a map (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
         assert_eq!(
             s.matches("@n[tid] = $n;\n  $n = @n[tid];").count(),
-            2,
+            1,
             "{s}"
         );
         assert!(
-            s.contains("*(uint64 *)$c, *(uint64 *)($c + 8)"),
+            s.contains("$c0 = *(uint64 *)$c; $c1 = *(uint64 *)($c + 8);"),
             "comm as two words"
         );
         assert!(
@@ -507,34 +533,51 @@ mod tests {
     fn ia32_opens_go_through_raw_syscalls_with_ts_compat() {
         let s = all().script(&spec(Target::Pids(vec![5])));
         let enter = block(&s, "tracepoint:raw_syscalls:sys_enter");
-        assert!(
-            enter.contains("/(curtask->thread_info.status & 0x2) && @traced[pid]/"),
-            "{enter}"
-        );
-        for (id, arg) in [(5, 0), (8, 0), (295, 1), (437, 1)] {
+        assert!(enter.contains("/@traced[pid]/"), "{enter}");
+        let (ia32, native) = enter
+            .split_once("  if (curtask->thread_info.status & 0x2) {\n")
+            .and_then(|(_, rest)| rest.split_once("  } else {\n"))
+            .unwrap_or_else(|| panic!("ia32 calls apart: {enter}"));
+        for (id, path) in [(5, 0), (8, 0), (295, 1), (437, 1), (342, 9)] {
+            let path = if path == 9 {
+                "0".to_owned()
+            } else {
+                format!("$a{path}")
+            };
             assert!(
-                enter.contains(&format!(
-                    "if ($id == {id}) {{ @cp[tid] = args->args[{arg}];"
+                ia32.contains(&format!(
+                    "    if ($id == {id}) {{ @p[tid] = {path}; @t[tid] = nsecs;"
                 )),
-                "{enter}"
+                "{ia32}"
             );
         }
-        assert!(s.contains("$p = uptr((int8 *)@cp[tid]);"));
+        assert!(
+            native.contains("// openat\n") && !native.contains("(ia32)"),
+            "{native}"
+        );
+        assert!(
+            ia32.contains("@d[tid] = ((uint64)(*(uint64 *)uptr($a2)), ((uint64)(*(uint64 *)uptr($a2 + 8)) & 0xffff) | ((uint64)(*(uint64 *)uptr($a2 + 16)) & 0xffff) << 16 | 2 << 32,"),
+            "openat2's how, read for ia32 too: {ia32}"
+        );
+        assert!(s.contains("$p = uptr((int8 *)@p[tid]);"));
         let mut b = all();
         b.compat = false;
-        assert!(!b.script(&spec(Target::Command)).contains("raw_syscalls"));
+        let s = b.script(&spec(Target::Command));
+        assert!(!s.contains("thread_info") && !s.contains("(ia32)"), "{s}");
+        assert!(
+            s.contains("tracepoint:raw_syscalls:sys_exit\n"),
+            "every return: {s}"
+        );
     }
 
     #[test]
     fn only_detected_calls_are_named() {
         let b = Bpftrace::with_syscalls(vec![LINUX_OPEN_CALLS[1]]);
         let s = b.script(&spec(Target::Pids(vec![5])));
-        assert!(s.contains("sys_enter_openat\n"));
-        assert!(
-            !s.contains("sys_enter_open\n")
-                && !s.contains("sys_exit_openat2")
-                && !s.contains("_creat")
-        );
+        assert!(s.contains("} // openat\n"), "{s}");
+        for other in ["open", "openat2", "creat", "open_by_handle_at"] {
+            assert!(!s.contains(&format!("}} // {other}\n")), "{other}: {s}");
+        }
     }
 
     #[test]
@@ -558,7 +601,7 @@ mod tests {
         );
         assert!(exit.contains("delete(@traced[pid]);"));
         assert!(exit.contains("printf(\"P exit %d\\n\", pid);"));
-        let entry = block(&s, "tracepoint:syscalls:sys_enter_openat");
+        let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
         assert!(entry.contains("/@traced[pid]/"), "{entry}");
     }
 
@@ -603,7 +646,7 @@ mod tests {
         sp.uid = Some(1000);
         sp.comm = Some(CommName::new("Web Content").unwrap());
         let s = all().script(&sp);
-        let entry = block(&s, "tracepoint:syscalls:sys_enter_open");
+        let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
         assert!(
             entry.contains("/@traced[pid] && uid == 1000 && comm == \"Web Content\"/"),
             "{entry}"
@@ -646,7 +689,7 @@ mod tests {
         assert!(!s.contains("$1") && !s.contains("@traced[$2]"), "{s}");
         assert!(s.contains("sys_enter_getppid\n/pid == @tg/"), "{s}");
         assert!(
-            s.contains("$ntid, $npid, uid, args->ret"),
+            s.contains("$ntid, $npid, $uid, $ret"),
             "opens print the namespace's ids: {s}"
         );
         let exit = block(&s, "tracepoint:sched:sched_process_exit");
@@ -655,14 +698,14 @@ mod tests {
             "{exit}"
         );
         let sw = b.script(&spec(Target::SystemWide { exclude: vec![1] }));
-        let entry = block(&sw, "tracepoint:syscalls:sys_enter_openat");
+        let entry = block(&sw, "tracepoint:raw_syscalls:sys_enter");
         assert!(
             entry.contains("pid != @tg && curtask->thread_pid->level >= @lvl"),
             "only processes of the namespace: {entry}"
         );
         let p = b.script(&spec(Target::Pids(vec![5])));
         assert!(p.contains("@want[5] = 1;"), "{p}");
-        let entry = block(&p, "tracepoint:syscalls:sys_enter_openat");
+        let entry = block(&p, "tracepoint:raw_syscalls:sys_enter");
         assert!(
             entry.contains("/(@traced[pid] || (curtask->thread_pid->level >= @lvl"),
             "the -p process is found by its pid in the namespace: {entry}"
@@ -673,13 +716,25 @@ mod tests {
     fn resolved_paths_are_walked_at_every_return_unless_no_resolve() {
         let mut sp = spec(Target::Command);
         let s = all().script(&sp);
-        // Native, ia32 and io_uring returns: one walk each, bounded, crossing mounts.
-        assert_eq!(s.matches("printf(\"R ").count(), 3, "{s}");
-        assert_eq!(s.matches("while ($it < 160)").count(), 3);
-        assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 3);
+        // Every return (native and ia32) and io_uring's: one walk each, bounded, crossing mounts.
+        assert_eq!(s.matches("printf(\"R ").count(), 2, "{s}");
+        assert_eq!(s.matches("while ($it < 160)").count(), 2);
+        assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 2);
+        assert_eq!(
+            s.matches("if (((((uint64)$dn) ^ $rd) | (((uint64)$mn) ^ $rm)) == 0)")
+                .count(),
+            2,
+            "the root read once, compared by XOR (with == the verifier stops pruning)"
+        );
         assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
-        assert!(s.contains("sys_enter_open_by_handle_at"));
-        assert!(s.contains("@d[tid] = ((uint64)args->how->flags,"), "{s}");
+        assert!(s.contains(&format!(
+            "if ($id == {}) {{ @p[tid] = 0; @t[tid] = nsecs;",
+            native_nr("open_by_handle_at").unwrap()
+        )));
+        assert!(
+            s.contains("@d[tid] = ((uint64)(*(uint64 *)uptr($a2)),"),
+            "{s}"
+        );
         sp.resolve_paths = false;
         let s = all().script(&sp);
         assert!(
@@ -693,7 +748,7 @@ mod tests {
     fn maps_are_cleared_at_end() {
         let s = all().script(&spec(Target::Command));
         let end = block(&s, "END");
-        for map in ["@p", "@t", "@commoff", "@cp", "@c", "@traced"] {
+        for map in ["@p", "@t", "@d", "@n", "@commoff", "@traced"] {
             assert!(end.contains(&format!("clear({map});")), "{end}");
         }
     }
