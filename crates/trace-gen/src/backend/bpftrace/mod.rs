@@ -726,7 +726,7 @@ mod tests {
             "{s}"
         );
         assert_eq!(
-            s.matches("if ((($i + $z) & 1) == 0) {").count(),
+            s.matches("if ((($i + $pz) & 1) == 0) {").count(),
             2,
             "the parity hidden from the verifier (a parity it knows stops its pruning)"
         );

@@ -178,10 +178,10 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
         "$i = 0;".to_owned(),
         "$it = 0;".to_owned(),
         "$o = (uint64)0;".to_owned(),
-        // `$z`, 0 read from a map: the parity tests below add it so that the verifier does
+        // `$pz`, 0 read from a map: the parity tests below add it so that the verifier does
         // not know `$i`'s parity (a branch it can decide marks `$i` exact, and it stops
         // pruning the walk's states: measured over 1,000,000 instructions).
-        "$z = @zero;".to_owned(),
+        "$pz = @zero;".to_owned(),
         "$hl = (uint64)0; $ho = (uint64)0; $h0 = (uint64)0; $h1 = (uint64)0; $h2 = (uint64)0; $h3 = (uint64)0;".to_owned(),
         // The process's root, read once (four field reads fewer in every turn). Compared by
         // XOR, not `==`: the verifier links the two sides of a register comparison, and with
@@ -205,15 +205,15 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
         "    continue;".to_owned(),
         "  }".to_owned(),
         // Pieces go out two to an `R` event: an odd piece is held ($h*) until the next one.
-        "  $w = (uint64)$dn->d_name.name + $o;".to_owned(),
-        "  if ((($i + $z) & 1) == 0) {".to_owned(),
+        "  $nw = (uint64)$dn->d_name.name + $o;".to_owned(),
+        "  if ((($i + $pz) & 1) == 0) {".to_owned(),
         "    $hl = (uint64)$dn->d_name.len; $ho = $o;".to_owned(),
-        "    $h0 = *(uint64 *)$w; $h1 = *(uint64 *)($w + 8); $h2 = *(uint64 *)($w + 16); $h3 = *(uint64 *)($w + 24);".to_owned(),
+        "    $h0 = *(uint64 *)$nw; $h1 = *(uint64 *)($nw + 8); $h2 = *(uint64 *)($nw + 16); $h3 = *(uint64 *)($nw + 24);".to_owned(),
         "  } else {".to_owned(),
         format!(
             "    printf(\"R %d %lld %d %d %lx %lx %lx %lx %d %d %lx %lx %lx %lx\\n\", {tid}, {ts}, $hl, $ho, $h0, $h1, $h2, $h3,"
         ),
-        "      $dn->d_name.len, $o, *(uint64 *)$w, *(uint64 *)($w + 8), *(uint64 *)($w + 16), *(uint64 *)($w + 24));".to_owned(),
+        "      $dn->d_name.len, $o, *(uint64 *)$nw, *(uint64 *)($nw + 8), *(uint64 *)($nw + 16), *(uint64 *)($nw + 24));".to_owned(),
         "  }".to_owned(),
         "  $i++;".to_owned(),
         format!(
@@ -221,7 +221,7 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
         ),
         "}".to_owned(),
         format!(
-            "if ((($i + $z) & 1) == 1) {{ printf(\"R %d %lld %d %d %lx %lx %lx %lx\\n\", {tid}, {ts}, $hl, $ho, $h0, $h1, $h2, $h3); }}"
+            "if ((($i + $pz) & 1) == 1) {{ printf(\"R %d %lld %d %d %lx %lx %lx %lx\\n\", {tid}, {ts}, $hl, $ho, $h0, $h1, $h2, $h3); }}"
         ),
     ]
 }
@@ -231,7 +231,7 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
 /// it is mounted on belongs to its parent's superblock.
 pub fn begin() -> Vec<String> {
     vec![
-        "@zero = (uint64)0;".to_owned(),
+        "@zero = 0;".to_owned(),
         "@mntoff = sizeof(struct hlist_node) + 16;".to_owned(),
         "$rmnt = (struct mount *)((uint64)curtask->fs->root.mnt - @mntoff);".to_owned(),
         "if ($rmnt->mnt_mountpoint->d_sb != $rmnt->mnt_parent->mnt.mnt_sb) {".to_owned(),
