@@ -10,9 +10,11 @@
 //! `f_path` (dentry, vfsmount) is walked up to the process's root (`curtask->fs->root`, so a
 //! chrooted or containerised process's paths are as it sees them), crossing mounts (`struct
 //! mount` holds the `vfsmount`: `mnt_mountpoint`, `mnt_parent`). Each component is printed, leaf
-//! first, as `R` events of up to [`CHUNK`](super::CHUNK) bytes (a longer name in several),
-//! before the open's own `O` events, on the same CPU, so they arrive first; trace-gen joins
-//! them (see [`super::decode`]). For a failure it joins the directory with the raw name.
+//! first, in pieces of [`NAME_PIECE`] bytes (a longer name in several), two pieces an `R`
+//! event (the last one alone when their number is odd: `R TID TS LEN OFF W0 W1 W2 W3 [LEN OFF
+//! W0 W1 W2 W3]`, every field a number; a printf costs about 4 µs, so fewer events is most of
+//! the walk's cost), before the open's own `O` events, on the same CPU, so they arrive first;
+//! trace-gen joins them (see [`super::decode`]). For a failure it joins the directory with the raw name.
 //! What `readlink /proc/PID/fd/N` adds is added: ` (deleted)` for an unlinked file (an
 //! `O_TMPFILE` file is `DIR/#INODE (deleted)`). Files whose name the kernel makes up
 //! (`pipe:[N]`, `socket:[N]`, `anon_inode:...`: a dentry with `d_dname`) get no resolved path,
@@ -127,8 +129,8 @@ pub struct WalkFrom<'a> {
     pub abs: &'a str,
 }
 
-/// The walk: prints the `R` events of the open `from` and leaves `$i` (their number) and
-/// `$rf` ([`walked`] bits) for its `O` event. Without `on` (`--no-resolve`), nothing is
+/// The walk: prints the `R` events of the open `from` and leaves `$i` (the number of name
+/// pieces in them) and `$rf` ([`walked`] bits) for its `O` event. Without `on` (`--no-resolve`), nothing is
 /// walked: no `R` event, `$i` and `$rf` are 0.
 pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
     if !on {
