@@ -220,8 +220,8 @@ fn parse_cgroup(rest: &[u8]) -> Option<((u32, u64), u64)> {
     f.next().is_none().then_some(((tid, ts), id))
 }
 
-/// One piece of a component of a resolved path, from an `R` event: `R TID TS LEN OFF W0 W1 W2
-/// W3` (the name's bytes OFF.. as four little-endian words; the name is LEN bytes).
+/// One piece of a component of a resolved path: LEN OFF W0 W1 W2 W3 in an `R` event (the
+/// name's bytes OFF.. as four little-endian words; the name is LEN bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct NamePiece {
     len: usize,
@@ -229,26 +229,31 @@ struct NamePiece {
     bytes: Vec<u8>,
 }
 
-/// Parses the text of an `R` event (after `R `): its open's key and the piece.
-fn parse_name_piece(rest: &[u8]) -> Result<((u32, u64), NamePiece), String> {
+/// Parses the text of an `R` event (after `R `): its open's key and its one or two pieces,
+/// in the walk's order: `R TID TS LEN OFF W0 W1 W2 W3 [LEN OFF W0 W1 W2 W3]`.
+fn parse_name_pieces(rest: &[u8]) -> Result<((u32, u64), Vec<NamePiece>), String> {
     let f: Vec<&[u8]> = rest.split(|&b| b == b' ').collect();
-    let [tid, ts, len, off, w0, w1, w2, w3] = f[..] else {
+    if f.len() != 8 && f.len() != 14 {
         return Err("an R event of another shape".to_owned());
-    };
+    }
     let bad = |what: &str| format!("bad {what} in an R event");
-    let tid = decimal(tid, false).ok_or_else(|| bad("tid"))?;
-    let ts = decimal(ts, false).ok_or_else(|| bad("time"))?;
-    let len: usize = decimal(len, false).ok_or_else(|| bad("length"))?;
-    let off: usize = decimal(off, false).ok_or_else(|| bad("offset"))?;
-    if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
-        return Err(format!("a name piece at {off} of {len} bytes"));
+    let tid = decimal(f[0], false).ok_or_else(|| bad("tid"))?;
+    let ts = decimal(f[1], false).ok_or_else(|| bad("time"))?;
+    let mut pieces = Vec::with_capacity(2);
+    for p in f[2..].chunks(6) {
+        let len: usize = decimal(p[0], false).ok_or_else(|| bad("length"))?;
+        let off: usize = decimal(p[1], false).ok_or_else(|| bad("offset"))?;
+        if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
+            return Err(format!("a name piece at {off} of {len} bytes"));
+        }
+        let mut bytes = Vec::with_capacity(32);
+        for w in &p[2..] {
+            bytes.extend_from_slice(&hex_u64(w).ok_or_else(|| bad("word"))?.to_le_bytes());
+        }
+        bytes.truncate(len - off);
+        pieces.push(NamePiece { len, off, bytes });
     }
-    let mut bytes = Vec::with_capacity(32);
-    for w in [w0, w1, w2, w3] {
-        bytes.extend_from_slice(&hex_u64(w).ok_or_else(|| bad("word"))?.to_le_bytes());
-    }
-    bytes.truncate(len - off);
-    Ok((tid_ts(tid, ts), NamePiece { len, off, bytes }))
+    Ok((tid_ts(tid, ts), pieces))
 }
 
 fn tid_ts(tid: u32, ts: u64) -> (u32, u64) {
@@ -508,9 +513,9 @@ impl JsonDecoder {
             };
         }
         if let Some(rest) = text.strip_prefix(b"R ") {
-            return match parse_name_piece(rest) {
-                Ok((key, piece)) => {
-                    self.names.entry(key).or_default().push(piece);
+            return match parse_name_pieces(rest) {
+                Ok((key, pieces)) => {
+                    self.names.entry(key).or_default().extend(pieces);
                     Decoded::Trace
                 }
                 Err(why) => Decoded::Malformed(why),
@@ -999,6 +1004,27 @@ mod tests {
         json(format!("R {tid} {ts} {} {off} {}\n", name.len(), words.join(" ")).as_bytes())
     }
 
+    /// The fields `LEN OFF W0 W1 W2 W3` of the piece of `name` at `off`.
+    fn piece_fields(name: &[u8], off: usize) -> String {
+        let mut w = [0u8; 32];
+        let piece = &name[off..name.len().min(off + 32)];
+        w[..piece.len()].copy_from_slice(piece);
+        if piece.len() < 32 {
+            w[piece.len()..].fill(0xa5);
+        }
+        let words: Vec<String> = w
+            .chunks(8)
+            .map(|c| format!("{:x}", u64::from_le_bytes(c.try_into().unwrap())))
+            .collect();
+        format!("{} {off} {}", name.len(), words.join(" "))
+    }
+
+    /// An `R` event of two pieces, as the walk prints them.
+    fn name_pair_event(tid: u32, ts: u64, a: (&[u8], usize), b: (&[u8], usize)) -> Vec<u8> {
+        let (a, b) = (piece_fields(a.0, a.1), piece_fields(b.0, b.1));
+        json(format!("R {tid} {ts} {a} {b}\n").as_bytes())
+    }
+
     /// The `O` event of a whole path with these details.
     #[allow(clippy::too_many_arguments)]
     fn detailed_event(ret: i64, flags: u64, packed: u64, ptr: u64, path: &[u8]) -> Vec<u8> {
@@ -1058,6 +1084,38 @@ mod tests {
                 "x".repeat(70)
             )
         );
+    }
+
+    #[test]
+    fn resolved_paths_are_joined_from_events_of_two_pieces() {
+        use resolve::{kind, walked};
+        let long = [b'y'; 40];
+        // /usr/<40 y>/lib/libc.so.6, leaf first, two pieces an event, the last one alone.
+        let lines = vec![
+            name_pair_event(7, 100, (b"libc.so.6", 0), (b"lib", 0)),
+            name_pair_event(7, 100, (&long, 0), (&long, 32)),
+            name_event(7, 100, b"usr", 0),
+            detailed_event(
+                3,
+                0,
+                packed(0, 0, kind::OPEN, walked::ROOT, 5),
+                0x5000,
+                b"libc.so.6",
+            ),
+        ];
+        let (out, got, left) = decode(&lines);
+        assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
+        assert_eq!(left, 0);
+        assert_eq!(
+            return_line(&out),
+            format!(
+                "<= uid: 0 pid: 7 tid: 7 resolved: \"/usr/{}/lib/libc.so.6\" ret: 3 105",
+                "y".repeat(40)
+            )
+        );
+        // An event with a piece and a half is malformed.
+        let (_, got, _) = decode(&[json(b"R 7 100 3 0 7273 0 0 0 3 0\n")]);
+        assert!(matches!(got[0], Decoded::Malformed(_)), "{got:?}");
     }
 
     #[test]

@@ -717,7 +717,19 @@ mod tests {
         let mut sp = spec(Target::Command);
         let s = all().script(&sp);
         // Every return (native and ia32) and io_uring's: one walk each, bounded, crossing mounts.
-        assert_eq!(s.matches("printf(\"R ").count(), 2, "{s}");
+        // Two pieces an `R` event, and the last odd one alone after the walk.
+        assert_eq!(s.matches("printf(\"R ").count(), 4, "{s}");
+        assert_eq!(
+            s.matches("printf(\"R %d %lld %d %d %lx %lx %lx %lx %d %d %lx %lx %lx %lx\\n\"")
+                .count(),
+            2,
+            "{s}"
+        );
+        assert_eq!(
+            s.matches("if ((($i + $pz) & 1) == 0) {").count(),
+            2,
+            "the parity hidden from the verifier (a parity it knows stops its pruning)"
+        );
         assert_eq!(s.matches("while ($it < 160)").count(), 2);
         assert_eq!(s.matches("$dn = $m->mnt_mountpoint;").count(), 2);
         assert_eq!(
