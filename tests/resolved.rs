@@ -144,13 +144,36 @@ fn every_open_matches_its_own_ground_truth_under_bpftrace() {
     if !bpftrace_ready("every_open_matches_its_own_ground_truth_under_bpftrace") {
         return;
     }
+    every_open_matches_under_bpftrace("every-open-bpf", false);
+}
+
+/// The same inside a PID namespace (`unshare -fp --mount-proc`, as in a container): every
+/// event, io_uring's completions included (they may run in an io-wq worker), carries the ids
+/// the program sees of itself there.
+#[test]
+fn every_open_matches_its_own_ground_truth_under_bpftrace_in_a_pid_namespace() {
+    if !bpftrace_ready("every_open_matches_its_own_ground_truth_under_bpftrace_in_a_pid_namespace")
+    {
+        return;
+    }
+    every_open_matches_under_bpftrace("every-open-bpf-ns", true);
+}
+
+fn every_open_matches_under_bpftrace(tag: &str, pid_namespace: bool) {
     let _lock = tracer_lock();
-    let s = Scratch::new("every-open-bpf");
+    let s = Scratch::new(tag);
     let exe = build_c(&s.0, "every_open", "cc", &[]);
-    let top = fresh_dir(&s, "bpf");
+    let top = fresh_dir(&s, tag);
     let _ = std::fs::remove_dir_all(&top);
     let records_file = s.path("records");
-    let mut c = trace_gen();
+    let mut c = if pid_namespace {
+        let mut c = Command::new("unshare");
+        c.args(["-fp", "--mount-proc"]).arg(bin("trace-gen"));
+        c.env_remove("BPFTRACE_PATH");
+        c
+    } else {
+        trace_gen()
+    };
     c.args(["-B", "-c"])
         .arg(format!("'{}' '{top}' > '{records_file}'", exe.display()));
     let (status, raw, err) = run_with_limit(c, LIMIT);

@@ -250,8 +250,9 @@ pub fn begin() -> Vec<String> {
 
 /// The body of `io_uring:io_uring_submit_req` for an open request: its details, its time,
 /// thread and process name, and the kernel's copy of its name in pieces (`@un[req, K]`; the
-/// kernel frees that copy before the completion).
-pub fn uring_submit_body() -> Vec<String> {
+/// kernel frees that copy before the completion). `ns`: the thread is kept by its id in
+/// trace-gen's PID namespace, as every other event of the run shows it.
+pub fn uring_submit_body(ns: bool) -> Vec<String> {
     let chunk = super::CHUNK;
     let max = super::MAX_CHUNKS;
     let mut b = vec![
@@ -278,7 +279,14 @@ pub fn uring_submit_body() -> Vec<String> {
         format!("  $off += {chunk};"),
         "}".to_owned(),
         "$c = (uint64)curtask + @commoff;".to_owned(),
-        "@uq[$r] = (tid, $n, *(uint8 *)$p == 47, *(uint64 *)$c, *(uint64 *)($c + 8));".to_owned(),
+        format!(
+            "@uq[$r] = ({}, $n, *(uint8 *)$p == 47, *(uint64 *)$c, *(uint64 *)($c + 8));",
+            if ns {
+                super::script::ns_nr("curtask")
+            } else {
+                "tid".to_owned()
+            }
+        ),
         "@ut[$r] = nsecs;".to_owned(),
     ]);
     b
@@ -286,7 +294,9 @@ pub fn uring_submit_body() -> Vec<String> {
 
 /// The body of `io_uring:io_uring_complete` for a request seen at submission: resolves the
 /// result ([`walk`]) and prints the open's `O` events with the submitter's thread and name.
-pub fn uring_complete_body(resolve_paths: bool) -> Vec<String> {
+/// `ns`: the process id is the one in trace-gen's PID namespace (the completion runs in the
+/// submitter or in an io-wq worker, a thread of the same process).
+pub fn uring_complete_body(resolve_paths: bool, ns: bool) -> Vec<String> {
     let max = super::MAX_CHUNKS;
     let mut b = vec![
         "$r = args->req;".to_owned(),
@@ -312,7 +322,10 @@ pub fn uring_complete_body(resolve_paths: bool) -> Vec<String> {
         "$k = 0;".to_owned(),
         format!("while ($k < {max}) {{"),
         "  if ($k >= $n) { break; }".to_owned(),
-        "  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", $q.0, pid, uid, $res,".to_owned(),
+        format!(
+            "  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", $q.0, {}, uid, $res,",
+            if ns { super::script::ns_nr("curtask->group_leader") } else { "pid".to_owned() }
+        ),
         "    @ut[$r], nsecs, $q.3, $q.4, $d.0, $d.1 | $rf << 36 | $i << 40, 0, $k, $n, @un[$r, $k]);".to_owned(),
         "  delete(@un[$r, $k]);".to_owned(),
         "  $k++;".to_owned(),

@@ -208,7 +208,7 @@ fn and(terms: Vec<String>) -> Option<String> {
 /// The number of `task` (an expression) in trace-gen's PID namespace: `numbers[@lvl].nr` of
 /// its `struct pid`, found at `@numoff` by `BEGIN` (bpftrace 0.17 has no `offsetof` and no
 /// indexing of a flexible array).
-fn ns_nr(task: &str) -> String {
+pub(super) fn ns_nr(task: &str) -> String {
     format!("*(int32 *)((uint64){task}->thread_pid + @numoff + 16 * @lvl)")
 }
 
@@ -650,7 +650,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 vec!["tracepoint:io_uring:io_uring_submit_req".to_owned()],
             )
             .when(and(submit))
-            .body(resolve::uring_submit_body()),
+            .body(resolve::uring_submit_body(ns.is_some())),
         );
         blocks.push(
             Block::new(
@@ -664,7 +664,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             .body(
                 cgroup_line(spec, "@uq[args->req].0", "@ut[args->req]")
                     .into_iter()
-                    .chain(resolve::uring_complete_body(spec.resolve_paths)),
+                    .chain(resolve::uring_complete_body(spec.resolve_paths, ns.is_some())),
             ),
         );
     }
