@@ -716,51 +716,6 @@ fn dtrace_bad_user_pointers_are_one_note() {
     assert_eq!(t.of_path(&missing).len(), 1, "{err}");
 }
 
-/// One open of a trace with its version-2 details, entry and return paired by thread.
-#[derive(Debug)]
-struct Detailed {
-    pid: u32,
-    path: Vec<u8>,
-    flags: Option<u64>,
-    resolve: Option<u64>,
-    mode: Option<u32>,
-    via: Option<trace_format::Via>,
-    fault: Option<u64>,
-    ret: i64,
-    resolved: Option<Vec<u8>>,
-}
-
-fn detailed_opens(raw: &[u8]) -> Vec<Detailed> {
-    let mut open: std::collections::HashMap<u32, Detailed> = Default::default();
-    let mut done = Vec::new();
-    for l in raw.split(|&b| b == b'\n') {
-        match parse_line(l) {
-            Ok(Line::Entry(e)) => {
-                let d = Detailed {
-                    pid: e.task.pid,
-                    path: e.path.to_bytes().into_owned(),
-                    flags: e.detail.flags,
-                    resolve: e.detail.resolve,
-                    mode: e.detail.mode,
-                    via: e.detail.via,
-                    fault: e.detail.fault,
-                    ret: 0,
-                    resolved: None,
-                };
-                open.insert(e.task.thread_key(), d);
-            }
-            Ok(Line::Return(r)) => {
-                let mut d = open.remove(&r.task.thread_key()).expect("an entry first");
-                d.ret = r.ret;
-                d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
-                done.push(d);
-            }
-            _ => {}
-        }
-    }
-    done
-}
-
 /// tests/data/gen/every_open.c under DTrace for Linux: each of its records (what it opened,
 /// as it sees it itself: system calls, io_uring requests, open_by_handle_at) is matched by
 /// exactly one event with the same way of opening, result, path, flags, mode, `how.resolve`,
@@ -791,7 +746,9 @@ fn dtrace_every_open_matches_its_own_ground_truth() {
     assert!(t.bad_lines.is_empty(), "{:?}\n{err}", t.bad_lines);
     let truth = ground_truth(&std::fs::read(&records).unwrap());
     assert!(truth.len() >= 13, "{truth:?}");
-    let events = detailed_opens(&raw);
+    // Every return has its entry.
+    assert_eq!(t.unpaired_returns, 0, "{err}");
+    let events = detailed(&raw);
     for r in &truth {
         let via = match r.how.as_str() {
             "handle" => Some(trace_format::Via::Handle),

@@ -9,7 +9,7 @@
 //! Also here, on the host: stap's pass-4 failure on these kernels with the stock runtime is
 //! recognised by trace-gen and explained in one line.
 
-use crate::common::{bin, in_ci, tracer_lock, Trace};
+use crate::common::{bin, detailed, in_ci, tracer_lock, Detailed, Trace};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -411,60 +411,6 @@ fn check_comm_sigint(f: &mut Failures, s: &Scenario) {
         s,
         "only tt-ncat's opens",
     );
-}
-
-/// One open of a raw trace with its version-2 details (entry and return paired per thread).
-#[derive(Debug, Clone)]
-struct Detailed {
-    pid: u32,
-    tid: u32,
-    path: Vec<u8>,
-    ret: i64,
-    flags: Option<u64>,
-    mode: Option<u32>,
-    resolve: Option<u64>,
-    via: Option<trace_format::Via>,
-    fault: Option<u64>,
-    resolved: Option<Vec<u8>>,
-    killed: Option<u32>,
-}
-
-fn detailed(raw: &[u8]) -> Vec<Detailed> {
-    use trace_format::{parse_line, Line};
-    let mut pending: std::collections::HashMap<u32, Detailed> = Default::default();
-    let mut out = Vec::new();
-    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        match parse_line(l) {
-            Ok(Line::Entry(e)) => {
-                pending.insert(
-                    e.task.thread_key(),
-                    Detailed {
-                        pid: e.task.pid,
-                        tid: e.task.thread_key(),
-                        path: e.path.to_bytes().into_owned(),
-                        ret: 0,
-                        flags: e.detail.flags,
-                        mode: e.detail.mode,
-                        resolve: e.detail.resolve,
-                        via: e.detail.via,
-                        fault: e.detail.fault,
-                        resolved: None,
-                        killed: None,
-                    },
-                );
-            }
-            Ok(Line::Return(r)) => {
-                if let Some(mut d) = pending.remove(&r.task.thread_key()) {
-                    d.ret = r.ret;
-                    d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
-                    d.killed = r.detail.killed;
-                    out.push(d);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// tests/data/gen/every_open.c under SystemTap: each of its records (what it opened, as it

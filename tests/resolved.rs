@@ -78,58 +78,6 @@ fn every_open_behaves_as_planned() {
     );
 }
 
-/// One open of a raw trace with its version-2 details, read with trace-format.
-#[derive(Debug, Clone)]
-struct Detailed {
-    pid: u32,
-    tid: u32,
-    path: Vec<u8>,
-    ret: i64,
-    flags: Option<u64>,
-    mode: Option<u32>,
-    resolve: Option<u64>,
-    via: Option<trace_format::Via>,
-    fault: Option<u64>,
-    resolved: Option<Vec<u8>>,
-}
-
-/// The opens of trace-gen's raw output, entry and return paired per thread.
-fn detailed(raw: &[u8]) -> Vec<Detailed> {
-    use trace_format::{parse_line, Line};
-    let mut pending: std::collections::HashMap<u32, Detailed> = Default::default();
-    let mut out = Vec::new();
-    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        match parse_line(l) {
-            Ok(Line::Entry(e)) => {
-                pending.insert(
-                    e.task.thread_key(),
-                    Detailed {
-                        pid: e.task.pid,
-                        tid: e.task.thread_key(),
-                        path: e.path.to_bytes().into_owned(),
-                        ret: 0,
-                        flags: e.detail.flags,
-                        mode: e.detail.mode,
-                        resolve: e.detail.resolve,
-                        via: e.detail.via,
-                        fault: e.detail.fault,
-                        resolved: None,
-                    },
-                );
-            }
-            Ok(Line::Return(r)) => {
-                if let Some(mut d) = pending.remove(&r.task.thread_key()) {
-                    d.ret = r.ret;
-                    d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
-                    out.push(d);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// `O_CREAT` and `__O_TMPFILE`: a tracer shows the mode only with one of them.
 const CAN_CREATE: u64 = 0o100 | 0o20000000;
 

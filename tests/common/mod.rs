@@ -864,3 +864,60 @@ pub fn assert_every_last_open(t: &Trace, prefix: &str, n: usize, err: &str) {
     }
     assert!(ours.iter().all(|o| o.ret == -2), "{ours:?}");
 }
+
+/// One open of a raw trace with its version-2 details (entry and return paired per thread):
+/// what the ground-truth tests (every_open.c) match their records against.
+#[derive(Debug, Clone)]
+pub struct Detailed {
+    pub pid: u32,
+    pub tid: u32,
+    pub path: Vec<u8>,
+    pub ret: i64,
+    pub flags: Option<u64>,
+    pub mode: Option<u32>,
+    pub resolve: Option<u64>,
+    pub via: Option<trace_format::Via>,
+    pub fault: Option<u64>,
+    pub resolved: Option<Vec<u8>>,
+    pub killed: Option<u32>,
+}
+
+/// The opens of trace-gen's raw output, entry and return paired per thread (a return
+/// without an entry is left out: `Trace::unpaired_returns` counts it).
+pub fn detailed(raw: &[u8]) -> Vec<Detailed> {
+    use trace_format::{parse_line, Line};
+    let mut pending: std::collections::HashMap<u32, Detailed> = Default::default();
+    let mut out = Vec::new();
+    for l in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_line(l) {
+            Ok(Line::Entry(e)) => {
+                pending.insert(
+                    e.task.thread_key(),
+                    Detailed {
+                        pid: e.task.pid,
+                        tid: e.task.thread_key(),
+                        path: e.path.to_bytes().into_owned(),
+                        ret: 0,
+                        flags: e.detail.flags,
+                        mode: e.detail.mode,
+                        resolve: e.detail.resolve,
+                        via: e.detail.via,
+                        fault: e.detail.fault,
+                        resolved: None,
+                        killed: None,
+                    },
+                );
+            }
+            Ok(Line::Return(r)) => {
+                if let Some(mut d) = pending.remove(&r.task.thread_key()) {
+                    d.ret = r.ret;
+                    d.resolved = r.detail.resolved.map(|t| t.to_bytes().into_owned());
+                    d.killed = r.detail.killed;
+                    out.push(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
