@@ -12,9 +12,7 @@ use crate::pair::Pairer;
 use crate::reader_thread::{self, Item};
 use crate::report::{write_report, Stats};
 use std::io::{self, BufWriter, Read, Write};
-use trace_format::{
-    parse_line, Entry, Line, OpenDetail, PlainLine, Return, ReturnDetail, Task, Text,
-};
+use trace_format::{parse_line, Line};
 
 /// Output buffer size: large writes for files, flushed early on pipes and terminals.
 const OUT_BUF: usize = 128 * 1024;
@@ -323,49 +321,16 @@ impl State {
                         // The common shapes, without building a whole `Line`.
                         number += 1;
                         self.stats.lines += 1;
-                        let result = match p {
-                            PlainLine::Entry {
-                                uid,
-                                pid,
-                                tid,
-                                path,
-                                ts,
-                            } => {
-                                self.info.saw_timestamp(ts);
-                                let e = Entry {
-                                    task: Task {
-                                        uid,
-                                        pid,
-                                        tid,
-                                        comm: None,
-                                    },
-                                    path: Text::raw(path),
-                                    ts,
-                                    detail: OpenDetail::default(),
-                                };
+                        let result = match p.to_line() {
+                            Line::Entry(e) => {
+                                self.info.saw_timestamp(e.ts);
                                 self.pairer.entry(&e, &mut emitter(sink, &self.info, lb))
                             }
-                            PlainLine::Return {
-                                uid,
-                                pid,
-                                tid,
-                                ret,
-                                ts,
-                            } => {
-                                self.info.saw_timestamp(ts);
-                                let r = Return {
-                                    task: Task {
-                                        uid,
-                                        pid,
-                                        tid,
-                                        comm: None,
-                                    },
-                                    ret,
-                                    ts,
-                                    detail: ReturnDetail::default(),
-                                };
+                            Line::Return(r) => {
+                                self.info.saw_timestamp(r.ts);
                                 self.pairer.ret(&r, &mut emitter(sink, &self.info, lb))
                             }
+                            _ => unreachable!("a plain line is an entry or a return"),
                         };
                         result.map_err(|e: io::Error| RunError::Fatal(Error::Output(e)))?;
                         continue;
