@@ -990,18 +990,7 @@ mod tests {
 
     /// The `R` event of the name piece `name[off..]` (up to 32 bytes) of a `len`-byte name.
     fn name_event(tid: u32, ts: u64, name: &[u8], off: usize) -> Vec<u8> {
-        let mut w = [0u8; 32];
-        let piece = &name[off..name.len().min(off + 32)];
-        w[..piece.len()].copy_from_slice(piece);
-        // Bytes past the name are whatever follows it in kernel memory.
-        if piece.len() < 32 {
-            w[piece.len()..].fill(0xa5);
-        }
-        let words: Vec<String> = w
-            .chunks(8)
-            .map(|c| format!("{:x}", u64::from_le_bytes(c.try_into().unwrap())))
-            .collect();
-        json(format!("R {tid} {ts} {} {off} {}\n", name.len(), words.join(" ")).as_bytes())
+        json(format!("R {tid} {ts} {}\n", piece_fields(name, off)).as_bytes())
     }
 
     /// The fields `LEN OFF W0 W1 W2 W3` of the piece of `name` at `off`.
@@ -1009,6 +998,7 @@ mod tests {
         let mut w = [0u8; 32];
         let piece = &name[off..name.len().min(off + 32)];
         w[..piece.len()].copy_from_slice(piece);
+        // Bytes past the name are whatever follows it in kernel memory.
         if piece.len() < 32 {
             w[piece.len()..].fill(0xa5);
         }
