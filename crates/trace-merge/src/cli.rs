@@ -44,10 +44,12 @@ flags, resolve, mode, via, fault, cgroup, killed (-o, --sort, CSV) and JSON keys
 same names (present only when the trace gave them: an old trace prints exactly as before).
 --path, --summary and -F use the resolved path when the trace has one.
 
-Escaping: paths and names are printed byte for byte (non-UTF-8 included), except what a
-terminal would act on: \\n \\t \\r for those controls, \\xHH for other C0 bytes and DEL,
-\\u{hhhh} for C1 controls (U+0080-U+009F) and bidi controls (U+200E U+200F U+202A-U+202E
-U+2066-U+2069), and \\\\ for a backslash, so every backslash shown starts an escape.
+Escaping: paths and names are printed as they are (UTF-8 text, accents, CJK and emoji
+included), except what a terminal would act on: \\n \\t \\r for those controls, \\xHH for
+other C0 bytes and DEL, \\u{hhhh} for C1 controls (U+0080-U+009F) and bidi controls (U+200E
+U+200F U+202A-U+202E U+2066-U+2069), \\xHH for each byte that is not part of valid UTF-8
+(a lone 0x9b is the 8-bit CSI), and \\\\ for a backslash, so every backslash shown starts an
+escape. JSON keeps the exact bytes in path_b64; CSV in a pipe keeps them raw.
 
 Pairing is per thread (tid, else pid). Lines may arrive out of order (per-CPU buffers): a
 return is paired with the latest earlier entry of its thread, and a return seen before its

@@ -500,14 +500,16 @@ fn fifo_input_is_read() {
 }
 
 #[test]
-fn non_utf8_passes_through_and_controls_are_escaped() {
-    let input = b"=> uid: 0 pid: 1 open: /tmp/r\xe9sum\xe9 \x1b[2J\xc2\x9b\xe2\x80\xae 10\n<= uid: 0 pid: 1 ret: 3 20\n";
+fn non_utf8_bytes_and_controls_are_escaped() {
+    // Latin-1 bytes (not UTF-8) and a lone 0x9b (the 8-bit CSI) show as \xHH; valid UTF-8
+    // (the UTF-8 e-acute) is kept.
+    let input = b"=> uid: 0 pid: 1 open: /tmp/r\xe9sum\xe9 \x1b[2J\xc2\x9b\xe2\x80\xae\x9b2J\xc3\xa9 10\n<= uid: 0 pid: 1 ret: 3 20\n";
     trace_merge()
         .write_stdin(&input[..])
         .assert()
         .success()
         .stdout(
-            &b"OPEN root 1 /tmp/r\xe9sum\xe9 \\x1b[2J\\u{009b}\\u{202e} => FD 3 [10.00 ns]\n"[..],
+            &b"OPEN root 1 /tmp/r\\xe9sum\\xe9 \\x1b[2J\\u{009b}\\u{202e}\\x9b2J\xc3\xa9 => FD 3 [10.00 ns]\n"[..],
         );
 }
 
@@ -539,7 +541,7 @@ fn dtrace_linux_capture_is_read_exactly() {
         b"OPEN root 29636 /tmp/weird/esc\\x1b[31mred => FD 0 [21.73 us]",
         b"OPEN root 29636 /tmp/weird/quote\"q => FD 0 [17.16 us]",
         "OPEN root 29636 /tmp/weird/café => FD 0 [15.80 us]".as_bytes(),
-        b"OPEN root 29636 /tmp/weird/bad\xff => FD 0 [15.33 us]",
+        b"OPEN root 29636 /tmp/weird/bad\\xff => FD 0 [15.33 us]",
     ];
     for want in expected {
         assert!(

@@ -128,9 +128,9 @@ const CASES: &[Case] = &[
         bad: &[3, 4],
     },
     Case {
-        // Non-UTF-8 passes through byte for byte; a line of pure garbage is counted.
+        // Bytes that are not UTF-8 show as \xHH; a line of pure garbage is counted.
         file: "invalid-utf8.trace",
-        stdout: b"OPEN 0 5 /tmp/r\xe9sum\xe9\xff\xfe => FD 3 [1.00 us]\n",
+        stdout: b"OPEN 0 5 /tmp/r\\xe9sum\\xe9\\xff\\xfe => FD 3 [1.00 us]\n",
         counts: c(1, 3, 1, 0, 0),
         bad: &[3],
     },
@@ -263,7 +263,7 @@ const CASES: &[Case] = &[
         file: "octal-hex-unicode.trace",
         // \303\251 and \u00e9 are UTF-8 e-acute, \xe9 one raw byte, \U0001F600 four bytes;
         // the trailing \0s (DTrace's %S buffer) are dropped.
-        stdout: b"OPEN 0 5 /\xc3\xa9\xe9\xc3\xa9\xf0\x9f\x98\x80 => FD 3 [1.00 us]\n",
+        stdout: b"OPEN 0 5 /\xc3\xa9\\xe9\xc3\xa9\xf0\x9f\x98\x80 => FD 3 [1.00 us]\n",
         counts: CLEAN,
         bad: &[],
     },

@@ -76,28 +76,25 @@ fn json_opens() -> Vec<Open> {
 
 /// The escaping of trace-merge's text formats (see src/escape.rs), written independently.
 fn escaped(bytes: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(bytes);
-    let valid = std::str::from_utf8(bytes).is_ok();
     let mut out = Vec::new();
-    if !valid {
-        // Invalid UTF-8 passes through; only ASCII controls and `\` are escaped then.
-        for &b in bytes {
-            push_ascii(&mut out, b);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let n = c as u32;
+            if n < 0x80 {
+                push_ascii(&mut out, n as u8);
+            } else if (0x80..=0x9f).contains(&n)
+                || [0x200e, 0x200f].contains(&n)
+                || (0x202a..=0x202e).contains(&n)
+                || (0x2066..=0x2069).contains(&n)
+            {
+                out.extend_from_slice(format!("\\u{{{n:04x}}}").as_bytes());
+            } else {
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
         }
-        return out;
-    }
-    for c in text.chars() {
-        let n = c as u32;
-        if n < 0x80 {
-            push_ascii(&mut out, n as u8);
-        } else if (0x80..=0x9f).contains(&n)
-            || [0x200e, 0x200f].contains(&n)
-            || (0x202a..=0x202e).contains(&n)
-            || (0x2066..=0x2069).contains(&n)
-        {
-            out.extend_from_slice(format!("\\u{{{n:04x}}}").as_bytes());
-        } else {
-            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        // Bytes that are not part of valid UTF-8: each as \xHH.
+        for b in chunk.invalid() {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
         }
     }
     out
@@ -170,6 +167,11 @@ fn text_has_one_line_per_open_with_the_whole_path_escaped() {
     let opens = json_opens();
     let out = run(&[]);
     assert_no_raw_controls("text", &out);
+    // The fixture's invalid UTF-8 is escaped: the text is valid UTF-8 throughout.
+    assert!(
+        std::str::from_utf8(&out).is_ok(),
+        "raw invalid UTF-8 in text"
+    );
     let lines: Vec<&[u8]> = out
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())

@@ -149,7 +149,7 @@ fn filter_path_regex() {
         .arg(data("odd-paths.trace"))
         .output()
         .unwrap();
-    assert_eq!(out.stdout, b"/home/al ice/r\xe9sum\xe9.pdf\n");
+    assert_eq!(out.stdout, b"/home/al ice/r\\xe9sum\\xe9.pdf\n");
     let err = refused(&["--path", "(unclosed"]);
     assert!(err.contains("--path: invalid regular expression"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");

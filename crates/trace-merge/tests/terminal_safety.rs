@@ -55,9 +55,12 @@ fn write_trace(tag: &str) -> (PathBuf, PathBuf) {
 
 /// The first byte sequence a terminal would act on: C0 controls other than `\n` (and `\t`
 /// when `tab_ok`, the TSV separator), DEL, C1 controls (UTF-8 `C2 80`-`C2 9F`), bidi
-/// controls (U+200E/F, U+202A-E, U+2066-9). Also raw bytes 0x80-0x9F that are not part of
-/// valid UTF-8 are left alone: they pass through by design (non-UTF-8 names).
+/// controls (U+200E/F, U+202A-E, U+2066-9), and any byte that is not part of valid UTF-8
+/// (a lone 0x9b is the C1 CSI on a terminal in 8-bit mode).
 fn first_active(out: &[u8], tab_ok: bool) -> Option<usize> {
+    if let Err(e) = std::str::from_utf8(out) {
+        return Some(e.valid_up_to());
+    }
     (0..out.len()).find(|&i| match out[i] {
         b'\n' => false,
         b'\t' => !tab_ok,
@@ -161,6 +164,63 @@ fn summaries_and_sorted_output_are_escaped() {
             );
         }
     }
+}
+
+/// Bytes that are not valid UTF-8 in a path and a comm: a lone 0x9b (the 8-bit CSI, which
+/// builds an escape sequence without any ESC), a sequence cut at the end, an overlong `/`,
+/// an encoded surrogate. Each byte is shown as `\xHH` in every text output; valid UTF-8
+/// next to them is kept.
+#[test]
+fn bytes_that_are_not_utf8_never_reach_the_terminal_raw() {
+    let names: [(&[u8], &str); 5] = [
+        (b"csi\x9b2J\x9b31mred", "csi\\x9b2J\\x9b31mred"),
+        (b"cut\xe2\x80", "cut\\xe2\\x80"),
+        (b"over\xc0\xaflong", "over\\xc0\\xaflong"),
+        (b"sur\xed\xa0\x80", "sur\\xed\\xa0\\x80"),
+        (
+            "caf\u{e9}\u{65e5}\u{1f600}".as_bytes(),
+            "caf\u{e9}\u{65e5}\u{1f600}",
+        ),
+    ];
+    let mut trace = b"# trace-format: 1\n".to_vec();
+    for (i, (raw, _)) in names.iter().enumerate() {
+        let tid = 200 + i as u32;
+        let ts = 1000 + i as u64 * 10;
+        let comm = [&b"c\x9b"[..], &raw[..raw.len().min(10)]].concat();
+        trace_format::write_entry(&mut trace, 0, tid, Some(tid), Some(&comm), raw, ts);
+        trace_format::write_return(&mut trace, 0, tid, Some(tid), Some(&comm), 3, ts + 5);
+    }
+    let dir = std::env::temp_dir().join(format!("trace-merge-tty-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("not-utf8.trace");
+    std::fs::write(&path, &trace).unwrap();
+
+    let (stdout, _) = run(&path, &[]);
+    assert_safe("standard text", &stdout, false);
+    let text = String::from_utf8(stdout).expect("text output is valid UTF-8");
+    for (i, (_, shown)) in names.iter().enumerate() {
+        let line = format!("OPEN 0 {} {shown} => FD 3 [5.00 ns]", 200 + i);
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    for args in [
+        &["-o", "pid,comm,path"][..],
+        &["--summary-by", "comm"],
+        &["--summary-by", "path"],
+        &["--sort", "comm", "-o", "comm,path"],
+    ] {
+        let (stdout, stderr) = run(&path, args);
+        assert_safe(&format!("{args:?}"), &stdout, args.contains(&"-o"));
+        assert_safe(&format!("{args:?} stderr"), &stderr, false);
+        let text = String::from_utf8_lossy(&stdout);
+        assert!(
+            text.contains("\\x9b"),
+            "{args:?}: 0x9b shown as \\x9b:\n{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
