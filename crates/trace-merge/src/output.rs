@@ -138,6 +138,7 @@ impl<W: Write> Output<W> {
     /// Hands buffered output to the OS. Called before a read that may block on a pipe, after
     /// each open when stdout is a terminal, and at the end.
     pub fn flush(&mut self) -> io::Result<()> {
+        self.printer.drain(&mut self.out)?;
         self.out.flush()
     }
 
@@ -171,7 +172,16 @@ impl<W: Write> Output<W> {
             },
             unmatched_returns: stats.pairs.returns_without_entry,
         };
+        self.printer.drain(&mut self.out)?;
         self.printer.end(&mut self.out, &mut self.users, &counts)?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for Output<W> {
+    /// Records a printer gathered go to the writer, as a `BufWriter` writes its buffer when
+    /// dropped (a run that ends early still shows what it printed).
+    fn drop(&mut self) {
+        let _ = self.printer.drain(&mut self.out);
     }
 }

@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, Read, Write};
 use trace_format::{parse_line, Line};
 
 /// Output buffer size: large writes for files, flushed early on pipes and terminals.
-const OUT_BUF: usize = 128 * 1024;
+pub(crate) const OUT_BUF: usize = 128 * 1024;
 
 /// How a run ended when it did not fail outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

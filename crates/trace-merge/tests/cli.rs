@@ -166,7 +166,28 @@ fn bad_reorder_window_names_the_flag() {
 /// closing the input: output must not wait for the end of input or a full buffer.
 #[test]
 fn live_pipe_prints_before_input_ends() {
+    assert_eq!(
+        first_line_while_input_open(&[]).expect("no output while the input was still open"),
+        SEED_LINE
+    );
+}
+
+/// The same for JSON Lines, whose printer also gathers records before writing them.
+#[test]
+fn live_pipe_prints_json_before_input_ends() {
+    let line = first_line_while_input_open(&["--format", "json"])
+        .expect("no output while the input was still open");
+    assert!(
+        line.starts_with("{\"ts\":1795664257567614000,") && line.contains("/tmp/not_exists"),
+        "{line}"
+    );
+}
+
+/// trace-merge with `args` on a pipe: one entry and its return written, the first output
+/// line read while stdin is still open (None when none came within a generous timeout).
+fn first_line_while_input_open(args: &[&str]) -> Option<String> {
     let mut child = StdCommand::new(bin())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,15 +211,12 @@ fn live_pipe_prints_before_input_ends() {
     stdin.flush().unwrap();
     // A generous timeout: this checks liveness (the line comes while stdin is still open),
     // not speed.
-    let line = rx.recv_timeout(Duration::from_secs(10));
+    let line = rx.recv_timeout(Duration::from_secs(10)).ok();
     drop(stdin);
     let status = child.wait().unwrap();
     reader.join().unwrap();
-    assert_eq!(
-        line.expect("no output while the input was still open"),
-        SEED_LINE
-    );
     assert!(status.success());
+    line
 }
 
 // ---- Users ------------------------------------------------------------------------

@@ -62,6 +62,7 @@ use crate::number::{push_i64, push_u64};
 /// Writes one JSON object per line.
 #[derive(Debug, Default)]
 pub struct JsonPrinter {
+    /// The records not yet handed to the writer (see [`super::GATHER`]).
     line: Vec<u8>,
 }
 
@@ -85,7 +86,6 @@ impl Print for JsonPrinter {
         ctx: &mut Context<'_>,
     ) -> io::Result<()> {
         let line = &mut self.line;
-        line.clear();
         line.extend_from_slice(b"{\"ts\":");
         push_u64(line, event.start_ns);
         line.extend_from_slice(b",\"uid\":");
@@ -166,7 +166,11 @@ impl Print for JsonPrinter {
             push_u64(line, signal.into());
         }
         line.extend_from_slice(b"}\n");
-        out.write_all(line)
+        super::hand_over_full(out, line)
+    }
+
+    fn drain<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        super::hand_over(out, &mut self.line)
     }
 }
 
@@ -397,7 +401,9 @@ mod tests {
         let mut out = Vec::new();
         let info = TraceInfo::default();
         let mut ctx = Context { users, info: &info };
-        JsonPrinter::new().event(&mut out, event, &mut ctx).unwrap();
+        let mut printer = JsonPrinter::new();
+        printer.event(&mut out, event, &mut ctx).unwrap();
+        printer.drain(&mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -3,9 +3,13 @@
 //! [`csv`], [`chrome`] (Trace Event Format), [`summary`] and [`heatmap`] (an SVG file).
 //! [`build`] is the only place a format is chosen.
 //!
-//! A printer turns each [`OpenEvent`] into bytes on the caller's writer, one `write_all` per
-//! record; the caller ([`crate::output::Output`]) owns the buffered writer and decides when to
-//! flush, so live output stays live whatever the format. [`Printer`] is an enum over the
+//! A printer turns each [`OpenEvent`] into bytes on the caller's writer; the caller
+//! ([`crate::output::Output`]) owns the buffered writer and decides when to flush, so live
+//! output stays live whatever the format. The text and JSON printers, which write a record
+//! for every open, gather records in their own buffer and hand it over in one `write_all` of
+//! [`GATHER`] bytes or more (a copy and a call per record cost as much as a record's digits);
+//! [`Print::drain`] hands over the rest, and the caller calls it before every flush and before
+//! [`Print::end`]. [`Printer`] is an enum over the
 //! printers, so the per-event call is a `match`, not a virtual call.
 
 mod chrome;
@@ -23,6 +27,31 @@ use crate::event::OpenEvent;
 use crate::users::UserDb;
 
 pub use crate::context::Context;
+
+/// Bytes of records a printer gathers before one `write_all` (see the module comment): as
+/// much as the run's `BufWriter` holds, so that it passes the bytes to the system without
+/// copying them into its own buffer first.
+pub const GATHER: usize = crate::run::OUT_BUF;
+
+/// Hands `buf` to `out` once it holds [`GATHER`] bytes or more.
+#[inline(always)]
+fn hand_over_full<W: Write>(out: &mut W, buf: &mut Vec<u8>) -> io::Result<()> {
+    if buf.len() >= GATHER {
+        hand_over(out, buf)?;
+    }
+    Ok(())
+}
+
+/// Hands all of `buf` to `out`.
+#[inline(never)]
+fn hand_over<W: Write>(out: &mut W, buf: &mut Vec<u8>) -> io::Result<()> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let result = out.write_all(buf);
+    buf.clear();
+    result
+}
 pub use summary::EndCounts;
 
 /// One output format.
@@ -39,6 +68,13 @@ pub trait Print {
         event: &OpenEvent<'_>,
         ctx: &mut Context<'_>,
     ) -> io::Result<()>;
+
+    /// Writes the records the printer has gathered and not yet written (see the module
+    /// comment). Called before every flush of `out` and before [`Print::end`].
+    fn drain<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        let _ = out;
+        Ok(())
+    }
 
     /// The input has ended: writes what comes after the events (a summary), if anything.
     fn end<W: Write>(
@@ -135,6 +171,14 @@ impl Print for Printer {
             Printer::Chrome(p) => p.event(out, event, ctx),
             Printer::Summary(p) => p.event(out, event, ctx),
             Printer::Heatmap(p) => p.event(out, event, ctx),
+        }
+    }
+
+    fn drain<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        match self {
+            Printer::Text(p) => p.drain(out),
+            Printer::Json(p) => p.drain(out),
+            _ => Ok(()),
         }
     }
 

@@ -7,7 +7,8 @@
 //! (-512..-516, see [`crate::errno::is_restart`]) shows `=> RESTARTED ERESTARTSYS` (as strace's
 //! "To be restarted"), not as an error; a path the tracer truncated
 //! ends in `...`; control characters in the path and user name are escaped
-//! ([`crate::escape`]). Each line is built in one reusable buffer and written with one call.
+//! ([`crate::escape`]). Lines are gathered in one reusable buffer and written together
+//! (see [`super::GATHER`]).
 //!
 //! From version-2 traces only (an old trace never has them, so its lines are unchanged): an
 //! open whose process was killed during the call ends in `=> KILLED SIGKILL [duration]` (it
@@ -27,6 +28,7 @@ use std::io::{self, Write};
 pub struct TextPrinter {
     /// `-F`: the resolved path in place of the argument, when there is one.
     full_path: bool,
+    /// The lines not yet handed to the writer.
     line: Vec<u8>,
     /// `OPEN <escaped user> ` per uid, direct-mapped by `uid % PREFIX_SLOTS`: most events
     /// then cost no user lookup and no escaping of the name.
@@ -47,7 +49,7 @@ impl TextPrinter {
     pub fn new(full_path: bool) -> TextPrinter {
         TextPrinter {
             full_path,
-            line: Vec::with_capacity(512),
+            line: Vec::with_capacity(super::GATHER + 4096),
             prefixes: (0..PREFIX_SLOTS)
                 .map(|_| Prefix {
                     uid: None,
@@ -111,7 +113,6 @@ impl Print for TextPrinter {
         ev: &OpenEvent<'_>,
         ctx: &mut Context<'_>,
     ) -> io::Result<()> {
-        self.line.clear();
         let slot = &mut self.prefixes[ev.uid as usize % PREFIX_SLOTS];
         if slot.uid != Some(ev.uid) {
             slot.bytes.clear();
@@ -122,7 +123,11 @@ impl Print for TextPrinter {
         }
         self.line.extend_from_slice(&slot.bytes);
         format_after_user(&mut self.line, ev, self.full_path);
-        out.write_all(&self.line)
+        super::hand_over_full(out, &mut self.line)
+    }
+
+    fn drain<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        super::hand_over(out, &mut self.line)
     }
 }
 
@@ -154,6 +159,7 @@ mod tests {
             let mut ctx = Context { users, info: &info };
             printer.event(&mut out, e, &mut ctx).unwrap();
         }
+        printer.drain(&mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
