@@ -30,6 +30,9 @@ use trace_format::{Entry, OpenDetail, Return, ReturnDetail, TextForm};
 
 const NIL: u32 = u32::MAX;
 
+/// Idle thread keys kept before they are cleared out (see `Pairer::threads`).
+const IDLE_KEYS: usize = 4096;
+
 /// Pairing limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairConfig {
@@ -196,8 +199,14 @@ pub struct Pairer {
     cfg: PairConfig,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Thread key -> newest pending entry (a list through `Slot::thread_next`, newest first).
+    /// Thread key -> newest pending entry (a list through `Slot::thread_next`, newest first),
+    /// or `NIL`: a thread whose list emptied keeps its key, so that its next entry (usually
+    /// soon: a thread opens file after file) updates the map instead of inserting again what
+    /// its return removed.
     threads: FxHashMap<u32, u32>,
+    /// Keys of `threads` whose list is empty; past [`IDLE_KEYS`] and half the map, they are
+    /// removed in one pass (memory stays bounded by the threads in flight).
+    idle_threads: usize,
     oldest: u32,
     newest: u32,
     pending: usize,
@@ -220,6 +229,7 @@ impl Pairer {
             slots: Vec::new(),
             free: Vec::new(),
             threads: FxHashMap::default(),
+            idle_threads: 0,
             oldest: NIL,
             newest: NIL,
             pending: 0,
@@ -353,8 +363,6 @@ impl Pairer {
                     let next = self.slots[cur as usize].thread_next;
                     if prev != NIL {
                         self.slots[prev as usize].thread_next = next;
-                    } else if next == NIL {
-                        head.remove();
                     } else {
                         *head.get_mut() = next;
                     }
@@ -362,6 +370,9 @@ impl Pairer {
                 })
             }
         };
+        if let Some((_, false)) = found {
+            self.thread_idle();
+        }
         let Some((cur, others)) = found else {
             // No entry yet: hold the return in case its entry is late.
             let detail = has_return_detail(&r.detail).then(|| {
@@ -571,7 +582,15 @@ impl Pairer {
     /// Returns true when the thread has other pending entries.
     fn thread_insert(&mut self, key: u32, idx: u32) -> bool {
         let ts = self.slots[idx as usize].ts;
-        let head = self.threads.entry(key).or_insert(NIL);
+        let head = match self.threads.entry(key) {
+            MapEntry::Occupied(o) => {
+                if *o.get() == NIL {
+                    self.idle_threads -= 1;
+                }
+                o.into_mut()
+            }
+            MapEntry::Vacant(v) => v.insert(NIL),
+        };
         let mut prev = NIL;
         let mut cur = *head;
         while cur != NIL && self.slots[cur as usize].ts > ts {
@@ -603,13 +622,21 @@ impl Pairer {
     fn thread_unlink(&mut self, key: u32, prev: u32, idx: u32) {
         let next = self.slots[idx as usize].thread_next;
         if prev == NIL {
+            self.threads.insert(key, next);
             if next == NIL {
-                self.threads.remove(&key);
-            } else {
-                self.threads.insert(key, next);
+                self.thread_idle();
             }
         } else {
             self.slots[prev as usize].thread_next = next;
+        }
+    }
+
+    /// A thread's list has just emptied (its key stays, see `threads`).
+    fn thread_idle(&mut self) {
+        self.idle_threads += 1;
+        if self.idle_threads > IDLE_KEYS && self.idle_threads > self.threads.len() / 2 {
+            self.threads.retain(|_, head| *head != NIL);
+            self.idle_threads = 0;
         }
     }
 
@@ -668,6 +695,35 @@ impl Slot {
 mod tests {
     use super::*;
     use trace_format::{parse_line, Line};
+
+    /// Threads whose opens all returned keep their key for a while, not for ever: a trace of
+    /// many short-lived threads does not grow the map without bound.
+    #[test]
+    fn idle_thread_keys_are_bounded() {
+        let mut p = Pairer::new(PairConfig {
+            max_pending: 1000,
+            window_ns: 0,
+        });
+        let mut paired = 0;
+        let mut emit = |_: &OpenEvent<'_>| -> Result<(), ()> {
+            paired += 1;
+            Ok(())
+        };
+        for tid in 0..100_000u64 {
+            let entry = format!("=> uid: 0 pid: {tid} open: /p {}", 2 * tid + 1);
+            let ret = format!("<= uid: 0 pid: {tid} ret: 3 {}", 2 * tid + 2);
+            for l in [entry, ret] {
+                match parse_line(l.as_bytes()).unwrap() {
+                    Line::Entry(e) => p.entry(&e, &mut emit).unwrap(),
+                    Line::Return(r) => p.ret(&r, &mut emit).unwrap(),
+                    _ => unreachable!(),
+                }
+            }
+            assert!(p.threads.len() <= 2 * IDLE_KEYS + 2, "{}", p.threads.len());
+        }
+        assert_eq!(paired, 100_000);
+        assert_eq!(p.idle_threads, p.threads.len());
+    }
 
     /// Runs lines through a pairer; returns "path ret|U" strings and the stats.
     fn run(window_ns: u64, max_pending: usize, lines: &[&str]) -> (Vec<String>, PairStats) {
