@@ -97,7 +97,7 @@ impl<'a> PlainLine<'a> {
 /// assert_eq!(Ok(parse_plain(line).unwrap().to_line()), parse_line(line));
 /// assert_eq!(parse_plain(b"=> uid: 0 pid: 1 comm: sh open: /x 5"), None);
 /// ```
-#[inline]
+#[inline(always)] // the caller gets the line in registers (see `fast::entry`)
 pub fn parse_plain(line: &[u8]) -> Option<PlainLine<'_>> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -494,7 +494,7 @@ mod fast {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn parse(line: &[u8]) -> Option<PlainLine<'_>> {
         // The 8-byte line start, compared as one word.
         let head = u64::from_le_bytes(line.get(..8)?.try_into().ok()?);
@@ -543,8 +543,10 @@ mod fast {
         }
     }
 
-    /// `PATH TS`: the path and the timestamp.
-    #[inline]
+    /// `PATH TS`: the path and the timestamp. Always inlined, as [`ret`]: called, each handed
+    /// its pair back through memory, where `parse` read it as one 16-byte load that the CPU
+    /// cannot forward from two 8-byte stores (a stall on every line).
+    #[inline(always)]
     fn entry(rest: &[u8]) -> Option<(&[u8], u64)> {
         let (ts, space) = match last_word_19_digits(rest) {
             Some(found) => found,
@@ -594,8 +596,8 @@ mod fast {
         Some((head * 100_000_000 + eight_digits(w1)) * 100_000_000 + eight_digits(w2))
     }
 
-    /// `R TS`: the return value and the timestamp.
-    #[inline]
+    /// `R TS`: the return value and the timestamp (always inlined, see [`entry`]).
+    #[inline(always)]
     fn ret(rest: &[u8]) -> Option<(i64, u64)> {
         let (neg, rest) = match rest.strip_prefix(b"-") {
             Some(r) => (true, r),
