@@ -96,24 +96,57 @@ pub fn push_human_time(out: &mut Vec<u8>, ns: u64) {
     // far less than the distance to a rounding tie unless the dropped digits are exactly
     // 5000...: only those ties need the exact float rounding (and so do durations of 1000 s
     // and more, where the error grows).
-    let (div, unit): (u64, &[u8]) = match ns {
+    // Each unit divides by its own constant: the compiler turns that into a multiplication,
+    // where one division by a variable (a `div` instruction, tens of cycles) cost more than
+    // the rest of the line's digits.
+    #[inline(always)]
+    fn cents<const DIV: u64>(ns: u64) -> Option<u64> {
+        let (q, rem) = (ns / DIV, ns % DIV);
+        (rem != DIV / 2).then_some(q + u64::from(rem > DIV / 2))
+    }
+    let (r, unit): (Option<u64>, &[u8]) = match ns {
         0..=999 => {
             push_u64(out, ns);
             out.extend_from_slice(b".00 ns");
             return;
         }
-        1_000..=999_999 => (10, b" us"),
-        1_000_000..=999_999_999 => (10_000, b" ms"),
-        1_000_000_000..=999_999_999_999 => (10_000_000, b" s"),
-        _ => return push_human_time_float(out, ns),
+        1_000..=999_999 => (
+            Some(cents::<10>(ns).unwrap_or_else(|| microsecond_tie(ns))),
+            b" us",
+        ),
+        1_000_000..=999_999_999 => (cents::<10_000>(ns), b" ms"),
+        1_000_000_000..=999_999_999_999 => (cents::<10_000_000>(ns), b" s"),
+        _ => (None, b""),
     };
-    let (q, rem) = (ns / div, ns % div);
-    if rem == div / 2 {
-        return push_human_time_float(out, ns);
+    match r {
+        Some(r) => {
+            push_cents(out, r);
+            out.extend_from_slice(unit);
+        }
+        None => push_human_time_float(out, ns),
     }
-    let r = q + u64::from(rem > div / 2);
-    push_cents(out, r);
-    out.extend_from_slice(unit);
+}
+
+/// The cents of a microsecond for `ns` from 1000 to 999,999 ending in 5 (a decimal tie, one
+/// duration in ten), as the seed rounds it, without the float formatter: its double
+/// x = ns / 1000.0 is above, below or exactly at ns / 1000, and `%.2f` rounds that binary
+/// value (an exact tie to even). Compared exactly in integers: x = m * 2^e, so x * 1000
+/// against ns is m * 1000 against ns * 2^-e.
+#[inline(never)]
+fn microsecond_tie(ns: u64) -> u64 {
+    debug_assert!((1_000..1_000_000).contains(&ns) && ns % 10 == 5);
+    let x = ns as f64 / 1000.0;
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i32 - 1075; // from -52 (x near 1) to -43 (x near 1000)
+    let m = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let scaled = u128::from(m) * 1000;
+    let exact = u128::from(ns) << (-e) as u32;
+    let q = ns / 10;
+    match scaled.cmp(&exact) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    }
 }
 
 /// [`push_human_time`] as a string, for the summary's aligned tables.
