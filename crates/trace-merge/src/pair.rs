@@ -255,8 +255,9 @@ impl Pairer {
         self.pending
     }
 
-    /// An entry line.
-    #[inline]
+    /// An entry line. Always inlined (as [`Pairer::ret`]): in the reader loop the line's
+    /// fields are then used where they are, and a version-1 line's absent details fold away.
+    #[inline(always)]
     pub fn entry<E, F>(&mut self, e: &Entry<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
@@ -343,8 +344,8 @@ impl Pairer {
         }
     }
 
-    /// A return line.
-    #[inline]
+    /// A return line (always inlined, see [`Pairer::entry`]).
+    #[inline(always)]
     pub fn ret<E, F>(&mut self, r: &Return<'_>, emit: &mut F) -> Result<(), E>
     where
         F: FnMut(&OpenEvent<'_>) -> Result<(), E>,
