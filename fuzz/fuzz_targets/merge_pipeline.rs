@@ -6,8 +6,8 @@
 //! options of the version-2 details, `V2_OPTIONS`, to the format's). Checked:
 //! - nothing panics and the run succeeds (an input in memory cannot fail to read);
 //! - text formats a terminal shows (standard text, TSV columns, summaries) carry no control byte
-//!   other than `\n` and the TSV `\t`, no C1 control and no bidi control: everything from
-//!   the trace is escaped;
+//!   other than `\n` and the TSV `\t`, no C1 control, no bidi control and no byte that is not
+//!   part of valid UTF-8 (a lone 0x9b is the 8-bit CSI): everything from the trace is escaped;
 //! - JSON Lines output is one valid JSON object per line.
 #![no_main]
 
@@ -91,8 +91,16 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// No byte sequence a terminal would act on: C0 controls other than `\n`/`\t`, DEL, C1
-/// controls (UTF-8 `C2 80`-`C2 9F`), bidi controls (U+200E/F, U+202A-E, U+2066-9).
+/// controls (UTF-8 `C2 80`-`C2 9F`), bidi controls (U+200E/F, U+202A-E, U+2066-9), bytes
+/// that are not valid UTF-8.
 fn assert_terminal_safe(out: &[u8]) {
+    if let Err(e) = std::str::from_utf8(out) {
+        let i = e.valid_up_to();
+        panic!(
+            "byte {i} of output is not UTF-8: {:?}",
+            String::from_utf8_lossy(&out[i.saturating_sub(40)..(i + 40).min(out.len())])
+        );
+    }
     for (i, &b) in out.iter().enumerate() {
         let bad = match b {
             b'\n' | b'\t' => false,

@@ -14,8 +14,10 @@ use crate::report::{write_report, Stats};
 use std::io::{self, BufWriter, Read, Write};
 use trace_format::{parse_line, Line};
 
-/// Output buffer size: large writes for files, flushed early on pipes and terminals.
-pub(crate) const OUT_BUF: usize = 128 * 1024;
+/// Output buffer size: large writes for files, flushed early on pipes and terminals. The
+/// printers' gathered records ([`crate::printer::GATHER`], the same size) pass through it
+/// without a copy.
+const OUT_BUF: usize = crate::printer::GATHER;
 
 /// How a run ended when it did not fail outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -171,8 +171,8 @@ fn check_duckdb_recipes(tag: &str, web1: Vec<u8>, opens1: &[Open], web2: Vec<u8>
         .args(["--summary-by", "path", web1])
         .output()
         .unwrap();
-    // Paths that are not UTF-8 are printed as their bytes: compared in their lossy form.
-    let by_path = String::from_utf8_lossy(&by_path.stdout).into_owned();
+    // Paths that are not UTF-8 show their other bytes as \xHH: compared in their lossy form.
+    let by_path = lossy_unescaped(&by_path.stdout);
     let table = &by_path[by_path.find("summary by path:\n").expect("the table")..];
     let failed_of: HashMap<&str, u64> = table
         .lines()
@@ -366,7 +366,7 @@ fn readme_spark_recipe_agrees_with_each_hosts_summary() {
             .args(["--summary-by", "path", trace])
             .output()
             .unwrap();
-        let by_path = String::from_utf8_lossy(&by_path.stdout).into_owned();
+        let by_path = lossy_unescaped(&by_path.stdout);
         let table = &by_path[by_path.find("summary by path:\n").expect("the table")..];
         let failed_of: HashMap<&str, u64> = table
             .lines()
@@ -401,4 +401,34 @@ fn readme_spark_recipe_agrees_with_each_hosts_summary() {
             }
         }
     }
+}
+
+/// Text output with each `\xHH` escape of a byte that is not UTF-8 (0x80 and up) turned back
+/// into that byte, then read as UTF-8 the lossy way (as JSON's `path` is): the form the DuckDB
+/// and Spark rows use. An escaped backslash (`\\`) is kept as it is.
+fn lossy_unescaped(out: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(out.len());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == b'\\' && out.get(i + 1) == Some(&b'\\') {
+            bytes.extend_from_slice(b"\\\\");
+            i += 2;
+            continue;
+        }
+        if out[i] == b'\\' && out.get(i + 1) == Some(&b'x') {
+            let hex = out
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                if b >= 0x80 {
+                    bytes.push(b);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        bytes.push(out[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -29,9 +29,9 @@ use crate::users::UserDb;
 pub use crate::context::Context;
 
 /// Bytes of records a printer gathers before one `write_all` (see the module comment): as
-/// much as the run's `BufWriter` holds, so that it passes the bytes to the system without
-/// copying them into its own buffer first.
-pub const GATHER: usize = crate::run::OUT_BUF;
+/// much as the run's `BufWriter` holds (`run::OUT_BUF` is this), so that it passes the bytes
+/// to the system without copying them into its own buffer first.
+pub const GATHER: usize = 128 * 1024;
 
 /// Hands `buf` to `out` once it holds [`GATHER`] bytes or more.
 #[inline(always)]
