@@ -189,7 +189,6 @@ pub fn spawn<R: Read + Send + 'static>(reader: R, name: String, may_block: bool)
         may_block,
         line: 0,
         skipping: false,
-        newlines: Vec::new(),
         full: full_tx,
         empty: empty_rx,
     };
@@ -254,8 +253,6 @@ struct Source<R> {
     line: u64,
     /// Inside a line longer than [`MAX_LINE`]: its bytes are dropped until its newline.
     skipping: bool,
-    /// The newline positions of the data being split (reused).
-    newlines: Vec<u32>,
     full: SyncSender<Msg>,
     empty: Receiver<Batch>,
 }
@@ -289,23 +286,43 @@ impl<R: Read> Source<R> {
         self.send(Msg::Batch(std::mem::replace(batch, next)))
     }
 
+    /// The line `batch.data()[*done..nl]` (its newline at `nl`) into the batch.
+    #[inline(always)]
+    fn split_line(&mut self, batch: &mut Batch, done: &mut usize, nl: usize) {
+        self.line += 1;
+        if std::mem::take(&mut self.skipping) || nl - *done > MAX_LINE {
+            batch.push_too_long(self.line);
+        } else {
+            batch.push_line(*done, nl, self.line);
+        }
+        *done = nl + 1;
+    }
+
     fn read_all(&mut self) -> Result<(), Gone> {
         let mut batch = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
         // `batch.data()[..done]` is split into items; `[done..scanned]` holds no newline.
         let mut done = 0;
         let mut scanned = 0;
         loop {
-            let base = scanned;
-            newline_positions(&batch.data()[base..], &mut self.newlines);
-            for &i in &self.newlines {
-                let nl = base + i as usize;
-                self.line += 1;
-                if std::mem::take(&mut self.skipping) || nl - done > MAX_LINE {
-                    batch.push_too_long(self.line);
-                } else {
-                    batch.push_line(done, nl, self.line);
+            // Lines are short (about 70 bytes), so one pass over the whole read instead of one
+            // search per line: 64 bytes are compared at a time into a bit mask whose set bits
+            // are the newlines, each line parsed as its newline is found.
+            let mut at = scanned;
+            while at + 64 <= batch.len {
+                let chunk: &[u8; 64] = batch.data()[at..at + 64].try_into().expect("64 bytes");
+                let mut mask = newline_mask(chunk);
+                while mask != 0 {
+                    let nl = at + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    self.split_line(&mut batch, &mut done, nl);
                 }
-                done = nl + 1;
+                at += 64;
+            }
+            while at < batch.len {
+                if batch.data()[at] == b'\n' {
+                    self.split_line(&mut batch, &mut done, at);
+                }
+                at += 1;
             }
             scanned = batch.len;
             if batch.len - done >= MAX_LINE {
@@ -358,30 +375,6 @@ impl<R: Read> Source<R> {
             self.send(Msg::Batch(batch))?;
         }
         self.send(Msg::End)
-    }
-}
-
-/// Puts the position of every `\n` in `hay` in `out`. Lines are short (about 70 bytes), so one
-/// pass over the whole read instead of one search per line: 64 bytes are compared at a time
-/// into a bit mask whose set bits are the newlines.
-fn newline_positions(hay: &[u8], out: &mut Vec<u32>) {
-    assert!(u32::try_from(hay.len()).is_ok());
-    out.clear();
-    let chunks = hay.chunks_exact(64);
-    let tail = chunks.remainder();
-    for (c, chunk) in chunks.enumerate() {
-        let mut mask = newline_mask(chunk.try_into().expect("64 bytes"));
-        let base = (c * 64) as u32;
-        while mask != 0 {
-            out.push(base + mask.trailing_zeros());
-            mask &= mask - 1;
-        }
-    }
-    let base = hay.len() - tail.len();
-    for (i, &b) in tail.iter().enumerate() {
-        if b == b'\n' {
-            out.push((base + i) as u32);
-        }
     }
 }
 
@@ -510,21 +503,15 @@ mod tests {
     }
 
     #[test]
-    fn newline_positions_finds_every_newline() {
+    fn newline_mask_marks_every_newline() {
         let mut data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
         for i in [0, 1, 63, 64, 65, 127, 128, 500, 998, 999] {
             data[i] = b'\n';
         }
-        let mut got = Vec::new();
-        for start in 0..70 {
-            for end in [start, start + 1, 129, 640, 999, 1000] {
-                let hay = &data[start..end.max(start)];
-                newline_positions(hay, &mut got);
-                let want: Vec<u32> = (0..hay.len() as u32)
-                    .filter(|&i| hay[i as usize] == b'\n')
-                    .collect();
-                assert_eq!(got, want, "{start}..{end}");
-            }
+        for start in 0..=data.len() - 64 {
+            let chunk: &[u8; 64] = data[start..start + 64].try_into().unwrap();
+            let want = (0..64).fold(0u64, |m, i| m | u64::from(chunk[i] == b'\n') << i);
+            assert_eq!(newline_mask(chunk), want, "at {start}");
         }
     }
 
