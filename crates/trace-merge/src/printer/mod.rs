@@ -27,6 +27,7 @@ use crate::event::OpenEvent;
 use crate::users::UserDb;
 
 pub use crate::context::Context;
+pub use summary::EndCounts;
 
 /// Bytes of records a printer gathers before one `write_all` (see the module comment): as
 /// much as the run's `BufWriter` holds (`run::OUT_BUF` is this), so that it passes the bytes
@@ -52,7 +53,6 @@ fn hand_over<W: Write>(out: &mut W, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
     result
 }
-pub use summary::EndCounts;
 
 /// One output format.
 pub trait Print {
