@@ -118,33 +118,91 @@ fn hex_value(d: u8) -> u8 {
 }
 
 /// True when `bytes` must be quoted to survive as a field: it holds a control byte (which
-/// could end the line or hide in a terminal) or starts with `"` (which would read as quoted).
+/// could end the line or hide in a terminal), a byte a terminal could act on among those of
+/// 0x80 and above (see [`for_each_unit`]), or starts with `"` (which would read as quoted).
 pub(crate) fn needs_quoting(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&b'"') || bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+    let mut high = false;
+    for &b in bytes {
+        if b < 0x20 || b == 0x7f {
+            return true;
+        }
+        high |= b >= 0x80;
+    }
+    bytes.first() == Some(&b'"') || (high && has_terminal_units(bytes))
 }
 
 /// Appends `bytes` in quoted form: `"` + escaped body + `"`. Printable ASCII stays as is,
-/// `\` and `"` are escaped, `\n \t \r` use their letters, other control bytes use three-digit
-/// octal (as DTrace's `%S` does), and bytes >= 0x80 are kept raw (UTF-8 stays readable).
+/// `\` and `"` are escaped, `\n \t \r` use their letters, other control bytes use
+/// three-digit octal (as DTrace's `%S` does). Bytes of 0x80 and above stay raw when they are
+/// valid UTF-8 (a name stays readable), and are written in octal too when a terminal could
+/// act on them: a byte that is not UTF-8 (a lone 0x9b is the 8-bit CSI), a C1 control
+/// (U+0080-U+009F) or a bidi control (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
 pub(crate) fn quote_into(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    for &b in bytes {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0..=0x1f | 0x7f => out.extend_from_slice(&[
-                b'\\',
-                b'0' + (b >> 6),
-                b'0' + ((b >> 3) & 7),
-                b'0' + (b & 7),
-            ]),
-            _ => out.push(b),
+    for_each_unit(bytes, |unit, act| {
+        if act {
+            unit.iter().for_each(|&b| push_octal(out, b));
+            return;
         }
-    }
+        for &b in unit {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                0..=0x1f | 0x7f => push_octal(out, b),
+                _ => out.push(b),
+            }
+        }
+    });
     out.push(b'"');
+}
+
+fn push_octal(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(&[
+        b'\\',
+        b'0' + (b >> 6),
+        b'0' + ((b >> 3) & 7),
+        b'0' + (b & 7),
+    ]);
+}
+
+/// Calls `f` on `bytes` cut into units, each with whether a terminal could act on it among
+/// the bytes of 0x80 and above: a run of ASCII or harmless UTF-8 (`false`), one byte that is
+/// not part of valid UTF-8 (`true`), or one C1 or bidi control character (`true`). ASCII
+/// control bytes are the caller's business. Linear in the length, whatever the bytes.
+pub(crate) fn for_each_unit(bytes: &[u8], mut f: impl FnMut(&[u8], bool)) {
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            if acts_on_terminal(c) {
+                if start < i {
+                    f(&valid.as_bytes()[start..i], false);
+                }
+                start = i + c.len_utf8();
+                f(&valid.as_bytes()[i..start], true);
+            }
+        }
+        if start < valid.len() {
+            f(&valid.as_bytes()[start..], false);
+        }
+        chunk.invalid().chunks(1).for_each(|b| f(b, true));
+    }
+}
+
+/// True when a terminal could act on one of the bytes of 0x80 and above (see
+/// [`for_each_unit`]).
+fn has_terminal_units(bytes: &[u8]) -> bool {
+    bytes
+        .utf8_chunks()
+        .any(|c| !c.invalid().is_empty() || c.valid().chars().any(acts_on_terminal))
+}
+
+/// C1 controls and the bidi controls that reorder what a terminal shows.
+fn acts_on_terminal(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -181,6 +239,33 @@ mod tests {
         assert_eq!(quoted_len(b"\"\\u12\""), None);
         assert_eq!(quoted_len(b"\"\\ud800\""), None);
         assert_eq!(quoted_len(b"\"\\U00110000\""), None);
+    }
+
+    #[test]
+    fn bytes_a_terminal_acts_on_are_quoted_in_octal() {
+        let quoted = |b: &[u8]| {
+            let mut q = Vec::new();
+            quote_into(b, &mut q);
+            q
+        };
+        // A lone 0x9b (the 8-bit CSI), a C1 control, a bidi override, a truncated sequence.
+        for (raw, want) in [
+            (&b"a\x9b[2Jb"[..], &br#""a\233[2Jb""#[..]),
+            ("x\u{9b}y".as_bytes(), br#""x\302\233y""#),
+            ("x\u{202e}y".as_bytes(), br#""x\342\200\256y""#),
+            (b"caf\xc3", br#""caf\303""#),
+            (b"\xc0\xaf", br#""\300\257""#),
+            (b"\xed\xa0\x80", br#""\355\240\200""#),
+        ] {
+            assert!(needs_quoting(raw), "{raw:?}");
+            assert_eq!(quoted(raw), want, "{raw:?}");
+            assert_eq!(unquote(want), raw);
+        }
+        // Valid UTF-8 that a terminal only prints stays raw, and unquoted.
+        for raw in ["caf\u{e9}", "\u{65e5}\u{672c}", "\u{1f600}", "\u{a0}"] {
+            assert!(!needs_quoting(raw.as_bytes()), "{raw}");
+            assert_eq!(quoted(raw.as_bytes()), format!("\"{raw}\"").as_bytes());
+        }
     }
 
     #[test]

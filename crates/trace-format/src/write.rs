@@ -273,8 +273,8 @@ pub fn write_header(out: &mut Vec<u8>, header: &Header<'_>) {
     out.push(b'\n');
 }
 
-/// Writes a comment line `# text` (control bytes written as `?`). A text that looks like
-/// `key: value` would read back as a header; callers that care avoid that shape.
+/// Writes a comment line `# text` (control bytes, and bytes a terminal could act on among
+/// those of 0x80 and above, written as `?`). A text that looks like `key: value` would read back as a header; callers that care avoid that shape.
 pub fn write_comment(out: &mut Vec<u8>, text: &[u8]) {
     out.extend_from_slice(b"# ");
     push_clean(out, text);
@@ -328,12 +328,19 @@ fn push_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     push_clean(out, value);
 }
 
+/// Header and comment text: a control byte, and each byte of a sequence a terminal could act
+/// on (see `quote::needs_quoting`), is written as `?`.
 fn push_clean(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend(
-        bytes
-            .iter()
-            .map(|&b| if b < 0x20 || b == 0x7f { b'?' } else { b }),
-    );
+    quote::for_each_unit(bytes, |unit, act| {
+        if act {
+            out.extend(unit.iter().map(|_| b'?'));
+        } else {
+            out.extend(
+                unit.iter()
+                    .map(|&b| if b < 0x20 || b == 0x7f { b'?' } else { b }),
+            );
+        }
+    });
 }
 
 /// Appends the decimal digits of `n` without going through `fmt`.

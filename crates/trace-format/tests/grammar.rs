@@ -368,6 +368,21 @@ proptest! {
         }
     }
 
+    /// Whatever the bytes of a name, a written line is UTF-8 with no control byte but its
+    /// newline, and no C1 or bidi control: printed on a terminal, it cannot drive it.
+    #[test]
+    fn written_lines_cannot_drive_a_terminal(comm in proptest::option::of(bytes()), path in bytes(), text in bytes()) {
+        let mut out = Vec::new();
+        write_entry(&mut out, 0, 1, Some(1), comm.as_deref(), &path, 2);
+        write_return(&mut out, 0, 1, Some(1), comm.as_deref(), 3, 4);
+        trace_format::write_comment(&mut out, &text);
+        let s = std::str::from_utf8(&out);
+        prop_assert!(s.is_ok(), "{:?}", out);
+        let bad = |c: char| (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        prop_assert!(!s.unwrap().chars().any(bad), "{:?}", out);
+    }
+
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = parse_line(&line);
