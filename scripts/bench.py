@@ -412,8 +412,8 @@ def peer_table(runs, opens=200000):
 READING = """
 ## Reading the tables
 
-- Targets: trace-merge's default output at least 50x the baseline and within 10x of
-  `wc -l`; `--format json` at least 30x; `--summary` at least 50x; peak RSS at most 16 MB, also
+- Targets: trace-merge's default output at least 55x the baseline and within 10x of
+  `wc -l`; `--format json` at least 35x; `--summary` at least 55x; peak RSS at most 16 MB, also
   on 20M lines; trace-gen loses no event of a 200,000-open burst with default settings, and
   slows the traced program down at most 1.3x as much as a minimal hand-written bpftrace script.
 - trace-merge reads, splits and parses on a second thread while the main thread pairs and
