@@ -426,8 +426,10 @@ impl Backend for SystemTap {
     /// second or more under emulation, after trace-gen has exited. It runs with SIGPIPE
     /// ignored, so that its writes to the pipes trace-gen closed do not kill it before it has
     /// unloaded the module (stapio takes a failed write as an interrupt, and goes on with its
-    /// cleanup). Everything stap reports only at its exit comes with the fence instead
-    /// ([`EMITTED_PREFIX`]).
+    /// cleanup). `stap` itself passes the SIGINT on to stapio (as SIGTERM), absorbs up to two
+    /// (trace-gen's, and the one its exit sends: `PR_SET_PDEATHSIG`), and removes its
+    /// temporary directory once stapio is done. Everything stap reports only at its exit comes
+    /// with the fence instead ([`EMITTED_PREFIX`]).
     fn ending(&self) -> Ending {
         Ending::Interrupt
     }
