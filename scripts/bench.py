@@ -10,9 +10,9 @@ bench fails.
 trace-gen: a C program making 200,000 opens, untraced, under `trace-gen -B -c`, under a minimal
 hand-written bpftrace script with the same probes, and under strace; wall time, slowdown, and
 events lost (which must be 0). Then what a user waits: from `trace-gen -c`'s start until the
-command runs, and from the command's exit until trace-gen's, for each backend here, next to a
-minimal bpftrace script, libbpf-tools' opensnoop and strace (median of --runs, with the load
-average, since the machine may be shared). Then the cost per open next to the peers, on the same
+command runs, and from the command's exit until trace-gen's, for each backend here (SystemTap in
+the Debian guest of scripts/guest/), next to a minimal bpftrace script, libbpf-tools' opensnoop
+and strace (median of --runs, with the load average, since the machine may be shared). Then the cost per open next to the peers, on the same
 burst, each writing every event to a file: libbpf-tools' opensnoop, `perf trace -e 'open*'`,
 strace -f, and `trace-gen -B | trace-merge` with and without --no-resolve.
 
@@ -267,6 +267,46 @@ def opensnoop_times():
     return t1 - t0, time.time() - t1
 
 
+def guest_stap_row(runs):
+    """SystemTap in the Debian guest (scripts/guest/: qemu TCG, where the tests run it): one
+    boot, scripts/guest/bench-ending.sh there (`-c STAMP` and `-c true`, `runs` times each).
+    Returns the table row, or a row saying why the guest cannot run here."""
+    why = None
+    if os.geteuid() != 0:
+        why = "needs root"
+    elif not (shutil.which("qemu-system-x86_64") and shutil.which("stap")):
+        why = "no qemu or stap here (scripts/install-deps.sh)"
+    elif subprocess.run(["bash", "-c", ". scripts/guest/lib.sh && check_guest_kernel $(guest_kver)"],
+                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+        why = "no guest kernel here (scripts/guest/install.sh)"
+    name = "trace-gen -S -c (SystemTap, in the Debian guest)"
+    if why:
+        return "| %s | | | | %s |" % (name, why)
+    subprocess.run([os.path.join(ROOT, "scripts/guest/stap-cached"), "--prepare", GEN, "-S", "-c", "true"],
+                   stdout=subprocess.DEVNULL, check=True)
+    out = subprocess.run([os.path.join(ROOT, "scripts/guest/run.sh"), "--timeout", "900", "--",
+                          os.path.join(ROOT, "scripts/guest/bench-ending.sh"), GEN, str(runs)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True).stdout
+    starts, ends, totals, notes = [], [], [], []
+    for line in out.splitlines():
+        w = line.split()
+        if w[:1] == ["stap-times"] and w[2] != "-":
+            t0, at, t1 = map(float, w[1:])
+            starts.append(at - t0)
+            ends.append(t1 - at)
+        elif w[:1] == ["stap-whole"]:
+            totals.append(float(w[2]) - float(w[1]))
+        elif w[:1] == ["stap-failed"]:
+            notes.append("a run failed (status %s)" % w[1])
+        elif w[:1] == ["stap-unloaded"]:
+            notes.append("the module unloads %s s after trace-gen's exit" % w[1])
+        elif w[:1] == ["stap-still-loaded"]:
+            notes.append("modules still loaded 60 s after: %s" % " ".join(w[1:]))
+    med = lambda xs: "%.3f" % statistics.median(xs) if xs else ""
+    notes.append("qemu TCG: emulated, not comparable with the rows above")
+    return "| %s | %s | %s | %s | %s |" % (name, med(starts), med(ends), med(totals), "; ".join(notes))
+
+
 def latency_table(runs):
     """What a user waits: `TOOL -c CMD` from its start until CMD runs, and from CMD's exit until
     TOOL's exit (median of `runs`), with a minimal bpftrace script, opensnoop and strace."""
@@ -298,7 +338,7 @@ def latency_table(runs):
             lambda: whole([GEN, "-D", "-c", true], env))
     else:
         rows.append("| trace-gen -D -c (DTrace for Linux) | | | | no dtrace here |")
-    rows.append("| trace-gen -S -c (SystemTap) | | | | in the Debian guest only (tests/guest.rs) |")
+    rows.append(guest_stap_row(runs))
     row("bpftrace minimal script -c", lambda: timed_command(["bpftrace", bt, "-c"], one_word=True),
         lambda: whole(["bpftrace", bt, "-c", true]), "one openat probe")
     if shutil.which("opensnoop"):
@@ -435,7 +475,12 @@ READING = """
   bpftrace script; DTrace for Linux at most 1.5 s; ending at most 0.3 s. After trace-gen has
   exited, the kernel goes on detaching the tracer's probes for about a second (60 ms per
   tracepoint); that time is the tracer's, and no longer the user's. opensnoop's row is its
-  attach time (until its header) and its exit after SIGINT. All of these are CPU-bound in the
+  attach time (until its header) and its exit after SIGINT. SystemTap's row comes from the
+  Debian guest the tests boot (qemu TCG, `scripts/guest/bench-ending.sh`; `--guest-only` runs
+  it alone): everything there is emulated, several times slower than on this machine, and
+  SystemTap's start is mostly staprun loading the precompiled module. Its ending target is at
+  most 1 s in the guest; stap then stops and unloads its module after trace-gen has exited
+  (the note says when it was gone). All of these are CPU-bound in the
   kernel's BPF verifier and bpftrace's compiler: on a loaded machine they grow with the load
   average printed with the table.
 - "The cost per open next to the peers": the same burst under each tool, every one writing
@@ -475,11 +520,17 @@ def main():
     ap.add_argument("--write", action="store_true", help="write the tables to BENCHMARKS.md")
     ap.add_argument("--latency-only", action="store_true",
                     help="only the start-up and ending times of the tracers (needs root)")
+    ap.add_argument("--guest-only", action="store_true",
+                    help="only SystemTap's start-up and ending, in the Debian guest (needs root)")
     ap.add_argument("--peers-only", action="store_true",
                     help="only the cost per open next to opensnoop, perf trace and strace (needs root)")
     args = ap.parse_args()
 
     sections = ["Machine: " + machine(), ""]
+    if args.guest_only:
+        print("\n".join(["| run | start to command s | command exit to end s | `-c true` whole s | |",
+                         "|---|---:|---:|---:|---|", guest_stap_row(args.runs)]))
+        return
     if args.latency_only or args.peers_only:
         head, rows = latency_table(args.runs) if args.latency_only else peer_table(args.runs)
         print("\n".join(["## " + head, ""] + rows))

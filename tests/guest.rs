@@ -533,6 +533,58 @@ fn check_fifo_killed(f: &mut Failures, s: &Scenario) {
     );
 }
 
+/// tests/data/gen/last_open.c under SystemTap: its 500 opens, the last one the instant before
+/// its exit, are all in the trace, whether the run ends when the last followed process has
+/// gone or at the command's exit (`--stop-at-exit`); nothing lost. trace-gen does not wait for
+/// stap to unload its module: every module of the scenarios unloads by itself all the same,
+/// and no stapio or staprun is left.
+fn check_last_open(f: &mut Failures, s: &Scenario) {
+    let dir = s.scratch();
+    for (trace, status, err, name) in [
+        ("trace", "status", "err", "missing"),
+        ("trace-at-exit", "status-at-exit", "err-at-exit", "at-exit"),
+    ] {
+        let t = Trace::parse(&s.file(trace));
+        let what = format!("{name} ({trace}, stderr: {})", s.text(err));
+        f.check(
+            t.bad_lines.is_empty() && t.lost == 0,
+            s,
+            &format!("{what}: every line parses, nothing lost ({} lost)", t.lost),
+        );
+        f.check(s.text(status) == "0", s, &format!("{what}: status 0"));
+        let prefix = format!("{dir}/{name}-");
+        let got: Vec<String> = t
+            .opens
+            .iter()
+            .filter(|o| o.path.starts_with(prefix.as_bytes()) && o.ret == -2)
+            .map(|o| String::from_utf8_lossy(&o.path).into_owned())
+            .collect();
+        let want: Vec<String> = (0..500).map(|i| format!("{prefix}{i}")).collect();
+        f.check(
+            got == want,
+            s,
+            &format!(
+                "{what}: {} of 500 opens, in order; the last: {:?}",
+                got.len(),
+                got.last()
+            ),
+        );
+    }
+    f.check(
+        s.text("modules-left").is_empty(),
+        s,
+        &format!(
+            "every stap module unloaded within 60 s; left: {}",
+            s.text("modules-left")
+        ),
+    );
+    f.check(
+        s.text("procs-left").is_empty(),
+        s,
+        &format!("no stapio or staprun left: {}", s.text("procs-left")),
+    );
+}
+
 /// Boots the guest once for every test of this file: builds the test programs, compiles each
 /// script shape's module on the host, runs scripts/guest/scenarios.sh in the guest. Returns
 /// the results directory, or why the guest did not run them.
@@ -545,7 +597,7 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             let work = PathBuf::from(format!("/tmp/tt-guest-e2e-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&work);
             std::fs::create_dir_all(work.join("bin")).unwrap();
-            for p in ["fifo_threads", "guest_hostile", "every_open"] {
+            for p in ["fifo_threads", "guest_hostile", "every_open", "last_open"] {
                 build(&work.join("bin"), p);
             }
             build_as(&work.join("bin"), "every_open", "every_open32", &["-m32"]);
@@ -640,6 +692,7 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-every-open", check_every_open),
             ("stap-every-open-ia32", check_every_open),
             ("stap-fifo-killed", check_fifo_killed),
+            ("stap-last-open", check_last_open),
         ],
     );
 }

@@ -8,7 +8,8 @@
 #
 #   scenarios.sh OUT TRACE-GEN TRACE-MERGE BIN [NAME...]
 #
-# BIN holds the test programs built on the host (fifo_threads, guest_hostile, every_open, and every_open32 built with -m32). NAMEs select
+# BIN holds the test programs built on the host (fifo_threads, guest_hostile, every_open,
+# last_open, and every_open32 built with -m32). NAMEs select
 # scenarios (default: all).
 set -u
 out=$1 tg=$2 tm=$3 bin=$4
@@ -159,6 +160,29 @@ stap_fifo_killed() {
     end
 }
 
+# The command's last opens in the last microseconds before its exit (last_open: a burst, then
+# exit_group at once), the run ending when the last followed process has gone and, with
+# --stop-at-exit, at the command's own exit. trace-gen exits once the fence has drained stap,
+# without waiting for the module's unload: that goes on after it, and must end by itself
+# (bounded here: 60 s). Last of the stap scenarios, so it sees every module they left unloading.
+stap_last_open() {
+    begin stap-last-open
+    echo "$d" >"$o/dir"
+    timeout -s INT -k 10 120 "$tg" -S -c "$bin/last_open $d/missing 500" >"$o/trace" 2>"$o/err"
+    echo "$?" >"$o/status"
+    timeout -s INT -k 10 120 "$tg" -S --stop-at-exit -c "$bin/last_open $d/at-exit 500" \
+        >"$o/trace-at-exit" 2>"$o/err-at-exit"
+    echo "$?" >"$o/status-at-exit"
+    local i
+    for i in $(seq 600); do
+        grep -q '^tt_' /proc/modules || break
+        sleep 0.1
+    done
+    grep '^tt_' /proc/modules >"$o/modules-left"
+    pgrep -l 'stapio|staprun' >"$o/procs-left"
+    end
+}
+
 bpftrace_cat() {
     begin bpftrace-cat
     rm -f /tmp/not_exists
@@ -175,7 +199,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_last_open bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do

@@ -270,21 +270,22 @@ pub trait Decoder: Send {
 /// How a tracer with a fence is ended once every CPU's fence line was read: after that point
 /// its output holds nothing the trace needs, and detaching its probes takes the kernel about
 /// 60 ms each (an RCU grace period per tracepoint), a second or more that the user would
-/// otherwise wait for. Every other stop (no fence, a fence that did not come back, our output
-/// gone) interrupts the tracer and waits for it, within the stopper's bounds.
+/// otherwise wait for (SystemTap's module unload: 1 to 3 s under emulation). Every other stop
+/// (no fence, a fence that did not come back, our output gone) interrupts the tracer and waits
+/// for it, within the stopper's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
     /// SIGINT, repeated every 100 ms, and its output read to the end: trace-gen exits after
-    /// the tracer (SystemTap, whose module must be unloaded by its own tools, and whose exit
-    /// report counts the events it lost).
+    /// the tracer (a tracer that reports something the trace needs only at its exit).
     Wait,
     /// SIGKILL, not waited for: every kernel object the tracer made is a file descriptor that
     /// the kernel releases at its exit (bpftrace's perf events, programs and maps).
     Kill,
     /// SIGINT once, not waited for: the tracer removes what it made in the kernel itself
-    /// (DTrace's BEGIN and END uprobes), so it runs with SIGPIPE ignored, for its writes to the
-    /// pipes trace-gen closed not to kill it before that (killed by SIGPIPE, dtrace leaves its
-    /// uprobes behind).
+    /// (DTrace's BEGIN and END uprobes; SystemTap's module, which stapio stops and unloads
+    /// with `staprun -d`), so it runs with SIGPIPE ignored, for its writes to the pipes
+    /// trace-gen closed not to kill it before that (killed by SIGPIPE, dtrace leaves its
+    /// uprobes behind, and stapio its module loaded).
     Interrupt,
 }
 

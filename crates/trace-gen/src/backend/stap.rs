@@ -33,9 +33,15 @@
 //!   literals, so the script, and the compiled module, are the same on every run: a module
 //!   cache (`scripts/guest/stap-cached`) reuses it.
 //! - The fence ([`Backend::has_fence`]): a `getppid()` by trace-gen prints [`FENCE_MARKER`]
-//!   and the CPU. stap's buffers are per CPU and what is still in them when stap is stopped
-//!   was measured to be lost (`cat` lost all of its opens in 3 runs of 7), so trace-gen stops
-//!   stap only once every CPU's fence line was read.
+//!   and the CPU, after the counts of that CPU ([`EMITTED_PREFIX`]). stap's buffers are per
+//!   CPU and what is still in them when stap is stopped was measured to be lost (`cat` lost
+//!   all of its opens in 3 runs of 7), so trace-gen stops stap only once every CPU's fence
+//!   line was read.
+//! - The ending ([`Backend::ending`]): once the fence proved the drain, stap gets one SIGINT
+//!   and is not waited for. Stopping the module (its probes unregistered, an RCU grace period
+//!   each) and unloading it (`staprun -d`, which loads libnss and libstdc++ first) took 1 to
+//!   3 s in the guest, after the last event of the run: stapio now does it after trace-gen
+//!   has exited (SIGPIPE ignored), and the module still unloads (the guest tests check it).
 //! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`). [`ATTACHED_MARKER`] is printed by
 //!   the first `sys_exit` probe to fire: stap runs `probe begin` before it registers its
 //!   tracepoint probes (measured: a `-c` command released on a marker printed there was not
@@ -81,12 +87,15 @@
 //! the host, cached by `scripts/guest/stap-cached`).
 //!
 //! At run time stap reports its losses only on stderr, at exit: `There were N transport
-//! failures` (a full buffer) and `Number of errors: N, skipped probes: M`; each is turned into
-//! a `# lost:` line ([`Backend::stderr_line`]). On Debian 12's 6.1 kernels SystemTap 4.8's
+//! failures` (a full buffer) and `Number of errors: N, skipped probes: M`. trace-gen does not
+//! wait for that report: the fence lines carry the same counts (events printed per CPU,
+//! skipped probes, errors: [`EMITTED_PREFIX`]), and what they counted that never arrived is
+//! a `# lost:` line ([`Backend::final_lost`]). The exit report is counted only when no fence
+//! line came ([`Backend::stderr_line`]: a run stopped without a drain, which waits for stap). On Debian 12's 6.1 kernels SystemTap 4.8's
 //! runtime does not compile (`task_work_cancel()` changed its argument);
 //! [`Backend::diagnose`] says so and names the fix ([`RUNTIME_VAR`]).
 
-use super::{Backend, Decoded, Decoder, Env, StderrLine, TracerLine};
+use super::{Backend, Decoded, Decoder, Ending, Env, StderrLine, TracerLine};
 use crate::error::Error;
 use crate::script::{CommName, ScriptSpec, Target, ATTACHED_MARKER, FENCE_MARKER};
 use std::ffi::OsString;
@@ -94,20 +103,53 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// The line the script prints with each fence line, `# trace-gen: emitted N skipped M`: how
-/// many events it had printed by then, and how many probes stap had skipped (a global's lock
-/// not taken in time, a busy context: read from the runtime, hence guru mode, `-g`). stap 4.8's data channel can lose events without saying so (stapio
-/// reads relay buffers while they are written), and nothing the script prints once it is
-/// stopped arrives, not even a warning; so the count comes with the fence, and whatever it
-/// counted that never arrived is a `# lost:` line at the end.
+/// The line the script prints with each fence line, `# trace-gen: emitted N cpu K skipped M
+/// errors E`: how many events it had printed on that CPU by then, and how many probes stap had
+/// skipped (a global's lock not taken in time, a busy context) or failed with an error in all
+/// (read from the runtime, hence guru mode, `-g`). stap 4.8's data channel can lose events
+/// without saying so (stapio reads relay buffers while they are written), and stap reports its
+/// own losses only at its exit, once its module has been stopped: the counts come with the
+/// fence instead, so that trace-gen needs nothing from stap once the fence has proven the
+/// drain, and whatever they counted that never arrived is a `# lost:` line at the end.
+///
+/// Why per CPU: a CPU's buffer is first in, first out, so every event counted on a CPU before
+/// its fence line is read before that line (or was lost). A count of every CPU's events would
+/// also count those printed on another CPU after its own fence line, which the run does not
+/// wait for (a system-wide run goes on until it is stopped): they would look lost.
 pub const EMITTED_PREFIX: &str = "# trace-gen: emitted ";
 
-/// No [`EMITTED_PREFIX`] line was read.
-const NOT_REPORTED: u64 = u64::MAX;
+/// What the [`EMITTED_PREFIX`] lines said (one tracer runs per trace-gen process).
+#[derive(Debug, Default)]
+struct Counts {
+    /// The largest count of events printed on each CPU.
+    emitted: std::collections::BTreeMap<u32, u64>,
+    /// The largest count of skipped probes, and of probes failed with an error: each is at
+    /// most one open that was never printed.
+    skipped: u64,
+    errors: u64,
+}
 
-/// The largest count of the [`EMITTED_PREFIX`] lines read (one tracer runs per trace-gen
-/// process).
-static EMITTED: AtomicU64 = AtomicU64::new(NOT_REPORTED);
+/// The counts read so far; `None` before the first [`EMITTED_PREFIX`] line.
+static COUNTS: std::sync::Mutex<Option<Counts>> = std::sync::Mutex::new(None);
+
+fn counts() -> std::sync::MutexGuard<'static, Option<Counts>> {
+    COUNTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The counts of one [`EMITTED_PREFIX`] line (after the prefix): `N cpu K skipped M errors E`
+/// as (cpu, emitted, skipped, errors).
+fn parse_counts(rest: &[u8]) -> Option<(u32, u64, u64, u64)> {
+    let text = std::str::from_utf8(rest).ok()?;
+    match text.split(' ').collect::<Vec<_>>()[..] {
+        [n, "cpu", k, "skipped", m, "errors", e] => Some((
+            k.parse().ok()?,
+            n.parse().ok()?,
+            m.parse().ok()?,
+            e.parse().ok()?,
+        )),
+        _ => None,
+    }
+}
 
 /// What the SystemTap script does not show on x86_64 (trace-format 2's open details are all
 /// there otherwise).
@@ -119,10 +161,6 @@ pub const OPEN_DETAILS_GAP: &str = "io_uring opens refused before they start (an
 pub const OPEN_DETAILS_GAP_ELSEWHERE: &str = "not x86_64: no openat2, io_uring or \
      open_by_handle_at opens, no resolved paths, and an unreadable path pointer shows as a cut \
      empty name";
-
-/// The largest count of skipped probes the [`EMITTED_PREFIX`] lines gave: each skipped probe is
-/// at most one open that was never printed.
-static SKIPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Returns read from this process's stap.
 static RETURNS_READ: AtomicU64 = AtomicU64::new(0);
@@ -331,17 +369,16 @@ impl Backend for SystemTap {
     /// Adds the script's [`EMITTED_PREFIX`] lines, and counts the returns read (for
     /// [`Backend::final_lost`]).
     fn classify<'a>(&self, line: &'a [u8]) -> TracerLine<'a> {
-        if let Some((n, skipped)) = line
-            .strip_prefix(EMITTED_PREFIX.as_bytes())
-            .and_then(|n| std::str::from_utf8(n).ok())
-            .and_then(|n| n.split_once(" skipped "))
-            .and_then(|(n, k)| Some((n.parse::<u64>().ok()?, k.parse::<u64>().ok()?)))
-        {
-            let _ = EMITTED.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
-                Some(if old == NOT_REPORTED { n } else { old.max(n) })
-            });
-            SKIPPED.fetch_max(skipped, Ordering::SeqCst);
-            return TracerLine::Blank;
+        if let Some(rest) = line.strip_prefix(EMITTED_PREFIX.as_bytes()) {
+            if let Some((cpu, n, skipped, errors)) = parse_counts(rest) {
+                let mut counts = counts();
+                let c = counts.get_or_insert_with(Counts::default);
+                let e = c.emitted.entry(cpu).or_default();
+                *e = (*e).max(n);
+                c.skipped = c.skipped.max(skipped);
+                c.errors = c.errors.max(errors);
+                return TracerLine::Blank;
+            }
         }
         let line = super::classify_line(line);
         match &line {
@@ -354,27 +391,47 @@ impl Backend for SystemTap {
         line
     }
 
-    /// The events the script had printed at its last fence ([`EMITTED_PREFIX`]) that never
-    /// arrived.
+    /// The events the script had printed on each CPU by its last fence line
+    /// ([`EMITTED_PREFIX`]) that never arrived, and the probes skipped or failed.
     fn final_lost(&self) -> u64 {
-        let emitted = EMITTED.swap(NOT_REPORTED, Ordering::SeqCst);
+        let counts = counts().take();
         let read = RETURNS_READ.swap(0, Ordering::SeqCst);
-        if emitted == NOT_REPORTED {
+        let Some(c) = counts else {
             if ATTACHED_READ.swap(false, Ordering::SeqCst) {
                 eprintln!(
                     "trace-gen: stap did not report how many events it printed: events lost at its end cannot be counted"
                 );
             }
             return 0;
-        }
-        emitted.saturating_sub(read) + SKIPPED.swap(0, Ordering::SeqCst)
+        };
+        let emitted: u64 = c.emitted.values().sum();
+        emitted.saturating_sub(read) + c.skipped + c.errors
     }
 
     /// stap's exit report of lost events: `There were N transport failures` (a full buffer:
     /// one probe's output each), `Number of errors: N, skipped probes: M` (each skipped or
-    /// failed probe is at most one open). Every one becomes lost events.
+    /// failed probe is at most one open). Every one becomes lost events, unless a fence line
+    /// counted them already ([`EMITTED_PREFIX`]): then the report is only shown. (It comes
+    /// only from a stap that trace-gen waits for: one stopped without a proven drain. After a
+    /// drain, stap is interrupted and not waited for, and its report goes unread.)
     fn stderr_line(&self, line: &str) -> StderrLine {
-        lost_report(line).map_or(StderrLine::Show, StderrLine::Lost)
+        match lost_report(line) {
+            Some(n) if counts().is_none() => StderrLine::Lost(n),
+            _ => StderrLine::Show,
+        }
+    }
+
+    /// Interrupted once its fence proved the drain, and not waited for: stapio then stops the
+    /// module (its end probes, the probes unregistered) and unloads it with `staprun -d`, a
+    /// second or more under emulation, after trace-gen has exited. It runs with SIGPIPE
+    /// ignored, so that its writes to the pipes trace-gen closed do not kill it before it has
+    /// unloaded the module (stapio takes a failed write as an interrupt, and goes on with its
+    /// cleanup). `stap` itself passes the SIGINT on to stapio (as SIGTERM), absorbs up to two
+    /// (trace-gen's, and the one its exit sends: `PR_SET_PDEATHSIG`), and removes its
+    /// temporary directory once stapio is done. Everything stap reports only at its exit comes
+    /// with the fence instead ([`EMITTED_PREFIX`]).
+    fn ending(&self) -> Ending {
+        Ending::Interrupt
     }
 
     /// Pass 4 of SystemTap 4.8 on Debian 12's 6.1 kernels (and 6.11+): the runtime calls
@@ -715,8 +772,6 @@ fn render(spec: &ScriptSpec) -> String {
     ] {
         w.line(&format!("global {m}%[{URING_ENTRIES}]"));
     }
-    w.line("# Events printed, reported at the end: what the transport lost is the difference.");
-    w.line("global emitted = 0");
     w.line("# The attached line was printed.");
     w.line("global attached = 0");
     w.line("# Set with -G: trace-gen's pid (the fence), and the run's process ids.");
@@ -781,7 +836,7 @@ fn render(spec: &ScriptSpec) -> String {
                 X86_64.getppid
             ));
             w.line(&format!(
-                "  printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
+                "  printf(\"{EMITTED_PREFIX}%d cpu %d skipped %d errors %d\\n{FENCE_MARKER} %d\\n\", emitted_here(), cpu(), skipped_probes(), probe_errors(), cpu())"
             ));
             w.line("  next");
             w.line("}");
@@ -835,7 +890,7 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("# Elsewhere: the syscall tapsets.");
     w.block("probe syscall.getppid", |w| {
         w.line(&format!(
-            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d skipped %d\\n{FENCE_MARKER} %d\\n\", emitted, skipped_probes(), cpu())"
+            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d cpu %d skipped %d errors %d\\n{FENCE_MARKER} %d\\n\", emitted_here(), cpu(), skipped_probes(), probe_errors(), cpu())"
         ));
     });
     for (probe, k, dfd, path, flags) in [
@@ -865,6 +920,28 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("# Probes stap skipped so far (each is at most one open never printed).");
     w.line("function skipped_probes:long () %{ /* pure */");
     w.line("  STAP_RETVALUE = atomic_read(skipped_count());");
+    w.line("%}");
+    w.line("");
+    w.line("# Probes that failed with an error so far (each is at most one open never printed).");
+    w.line("function probe_errors:long () %{ /* pure */");
+    w.line("  STAP_RETVALUE = atomic_read(error_count());");
+    w.line("%}");
+    w.line("");
+    w.line("# Events printed on each CPU, reported with that CPU's fence line: what the transport");
+    w.line(
+        "# lost is the difference with what arrived. Per CPU, since a CPU's buffer is first in,",
+    );
+    w.line(
+        "# first out: all it counted is before its fence line. (Probe handlers do not migrate.)",
+    );
+    w.line("%{");
+    w.line("static DEFINE_PER_CPU(unsigned long, tt_emitted);");
+    w.line("%}");
+    w.line("function count_emitted() %{");
+    w.line("  this_cpu_inc(tt_emitted);");
+    w.line("%}");
+    w.line("function emitted_here:long () %{ /* pure */");
+    w.line("  STAP_RETVALUE = this_cpu_read(tt_emitted);");
     w.line("%}");
     w.line("");
     w.line("# Says that tracing is live. stap runs its begin probes before it registers the");
@@ -1003,7 +1080,7 @@ fn render(spec: &ScriptSpec) -> String {
             w.line("if (sig) printf(\" killed: %d\", sig)");
         });
         w.line("printf(\" comm: %s ret: %d %d\\n\", comm, ret, ktime_get_ns())");
-        w.line("emitted++");
+        w.line("count_emitted()");
     });
     w.line("");
     w.line("# Keeps an io_uring open request's details at its submission.");
@@ -1054,7 +1131,7 @@ fn render(spec: &ScriptSpec) -> String {
             });
         });
         w.line("printf(\" comm: %s ret: %d %d\\n\", u_comm[r], res, ktime_get_ns())");
-        w.line("emitted++");
+        w.line("count_emitted()");
         for m in [
             "u_ts", "u_ids", "u_pid", "u_op", "u_dfd", "u_flags", "u_mode", "u_resolve", "u_comm",
             "u_name", "u_name2",
@@ -1189,8 +1266,12 @@ mod tests {
         assert!(script.contains("if (pid2task(root_1)) follow(root_1)"));
     }
 
+    /// The tests that read or change the counts of this process's stap ([`COUNTS`]).
+    static COUNTS_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn stap_loss_reports_are_counted() {
+        let _lock = COUNTS_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         assert_eq!(
             lost_report("WARNING: There were 2 transport failures. Try stap -s to increase the buffer size from 16."),
             Some(2)
@@ -1210,28 +1291,45 @@ mod tests {
         assert_eq!(lost_report("ERROR: division by 0"), None);
         assert_eq!(
             SystemTap.stderr_line("WARNING: There were 7 transport failures."),
-            StderrLine::Lost(7)
+            StderrLine::Lost(7),
+            "no fence counted them"
         );
+        SystemTap.classify(b"# trace-gen: emitted 0 cpu 0 skipped 0 errors 0");
+        assert_eq!(
+            SystemTap.stderr_line("WARNING: There were 7 transport failures."),
+            StderrLine::Show,
+            "a fence counted them already"
+        );
+        SystemTap.final_lost();
     }
 
     #[test]
-    fn events_printed_and_not_read_are_lost() {
+    fn events_printed_on_each_cpu_and_not_read_are_lost() {
+        let _lock = COUNTS_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         assert_eq!(SystemTap.final_lost(), 0, "no count, no claim");
         for _ in 0..3 {
             SystemTap.classify(b"<= uid: 0 pid: 1 tid: 1 comm: \"a\" ret: 3 5");
         }
         SystemTap.classify(b"=> uid: 0 pid: 1 tid: 1 comm: \"a\" open: \"/x\" 5");
         assert_eq!(
-            SystemTap.classify(b"# trace-gen: emitted 5 skipped 1"),
+            SystemTap.classify(b"# trace-gen: emitted 2 cpu 0 skipped 1 errors 0"),
             TracerLine::Blank
         );
-        SystemTap.classify(b"# trace-gen: emitted 4 skipped 0");
+        // An earlier fence line of CPU 1, then its last.
+        SystemTap.classify(b"# trace-gen: emitted 1 cpu 1 skipped 0 errors 0");
+        SystemTap.classify(b"# trace-gen: emitted 3 cpu 1 skipped 1 errors 1");
         assert_eq!(
             SystemTap.final_lost(),
-            3,
-            "2 printed and not read, 1 skipped"
+            4,
+            "5 printed (2 on CPU 0, 3 on CPU 1) and 3 read; 1 skipped, 1 failed"
         );
         assert_eq!(SystemTap.final_lost(), 0, "counted once");
+        assert_eq!(
+            SystemTap.classify(b"# trace-gen: emitted 2 skipped 1"),
+            TracerLine::Trace(b"# trace-gen: emitted 2 skipped 1"),
+            "not the script's counts"
+        );
+        assert_eq!(SystemTap.final_lost(), 0);
     }
 
     #[test]

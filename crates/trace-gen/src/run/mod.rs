@@ -23,10 +23,10 @@
 //!    `getppid()` on every CPU and reads on until the script's
 //!    [`FENCE_MARKER`](crate::script::FENCE_MARKER) line of every CPU ([`stopper`]). Then
 //!    the tracer is ended as its backend says
-//!    ([`Backend::ending`](crate::backend::Backend::ending)): bpftrace is killed and DTrace
-//!    interrupted, neither read on nor waited for (detaching their probes takes the kernel a
-//!    second or more, and nothing they print after the fence belongs to the run); SystemTap
-//!    gets SIGINT and is read to end-of-file.
+//!    ([`Backend::ending`](crate::backend::Backend::ending)): bpftrace is killed, DTrace and
+//!    SystemTap interrupted, none read on nor waited for (detaching their probes, or
+//!    unloading stap's module, takes the kernel a second or more, and nothing they print after
+//!    the fence belongs to the run: SystemTap's lost counts come with its fence lines).
 //! 5. SIGINT, SIGTERM and SIGHUP sent to trace-gen stop the tracer the same way; the command
 //!    gets the signal too ([`stopper::CommandProcess::pass_on`]: its own process group when
 //!    trace-gen is not in a terminal's foreground, else the command unless the terminal sent
