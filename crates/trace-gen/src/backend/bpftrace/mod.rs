@@ -161,6 +161,34 @@ pub struct Bpftrace {
     pid_ns: Option<u64>,
     /// Whether io_uring opens are traced (the `io_uring` tracepoints exist).
     io_uring: bool,
+    /// Where the running kernel keeps what `BEGIN` would otherwise search for, read from its
+    /// BTF ([`KernelOffsets::running`]); `None`: `BEGIN` searches.
+    offsets: KernelOffsets,
+}
+
+/// Byte offsets in kernel structs, read from the running kernel's BTF in user space so that
+/// `BEGIN` does not search for them: the search for `comm` alone made the kernel's verifier
+/// walk 67,000 instructions (about 50 ms of every start, measured).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelOffsets {
+    /// `task_struct.comm`.
+    pub comm: Option<u64>,
+    /// `struct pid`'s `numbers[]` (the PID-namespace translation).
+    pub pid_numbers: Option<u64>,
+}
+
+impl KernelOffsets {
+    /// The running kernel's, from `/sys/kernel/btf/vmlinux` (none without BTF).
+    pub fn running() -> KernelOffsets {
+        let o = crate::backend::dtrace::btf::running_offsets(&[
+            ("task_struct", "comm"),
+            ("pid", "numbers"),
+        ]);
+        match o.as_deref() {
+            Some(&[comm, pid_numbers]) => KernelOffsets { comm, pid_numbers },
+            _ => KernelOffsets::default(),
+        }
+    }
 }
 
 impl Bpftrace {
@@ -171,6 +199,7 @@ impl Bpftrace {
             compat: cfg!(target_arch = "x86_64"),
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
         }
     }
 
@@ -182,6 +211,7 @@ impl Bpftrace {
             compat: ia32,
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
         }
     }
 
@@ -192,7 +222,19 @@ impl Bpftrace {
     pub fn detect(events_dir: Option<&Path>) -> Bpftrace {
         let mut b = Bpftrace::detect_calls(events_dir);
         b.pid_ns = crate::sys::pid_namespace();
+        b.offsets = KernelOffsets::running();
         b
+    }
+
+    /// The same backend, with these kernel offsets in the script (golden files, tests).
+    pub fn with_offsets(mut self, offsets: KernelOffsets) -> Bpftrace {
+        self.offsets = offsets;
+        self
+    }
+
+    /// The kernel offsets written into the script as numbers.
+    pub fn offsets(&self) -> KernelOffsets {
+        self.offsets
     }
 
     /// The same backend, for trace-gen running in the PID namespace `inode` (not the host's).
@@ -434,6 +476,7 @@ mod tests {
             compat: true,
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
         }
     }
 
@@ -527,6 +570,49 @@ mod tests {
             begin.ends_with(&format!("  printf(\"{ATTACHED_MARKER}\\n\");\n}}\n")),
             "{begin}"
         );
+    }
+
+    #[test]
+    fn offsets_known_from_btf_are_numbers_checked_once_not_searched() {
+        let known = KernelOffsets {
+            comm: Some(1752),
+            pid_numbers: Some(96),
+        };
+        let s = all().with_offsets(known).script(&spec(Target::Command));
+        let begin = block(&s, "BEGIN");
+        assert!(begin.contains("  @commoff = (uint64)1752;\n"), "{begin}");
+        assert!(
+            begin.contains("if (*(uint64 *)((uint64)curtask + 1752) != 0x6563617274667062 || *(uint64 *)((uint64)curtask + 1760) != 0) { @commoff = 0; }"),
+            "still checked on bpftrace's own name: {begin}"
+        );
+        assert!(begin.contains("printf(\"E "), "{begin}");
+        assert!(!begin.contains("while"), "no search: {begin}");
+        let ns = all()
+            .with_offsets(known)
+            .in_pid_namespace(4026532000)
+            .script(&spec(Target::Command));
+        let begin = block(&ns, "BEGIN");
+        assert!(begin.contains("  @numoff = (uint64)96;\n"), "{begin}");
+        assert!(!begin.contains("while ($off"), "no search: {begin}");
+        assert!(begin.contains("->ns.inum != 4026532000)"), "still checked: {begin}");
+        // Without BTF, both are searched for.
+        let ns = all()
+            .in_pid_namespace(4026532000)
+            .script(&spec(Target::Command));
+        let begin = block(&ns, "BEGIN");
+        assert!(begin.contains("while ($off < 8192)") && begin.contains("while ($off < 512)"));
+    }
+
+    #[test]
+    fn the_running_kernels_offsets_come_from_its_btf() {
+        // This machine has BTF (as every kernel bpftrace's BTF support needs): comm is found.
+        if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+            let o = KernelOffsets::running();
+            assert!(o.comm.is_some_and(|c| c > 0 && c % 8 == 0), "{o:?}");
+            assert!(o.pid_numbers.is_some(), "{o:?}");
+        } else {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "no BTF here");
+        }
     }
 
     #[test]

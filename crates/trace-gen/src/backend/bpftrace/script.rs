@@ -226,18 +226,25 @@ fn in_ns(inode: u64) -> String {
 /// main thread made, the held command one made before, so it is found by walking back the
 /// `sibling` list (at the offset of `children.prev` in bpftrace's own task) to the child
 /// whose number here is `$2`.
-fn ns_begin(inode: u64, command: bool) -> Vec<String> {
-    let mut b = vec![
-        "$pp = (uint64)curtask->thread_pid;".to_owned(),
-        "$off = (uint64)8;".to_owned(),
-        "@numoff = (uint64)0;".to_owned(),
-        "while ($off < 512) {".to_owned(),
-        format!(
-            "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
-            crate::sys::INIT_PID_NAMESPACE
-        ),
-        "  $off += 8;".to_owned(),
-        "}".to_owned(),
+fn ns_begin(inode: u64, command: bool, known: Option<u64>) -> Vec<String> {
+    let mut b = vec!["$pp = (uint64)curtask->thread_pid;".to_owned()];
+    // Known from BTF, `numbers[]` is taken as it is: the check below (the namespace found at
+    // bpftrace's own level) still refuses a wrong one.
+    b.extend(match known {
+        Some(off) => vec![format!("@numoff = (uint64){off};")],
+        None => vec![
+            "$off = (uint64)8;".to_owned(),
+            "@numoff = (uint64)0;".to_owned(),
+            "while ($off < 512) {".to_owned(),
+            format!(
+                "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
+                crate::sys::INIT_PID_NAMESPACE
+            ),
+            "  $off += 8;".to_owned(),
+            "}".to_owned(),
+        ],
+    });
+    b.extend([
         "@lvl = (uint64)curtask->thread_pid->level;".to_owned(),
         format!(
             "if (@numoff == 0 || ((struct pid_namespace *)*(uint64 *)($pp + @numoff + 16 * @lvl + 8))->ns.inum != {inode}) {{"
@@ -250,7 +257,7 @@ fn ns_begin(inode: u64, command: bool) -> Vec<String> {
         "}".to_owned(),
         "@tg = (uint64)curtask->real_parent->tgid;".to_owned(),
         "@siboff = (uint64)curtask->real_parent->children.prev - (uint64)curtask;".to_owned(),
-    ];
+    ]);
     if command {
         b.extend([
             "$s = (uint64)curtask->sibling.prev;".to_owned(),
@@ -481,24 +488,32 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
     .body(body)
 }
 
-/// The whole script for `spec`.
-pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
-    let mut blocks = Vec::new();
-    let follow = follows(spec);
-    let system_wide = matches!(spec.target, Target::SystemWide { .. });
-    let ns = bpftrace.pid_namespace();
-
-    // BEGIN: the comm offset, the seeds, the attached marker.
-    let mut begin = vec![
-        "$t = (uint64)curtask;".to_owned(),
-        "$off = (uint64)0;".to_owned(),
-        "@commoff = (uint64)0;".to_owned(),
-        format!("while ($off < {COMM_SEARCH_LIMIT}) {{"),
-        format!("  if (*(uint64 *)($t + $off) == {BPFTRACE_COMM_WORD:#x}) {{"),
-        "    if (*(uint64 *)($t + $off + 8) == 0) { @commoff = $off; break; }".to_owned(),
-        "  }".to_owned(),
-        "  $off += 8;".to_owned(),
-        "}".to_owned(),
+/// `BEGIN`'s first statements: `@commoff`, where `task_struct` keeps `comm`. Known from the
+/// kernel's BTF (`known`), it is checked once on bpftrace's own name; otherwise it is searched
+/// for, eight bytes at a time up to [`COMM_SEARCH_LIMIT`] (a loop the kernel's verifier walks
+/// for about 67,000 instructions, 50 ms of every start).
+fn comm_begin(known: Option<u64>) -> Vec<String> {
+    let mut b = match known {
+        Some(off) => vec![
+            format!("@commoff = (uint64){off};"),
+            format!(
+                "if (*(uint64 *)((uint64)curtask + {off}) != {BPFTRACE_COMM_WORD:#x} || *(uint64 *)((uint64)curtask + {}) != 0) {{ @commoff = 0; }}",
+                off + 8
+            ),
+        ],
+        None => vec![
+            "$t = (uint64)curtask;".to_owned(),
+            "$off = (uint64)0;".to_owned(),
+            "@commoff = (uint64)0;".to_owned(),
+            format!("while ($off < {COMM_SEARCH_LIMIT}) {{"),
+            format!("  if (*(uint64 *)($t + $off) == {BPFTRACE_COMM_WORD:#x}) {{"),
+            "    if (*(uint64 *)($t + $off + 8) == 0) { @commoff = $off; break; }".to_owned(),
+            "  }".to_owned(),
+            "  $off += 8;".to_owned(),
+            "}".to_owned(),
+        ],
+    };
+    b.extend([
         "if (@commoff == 0) {".to_owned(),
         format!(
             "  {}",
@@ -508,9 +523,25 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         ),
         "  exit();".to_owned(),
         "}".to_owned(),
-    ];
+    ]);
+    b
+}
+
+/// The whole script for `spec`.
+pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
+    let mut blocks = Vec::new();
+    let follow = follows(spec);
+    let system_wide = matches!(spec.target, Target::SystemWide { .. });
+    let ns = bpftrace.pid_namespace();
+
+    // BEGIN: the comm offset, the seeds, the attached marker.
+    let mut begin = comm_begin(bpftrace.offsets().comm);
     if let Some(inode) = ns {
-        begin.extend(ns_begin(inode, matches!(spec.target, Target::Command)));
+        begin.extend(ns_begin(
+            inode,
+            matches!(spec.target, Target::Command),
+            bpftrace.offsets().pid_numbers,
+        ));
     }
     begin.extend(resolve::begin());
     match &spec.target {
