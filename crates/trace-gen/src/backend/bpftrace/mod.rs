@@ -74,6 +74,7 @@
 //! [`CommName`](crate::script::CommName) inside a string literal.
 
 pub mod decode;
+pub mod fields;
 pub mod resolve;
 pub mod script;
 
@@ -164,6 +165,8 @@ pub struct Bpftrace {
     /// Where the running kernel keeps what `BEGIN` would otherwise search for, read from its
     /// BTF ([`KernelOffsets::running`]); `None`: `BEGIN` searches.
     offsets: KernelOffsets,
+    /// The offsets of the fields the rarely firing probes read ([`fields`]).
+    tp_fields: fields::TracepointFields,
 }
 
 /// Byte offsets in kernel structs, read from the running kernel's BTF in user space so that
@@ -200,6 +203,7 @@ impl Bpftrace {
             pid_ns: None,
             io_uring: true,
             offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
         }
     }
 
@@ -212,6 +216,7 @@ impl Bpftrace {
             pid_ns: None,
             io_uring: true,
             offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
         }
     }
 
@@ -235,6 +240,17 @@ impl Bpftrace {
     /// The kernel offsets written into the script as numbers.
     pub fn offsets(&self) -> KernelOffsets {
         self.offsets
+    }
+
+    /// The same backend, reading these tracepoint fields at their offsets (tests).
+    pub fn with_tracepoint_fields(mut self, f: fields::TracepointFields) -> Bpftrace {
+        self.tp_fields = f;
+        self
+    }
+
+    /// The tracepoint fields read at their offsets.
+    pub fn tracepoint_fields(&self) -> &fields::TracepointFields {
+        &self.tp_fields
     }
 
     /// The same backend, for trace-gen running in the PID namespace `inode` (not the host's).
@@ -272,6 +288,9 @@ impl Bpftrace {
                             .iter()
                             .all(|t| events.join("io_uring").join(t).is_dir())
                     });
+                    if let Some(events) = dir.parent() {
+                        b.tp_fields = fields::TracepointFields::read(events);
+                    }
                     return b;
                 }
             }
@@ -477,6 +496,7 @@ mod tests {
             pid_ns: None,
             io_uring: true,
             offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
         }
     }
 
@@ -517,8 +537,42 @@ mod tests {
         assert!(!s.contains("str(args->"), "never read at entry");
         assert_eq!(
             s.matches("args->").count(),
-            13,
+            10,
             "each args field read once (bpftrace reads tracefs' event list for each): {s}"
+        );
+        // With the fields' offsets known, the rare probes name `args` once each; the
+        // per-system-call ones keep their direct loads.
+        let mut f = fields::TracepointFields::default();
+        let field = |offset, size, signed| fields::Field {
+            offset,
+            size,
+            signed,
+        };
+        f.insert("task", "task_newtask", "pid", field(8, 4, true));
+        f.insert("task", "task_newtask", "clone_flags", field(32, 8, false));
+        f.insert("io_uring", "io_uring_submit_req", "req", field(16, 8, false));
+        f.insert("io_uring", "io_uring_submit_req", "opcode", field(32, 1, false));
+        f.insert("io_uring", "io_uring_complete", "req", field(16, 8, false));
+        f.insert("io_uring", "io_uring_complete", "res", field(32, 4, true));
+        let s2 = all()
+            .with_tracepoint_fields(f)
+            .script(&spec(Target::Command));
+        assert_eq!(s2.matches("args->").count(), 6, "{s2}");
+        assert_eq!(s2.matches("$a = (uint64)args;").count(), 3, "{s2}");
+        let fork = block(&s2, "tracepoint:task:task_newtask");
+        assert!(
+            fork.contains("  if (!(*(uint64 *)($a + 32) & 0x10000)) {\n    $cp = *(int32 *)($a + 8);"),
+            "{fork}"
+        );
+        let submit = block(&s2, "tracepoint:io_uring:io_uring_submit_req");
+        assert!(
+            submit.contains("  $opc = *(uint8 *)($a + 32);\n  if ($opc == 18 || $opc == 28) {\n    $r = *(uint64 *)($a + 16);"),
+            "{submit}"
+        );
+        let complete = block(&s2, "tracepoint:io_uring:io_uring_complete");
+        assert!(
+            complete.contains("  $r = *(uint64 *)($a + 16);\n  if (@ut[$r]) {\n    $res = (int64)*(int32 *)($a + 32);"),
+            "{complete}"
         );
         // One program per return: the count, then the print loop with ONE printf.
         assert_eq!(
@@ -527,10 +581,10 @@ mod tests {
             "every return, and io_uring's copy of the name: {s}"
         );
         assert_eq!(
-            s.matches("    $z &= 0x8080808080808080;\n    if ($z) { break; }")
-                .count(),
+            s.matches("$z &= 0x8080808080808080;\n").count(),
             2
         );
+        assert_eq!(s.matches("  if ($z) { break; }\n").count(), 2);
         assert!(
             !s.contains("== str("),
             "pieces are counted with words, not strings"
@@ -671,13 +725,13 @@ mod tests {
         let s = all().script(&spec(Target::Pids(vec![10, 20])));
         assert!(s.contains("@traced[10] = 1;\n  @traced[20] = 1;"), "{s}");
         let fork = block(&s, "tracepoint:task:task_newtask");
+        assert!(fork.contains("/@traced[pid]/"), "{fork}");
         assert!(
-            fork.contains("/@traced[pid] && !(args->clone_flags & 0x10000)/"),
+            fork.contains("  if (!(args->clone_flags & 0x10000)) {\n    $cp = args->pid;\n    @traced[$cp] = 1;\n"),
             "{fork}"
         );
-        assert!(fork.contains("@traced[args->pid] = 1;"));
         assert!(
-            fork.contains("printf(\"P fork %d %d\\n\", pid, args->pid);"),
+            fork.contains("printf(\"P fork %d %d\\n\", pid, $cp);"),
             "{fork}"
         );
         let exit = block(&s, "tracepoint:sched:sched_process_exit");
@@ -824,7 +878,7 @@ mod tests {
             2,
             "the root read once, compared by XOR (with == the verifier stops pruning)"
         );
-        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
+        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/@traced[pid]/\n{\n  $opc = args->opcode;\n  if ($opc == 18 || $opc == 28) {"), "{s}");
         assert!(s.contains(&format!(
             "if ($id == {}) {{ @p[tid] = 0; @t[tid] = nsecs;",
             native_nr("open_by_handle_at").unwrap()

@@ -595,27 +595,32 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 ],
                 vec!["tracepoint:task:task_newtask".to_owned()],
             )
-            .when(Some(format!(
-                "{} && !(args->clone_flags & {CLONE_THREAD:#x})",
-                who(spec, ns)
-            )))
-            .body(if ns.is_some() {
-                // The child is the last of the forking thread's children (unless CLONE_PARENT:
-                // then no report; the sweep finds it gone).
-                vec![
-                    "@traced[args->pid] = 1;".to_owned(),
-                    "$k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned(),
-                    format!(
-                        "if ($k->tgid == args->pid) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
+            .when(Some(who(spec, ns)))
+            .body({
+                const TP: &str = "task:task_newtask";
+                let f = bpftrace.tracepoint_fields();
+                let child = f.get(TP, "pid");
+                let mut b: Vec<String> = f.bind(TP).into_iter().collect();
+                b.push(format!(
+                    "if (!({} & {CLONE_THREAD:#x})) {{",
+                    f.get(TP, "clone_flags")
+                ));
+                b.push(format!("  $cp = {child};"));
+                b.push("  @traced[$cp] = 1;".to_owned());
+                if ns.is_some() {
+                    // The child is the last of the forking thread's children (unless
+                    // CLONE_PARENT: then no report; the sweep finds it gone).
+                    b.push("  $k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned());
+                    b.push(format!(
+                        "  if ($k->tgid == $cp) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
                         ns_nr("curtask->group_leader"),
                         ns_nr("$k")
-                    ),
-                ]
-            } else {
-                vec![
-                    "@traced[args->pid] = 1;".to_owned(),
-                    "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
-                ]
+                    ));
+                } else {
+                    b.push("  printf(\"P fork %d %d\\n\", pid, $cp);".to_owned());
+                }
+                b.push("}".to_owned());
+                b
             }),
         );
     }
@@ -665,12 +670,22 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
 
     if bpftrace.io_uring {
-        let mut submit = vec![format!(
-            "(args->opcode == {} || args->opcode == {})",
+        const SUBMIT: &str = "io_uring:io_uring_submit_req";
+        const COMPLETE: &str = "io_uring:io_uring_complete";
+        let f = bpftrace.tracepoint_fields();
+        let mut submit: Vec<String> = f.bind(SUBMIT).into_iter().collect();
+        submit.push(format!("$opc = {};", f.get(SUBMIT, "opcode")));
+        submit.push(format!(
+            "if ($opc == {} || $opc == {}) {{",
             resolve::IORING_OP_OPENAT,
             resolve::IORING_OP_OPENAT2
-        )];
-        submit.extend(terms.clone());
+        ));
+        submit.extend(
+            resolve::uring_submit_body(ns.is_some(), &f.get(SUBMIT, "req"))
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+        submit.push("}".to_owned());
         blocks.push(
             Block::new(
                 &[
@@ -678,25 +693,35 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                     "struct io_open is the request's first member. The kernel's copy of the name is kept",
                     "in pieces (it is freed before the completion), with the details, thread and name.",
                 ],
-                vec!["tracepoint:io_uring:io_uring_submit_req".to_owned()],
+                vec![format!("tracepoint:{SUBMIT}")],
             )
-            .when(and(submit))
-            .body(resolve::uring_submit_body(ns.is_some())),
+            .when(and(terms.clone()))
+            .body(submit),
         );
+        let mut complete: Vec<String> = f.bind(COMPLETE).into_iter().collect();
+        complete.push(format!("$r = {};", f.get(COMPLETE, "req")));
+        complete.push("if (@ut[$r]) {".to_owned());
+        complete.extend(
+            cgroup_line(spec, "@uq[$r].0", "@ut[$r]")
+                .into_iter()
+                .chain(resolve::uring_complete_body(
+                    spec.resolve_paths,
+                    ns.is_some(),
+                    &f.get(COMPLETE, "res"),
+                ))
+                .map(|l| format!("  {l}")),
+        );
+        complete.push("}".to_owned());
         blocks.push(
             Block::new(
                 &[
                     "Its completion (in the submitter or an io-wq worker of the same process, which",
-                    "shares its files and fs): the result resolved, then the open's O events.",
+                    "shares its files and fs), for a request seen at submission: the result resolved,",
+                    "then the open's O events.",
                 ],
-                vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
+                vec![format!("tracepoint:{COMPLETE}")],
             )
-            .when(Some("@ut[args->req]".to_owned()))
-            .body(
-                cgroup_line(spec, "@uq[args->req].0", "@ut[args->req]")
-                    .into_iter()
-                    .chain(resolve::uring_complete_body(spec.resolve_paths, ns.is_some())),
-            ),
+            .body(complete),
         );
     }
 
