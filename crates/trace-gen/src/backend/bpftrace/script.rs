@@ -310,7 +310,6 @@ fn killed_check(tid: &str) -> String {
 /// `args` in the script (measured: half of its start-up). The arguments are read once.
 fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
     let mut body = vec![
-        "$id = args->id;".to_owned(),
         "$a0 = args->args[0]; $a1 = args->args[1]; $a2 = args->args[2]; $a3 = args->args[3];"
             .to_owned(),
     ];
@@ -348,7 +347,7 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
         "details, per thread, for the return. raw_syscalls:sys_enter, with the system call's",
         "number: one program for every call of the open family (bpftrace builds, and the",
         "kernel verifies, one program per tracepoint). Cost: this probe runs on every system",
-        "call of the machine while tracing (its predicate first).",
+        "call of the machine while tracing.",
     ];
     if bpftrace.compat {
         why.extend([
@@ -356,9 +355,36 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
             "at the same positions; TS_COMPAT marks an ia32 call in progress.",
         ]);
     }
-    Block::new(&why, vec!["tracepoint:raw_syscalls:sys_enter".to_owned()])
-        .when(predicate)
-        .body(body)
+    why.extend([
+        "The call's number is tested first, before any map lookup: every other system call of",
+        "the machine leaves after a few compares.",
+    ]);
+    // The open-family numbers, native and ia32, once each.
+    let mut ids: Vec<i64> = bpftrace
+        .syscalls
+        .iter()
+        .filter_map(|c| super::native_nr(c.name).map(i64::from))
+        .collect();
+    if bpftrace.compat {
+        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| i64::from(id)));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(*id));
+    let any: Vec<String> = ids.iter().map(|id| format!("$id == {id}")).collect();
+    let mut outer = vec![
+        "$id = args->id;".to_owned(),
+        format!("if ({}) {{", any.join(" || ")),
+    ];
+    let inner = if predicate.is_some() { "    " } else { "  " };
+    if let Some(p) = &predicate {
+        outer.push(format!("  if ({p}) {{"));
+    }
+    outer.extend(body.iter().map(|l| format!("{inner}{l}")));
+    if predicate.is_some() {
+        outer.push("  }".to_owned());
+    }
+    outer.push("}".to_owned());
+    Block::new(&why, vec!["tracepoint:raw_syscalls:sys_enter".to_owned()]).body(outer)
 }
 
 /// `0x0101010101010101`: subtracted from a word, it borrows through (and so sets bit 7 of)
