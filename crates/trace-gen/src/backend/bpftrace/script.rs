@@ -360,16 +360,16 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
         "the machine leaves after a few compares.",
     ]);
     // The open-family numbers, native and ia32, once each.
-    let mut ids: Vec<i64> = bpftrace
+    let mut ids: Vec<String> = bpftrace
         .syscalls
         .iter()
-        .filter_map(|c| super::native_nr(c.name).map(i64::from))
+        .filter_map(|c| super::native_nr(c.name).map(|nr| nr.to_string()))
         .collect();
     if bpftrace.compat {
-        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| i64::from(id)));
+        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| id.to_string()));
     }
     let mut seen = std::collections::BTreeSet::new();
-    ids.retain(|id| seen.insert(*id));
+    ids.retain(|id| seen.insert(id.clone()));
     let any: Vec<String> = ids.iter().map(|id| format!("$id == {id}")).collect();
     let mut outer = vec![
         "$id = args->id;".to_owned(),
