@@ -29,10 +29,18 @@
 //! tracepoints, `open_by_handle_at` from its own. trace-gen writes `flags:`, `mode:`,
 //! `resolve:`, `via:`, `fault:` and `resolved:` (trace-format version 2).
 //!
-//! **Process names** are never formatted as text: `BEGIN` (run in bpftrace's own process)
-//! finds the offset of `comm` in `task_struct` by looking for "bpftrace", and each event
+//! **Process names** are never formatted as text: the offset of `comm` in `task_struct` is
+//! read from the kernel's BTF in user space ([`KernelOffsets`]) and checked by `BEGIN` (run in
+//! bpftrace's own process) on "bpftrace"; without BTF, `BEGIN` searches for it. Each event
 //! prints the 16 bytes as two `%lx` numbers (`%rx` of a buffer is exact too, but costs about
 //! 23 us of bpftrace's CPU per event).
+//!
+//! **Start-up** is bpftrace's: its compiler, clang on the kernel types the script names,
+//! the verifier (the return programs' walks, about 110,000 and 160,000 instructions), and
+//! tracefs' event list, which bpftrace reads about twenty times for every `args->FIELD`: the
+//! rarely firing probes read their fields at offsets from tracefs ([`fields`]), and no
+//! offset is searched for in `BEGIN` (measured: 67,531 verifier instructions for the `comm`
+//! search, 190 for the check).
 //!
 //! **Following** (`-p`, `-c`, as `strace -f`): `@traced[tgid]` is seeded in `BEGIN`; a new
 //! task without `CLONE_THREAD` made by any thread of a traced process is added
@@ -74,6 +82,7 @@
 //! [`CommName`](crate::script::CommName) inside a string literal.
 
 pub mod decode;
+pub mod fields;
 pub mod resolve;
 pub mod script;
 
@@ -161,6 +170,55 @@ pub struct Bpftrace {
     pid_ns: Option<u64>,
     /// Whether io_uring opens are traced (the `io_uring` tracepoints exist).
     io_uring: bool,
+    /// Where the running kernel keeps what `BEGIN` would otherwise search for, read from its
+    /// BTF ([`KernelOffsets::running`]); `None`: `BEGIN` searches.
+    offsets: KernelOffsets,
+    /// The offsets of the fields the rarely firing probes read ([`fields`]).
+    tp_fields: fields::TracepointFields,
+    /// Whether the script made for the run resolves paths (set by [`Backend::script`]): a
+    /// refused walk is then explained ([`Backend::diagnose`]).
+    resolving: std::sync::OnceLock<bool>,
+}
+
+/// The probes whose programs hold the resolved-path walk: the ones a kernel's verifier may
+/// refuse (Linux 6.1's refuses `sys_exit`'s; measured in the Debian guest).
+const WALK_PROBES: [&str; 2] = [
+    "tracepoint:raw_syscalls:sys_exit",
+    "tracepoint:io_uring:io_uring_complete",
+];
+
+/// The probe of bpftrace's "Error loading program: PROBE (try -v)" line in `stderr`: the
+/// kernel refused that program.
+pub fn refused_program(stderr: &str) -> Option<&str> {
+    stderr.lines().find_map(|l| {
+        let rest = l.split_once("Error loading program: ")?.1;
+        Some(rest.split_whitespace().next().unwrap_or(rest))
+    })
+}
+
+/// Byte offsets in kernel structs, read from the running kernel's BTF in user space so that
+/// `BEGIN` does not search for them: the search for `comm` alone made the kernel's verifier
+/// walk 67,000 instructions (about 50 ms of every start, measured).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelOffsets {
+    /// `task_struct.comm`.
+    pub comm: Option<u64>,
+    /// `struct pid`'s `numbers[]` (the PID-namespace translation).
+    pub pid_numbers: Option<u64>,
+}
+
+impl KernelOffsets {
+    /// The running kernel's, from `/sys/kernel/btf/vmlinux` (none without BTF).
+    pub fn running() -> KernelOffsets {
+        let o = crate::backend::dtrace::btf::running_offsets(&[
+            ("task_struct", "comm"),
+            ("pid", "numbers"),
+        ]);
+        match o.as_deref() {
+            Some(&[comm, pid_numbers]) => KernelOffsets { comm, pid_numbers },
+            _ => KernelOffsets::default(),
+        }
+    }
 }
 
 impl Bpftrace {
@@ -171,6 +229,9 @@ impl Bpftrace {
             compat: cfg!(target_arch = "x86_64"),
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
+            resolving: std::sync::OnceLock::new(),
         }
     }
 
@@ -182,6 +243,9 @@ impl Bpftrace {
             compat: ia32,
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
+            resolving: std::sync::OnceLock::new(),
         }
     }
 
@@ -192,7 +256,30 @@ impl Bpftrace {
     pub fn detect(events_dir: Option<&Path>) -> Bpftrace {
         let mut b = Bpftrace::detect_calls(events_dir);
         b.pid_ns = crate::sys::pid_namespace();
+        b.offsets = KernelOffsets::running();
         b
+    }
+
+    /// The same backend, with these kernel offsets in the script (golden files, tests).
+    pub fn with_offsets(mut self, offsets: KernelOffsets) -> Bpftrace {
+        self.offsets = offsets;
+        self
+    }
+
+    /// The kernel offsets written into the script as numbers.
+    pub fn offsets(&self) -> KernelOffsets {
+        self.offsets
+    }
+
+    /// The same backend, reading these tracepoint fields at their offsets (tests).
+    pub fn with_tracepoint_fields(mut self, f: fields::TracepointFields) -> Bpftrace {
+        self.tp_fields = f;
+        self
+    }
+
+    /// The tracepoint fields read at their offsets.
+    pub fn tracepoint_fields(&self) -> &fields::TracepointFields {
+        &self.tp_fields
     }
 
     /// The same backend, for trace-gen running in the PID namespace `inode` (not the host's).
@@ -230,6 +317,9 @@ impl Bpftrace {
                             .iter()
                             .all(|t| events.join("io_uring").join(t).is_dir())
                     });
+                    if let Some(events) = dir.parent() {
+                        b.tp_fields = fields::TracepointFields::read(events);
+                    }
                     return b;
                 }
             }
@@ -335,10 +425,24 @@ impl Backend for Bpftrace {
         if stderr.contains("tracepoint not found") && tracefs_events().is_none() {
             return Error::NoTracefs;
         }
+        if let Some(probe) = refused_program(stderr) {
+            if WALK_PROBES.contains(&probe) && self.resolving.get() == Some(&true) {
+                return Error::Unsupported {
+                    tracer: self.program(),
+                    why: format!(
+                        "this kernel's BPF verifier refused the program of {probe}, which \
+                         resolves each open's path (a walk of the kernel's dentries that older \
+                         verifiers, as Linux 6.1's, cannot prove bounded): nothing was traced; \
+                         --no-resolve traces the same opens without resolved paths"
+                    ),
+                };
+            }
+        }
         super::tracer_failed(self, status, stderr)
     }
 
     fn script(&self, spec: &ScriptSpec) -> String {
+        let _ = self.resolving.set(spec.resolve_paths);
         script::render(self, spec)
     }
 
@@ -434,6 +538,9 @@ mod tests {
             compat: true,
             pid_ns: None,
             io_uring: true,
+            offsets: KernelOffsets::default(),
+            tp_fields: fields::TracepointFields::default(),
+            resolving: std::sync::OnceLock::new(),
         }
     }
 
@@ -452,7 +559,16 @@ mod tests {
         let s = all().script(&spec(Target::SystemWide { exclude: vec![77] }));
         // One entry program and one return program for every call, native and ia32.
         let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
-        assert!(entry.contains("/pid != @tracer && pid != 77/"), "{entry}");
+        // The call's number first (every open-family number, native and ia32, once), then
+        // the predicate, before any map lookup.
+        assert!(
+            entry.contains("{\n  $id = args->id;\n  if ($id == 2 || $id == 257 || $id == 437 || $id == 85 || $id == 304 || $id == 5 || $id == 8 || $id == 295 || $id == 342) {\n    if (pid != @tracer && pid != 77) {\n"),
+            "{entry}"
+        );
+        assert!(
+            !entry.contains("\n/"),
+            "no predicate before the number: {entry}"
+        );
         for call in LINUX_OPEN_CALLS {
             if let Some(nr) = native_nr(call.name) {
                 assert!(
@@ -474,8 +590,54 @@ mod tests {
         assert!(!s.contains("str(args->"), "never read at entry");
         assert_eq!(
             s.matches("args->").count(),
-            13,
+            10,
             "each args field read once (bpftrace reads tracefs' event list for each): {s}"
+        );
+        // With the fields' offsets known, the rare probes name `args` once each; the
+        // per-system-call ones keep their direct loads.
+        let mut f = fields::TracepointFields::default();
+        let field = |offset, size, signed| fields::Field {
+            offset,
+            size,
+            signed,
+        };
+        f.insert("task", "task_newtask", "pid", field(8, 4, true));
+        f.insert("task", "task_newtask", "clone_flags", field(32, 8, false));
+        f.insert(
+            "io_uring",
+            "io_uring_submit_req",
+            "req",
+            field(16, 8, false),
+        );
+        f.insert(
+            "io_uring",
+            "io_uring_submit_req",
+            "opcode",
+            field(32, 1, false),
+        );
+        f.insert("io_uring", "io_uring_complete", "req", field(16, 8, false));
+        f.insert("io_uring", "io_uring_complete", "res", field(32, 4, true));
+        let s2 = all()
+            .with_tracepoint_fields(f)
+            .script(&spec(Target::Command));
+        assert_eq!(s2.matches("args->").count(), 6, "{s2}");
+        assert_eq!(s2.matches("$a = (uint64)args;").count(), 3, "{s2}");
+        let fork = block(&s2, "tracepoint:task:task_newtask");
+        assert!(
+            fork.contains(
+                "  if (!(*(uint64 *)($a + 32) & 0x10000)) {\n    $cp = *(int32 *)($a + 8);"
+            ),
+            "{fork}"
+        );
+        let submit = block(&s2, "tracepoint:io_uring:io_uring_submit_req");
+        assert!(
+            submit.contains("  $opc = *(uint8 *)($a + 32);\n  if ($opc == 18 || $opc == 28) {\n    $r = *(uint64 *)($a + 16);"),
+            "{submit}"
+        );
+        let complete = block(&s2, "tracepoint:io_uring:io_uring_complete");
+        assert!(
+            complete.contains("  $r = *(uint64 *)($a + 16);\n  if (@ut[$r]) {\n    $res = (int64)*(int32 *)($a + 32);"),
+            "{complete}"
         );
         // One program per return: the count, then the print loop with ONE printf.
         assert_eq!(
@@ -483,11 +645,8 @@ mod tests {
             2,
             "every return, and io_uring's copy of the name: {s}"
         );
-        assert_eq!(
-            s.matches("    $z &= 0x8080808080808080;\n    if ($z) { break; }")
-                .count(),
-            2
-        );
+        assert_eq!(s.matches("$z &= 0x8080808080808080;\n").count(), 2);
+        assert_eq!(s.matches("  if ($z) { break; }\n").count(), 2);
         assert!(
             !s.contains("== str("),
             "pieces are counted with words, not strings"
@@ -530,13 +689,59 @@ mod tests {
     }
 
     #[test]
+    fn offsets_known_from_btf_are_numbers_checked_once_not_searched() {
+        let known = KernelOffsets {
+            comm: Some(1752),
+            pid_numbers: Some(96),
+        };
+        let s = all().with_offsets(known).script(&spec(Target::Command));
+        let begin = block(&s, "BEGIN");
+        assert!(begin.contains("  @commoff = (uint64)1752;\n"), "{begin}");
+        assert!(
+            begin.contains("if (*(uint64 *)((uint64)curtask + 1752) != 0x6563617274667062 || *(uint64 *)((uint64)curtask + 1760) != 0) { @commoff = 0; }"),
+            "still checked on bpftrace's own name: {begin}"
+        );
+        assert!(begin.contains("printf(\"E "), "{begin}");
+        assert!(!begin.contains("while"), "no search: {begin}");
+        let ns = all()
+            .with_offsets(known)
+            .in_pid_namespace(4026532000)
+            .script(&spec(Target::Command));
+        let begin = block(&ns, "BEGIN");
+        assert!(begin.contains("  @numoff = (uint64)96;\n"), "{begin}");
+        assert!(!begin.contains("while ($off"), "no search: {begin}");
+        assert!(
+            begin.contains("->ns.inum != 4026532000)"),
+            "still checked: {begin}"
+        );
+        // Without BTF, both are searched for.
+        let ns = all()
+            .in_pid_namespace(4026532000)
+            .script(&spec(Target::Command));
+        let begin = block(&ns, "BEGIN");
+        assert!(begin.contains("while ($off < 8192)") && begin.contains("while ($off < 512)"));
+    }
+
+    #[test]
+    fn the_running_kernels_offsets_come_from_its_btf() {
+        // This machine has BTF (as every kernel bpftrace's BTF support needs): comm is found.
+        if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+            let o = KernelOffsets::running();
+            assert!(o.comm.is_some_and(|c| c > 0 && c % 8 == 0), "{o:?}");
+            assert!(o.pid_numbers.is_some(), "{o:?}");
+        } else {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "no BTF here");
+        }
+    }
+
+    #[test]
     fn ia32_opens_go_through_raw_syscalls_with_ts_compat() {
         let s = all().script(&spec(Target::Pids(vec![5])));
         let enter = block(&s, "tracepoint:raw_syscalls:sys_enter");
-        assert!(enter.contains("/@traced[pid]/"), "{enter}");
+        assert!(enter.contains("\n    if (@traced[pid]) {\n"), "{enter}");
         let (ia32, native) = enter
-            .split_once("  if (curtask->thread_info.status & 0x2) {\n")
-            .and_then(|(_, rest)| rest.split_once("  } else {\n"))
+            .split_once("      if (curtask->thread_info.status & 0x2) {\n")
+            .and_then(|(_, rest)| rest.split_once("      } else {\n"))
             .unwrap_or_else(|| panic!("ia32 calls apart: {enter}"));
         for (id, path) in [(5, 0), (8, 0), (295, 1), (437, 1), (342, 9)] {
             let path = if path == 9 {
@@ -546,7 +751,7 @@ mod tests {
             };
             assert!(
                 ia32.contains(&format!(
-                    "    if ($id == {id}) {{ @p[tid] = {path}; @t[tid] = nsecs;"
+                    "        if ($id == {id}) {{ @p[tid] = {path}; @t[tid] = nsecs;"
                 )),
                 "{ia32}"
             );
@@ -585,13 +790,13 @@ mod tests {
         let s = all().script(&spec(Target::Pids(vec![10, 20])));
         assert!(s.contains("@traced[10] = 1;\n  @traced[20] = 1;"), "{s}");
         let fork = block(&s, "tracepoint:task:task_newtask");
+        assert!(fork.contains("/@traced[pid]/"), "{fork}");
         assert!(
-            fork.contains("/@traced[pid] && !(args->clone_flags & 0x10000)/"),
+            fork.contains("  if (!(args->clone_flags & 0x10000)) {\n    $cp = args->pid;\n    @traced[$cp] = 1;\n"),
             "{fork}"
         );
-        assert!(fork.contains("@traced[args->pid] = 1;"));
         assert!(
-            fork.contains("printf(\"P fork %d %d\\n\", pid, args->pid);"),
+            fork.contains("printf(\"P fork %d %d\\n\", pid, $cp);"),
             "{fork}"
         );
         let exit = block(&s, "tracepoint:sched:sched_process_exit");
@@ -602,7 +807,7 @@ mod tests {
         assert!(exit.contains("delete(@traced[pid]);"));
         assert!(exit.contains("printf(\"P exit %d\\n\", pid);"));
         let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
-        assert!(entry.contains("/@traced[pid]/"), "{entry}");
+        assert!(entry.contains("    if (@traced[pid]) {\n"), "{entry}");
     }
 
     #[test]
@@ -648,7 +853,7 @@ mod tests {
         let s = all().script(&sp);
         let entry = block(&s, "tracepoint:raw_syscalls:sys_enter");
         assert!(
-            entry.contains("/@traced[pid] && uid == 1000 && comm == \"Web Content\"/"),
+            entry.contains("    if (@traced[pid] && uid == 1000 && comm == \"Web Content\") {\n"),
             "{entry}"
         );
         let fork = block(&s, "tracepoint:task:task_newtask");
@@ -665,6 +870,41 @@ mod tests {
         assert!(env.contains(&("BPFTRACE_STRLEN".into(), "64".into())));
         assert!(env.contains(&("BPFTRACE_PERF_RB_PAGES".into(), "256".into())));
         const { assert!(MAX_CHUNKS * CHUNK >= 4096) };
+    }
+
+    #[test]
+    fn a_refused_walk_says_why_and_that_no_resolve_traces_without_it() {
+        use std::os::unix::process::ExitStatusExt;
+        let failed = std::process::ExitStatus::from_raw(1 << 8);
+        let stderr = "Attaching 9 probes...\nERROR: Error loading program: tracepoint:raw_syscalls:sys_exit (try -v)\n";
+        assert_eq!(
+            refused_program(stderr),
+            Some("tracepoint:raw_syscalls:sys_exit")
+        );
+        let b = all();
+        let _ = b.script(&spec(Target::Command));
+        let e = b.diagnose(failed, stderr).to_string();
+        assert!(
+            e.contains("verifier refused the program of tracepoint:raw_syscalls:sys_exit")
+                && e.contains("--no-resolve traces the same opens without resolved paths"),
+            "{e}"
+        );
+        // Without resolution, or another program refused: bpftrace's own failure, as it said.
+        let mut sp = spec(Target::Command);
+        sp.resolve_paths = false;
+        let b = all();
+        let _ = b.script(&sp);
+        assert!(!b
+            .diagnose(failed, stderr)
+            .to_string()
+            .contains("--no-resolve"));
+        let b = all();
+        let _ = b.script(&spec(Target::Command));
+        let other = "ERROR: Error loading program: tracepoint:raw_syscalls:sys_enter (try -v)\n";
+        assert!(!b
+            .diagnose(failed, other)
+            .to_string()
+            .contains("--no-resolve"));
     }
 
     #[test]
@@ -707,7 +947,7 @@ mod tests {
         assert!(p.contains("@want[5] = 1;"), "{p}");
         let entry = block(&p, "tracepoint:raw_syscalls:sys_enter");
         assert!(
-            entry.contains("/(@traced[pid] || (curtask->thread_pid->level >= @lvl"),
+            entry.contains("    if ((@traced[pid] || (curtask->thread_pid->level >= @lvl"),
             "the -p process is found by its pid in the namespace: {entry}"
         );
     }
@@ -738,7 +978,7 @@ mod tests {
             2,
             "the root read once, compared by XOR (with == the verifier stops pruning)"
         );
-        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/(args->opcode == 18 || args->opcode == 28) && @traced[pid]/"), "{s}");
+        assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/@traced[pid]/\n{\n  $opc = args->opcode;\n  if ($opc == 18 || $opc == 28) {"), "{s}");
         assert!(s.contains(&format!(
             "if ($id == {}) {{ @p[tid] = 0; @t[tid] = nsecs;",
             native_nr("open_by_handle_at").unwrap()

@@ -252,14 +252,14 @@ pub fn begin() -> Vec<String> {
 /// thread and process name, and the kernel's copy of its name in pieces (`@un[req, K]`; the
 /// kernel frees that copy before the completion). `ns`: the thread is kept by its id in
 /// trace-gen's PID namespace, as every other event of the run shows it.
-pub fn uring_submit_body(ns: bool) -> Vec<String> {
+pub fn uring_submit_body(ns: bool, req: &str) -> Vec<String> {
     let chunk = super::CHUNK;
     let max = super::MAX_CHUNKS;
     let mut b = vec![
-        "$r = args->req;".to_owned(),
+        format!("$r = {req};"),
         "$op = (struct io_open *)$r;".to_owned(),
         format!(
-            "$kd = args->opcode == {IORING_OP_OPENAT2} ? {} : {};",
+            "$kd = $opc == {IORING_OP_OPENAT2} ? {} : {};",
             kind::URING_OPENAT2,
             kind::URING_OPENAT
         ),
@@ -296,11 +296,10 @@ pub fn uring_submit_body(ns: bool) -> Vec<String> {
 /// result ([`walk`]) and prints the open's `O` events with the submitter's thread and name.
 /// `ns`: the process id is the one in trace-gen's PID namespace (the completion runs in the
 /// submitter or in an io-wq worker, a thread of the same process).
-pub fn uring_complete_body(resolve_paths: bool, ns: bool) -> Vec<String> {
+pub fn uring_complete_body(resolve_paths: bool, ns: bool, res: &str) -> Vec<String> {
     let max = super::MAX_CHUNKS;
     let mut b = vec![
-        "$r = args->req;".to_owned(),
-        "$res = (int64)args->res;".to_owned(),
+        format!("$res = (int64){res};"),
         "$q = @uq[$r];".to_owned(),
         "$d = @ud[$r];".to_owned(),
     ];

@@ -226,18 +226,25 @@ fn in_ns(inode: u64) -> String {
 /// main thread made, the held command one made before, so it is found by walking back the
 /// `sibling` list (at the offset of `children.prev` in bpftrace's own task) to the child
 /// whose number here is `$2`.
-fn ns_begin(inode: u64, command: bool) -> Vec<String> {
-    let mut b = vec![
-        "$pp = (uint64)curtask->thread_pid;".to_owned(),
-        "$off = (uint64)8;".to_owned(),
-        "@numoff = (uint64)0;".to_owned(),
-        "while ($off < 512) {".to_owned(),
-        format!(
-            "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
-            crate::sys::INIT_PID_NAMESPACE
-        ),
-        "  $off += 8;".to_owned(),
-        "}".to_owned(),
+fn ns_begin(inode: u64, command: bool, known: Option<u64>) -> Vec<String> {
+    let mut b = vec!["$pp = (uint64)curtask->thread_pid;".to_owned()];
+    // Known from BTF, `numbers[]` is taken as it is: the check below (the namespace found at
+    // bpftrace's own level) still refuses a wrong one.
+    b.extend(match known {
+        Some(off) => vec![format!("@numoff = (uint64){off};")],
+        None => vec![
+            "$off = (uint64)8;".to_owned(),
+            "@numoff = (uint64)0;".to_owned(),
+            "while ($off < 512) {".to_owned(),
+            format!(
+                "  if (*(int32 *)($pp + $off) == (int32)tid) {{ if (((struct pid_namespace *)*(uint64 *)($pp + $off + 8))->ns.inum == {:#x}) {{ @numoff = $off; break; }} }}",
+                crate::sys::INIT_PID_NAMESPACE
+            ),
+            "  $off += 8;".to_owned(),
+            "}".to_owned(),
+        ],
+    });
+    b.extend([
         "@lvl = (uint64)curtask->thread_pid->level;".to_owned(),
         format!(
             "if (@numoff == 0 || ((struct pid_namespace *)*(uint64 *)($pp + @numoff + 16 * @lvl + 8))->ns.inum != {inode}) {{"
@@ -250,7 +257,7 @@ fn ns_begin(inode: u64, command: bool) -> Vec<String> {
         "}".to_owned(),
         "@tg = (uint64)curtask->real_parent->tgid;".to_owned(),
         "@siboff = (uint64)curtask->real_parent->children.prev - (uint64)curtask;".to_owned(),
-    ];
+    ]);
     if command {
         b.extend([
             "$s = (uint64)curtask->sibling.prev;".to_owned(),
@@ -303,7 +310,6 @@ fn killed_check(tid: &str) -> String {
 /// `args` in the script (measured: half of its start-up). The arguments are read once.
 fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
     let mut body = vec![
-        "$id = args->id;".to_owned(),
         "$a0 = args->args[0]; $a1 = args->args[1]; $a2 = args->args[2]; $a3 = args->args[3];"
             .to_owned(),
     ];
@@ -341,7 +347,7 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
         "details, per thread, for the return. raw_syscalls:sys_enter, with the system call's",
         "number: one program for every call of the open family (bpftrace builds, and the",
         "kernel verifies, one program per tracepoint). Cost: this probe runs on every system",
-        "call of the machine while tracing (its predicate first).",
+        "call of the machine while tracing.",
     ];
     if bpftrace.compat {
         why.extend([
@@ -349,9 +355,36 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
             "at the same positions; TS_COMPAT marks an ia32 call in progress.",
         ]);
     }
-    Block::new(&why, vec!["tracepoint:raw_syscalls:sys_enter".to_owned()])
-        .when(predicate)
-        .body(body)
+    why.extend([
+        "The call's number is tested first, before any map lookup: every other system call of",
+        "the machine leaves after a few compares.",
+    ]);
+    // The open-family numbers, native and ia32, once each.
+    let mut ids: Vec<String> = bpftrace
+        .syscalls
+        .iter()
+        .filter_map(|c| super::native_nr(c.name).map(|nr| nr.to_string()))
+        .collect();
+    if bpftrace.compat {
+        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| id.to_string()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let any: Vec<String> = ids.iter().map(|id| format!("$id == {id}")).collect();
+    let mut outer = vec![
+        "$id = args->id;".to_owned(),
+        format!("if ({}) {{", any.join(" || ")),
+    ];
+    let inner = if predicate.is_some() { "    " } else { "  " };
+    if let Some(p) = &predicate {
+        outer.push(format!("  if ({p}) {{"));
+    }
+    outer.extend(body.iter().map(|l| format!("{inner}{l}")));
+    if predicate.is_some() {
+        outer.push("  }".to_owned());
+    }
+    outer.push("}".to_owned());
+    Block::new(&why, vec!["tracepoint:raw_syscalls:sys_enter".to_owned()]).body(outer)
 }
 
 /// `0x0101010101010101`: subtracted from a word, it borrows through (and so sets bit 7 of)
@@ -481,24 +514,32 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
     .body(body)
 }
 
-/// The whole script for `spec`.
-pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
-    let mut blocks = Vec::new();
-    let follow = follows(spec);
-    let system_wide = matches!(spec.target, Target::SystemWide { .. });
-    let ns = bpftrace.pid_namespace();
-
-    // BEGIN: the comm offset, the seeds, the attached marker.
-    let mut begin = vec![
-        "$t = (uint64)curtask;".to_owned(),
-        "$off = (uint64)0;".to_owned(),
-        "@commoff = (uint64)0;".to_owned(),
-        format!("while ($off < {COMM_SEARCH_LIMIT}) {{"),
-        format!("  if (*(uint64 *)($t + $off) == {BPFTRACE_COMM_WORD:#x}) {{"),
-        "    if (*(uint64 *)($t + $off + 8) == 0) { @commoff = $off; break; }".to_owned(),
-        "  }".to_owned(),
-        "  $off += 8;".to_owned(),
-        "}".to_owned(),
+/// `BEGIN`'s first statements: `@commoff`, where `task_struct` keeps `comm`. Known from the
+/// kernel's BTF (`known`), it is checked once on bpftrace's own name; otherwise it is searched
+/// for, eight bytes at a time up to [`COMM_SEARCH_LIMIT`] (a loop the kernel's verifier walks
+/// for about 67,000 instructions, 50 ms of every start).
+fn comm_begin(known: Option<u64>) -> Vec<String> {
+    let mut b = match known {
+        Some(off) => vec![
+            format!("@commoff = (uint64){off};"),
+            format!(
+                "if (*(uint64 *)((uint64)curtask + {off}) != {BPFTRACE_COMM_WORD:#x} || *(uint64 *)((uint64)curtask + {}) != 0) {{ @commoff = 0; }}",
+                off + 8
+            ),
+        ],
+        None => vec![
+            "$t = (uint64)curtask;".to_owned(),
+            "$off = (uint64)0;".to_owned(),
+            "@commoff = (uint64)0;".to_owned(),
+            format!("while ($off < {COMM_SEARCH_LIMIT}) {{"),
+            format!("  if (*(uint64 *)($t + $off) == {BPFTRACE_COMM_WORD:#x}) {{"),
+            "    if (*(uint64 *)($t + $off + 8) == 0) { @commoff = $off; break; }".to_owned(),
+            "  }".to_owned(),
+            "  $off += 8;".to_owned(),
+            "}".to_owned(),
+        ],
+    };
+    b.extend([
         "if (@commoff == 0) {".to_owned(),
         format!(
             "  {}",
@@ -508,9 +549,25 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         ),
         "  exit();".to_owned(),
         "}".to_owned(),
-    ];
+    ]);
+    b
+}
+
+/// The whole script for `spec`.
+pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
+    let mut blocks = Vec::new();
+    let follow = follows(spec);
+    let system_wide = matches!(spec.target, Target::SystemWide { .. });
+    let ns = bpftrace.pid_namespace();
+
+    // BEGIN: the comm offset, the seeds, the attached marker.
+    let mut begin = comm_begin(bpftrace.offsets().comm);
     if let Some(inode) = ns {
-        begin.extend(ns_begin(inode, matches!(spec.target, Target::Command)));
+        begin.extend(ns_begin(
+            inode,
+            matches!(spec.target, Target::Command),
+            bpftrace.offsets().pid_numbers,
+        ));
     }
     begin.extend(resolve::begin());
     match &spec.target {
@@ -564,27 +621,32 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                 ],
                 vec!["tracepoint:task:task_newtask".to_owned()],
             )
-            .when(Some(format!(
-                "{} && !(args->clone_flags & {CLONE_THREAD:#x})",
-                who(spec, ns)
-            )))
-            .body(if ns.is_some() {
-                // The child is the last of the forking thread's children (unless CLONE_PARENT:
-                // then no report; the sweep finds it gone).
-                vec![
-                    "@traced[args->pid] = 1;".to_owned(),
-                    "$k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned(),
-                    format!(
-                        "if ($k->tgid == args->pid) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
+            .when(Some(who(spec, ns)))
+            .body({
+                const TP: &str = "task:task_newtask";
+                let f = bpftrace.tracepoint_fields();
+                let child = f.get(TP, "pid");
+                let mut b: Vec<String> = f.bind(TP).into_iter().collect();
+                b.push(format!(
+                    "if (!({} & {CLONE_THREAD:#x})) {{",
+                    f.get(TP, "clone_flags")
+                ));
+                b.push(format!("  $cp = {child};"));
+                b.push("  @traced[$cp] = 1;".to_owned());
+                if ns.is_some() {
+                    // The child is the last of the forking thread's children (unless
+                    // CLONE_PARENT: then no report; the sweep finds it gone).
+                    b.push("  $k = (struct task_struct *)((uint64)curtask->children.prev - @siboff);".to_owned());
+                    b.push(format!(
+                        "  if ($k->tgid == $cp) {{ printf(\"P fork %d %d\\n\", {}, {}); }}",
                         ns_nr("curtask->group_leader"),
                         ns_nr("$k")
-                    ),
-                ]
-            } else {
-                vec![
-                    "@traced[args->pid] = 1;".to_owned(),
-                    "printf(\"P fork %d %d\\n\", pid, args->pid);".to_owned(),
-                ]
+                    ));
+                } else {
+                    b.push("  printf(\"P fork %d %d\\n\", pid, $cp);".to_owned());
+                }
+                b.push("}".to_owned());
+                b
             }),
         );
     }
@@ -634,12 +696,22 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
 
     if bpftrace.io_uring {
-        let mut submit = vec![format!(
-            "(args->opcode == {} || args->opcode == {})",
+        const SUBMIT: &str = "io_uring:io_uring_submit_req";
+        const COMPLETE: &str = "io_uring:io_uring_complete";
+        let f = bpftrace.tracepoint_fields();
+        let mut submit: Vec<String> = f.bind(SUBMIT).into_iter().collect();
+        submit.push(format!("$opc = {};", f.get(SUBMIT, "opcode")));
+        submit.push(format!(
+            "if ($opc == {} || $opc == {}) {{",
             resolve::IORING_OP_OPENAT,
             resolve::IORING_OP_OPENAT2
-        )];
-        submit.extend(terms.clone());
+        ));
+        submit.extend(
+            resolve::uring_submit_body(ns.is_some(), &f.get(SUBMIT, "req"))
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+        submit.push("}".to_owned());
         blocks.push(
             Block::new(
                 &[
@@ -647,25 +719,35 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
                     "struct io_open is the request's first member. The kernel's copy of the name is kept",
                     "in pieces (it is freed before the completion), with the details, thread and name.",
                 ],
-                vec!["tracepoint:io_uring:io_uring_submit_req".to_owned()],
+                vec![format!("tracepoint:{SUBMIT}")],
             )
-            .when(and(submit))
-            .body(resolve::uring_submit_body(ns.is_some())),
+            .when(and(terms.clone()))
+            .body(submit),
         );
+        let mut complete: Vec<String> = f.bind(COMPLETE).into_iter().collect();
+        complete.push(format!("$r = {};", f.get(COMPLETE, "req")));
+        complete.push("if (@ut[$r]) {".to_owned());
+        complete.extend(
+            cgroup_line(spec, "@uq[$r].0", "@ut[$r]")
+                .into_iter()
+                .chain(resolve::uring_complete_body(
+                    spec.resolve_paths,
+                    ns.is_some(),
+                    &f.get(COMPLETE, "res"),
+                ))
+                .map(|l| format!("  {l}")),
+        );
+        complete.push("}".to_owned());
         blocks.push(
             Block::new(
                 &[
                     "Its completion (in the submitter or an io-wq worker of the same process, which",
-                    "shares its files and fs): the result resolved, then the open's O events.",
+                    "shares its files and fs), for a request seen at submission: the result resolved,",
+                    "then the open's O events.",
                 ],
-                vec!["tracepoint:io_uring:io_uring_complete".to_owned()],
+                vec![format!("tracepoint:{COMPLETE}")],
             )
-            .when(Some("@ut[args->req]".to_owned()))
-            .body(
-                cgroup_line(spec, "@uq[args->req].0", "@ut[args->req]")
-                    .into_iter()
-                    .chain(resolve::uring_complete_body(spec.resolve_paths, ns.is_some())),
-            ),
+            .body(complete),
         );
     }
 
