@@ -411,6 +411,53 @@ fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
     path
 }
 
+/// A stand-in for bpftrace whose path-walk program the kernel refuses: it says so on stderr
+/// as bpftrace does, then stays (the real one may print the verifier's log for minutes in an
+/// emulated guest), deaf to SIGINT and SIGTERM.
+fn refused_walk_tracer(dir: &Path) -> PathBuf {
+    let path = dir.join("refused-bpftrace");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\n\
+         case \"$1\" in --version) echo 'bpftrace v0.17.0'; exit 0;; esac\n\
+         trap '' INT TERM\n\
+         cat > /dev/null\n\
+         echo 'ERROR: Error loading program: tracepoint:raw_syscalls:sys_exit (try -v)' >&2\n\
+         while :; do sleep 0.1; done\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_refused_walk_ends_the_run_at_once_and_says_to_use_no_resolve() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let s = CatScratch::new("refused");
+    let tracer = refused_walk_tracer(&s.dir);
+    let mut c = trace_gen();
+    c.env("BPFTRACE_PATH", &tracer).args(["-B", "-c", "true"]);
+    let start = Instant::now();
+    let (status, out, err) = crate::common::run_with_limit(c, Duration::from_secs(90));
+    let secs = start.elapsed().as_secs_f64();
+    // Not the attach bound (60 s): the refusal ends the run as soon as it is read.
+    assert!(secs < 20.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.lines().all(|l| l.starts_with("# ")),
+        "headers only, nothing traced: {out}"
+    );
+    assert!(
+        err.contains("refused the program of tracepoint:raw_syscalls:sys_exit")
+            && err.contains("--no-resolve traces the same opens without resolved paths"),
+        "{err}"
+    );
+}
+
 /// `trace-gen -B -c true` with the silent tracer: (status, stdout, stderr, seconds taken).
 fn run_with_silent_tracer(ignore_sigint: bool) -> (std::process::ExitStatus, String, String, f64) {
     let s = CatScratch::new(if ignore_sigint { "deaf" } else { "nofence" });

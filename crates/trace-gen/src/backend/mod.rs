@@ -303,6 +303,10 @@ pub enum StderrLine {
     /// ...: invalid address (0x1)`: a program passed a bad path pointer, and its open fails
     /// with EFAULT). Counted, not shown: one note says how many when the tracer's stderr ends.
     Fault,
+    /// Shown, and the tracer cannot go on (bpftrace's `Error loading program`: a program the
+    /// kernel refused). The tracer is killed at once, so that the run ends with
+    /// [`Backend::diagnose`]'s explanation instead of waiting for the attach bound.
+    Fatal,
 }
 
 /// The lines every script prints: blank lines, [`ATTACHED_MARKER`], [`FENCE_MARKER`] and

@@ -97,7 +97,8 @@ impl StderrReader {
 /// Reads the tracer's stderr on a thread: each line not noise is shown on ours, prefixed
 /// with the program name, and the events a line says were lost are added to `lost` (the pump
 /// writes them as `# lost:` lines); probe faults (bad user pointers) are counted and said in
-/// one note at the end; the thread returns what was read (up to 64 KiB). It reads until
+/// one note at the end; a line saying the tracer cannot go on kills it (see
+/// [`StderrLine::Fatal`]); the thread returns what was read (up to 64 KiB). It reads until
 /// end-of-file, or, once [`StderrReader::finish_now`] is called, until the pipe is empty.
 pub(super) fn read_stderr(
     tracer: &mut Child,
@@ -105,6 +106,7 @@ pub(super) fn read_stderr(
     lost: Arc<AtomicU64>,
 ) -> Result<StderrReader, Error> {
     let mut stderr = tracer.stderr.take().expect("stderr is piped");
+    let tracer_pid = tracer.id();
     let (stopped, stop) =
         crate::sys::pipe().map_err(|e| Error::io("making a pipe for the tracer's stderr", e))?;
     let thread = std::thread::spawn(move || {
@@ -129,6 +131,10 @@ pub(super) fn read_stderr(
                     lost.fetch_add(n, Ordering::SeqCst);
                 }
                 StderrLine::Fault => faults += 1,
+                StderrLine::Fatal => {
+                    eprintln!("{shown}");
+                    crate::sys::kill(tracer_pid, libc::SIGKILL);
+                }
             }
             if kept.len() < 1 << 16 {
                 kept.push_str(&line);

@@ -415,6 +415,10 @@ impl Backend for Bpftrace {
     fn stderr_line(&self, line: &str) -> StderrLine {
         if line.contains("couldn't set RLIMIT_MEMLOCK") || resolve::is_addrspace_warning(line) {
             StderrLine::Noise
+        } else if refused_program(line).is_some() {
+            // bpftrace may go on printing the verifier's log for a long while (minutes in
+            // an emulated guest) before it exits: diagnosed now instead.
+            StderrLine::Fatal
         } else {
             StderrLine::Show
         }
