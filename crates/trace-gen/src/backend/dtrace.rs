@@ -96,11 +96,14 @@ impl Backend for DTrace {
         args
     }
 
-    /// Inside a PID namespace (not the host's), refused: see the message.
+    /// Inside a PID namespace (not the host's), refused: dtrace-utils never fires its own
+    /// `BEGIN` probe there (`unshare -fp --mount-proc dtrace -n 'BEGIN{trace(1);exit(0)}'`
+    /// prints nothing and hangs, measured), so it would trace nothing.
     fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
         crate::sys::pid_namespace().map(|_| {
             "trace-gen runs inside a PID namespace (a container without the host's pids): \
-             DTrace for Linux reports and filters host pids, and trace-gen does not translate them into this namespace; use bpftrace (-B), or run trace-gen on the host"
+             DTrace for Linux never fires its own BEGIN probe there, so it traces nothing; \
+             use bpftrace (-B), or run trace-gen on the host"
                 .to_owned()
         })
     }
