@@ -518,6 +518,9 @@ fn in_a_pid_namespace_dtrace_refuses_at_start_up_in_one_line() {
     assert!(out.is_empty(), "no trace at all, never an empty one");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("inside a PID namespace"), "{err}");
+    // The real reason (dtrace-utils' own BEGIN probe never fires there), and what to use.
+    assert!(err.contains("never fires its own BEGIN probe"), "{err}");
+    assert!(err.contains("bpftrace (-B)"), "{err}");
 }
 
 #[test]

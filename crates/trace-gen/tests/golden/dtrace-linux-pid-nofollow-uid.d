@@ -93,2299 +93,11 @@ syscall::openat2:entry
 	self->ook = 1;
 }
 
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && ((int)arg0 < 0 ? -errno : (int)arg0) <= -512 && ((int)arg0 < 0 ? -errno : (int)arg0) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
-{
-	this->sig = curthread->signal->group_exit_code & 0x7f;
-	printf("K %d %d\n", tid, this->sig ? this->sig : 9);
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	this->ok = 0;
-	this->more = 0;
-	this->cut = 0;
-	this->pc = 0;
-	this->c = "";
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	this->c = copyinstr(self->path, 257);
-	this->ok = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	printf("O %d %d %d %d %d %d\n", tid, self->ook, self->oflags, self->oresolve, self->omode, self->path);
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
-	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
-	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
-	this->kind = this->wret >= 0 ? 1 : 2;
-	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
-	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
-	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
-	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
-	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
-	this->go = this->kind != 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	printf("W %d %d %d %d\n", tid, this->kind, this->go, this->unlinked);
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	self->dfd = 0;
-	self->oflags = 0;
-	self->omode = 0;
-	self->oresolve = 0;
-	self->ook = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	printf("E %d %d %d %d %d %d %d %d \"%S\" \"%S\"\n", self->ts, timestamp,
-	    uid, pid, tid, (int)arg0 < 0 ? -errno : (int)arg0, this->ok, this->more,
-	    execname, this->c);
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 256, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 512, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 768, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 1024, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 1280, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 1536, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 1792, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 2048, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 2304, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 2560, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 2816, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 3072, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 3328, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 3584, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 0;
-	this->cut = 1;
-	this->c = copyinstr(self->path + 3840, 257);
-	this->cut = 0;
-	this->pc = 1;
-	this->more = strlen(this->c) == 256;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->more/
-{
-	this->more = 1;
-	this->more = *(uint8_t *)copyin(self->path + 4096, 1) != 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && this->pc/
-{
-	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
-	this->pc = 0;
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts && (this->more || this->cut)/
-{
-	printf("T %d\n", tid);
-}
-
-syscall::open:return,
-syscall::creat:return,
-syscall::openat:return,
-syscall::openat2:return
-/self->ts/
-{
-	self->path = 0;
-	self->ts = 0;
-}
-
 syscall::open_by_handle_at:entry
 /pid == 42 && uid == 1000/
 {
 	self->hflags = arg2;
 	self->hts = timestamp;
-}
-
-syscall::open_by_handle_at:return
-/self->hts/
-{
-	printf("O %d 1 %d 0 0 0\n", tid, self->hflags);
-}
-
-syscall::open_by_handle_at:return
-/self->hts/
-{
-	this->wret = (int)arg0 < 0 ? -errno : (int)arg0;
-	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
-	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
-	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
-	this->wfd = this->wret;
-	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
-	this->kind = this->wret >= 0 ? 1 : 0;
-	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
-	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
-	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
-	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
-	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
-	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
-	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
-	this->go = this->kind != 0;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go/
-{
-	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
-	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
-	this->m = this->mnt - offsetof(struct mount, mnt);
-	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
-	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
-	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
-	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
-}
-
-syscall::open_by_handle_at:return
-/self->hts && this->go && !this->mroot/
-{
-	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
-	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
-}
-
-syscall::open_by_handle_at:return
-/self->hts/
-{
-	printf("W %d %d %d %d\n", tid, this->kind, this->go, this->unlinked);
-}
-
-syscall::open_by_handle_at:return
-/self->hts/
-{
-	printf("H %d %d %d %d %d %d \"%S\"\n", self->hts, timestamp, uid, pid, tid, (int)arg0 < 0 ? -errno : (int)arg0, execname);
-	self->hts = 0;
-	self->hflags = 0;
 }
 
 rawtp:raw_syscalls::sys_enter
@@ -2397,14 +109,22 @@ rawtp:raw_syscalls::sys_enter
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && ((int)arg1) <= -512 && ((int)arg1) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
+{
+	this->ts = self->ts;
+	this->hts = self->hts;
+	this->cts = self->cts;
+	this->walk = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && ((int)arg1) <= -512 && ((int)arg1) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
 {
 	this->sig = curthread->signal->group_exit_code & 0x7f;
 	printf("K %d %d\n", tid, this->sig ? this->sig : 9);
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts/
+/this->ts/
 {
 	this->ok = 0;
 	this->more = 0;
@@ -2414,7 +134,1148 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts/
+/this->ts/
+{
+	this->c = copyinstr(self->path, 257);
+	this->ok = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts/
+{
+	printf("O %d %d %d %d %d %d\n", tid, self->ook, self->oflags, self->oresolve, self->omode, self->path);
+	this->walk = 1;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->hts/
+{
+	printf("O %d 1 %d 0 0 0\n", tid, self->hflags);
+	this->walk = 1;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk/
+{
+	this->wret = (int)arg1;
+	this->fs = *(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, fs));
+	this->fdt = *(uintptr_t *)(*(uintptr_t *)((uintptr_t)curthread + offsetof(struct task_struct, files)) + offsetof(struct files_struct, fdt));
+	this->maxfd = *(uint32_t *)(this->fdt + offsetof(struct fdtable, max_fds));
+	this->wfd = this->wret >= 0 ? this->wret : self->dfd;
+	this->file = this->wfd >= 0 && this->wfd < this->maxfd ? *(uintptr_t *)(*(uintptr_t *)(this->fdt + offsetof(struct fdtable, fd)) + 8 * this->wfd) : 0;
+	this->kind = this->wret >= 0 ? 1 : (this->ts ? 2 : 0);
+	this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;
+	this->wpath = this->file ? this->file + offsetof(struct file, f_path) : this->fs + offsetof(struct fs_struct, pwd);
+	this->mnt = *(uintptr_t *)(this->wpath + offsetof(struct path, mnt));
+	this->d = *(uintptr_t *)(this->wpath + offsetof(struct path, dentry));
+	this->rootm = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, mnt));
+	this->rootd = *(uintptr_t *)(this->fs + offsetof(struct fs_struct, root) + offsetof(struct path, dentry));
+	this->unlinked = this->kind == 1 && *(uintptr_t *)(this->d + 8 + offsetof(struct dentry, d_hash)) == 0 && *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d;
+	this->go = this->kind != 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go/
+{
+	this->go = !(this->d == this->rootd && this->mnt == this->rootm);
+	this->mroot = this->go && *(uintptr_t *)(this->mnt + offsetof(struct vfsmount, mnt_root)) == this->d;
+	this->m = this->mnt - offsetof(struct mount, mnt);
+	this->up = this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_parent)) : 0;
+	this->go = this->go && (this->mroot ? this->up != this->m : *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent)) != this->d);
+	this->d = this->go && this->mroot ? *(uintptr_t *)(this->m + offsetof(struct mount, mnt_mountpoint)) : this->d;
+	this->mnt = this->go && this->mroot ? this->up + offsetof(struct mount, mnt) : this->mnt;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk && this->go && !this->mroot/
+{
+	printf("N %d \"%S\"\n", tid, stringof(*(uintptr_t *)(this->d + offsetof(struct dentry, d_name) + offsetof(struct qstr, name))));
+	this->d = *(uintptr_t *)(this->d + offsetof(struct dentry, d_parent));
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->walk/
+{
+	printf("W %d %d %d %d\n", tid, this->kind, this->go, this->unlinked);
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts/
+{
+	self->dfd = 0;
+	self->oflags = 0;
+	self->omode = 0;
+	self->oresolve = 0;
+	self->ook = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts/
+{
+	printf("E %d %d %d %d %d %d %d %d \"%S\" \"%S\"\n", self->ts, timestamp,
+	    uid, pid, tid, (int)arg1, this->ok, this->more,
+	    execname, this->c);
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 256, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 512, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 768, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 1024, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 1280, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 1536, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 1792, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 2048, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 2304, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 2560, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 2816, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 3072, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 3328, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 3584, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 0;
+	this->cut = 1;
+	this->c = copyinstr(self->path + 3840, 257);
+	this->cut = 0;
+	this->pc = 1;
+	this->more = strlen(this->c) == 256;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->more/
+{
+	this->more = 1;
+	this->more = *(uint8_t *)copyin(self->path + 4096, 1) != 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && this->pc/
+{
+	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
+	this->pc = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts && (this->more || this->cut)/
+{
+	printf("T %d\n", tid);
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->ts/
+{
+	self->path = 0;
+	self->ts = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->hts/
+{
+	printf("H %d %d %d %d %d %d \"%S\"\n", self->hts, timestamp, uid, pid, tid, (int)arg1, execname);
+	self->hts = 0;
+	self->hflags = 0;
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->cts && ((int)arg1) <= -512 && ((int)arg1) >= -516 && (curthread->pending.signal.sig[0] & 0x100)/
+{
+	this->sig = curthread->signal->group_exit_code & 0x7f;
+	printf("K %d %d\n", tid, this->sig ? this->sig : 9);
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->cts/
+{
+	this->ok = 0;
+	this->more = 0;
+	this->cut = 0;
+	this->pc = 0;
+	this->c = "";
+}
+
+rawtp:raw_syscalls::sys_exit
+/this->cts/
 {
 	this->c = copyinstr(self->cpath, 257);
 	this->ok = 1;
@@ -2422,7 +1283,7 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts/
+/this->cts/
 {
 	printf("E %d %d %d %d %d %d %d %d \"%S\" \"%S\"\n", self->cts, timestamp,
 	    uid, pid, tid, (int)arg1, this->ok, this->more,
@@ -2430,7 +1291,7 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2441,14 +1302,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2459,14 +1320,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2477,14 +1338,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2495,14 +1356,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2513,14 +1374,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2531,14 +1392,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2549,14 +1410,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2567,14 +1428,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2585,14 +1446,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2603,14 +1464,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2621,14 +1482,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2639,14 +1500,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2657,14 +1518,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2675,14 +1536,14 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 0;
 	this->cut = 1;
@@ -2693,27 +1554,27 @@ rawtp:raw_syscalls::sys_exit
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->more/
+/this->cts && this->more/
 {
 	this->more = 1;
 	this->more = *(uint8_t *)copyin(self->cpath + 4096, 1) != 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && this->pc/
+/this->cts && this->pc/
 {
 	printf("C %d %d \"%S\"\n", tid, this->more, this->c);
 	this->pc = 0;
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts && (this->more || this->cut)/
+/this->cts && (this->more || this->cut)/
 {
 	printf("T %d\n", tid);
 }
 
 rawtp:raw_syscalls::sys_exit
-/self->cts/
+/this->cts/
 {
 	self->cpath = 0;
 	self->cts = 0;

@@ -114,6 +114,9 @@ pub struct Walk<'a> {
     /// The directory fd a failed name was resolved against (`-100`, `AT_FDCWD`: the cwd), or
     /// `None` when a failure has no name (`open_by_handle_at`).
     pub dfd: Option<&'a str>,
+    /// The walk's kind for a failure: `2` (the directory the name was resolved against), `0`
+    /// (no name), or an expression choosing.
+    pub failed: &'a str,
 }
 
 /// The `O` record (what the call asked for) and the walk of its resolved path, for Linux.
@@ -126,6 +129,45 @@ pub fn linux_return_clauses(w: &mut DWriter, r: &Walk, path: &str, layout: Optio
     w.clause(r.probes, Some(&guard("")), &[&o]);
     linux_walk(w, r, layout);
     w.clause(r.probes, Some(&guard("")), &CLEAR);
+}
+
+/// The `O` records of an open's or an `open_by_handle_at`'s return and one walk for both, on
+/// the program both returns share (x86_64: `rawtp:raw_syscalls::sys_exit`, return value
+/// `arg1`). `open` is the opens' guard (`this->ts`), `this->hts` the handle's; the walk's
+/// own guard is `this->walk`, which the first clause of the program clears.
+pub fn linux_shared_return_clauses(
+    w: &mut DWriter,
+    probes: &[String],
+    open: &str,
+    path: &str,
+    layout: Option<&KernelLayout>,
+) {
+    let o = format!(
+        "printf(\"O %d %d %d %d %d %d\\n\", tid, self->ook, self->oflags, self->oresolve, \
+         self->omode, {path});"
+    );
+    w.clause(probes, Some(open), &[&o, "this->walk = 1;"]);
+    w.clause(
+        probes,
+        Some("this->hts"),
+        &[
+            "printf(\"O %d 1 %d 0 0 0\\n\", tid, self->hflags);",
+            "this->walk = 1;",
+        ],
+    );
+    let failed = format!("({open} ? 2 : 0)");
+    linux_walk(
+        w,
+        &Walk {
+            probes,
+            ts: "this->walk",
+            ret: "(int)arg1",
+            dfd: Some("self->dfd"),
+            failed: &failed,
+        },
+        layout,
+    );
+    w.clause(probes, Some(open), &CLEAR);
 }
 
 /// io_uring opens (`IORING_OP_OPENAT` 18, `IORING_OP_OPENAT2` 28), which no system call
@@ -201,6 +243,7 @@ pub fn linux_uring_clauses(w: &mut DWriter, filter: &str, layout: &KernelLayout)
             ts: "this->uring",
             ret: "args[3]",
             dfd: Some("this->udfd"),
+            failed: "2",
         },
         l,
     );
@@ -252,10 +295,7 @@ fn linux_walk(w: &mut DWriter, r: &Walk, layout: Option<&KernelLayout>) {
             at(layout, "this->fdt", ("fdtable", "fd"))
         ),
         // 1: the opened file; 2: the directory of a failure; 0: a bad dirfd, or no name.
-        format!(
-            "this->kind = this->wret >= 0 ? 1 : {};",
-            if r.dfd.is_some() { "2" } else { "0" }
-        ),
+        format!("this->kind = this->wret >= 0 ? 1 : {};", r.failed),
         "this->kind = this->wfd >= 0 && this->file == 0 ? 0 : this->kind;".to_owned(),
         format!(
             "this->wpath = this->file ? this->file + {} : this->fs + {};",
@@ -349,14 +389,34 @@ fn linux_walk(w: &mut DWriter, r: &Walk, layout: Option<&KernelLayout>) {
     );
 }
 
-/// `open_by_handle_at(mount_fd, handle, flags)`: no path, a file descriptor on success. Its
-/// own entry and return clauses (`self->hts`), the walk of the file it opened, an `H` record.
-pub fn linux_handle_clauses(w: &mut DWriter, filter: &str, layout: Option<&KernelLayout>) {
+/// `open_by_handle_at`'s entry clause: its flags and `self->hts`, the "in a traced call" flag.
+pub fn linux_handle_entry_clause(w: &mut DWriter, filter: &str) {
     w.clause(
         &["syscall::open_by_handle_at:entry".to_owned()],
         Some(filter),
         &["self->hflags = arg2;", "self->hts = timestamp;"],
     );
+}
+
+/// `open_by_handle_at`'s `H` record, on the program its return shares with the opens' (its
+/// `O` record and walk are in [`linux_shared_return_clauses`]).
+pub fn linux_handle_exit_clause(w: &mut DWriter, probes: &[String]) {
+    w.clause(
+        probes,
+        Some("this->hts"),
+        &[
+            "printf(\"H %d %d %d %d %d %d \\\"%S\\\"\\n\", self->hts, timestamp, uid, pid, tid, \
+             (int)arg1, execname);",
+            "self->hts = 0;",
+            "self->hflags = 0;",
+        ],
+    );
+}
+
+/// `open_by_handle_at(mount_fd, handle, flags)`: no path, a file descriptor on success. Its
+/// own entry and return clauses (`self->hts`), the walk of the file it opened, an `H` record.
+pub fn linux_handle_clauses(w: &mut DWriter, filter: &str, layout: Option<&KernelLayout>) {
+    linux_handle_entry_clause(w, filter);
     let probes = ["syscall::open_by_handle_at:return".to_owned()];
     w.clause(
         &probes,
@@ -371,6 +431,7 @@ pub fn linux_handle_clauses(w: &mut DWriter, filter: &str, layout: Option<&Kerne
             ts: "self->hts",
             ret,
             dfd: None,
+            failed: "0",
         },
         layout,
     );
