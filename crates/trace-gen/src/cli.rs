@@ -190,8 +190,8 @@ Exit status:
        a --cgroup PATH that is not a cgroup2 group, --cgroup with SystemTap
 
 Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
-ps there does) and traces only its processes; SystemTap and DTrace are refused there (they
-see host pids only). --cgroup PATH traces one cgroup v2 group and the groups below it,
+ps there does) and traces only its processes; SystemTap (its script sees host pids only)
+and DTrace for Linux (its own BEGIN probe never fires there) are refused. --cgroup PATH traces one cgroup v2 group and the groups below it,
 tested in the kernel (bpftrace, DTrace for Linux), each open with its group (`cgroup:`, `#ID`
 for a group gone before trace-gen named it). An open whose process was killed during the call gets `killed: SIGNO`
 on its return line (bpftrace, DTrace for Linux).
