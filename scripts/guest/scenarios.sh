@@ -183,6 +183,18 @@ stap_last_open() {
     end
 }
 
+# Inside a PID namespace (unshare -fp --mount-proc): pids as the namespace sees them. The
+# child writes its own pid ($$ there) before it execs cat; trace-gen is pid 1.
+stap_pid_ns() {
+    begin stap-pid-ns
+    echo "$d" >"$o/dir"
+    timeout -s INT -k 10 180 unshare -fp --mount-proc --kill-child=SIGINT "$tg" -S \
+        -c "sh -c 'echo \$\$ >$o/child-pid; exec cat /etc/hostname'; cat /etc/hostname $d/missing" \
+        2>"$o/err" | tee "$o/trace" | "$tm" >"$o/merged" 2>"$o/merge.err"
+    echo "${PIPESTATUS[0]} ${PIPESTATUS[2]}" >"$o/status"
+    end
+}
+
 bpftrace_cat() {
     begin bpftrace-cat
     rm -f /tmp/not_exists
@@ -199,7 +211,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_last_open bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_pid_ns stap_last_open bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do

@@ -289,7 +289,7 @@ impl Backend for SystemTap {
     }
 
     fn script(&self, spec: &ScriptSpec) -> String {
-        render(spec)
+        render_in(spec, crate::sys::pid_namespace().is_some())
     }
 
     /// `-s MB` (stap's per-CPU buffer, in whole megabytes, at least 1), the compile options,
@@ -330,15 +330,6 @@ impl Backend for SystemTap {
     /// stap compiles a kernel module before it attaches: minutes on a slow machine.
     fn attach_bound(&self) -> std::time::Duration {
         std::time::Duration::from_secs(15 * 60)
-    }
-
-    /// Inside a PID namespace (not the host's), refused: see the message.
-    fn unsupported(&self, _spec: &ScriptSpec) -> Option<String> {
-        crate::sys::pid_namespace().map(|_| {
-            "trace-gen runs inside a PID namespace (a container without the host's pids): \
-             the SystemTap script filters and prints host pids, and trace-gen does not translate them into this namespace; use bpftrace (-B), or run trace-gen on the host"
-                .to_owned()
-        })
     }
 
     fn has_fence(&self) -> bool {
@@ -513,6 +504,9 @@ fn pid_globals(spec: &ScriptSpec) -> Vec<(String, u32)> {
 enum Test<'a> {
     /// Not stap's own process (`stp_pid()`, the stapio reading the buffers).
     NotTracer,
+    /// A process with a pid in trace-gen's PID namespace (run in one): `ns_pid()` is 0 for
+    /// the others.
+    InNamespace,
     /// Not the pid in this global (trace-gen itself).
     PidIsNot(String),
     /// The pid in one of these globals.
@@ -528,17 +522,20 @@ enum Test<'a> {
 }
 
 impl Test<'_> {
-    fn render(&self) -> String {
+    /// The condition in stap; `ids` says which pids the globals hold.
+    fn render(&self, ids: &Ids) -> String {
+        let pid = ids.pid;
         match self {
             Test::NotTracer => "pid() != stp_pid()".to_owned(),
-            Test::PidIsNot(global) => format!("pid() != {global}"),
+            Test::InNamespace => "ns_pid() != 0".to_owned(),
+            Test::PidIsNot(global) => format!("{pid} != {global}"),
             Test::PidIn(globals) if globals.is_empty() => "0".to_owned(),
             Test::PidIn(globals) => {
-                let any: Vec<String> = globals.iter().map(|g| format!("pid() == {g}")).collect();
+                let any: Vec<String> = globals.iter().map(|g| format!("{pid} == {g}")).collect();
                 format!("({})", any.join(" || "))
             }
-            Test::Traced => "pid() in traced".to_owned(),
-            Test::PidIsCommand => "pid() == command".to_owned(),
+            Test::Traced => format!("{pid} in traced"),
+            Test::PidIsCommand => format!("{pid} == command"),
             Test::UidIs(uid) => format!("uid() == {uid}"),
             Test::CommIs(name) => format!("execname() == {}", name.string_literal()),
         }
@@ -551,11 +548,14 @@ fn follows(spec: &ScriptSpec) -> bool {
 }
 
 /// The conditions an open must meet to be traced, all of them (AND).
-fn tests(spec: &ScriptSpec) -> Vec<Test<'_>> {
+fn tests(spec: &ScriptSpec, ns: bool) -> Vec<Test<'_>> {
     let names = |spec| pid_globals(spec).into_iter().map(|(n, _)| n);
     let mut tests = match &spec.target {
         Target::SystemWide { .. } => {
             let mut t = vec![Test::NotTracer];
+            if ns {
+                t.push(Test::InNamespace);
+            }
             t.extend(names(spec).map(Test::PidIsNot));
             t
         }
@@ -741,8 +741,55 @@ function uring_open:long(req:long, field:long) %{ /* pure */
 %}
 "#;
 
+/// Which process ids the script compares, keeps and prints: the host's (`pid()`, `tid()`,
+/// `task->tgid`), or, when trace-gen runs inside a PID namespace, that namespace's, as `ps`
+/// there shows them. stap's runtime names its namespace after stapio's (trace-gen's child, in
+/// trace-gen's namespace): `ns_pid()` and `ns_tid()` (0 for a process outside it), and
+/// `ns_tgid(task)` for the tasks of the fork and exit tracepoints. The per-thread maps stay
+/// keyed by the host's `tid()` (unique on the whole machine).
+struct Ids {
+    ns: bool,
+    pid: &'static str,
+    tid: &'static str,
+}
+
+impl Ids {
+    fn new(ns: bool) -> Ids {
+        if ns {
+            Ids {
+                ns,
+                pid: "ns_pid()",
+                tid: "ns_tid()",
+            }
+        } else {
+            Ids {
+                ns,
+                pid: "pid()",
+                tid: "tid()",
+            }
+        }
+    }
+
+    /// The thread group id of `task` (a task pointer of a tracepoint).
+    fn tgid(&self, task: &str) -> String {
+        if self.ns {
+            format!("ns_tgid({task})")
+        } else {
+            format!("{task}->tgid")
+        }
+    }
+}
+
+/// The script for a run on the host.
+#[cfg(test)]
 fn render(spec: &ScriptSpec) -> String {
-    let filter: Vec<String> = tests(spec).iter().map(Test::render).collect();
+    render_in(spec, false)
+}
+
+/// The script; `ns`: trace-gen runs inside a PID namespace (not the host's).
+fn render_in(spec: &ScriptSpec, ns: bool) -> String {
+    let ids = Ids::new(ns);
+    let filter: Vec<String> = tests(spec, ids.ns).iter().map(|t| t.render(&ids)).collect();
     let filter = filter.join(" && ");
     let follow = follows(spec);
     let globals = pid_globals(spec);
@@ -809,8 +856,8 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("# A new process of a followed one, whichever thread made it (a new thread has");
         w.line("# the same tgid: nothing to add).");
         w.block("probe kernel.trace(\"sched:sched_process_fork\")", |w| {
-            w.line("parent = $parent->tgid");
-            w.line("child = $child->tgid");
+            w.line(&format!("parent = {}", ids.tgid("$parent")));
+            w.line(&format!("child = {}", ids.tgid("$child")));
             w.line("if (!(parent in traced) || child == parent) next");
             w.line("follow(child)");
             w.line("printf(\"P fork %d %d\\n\", parent, child)");
@@ -818,7 +865,7 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("# A process ends with its last thread (signal->live is already decremented");
         w.line("# here): a main thread's exit and an exec keep it followed.");
         w.block("probe kernel.trace(\"sched:sched_process_exit\")", |w| {
-            w.line("tgid = $p->tgid");
+            w.line(&format!("tgid = {}", ids.tgid("$p")));
             w.line("if (!(tgid in traced)) next");
             w.line("if (@cast($p, \"task_struct\", \"kernel<linux/sched/signal.h>\")->signal->live->counter != 0) next");
             w.line("delete traced[tgid]");
@@ -832,8 +879,8 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("id = $id");
         w.block(&format!("if ($regs->cs == {})", X86_64.cs), |w| {
             w.line(&format!(
-                "if (id == {} && pid() == tracegen) {{",
-                X86_64.getppid
+                "if (id == {} && {} == tracegen) {{",
+                X86_64.getppid, ids.pid
             ));
             w.line(&format!(
                 "  printf(\"{EMITTED_PREFIX}%d cpu %d skipped %d errors %d\\n{FENCE_MARKER} %d\\n\", emitted_here(), cpu(), skipped_probes(), probe_errors(), cpu())"
@@ -890,7 +937,8 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("# Elsewhere: the syscall tapsets.");
     w.block("probe syscall.getppid", |w| {
         w.line(&format!(
-            "if (pid() == tracegen) printf(\"{EMITTED_PREFIX}%d cpu %d skipped %d errors %d\\n{FENCE_MARKER} %d\\n\", emitted_here(), cpu(), skipped_probes(), probe_errors(), cpu())"
+            "if ({} == tracegen) printf(\"{EMITTED_PREFIX}%d cpu %d skipped %d errors %d\\n{FENCE_MARKER} %d\\n\", emitted_here(), cpu(), skipped_probes(), probe_errors(), cpu())",
+            ids.pid
         ));
     });
     for (probe, k, dfd, path, flags) in [
@@ -943,6 +991,17 @@ fn render(spec: &ScriptSpec) -> String {
     w.line("function emitted_here:long () %{ /* pure */");
     w.line("  STAP_RETVALUE = this_cpu_read(tt_emitted);");
     w.line("%}");
+    if ids.ns {
+        w.line("");
+        w.line(
+            "# A task's thread group id in stapio's PID namespace, trace-gen's (0 when it has none",
+        );
+        w.line("# there), as ns_pid() gives it for the current task.");
+        w.line("function ns_tgid:long (task:long) %{ /* pure */");
+        w.line("  int64_t rc = from_target_pid_ns((struct task_struct *)(uintptr_t)STAP_ARG_task, PID);");
+        w.line("  STAP_RETVALUE = rc < 0 ? 0 : rc;");
+        w.line("%}");
+    }
     w.line("");
     w.line("# Says that tracing is live. stap runs its begin probes before it registers the");
     w.line("# tracepoint probes, so on x86_64 this waits for the first system call exit after");
@@ -1043,7 +1102,15 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("d = kd & 0xffffffff");
         w.line("if (d & 0x80000000) d -= 0x100000000");
         w.line("comm = string_quoted(execname())");
-        w.line("printf(\"=> uid: %d pid: %d tid: %d\", uid(), pid(), t)");
+        // The printed ids: the namespace's, or the host's (`t`, the maps' key).
+        let printed = if ids.ns {
+            format!("{}, {}", ids.pid, ids.tid)
+        } else {
+            "pid(), t".to_owned()
+        };
+        w.line(&format!(
+            "printf(\"=> uid: %d pid: %d tid: %d\", uid(), {printed})"
+        ));
         w.block(&format!("if (k == {})", kind::OPENAT2), |w| {
             w.line("# openat2's how, read at return (the kernel has read it: it is in memory).");
             w.line("try { put_details(user_uint64(fm), user_uint64(fm + 8), user_uint64(fm + 16), 1, \"syscall\") }");
@@ -1064,7 +1131,7 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("if (fault) printf(\" fault: 0x%x\", p)");
         w.line("printf(\" comm: %s open: \\\"\", comm)");
         w.line("cut = fault || p == 0 ? 0 : put_user_path(p)");
-        w.line("printf(\"\\\"%s %d\\n<= uid: %d pid: %d tid: %d\", cut ? \"...\" : \"\", ts, uid(), pid(), t)");
+        w.line(&format!("printf(\"\\\"%s %d\\n<= uid: %d pid: %d tid: %d\", cut ? \"...\" : \"\", ts, uid(), {printed})"));
         w.line("if (ret >= 0) put_opened(ret)");
         w.block(&format!("else if (k != {} && !fault)", kind::HANDLE), |w| {
             w.line("# A failure: the directory joined with the name (an absolute name as is).");
@@ -1088,8 +1155,8 @@ fn render(spec: &ScriptSpec) -> String {
         w.line("name = uring_open(r, 2)");
         w.line("if (!name) return;");
         w.line("u_ts[r] = ktime_get_ns()");
-        w.line("u_ids[r] = (uid() << 32) | tid()");
-        w.line("u_pid[r] = pid()");
+        w.line(&format!("u_ids[r] = (uid() << 32) | {}", ids.tid));
+        w.line(&format!("u_pid[r] = {}", ids.pid));
         w.line("u_op[r] = op");
         w.line("u_dfd[r] = (uring_open(r, 0) & 0xffffffff) | (uring_open(r, 1) << 32)");
         w.line(&format!("u_flags[r] = uring_open(r, 3) & ~{O_LARGEFILE:#x}"));
