@@ -103,6 +103,27 @@ fn prepare(args: &[&str]) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// The same, for a trace-gen run inside a PID namespace (`unshare -fp --mount-proc`): its
+/// script is that of the namespace's pids.
+fn prepare_in_pid_namespace(args: &[&str]) -> f64 {
+    let start = Instant::now();
+    let out = Command::new("unshare")
+        .args(["-fp", "--mount-proc"])
+        .arg(root().join("scripts/guest/stap-cached"))
+        .arg("--prepare")
+        .arg(bin("trace-gen"))
+        .arg("-S")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "unshare -fp --mount-proc stap-cached --prepare -S {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start.elapsed().as_secs_f64()
+}
+
 /// What one scenario left in the shared directory.
 struct Scenario {
     name: String,
@@ -200,6 +221,42 @@ fn check_cat(f: &mut Failures, s: &Scenario, backend: &str) {
             .any(|l| l.contains("/tmp/not_exists") && l.contains("ERROR -2")),
         s,
         &format!("trace-merge shows cat's ERROR -2:\n{merged}"),
+    );
+}
+
+/// Inside a PID namespace: the command (a child that writes its own pid, `$$` there, then
+/// execs cat; then cat of /etc/hostname and a missing file) traced and followed with the
+/// namespace's pids, ending with cat's status.
+fn check_pid_namespace(f: &mut Failures, s: &Scenario) {
+    let t = s.trace();
+    check_clean(f, s, &t);
+    f.check(s.status() == "1 0", s, "cat's status 1, trace-merge's 0");
+    let child: u32 = s.text("child-pid").parse().unwrap_or(0);
+    let host = t.of_path("/etc/hostname");
+    f.check(
+        host.len() == 2 && host.iter().all(|o| o.ret >= 0 && o.comm == b"cat"),
+        s,
+        &format!("two opens of /etc/hostname by cat, both open: {host:?}"),
+    );
+    f.check(
+        child > 1 && host.iter().any(|o| o.pid == child && o.tid == child),
+        s,
+        &format!(
+            "the child's open of /etc/hostname with its pid in the namespace, {child}: {host:?}"
+        ),
+    );
+    let missing = t.of_path(&format!("{}/missing", s.scratch()));
+    f.check(
+        missing.len() == 1 && missing[0].ret == -2,
+        s,
+        &format!("one open of the missing file, -2: {missing:?}"),
+    );
+    // trace-gen is pid 1 there, the command and its children follow closely; the host's pids
+    // of a guest that has run every scenario before are far above.
+    f.check(
+        !t.opens.is_empty() && t.opens.iter().all(|o| o.pid > 1 && o.pid < 100),
+        s,
+        "every pid is the namespace's (above 1, below 100)",
     );
 }
 
@@ -611,6 +668,10 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             ] {
                 compile.push(format!("{args:?}: {:.1} s", prepare(args)));
             }
+            compile.push(format!(
+                "in a PID namespace: {:.1} s",
+                prepare_in_pid_namespace(&["-c", "true"])
+            ));
             let share = work.join("share");
             let start = Instant::now();
             let run = Command::new(root().join("scripts/guest/run.sh"))
@@ -692,6 +753,7 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-every-open", check_every_open),
             ("stap-every-open-ia32", check_every_open),
             ("stap-fifo-killed", check_fifo_killed),
+            ("stap-pid-ns", check_pid_namespace),
             ("stap-last-open", check_last_open),
         ],
     );
