@@ -260,6 +260,28 @@ fn check_pid_namespace(f: &mut Failures, s: &Scenario) {
     );
 }
 
+/// `-p` inside a PID namespace: the namespace's pid of a shell (2 there; on the host, 2 is
+/// kthreadd), followed into the cat it forks once trace-gen is attached, the run ending by
+/// itself with status 0.
+fn check_pid_namespace_p(f: &mut Failures, s: &Scenario) {
+    let t = s.trace();
+    check_clean(f, s, &t);
+    f.check(s.status() == "0", s, "trace-gen's status 0");
+    let root: u32 = s.text("pid").parse().unwrap_or(0);
+    let last = t.of_path("/etc/hostname");
+    let after = t.of_path(&format!("{}/after", s.scratch()));
+    f.check(
+        last.len() == 1 && last[0].ret >= 0 && after.len() == 1 && after[0].ret == -2,
+        s,
+        &format!("the last cat's opens of /etc/hostname and after: {last:?} {after:?}"),
+    );
+    f.check(
+        root > 1 && t.opens.iter().all(|o| o.pid > root && o.pid < 100),
+        s,
+        &format!("every open by a child of the -p shell ({root}), with the namespace's pids"),
+    );
+}
+
 /// The 8-thread ground truth: 150 opens of exists-T (and the one creating it) and 150 of
 /// missing-T per thread, and the FIFO's two opens, all exact.
 fn check_threads(f: &mut Failures, s: &Scenario) {
@@ -668,10 +690,12 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             ] {
                 compile.push(format!("{args:?}: {:.1} s", prepare(args)));
             }
-            compile.push(format!(
-                "in a PID namespace: {:.1} s",
-                prepare_in_pid_namespace(&["-c", "true"])
-            ));
+            for args in [&["-c", "true"][..], &["-p", "1"]] {
+                compile.push(format!(
+                    "{args:?} in a PID namespace: {:.1} s",
+                    prepare_in_pid_namespace(args)
+                ));
+            }
             let share = work.join("share");
             let start = Instant::now();
             let run = Command::new(root().join("scripts/guest/run.sh"))
@@ -754,6 +778,7 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-every-open-ia32", check_every_open),
             ("stap-fifo-killed", check_fifo_killed),
             ("stap-pid-ns", check_pid_namespace),
+            ("stap-pid-ns-p", check_pid_namespace_p),
             ("stap-last-open", check_last_open),
         ],
     );

@@ -195,6 +195,35 @@ stap_pid_ns() {
     end
 }
 
+# -p inside a PID namespace: the namespace's pid of a running shell, which opens a file once
+# trace-gen is attached; trace-gen ends by itself when it exits.
+stap_pid_ns_p() {
+    begin stap-pid-ns-p
+    echo "$d" >"$o/dir"
+    TT_TG=$tg TT_D=$d TT_O=$o timeout -s INT -k 10 180 unshare -fp --mount-proc --kill-child=SIGINT bash -c '
+        d=$TT_D o=$TT_O
+        (
+            while [ ! -e "$d/go" ]; do
+                cat "$d/ping" 2>/dev/null
+                sleep 0.2
+            done
+            cat /etc/hostname "$d/after" 2>/dev/null
+        ) &
+        target=$!
+        echo "$target" >"$o/pid"
+        "$TT_TG" -S -p "$target" >"$o/trace" 2>"$o/err" &
+        tgpid=$!
+        for i in $(seq 600); do
+            grep -qF "$d/ping" "$o/trace" && break
+            sleep 0.1
+        done
+        touch "$d/go"
+        wait "$tgpid"
+        echo "$?" >"$o/status"
+    '
+    end
+}
+
 bpftrace_cat() {
     begin bpftrace-cat
     rm -f /tmp/not_exists
@@ -211,7 +240,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_pid_ns stap_last_open bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_pid_ns stap_pid_ns_p stap_last_open bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do
