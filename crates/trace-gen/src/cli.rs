@@ -189,9 +189,9 @@ Exit status:
        thread that is not its process's main thread (give the process id), -u 4294967295,
        a --cgroup PATH that is not a cgroup2 group, --cgroup with SystemTap
 
-Containers: inside a PID namespace, bpftrace takes (-p) and shows the namespace's pids (as
-ps there does) and traces only its processes; SystemTap (its script sees host pids only)
-and DTrace for Linux (its own BEGIN probe never fires there) are refused. --cgroup PATH traces one cgroup v2 group and the groups below it,
+Containers: inside a PID namespace, bpftrace and SystemTap take (-p) and show the
+namespace's pids (as ps there does) and trace only its processes; DTrace for Linux (its own
+BEGIN probe never fires there) is refused. --cgroup PATH traces one cgroup v2 group and the groups below it,
 tested in the kernel (bpftrace, DTrace for Linux), each open with its group (`cgroup:`, `#ID`
 for a group gone before trace-gen named it). An open whose process was killed during the call gets `killed: SIGNO`
 on its return line (bpftrace, DTrace for Linux).

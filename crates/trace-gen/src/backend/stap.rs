@@ -32,6 +32,12 @@
 //!   trace-gen's own pid for the fence) are globals set on the command line with `-G`, never
 //!   literals, so the script, and the compiled module, are the same on every run: a module
 //!   cache (`scripts/guest/stap-cached`) reuses it.
+//! - Inside a PID namespace (trace-gen's is not the host's), the script compares, keeps and
+//!   prints that namespace's pids ([`Ids`]): `ns_pid()`, `ns_tid()` and, for the tasks of the
+//!   fork and exit tracepoints, `ns_tgid()`, all in the namespace of stapio (the runtime's
+//!   default, and stapio is trace-gen's child); `-p`'s `pid2task()` runs in the begin probe,
+//!   in stapio's context, so it looks the pids up there too. A process outside the namespace
+//!   has none there (0): never traced. Proven in the guest (`stap-pid-ns`, `stap-pid-ns-p`).
 //! - The fence ([`Backend::has_fence`]): a `getppid()` by trace-gen prints [`FENCE_MARKER`]
 //!   and the CPU, after the counts of that CPU ([`EMITTED_PREFIX`]). stap's buffers are per
 //!   CPU and what is still in them when stap is stopped was measured to be lost (`cat` lost
@@ -1246,6 +1252,50 @@ mod tests {
         };
         for what in whats {
             assert!(note.contains(what), "{what}: {note}");
+        }
+    }
+
+    #[test]
+    fn in_a_pid_namespace_the_script_compares_and_prints_the_namespaces_pids() {
+        for target in [
+            Target::Command,
+            Target::Pids(vec![7]),
+            Target::SystemWide { exclude: vec![9] },
+        ] {
+            let s = spec(target, true);
+            let host = render_in(&s, false);
+            assert!(!host.contains("ns_pid") && !host.contains("ns_tgid"));
+            let ns = render_in(&s, true);
+            // Every comparison with a pid of trace-gen's (its own, -c, -p, the excluded),
+            // every printed id and the followed set: the namespace's.
+            for host_only in [
+                "pid() ==",
+                "pid() !=",
+                "pid() in",
+                "->tgid",
+                "uid(), pid(), t)",
+                "| tid()",
+                "= pid()",
+            ] {
+                let stray = ns.lines().find(|l| {
+                    l.contains(host_only) && !l.contains("ns_pid()") && !l.contains("stp_pid()")
+                });
+                assert!(stray.is_none(), "{host_only}: {stray:?}");
+            }
+            assert!(ns.contains("uid(), ns_pid(), ns_tid())"));
+            assert!(ns.contains("u_pid[r] = ns_pid()"));
+            assert!(ns.contains("ns_pid() == tracegen"));
+            if matches!(s.target, Target::SystemWide { .. }) {
+                assert!(
+                    ns.contains("ns_pid() != 0 && ns_pid() != exclude_0"),
+                    "{ns}"
+                );
+            } else {
+                assert!(ns.contains("parent = ns_tgid($parent)"));
+                assert!(ns.contains("ns_pid() in traced"));
+            }
+            // The maps stay keyed by the host's thread id, unique on the machine.
+            assert!(ns.contains("entry_ts[tid()] = ktime_get_ns()"));
         }
     }
 
