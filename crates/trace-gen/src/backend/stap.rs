@@ -33,7 +33,7 @@
 //!   literals, so the script, and the compiled module, are the same on every run: a module
 //!   cache (`scripts/guest/stap-cached`) reuses it.
 //! - Inside a PID namespace (trace-gen's is not the host's), the script compares, keeps and
-//!   prints that namespace's pids ([`Ids`]): `ns_pid()`, `ns_tid()` and, for the tasks of the
+//!   prints that namespace's pids (`Ids`): `ns_pid()`, `ns_tid()` and, for the tasks of the
 //!   fork and exit tracepoints, `ns_tgid()`, all in the namespace of stapio (the runtime's
 //!   default, and stapio is trace-gen's child); `-p`'s `pid2task()` runs in the begin probe,
 //!   in stapio's context, so it looks the pids up there too. A process outside the namespace
