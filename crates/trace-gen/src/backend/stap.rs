@@ -33,9 +33,10 @@
 //!   literals, so the script, and the compiled module, are the same on every run: a module
 //!   cache (`scripts/guest/stap-cached`) reuses it.
 //! - Inside a PID namespace (trace-gen's is not the host's), the script compares, keeps and
-//!   prints that namespace's pids (`Ids`): `ns_pid()`, `ns_tid()` and, for the tasks of the
-//!   fork and exit tracepoints, `ns_tgid()`, all in the namespace of stapio (the runtime's
-//!   default, and stapio is trace-gen's child); `-p`'s `pid2task()` runs in the begin probe,
+//!   prints that namespace's pids (`Ids`): `ns_id(task, thread)`, the task's id in the
+//!   namespace of stapio (the runtime's default for its `ns_pid()`, and stapio is trace-gen's
+//!   child). Not the tapset's `ns_pid()` and `ns_tid()`: they look for the current task in
+//!   the whole task list first, on every call. `-p`'s `pid2task()` runs in the begin probe,
 //!   in stapio's context, so it looks the pids up there too. A process outside the namespace
 //!   has none there (0): never traced. Proven in the guest (`stap-pid-ns`, `stap-pid-ns-p`).
 //! - The fence ([`Backend::has_fence`]): a `getppid()` by trace-gen prints [`FENCE_MARKER`]
@@ -427,8 +428,17 @@ impl Backend for SystemTap {
     /// (trace-gen's, and the one its exit sends: `PR_SET_PDEATHSIG`), and removes its
     /// temporary directory once stapio is done. Everything stap reports only at its exit comes
     /// with the fence instead ([`EMITTED_PREFIX`]).
+    ///
+    /// Inside a PID namespace, trace-gen waits for stap's exit instead ([`Ending::Wait`]):
+    /// trace-gen is often the namespace's init (`unshare -fp CMD`), or exits just before it,
+    /// and the kernel kills every process of a namespace whose init exits: stapio would die
+    /// with its module still loaded (seen in the guest: both modules left, `Live`).
     fn ending(&self) -> Ending {
-        Ending::Interrupt
+        if crate::sys::pid_namespace().is_some() {
+            Ending::Wait
+        } else {
+            Ending::Interrupt
+        }
     }
 
     /// Pass 4 of SystemTap 4.8 on Debian 12's 6.1 kernels (and 6.11+): the runtime calls
@@ -510,7 +520,7 @@ fn pid_globals(spec: &ScriptSpec) -> Vec<(String, u32)> {
 enum Test<'a> {
     /// Not stap's own process (`stp_pid()`, the stapio reading the buffers).
     NotTracer,
-    /// A process with a pid in trace-gen's PID namespace (run in one): `ns_pid()` is 0 for
+    /// A process with a pid in trace-gen's PID namespace (run in one): its `ns_id` is 0 for
     /// the others.
     InNamespace,
     /// Not the pid in this global (trace-gen itself).
@@ -533,7 +543,7 @@ impl Test<'_> {
         let pid = ids.pid;
         match self {
             Test::NotTracer => "pid() != stp_pid()".to_owned(),
-            Test::InNamespace => "ns_pid() != 0".to_owned(),
+            Test::InNamespace => format!("{pid} != 0"),
             Test::PidIsNot(global) => format!("{pid} != {global}"),
             Test::PidIn(globals) if globals.is_empty() => "0".to_owned(),
             Test::PidIn(globals) => {
@@ -750,8 +760,8 @@ function uring_open:long(req:long, field:long) %{ /* pure */
 /// Which process ids the script compares, keeps and prints: the host's (`pid()`, `tid()`,
 /// `task->tgid`), or, when trace-gen runs inside a PID namespace, that namespace's, as `ps`
 /// there shows them. stap's runtime names its namespace after stapio's (trace-gen's child, in
-/// trace-gen's namespace): `ns_pid()` and `ns_tid()` (0 for a process outside it), and
-/// `ns_tgid(task)` for the tasks of the fork and exit tracepoints. The per-thread maps stay
+/// trace-gen's namespace), by `ns_id(task, thread)` (0 for a process outside it), for the
+/// current task and the tasks of the fork and exit tracepoints. The per-thread maps stay
 /// keyed by the host's `tid()` (unique on the whole machine).
 struct Ids {
     ns: bool,
@@ -764,8 +774,8 @@ impl Ids {
         if ns {
             Ids {
                 ns,
-                pid: "ns_pid()",
-                tid: "ns_tid()",
+                pid: "ns_id(task_current(), 0)",
+                tid: "ns_id(task_current(), 1)",
             }
         } else {
             Ids {
@@ -779,7 +789,7 @@ impl Ids {
     /// The thread group id of `task` (a task pointer of a tracepoint).
     fn tgid(&self, task: &str) -> String {
         if self.ns {
-            format!("ns_tgid({task})")
+            format!("ns_id({task}, 0)")
         } else {
             format!("{task}->tgid")
         }
@@ -1000,12 +1010,24 @@ fn render_in(spec: &ScriptSpec, ns: bool) -> String {
     if ids.ns {
         w.line("");
         w.line(
-            "# A task's thread group id in stapio's PID namespace, trace-gen's (0 when it has none",
+            "# A live task's thread group id (thread: its thread id) in stapio's PID namespace,",
         );
-        w.line("# there), as ns_pid() gives it for the current task.");
-        w.line("function ns_tgid:long (task:long) %{ /* pure */");
-        w.line("  int64_t rc = from_target_pid_ns((struct task_struct *)(uintptr_t)STAP_ARG_task, PID);");
-        w.line("  STAP_RETVALUE = rc < 0 ? 0 : rc;");
+        w.line(
+            "# trace-gen's, where the runtime's ns_pid() looks (0 when the task has none there).",
+        );
+        w.line("# The task is current or a tracepoint's: no need to look for it in the task list.");
+        w.line("function ns_id:long (task:long, thread:long) %{ /* pure */");
+        w.line("  struct task_struct *t = (struct task_struct *)(uintptr_t)STAP_ARG_task;");
+        w.line("  struct pid_namespace *ns;");
+        w.line("  int64_t r = 0;");
+        w.line("  rcu_read_lock();");
+        w.line("  ns = get_pid_namespace(_stp_namespaces_pid);");
+        w.line("  if (ns) {");
+        w.line("    r = STAP_ARG_thread ? task_pid_nr_ns(t, ns) : task_tgid_nr_ns(t, ns);");
+        w.line("    put_pid_ns(ns);");
+        w.line("  }");
+        w.line("  rcu_read_unlock();");
+        w.line("  STAP_RETVALUE = r;");
         w.line("%}");
     }
     w.line("");
@@ -1264,7 +1286,7 @@ mod tests {
         ] {
             let s = spec(target, true);
             let host = render_in(&s, false);
-            assert!(!host.contains("ns_pid") && !host.contains("ns_tgid"));
+            assert!(!host.contains("ns_id"));
             let ns = render_in(&s, true);
             // Every comparison with a pid of trace-gen's (its own, -c, -p, the excluded),
             // every printed id and the followed set: the namespace's.
@@ -1278,21 +1300,22 @@ mod tests {
                 "= pid()",
             ] {
                 let stray = ns.lines().find(|l| {
-                    l.contains(host_only) && !l.contains("ns_pid()") && !l.contains("stp_pid()")
+                    l.contains(host_only) && !l.contains("ns_id(") && !l.contains("stp_pid()")
                 });
                 assert!(stray.is_none(), "{host_only}: {stray:?}");
             }
-            assert!(ns.contains("uid(), ns_pid(), ns_tid())"));
-            assert!(ns.contains("u_pid[r] = ns_pid()"));
-            assert!(ns.contains("ns_pid() == tracegen"));
+            let (pid, tid) = ("ns_id(task_current(), 0)", "ns_id(task_current(), 1)");
+            assert!(ns.contains(&format!("uid(), {pid}, {tid})")));
+            assert!(ns.contains(&format!("u_pid[r] = {pid}")));
+            assert!(ns.contains(&format!("{pid} == tracegen")));
             if matches!(s.target, Target::SystemWide { .. }) {
                 assert!(
-                    ns.contains("ns_pid() != 0 && ns_pid() != exclude_0"),
+                    ns.contains(&format!("{pid} != 0 && {pid} != exclude_0")),
                     "{ns}"
                 );
             } else {
-                assert!(ns.contains("parent = ns_tgid($parent)"));
-                assert!(ns.contains("ns_pid() in traced"));
+                assert!(ns.contains("parent = ns_id($parent, 0)"));
+                assert!(ns.contains(&format!("{pid} in traced")));
             }
             // The maps stay keyed by the host's thread id, unique on the machine.
             assert!(ns.contains("entry_ts[tid()] = ktime_get_ns()"));
