@@ -49,6 +49,7 @@
 //!   each) and unloading it (`staprun -d`, which loads libnss and libstdc++ first) took 1 to
 //!   3 s in the guest, after the last event of the run: stapio now does it after trace-gen
 //!   has exited (SIGPIPE ignored), and the module still unloads (the guest tests check it).
+//!   Inside a PID namespace trace-gen waits for stap's exit instead ([`Backend::ending`]).
 //! - Timestamps are `ktime_get_ns()` (`CLOCK_MONOTONIC`). [`ATTACHED_MARKER`] is printed by
 //!   the first `sys_exit` probe to fire: stap runs `probe begin` before it registers its
 //!   tracepoint probes (measured: a `-c` command released on a marker printed there was not
