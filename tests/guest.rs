@@ -282,6 +282,32 @@ fn check_pid_namespace_p(f: &mut Failures, s: &Scenario) {
     );
 }
 
+/// System-wide inside a PID namespace: only the namespace's processes, with its pids (the
+/// last tt-ncat's is the one its shell saw); the tt-ncat outside, opening all along, never.
+fn check_pid_namespace_system_wide(f: &mut Failures, s: &Scenario) {
+    let t = s.trace();
+    check_clean(f, s, &t);
+    f.check(s.status() == "130", s, "130 after SIGINT");
+    let dir = s.scratch();
+    let last_pid: u32 = s.text("last-pid").parse().unwrap_or(0);
+    let last = t.of_path(&format!("{dir}/last"));
+    f.check(
+        last.len() == 1 && last[0].ret == -2 && last_pid > 1 && last[0].pid == last_pid,
+        s,
+        &format!("the last tt-ncat's open, with its pid in the namespace ({last_pid}): {last:?}"),
+    );
+    f.check(
+        t.of_path(&format!("{dir}/outside")).is_empty(),
+        s,
+        "no open by the tt-ncat outside the namespace",
+    );
+    f.check(
+        !t.opens.is_empty() && t.opens.iter().all(|o| o.comm == b"tt-ncat" && o.pid < 100),
+        s,
+        "only tt-ncat's opens, with the namespace's pids",
+    );
+}
+
 /// The 8-thread ground truth: 150 opens of exists-T (and the one creating it) and 150 of
 /// missing-T per thread, and the FIFO's two opens, all exact.
 fn check_threads(f: &mut Failures, s: &Scenario) {
@@ -690,7 +716,7 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
             ] {
                 compile.push(format!("{args:?}: {:.1} s", prepare(args)));
             }
-            for args in [&["-c", "true"][..], &["-p", "1"]] {
+            for args in [&["-c", "true"][..], &["-p", "1"], &["-n", "tt-ncat"]] {
                 compile.push(format!(
                     "{args:?} in a PID namespace: {:.1} s",
                     prepare_in_pid_namespace(args)
@@ -779,6 +805,7 @@ fn trace_gen_runs_systemtap_in_the_debian_guest() {
             ("stap-fifo-killed", check_fifo_killed),
             ("stap-pid-ns", check_pid_namespace),
             ("stap-pid-ns-p", check_pid_namespace_p),
+            ("stap-pid-ns-system-wide", check_pid_namespace_system_wide),
             ("stap-last-open", check_last_open),
         ],
     );

@@ -224,6 +224,41 @@ stap_pid_ns_p() {
     end
 }
 
+# System-wide (-n) inside a PID namespace: a tt-ncat outside it, opening all along, is not
+# traced (it has no pid there); the namespace's are, with its pids. Stopped by SIGINT.
+stap_pid_ns_system_wide() {
+    begin stap-pid-ns-system-wide
+    echo "$d" >"$o/dir"
+    cp /bin/cat "$d/tt-ncat"
+    (
+        while [ ! -e "$d/stop" ]; do
+            "$d/tt-ncat" "$d/outside" 2>/dev/null
+            sleep 0.1
+        done
+    ) &
+    local outer=$!
+    TT_TG=$tg TT_D=$d TT_O=$o timeout -s INT -k 10 180 unshare -fp --mount-proc --kill-child=SIGINT bash -c '
+        d=$TT_D o=$TT_O
+        "$TT_TG" -S -n tt-ncat >"$o/trace" 2>"$o/err" &
+        tgpid=$!
+        for i in $(seq 300); do
+            "$d/tt-ncat" "$d/ping" 2>/dev/null
+            grep -qF "$d/ping" "$o/trace" && break
+            sleep 0.2
+        done
+        "$d/tt-ncat" "$d/last" 2>/dev/null &
+        echo "$!" >"$o/last-pid"
+        wait "$!"
+        sleep 1
+        kill -INT "$tgpid"
+        wait "$tgpid"
+        echo "$?" >"$o/status"
+    '
+    touch "$d/stop"
+    wait "$outer"
+    end
+}
+
 bpftrace_cat() {
     begin bpftrace-cat
     rm -f /tmp/not_exists
@@ -240,7 +275,7 @@ bpftrace_threads() {
     end
 }
 
-all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_pid_ns stap_pid_ns_p stap_last_open bpftrace_cat bpftrace_threads)
+all=(stap_cat stap_threads stap_hostile stap_follow_pid stap_uid stap_comm_sigint stap_every_open stap_every_open_ia32 stap_fifo_killed stap_pid_ns stap_pid_ns_p stap_pid_ns_system_wide stap_last_open bpftrace_cat bpftrace_threads)
 [ $# -gt 0 ] && all=("$@")
 uname -r >"$out/kernel"
 for s in "${all[@]}"; do
