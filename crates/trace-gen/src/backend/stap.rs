@@ -38,7 +38,8 @@
 //!   child). Not the tapset's `ns_pid()` and `ns_tid()`: they look for the current task in
 //!   the whole task list first, on every call. `-p`'s `pid2task()` runs in the begin probe,
 //!   in stapio's context, so it looks the pids up there too. A process outside the namespace
-//!   has none there (0): never traced. Proven in the guest (`stap-pid-ns`, `stap-pid-ns-p`).
+//!   has none there (0): never traced. Proven in the guest (`stap-pid-ns`, `stap-pid-ns-p`,
+//!   `stap-pid-ns-system-wide`).
 //! - The fence ([`Backend::has_fence`]): a `getppid()` by trace-gen prints [`FENCE_MARKER`]
 //!   and the CPU, after the counts of that CPU ([`EMITTED_PREFIX`]). stap's buffers are per
 //!   CPU and what is still in them when stap is stopped was measured to be lost (`cat` lost
