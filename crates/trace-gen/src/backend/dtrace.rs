@@ -103,7 +103,7 @@ impl Backend for DTrace {
         crate::sys::pid_namespace().map(|_| {
             "trace-gen runs inside a PID namespace (a container without the host's pids): \
              DTrace for Linux never fires its own BEGIN probe there, so it traces nothing; \
-             use bpftrace (-B), or run trace-gen on the host"
+             use bpftrace (-B) or SystemTap (-S), or run trace-gen on the host"
                 .to_owned()
         })
     }
