@@ -87,29 +87,29 @@ fn build_as(dir: &Path, name: &str, exe: &str, flags: &[&str]) -> PathBuf {
 
 /// Compiles (or finds in the cache) the stap module of `trace-gen -S ARGS` for the guest.
 fn prepare(args: &[&str]) -> f64 {
-    let start = Instant::now();
-    let out = Command::new(root().join("scripts/guest/stap-cached"))
-        .arg("--prepare")
-        .arg(bin("trace-gen"))
-        .arg("-S")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stap-cached --prepare -S {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    start.elapsed().as_secs_f64()
+    prepare_under(&[], args)
 }
 
 /// The same, for a trace-gen run inside a PID namespace (`unshare -fp --mount-proc`): its
 /// script is that of the namespace's pids.
 fn prepare_in_pid_namespace(args: &[&str]) -> f64 {
+    prepare_under(&["unshare", "-fp", "--mount-proc"], args)
+}
+
+/// `stap-cached --prepare trace-gen -S ARGS`, run under `wrapper` (a command and its
+/// arguments, or nothing): the seconds it took.
+fn prepare_under(wrapper: &[&str], args: &[&str]) -> f64 {
     let start = Instant::now();
-    let out = Command::new("unshare")
-        .args(["-fp", "--mount-proc"])
-        .arg(root().join("scripts/guest/stap-cached"))
+    let stap_cached = root().join("scripts/guest/stap-cached");
+    let mut c = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(&stap_cached);
+            c
+        }
+        None => Command::new(&stap_cached),
+    };
+    let out = c
         .arg("--prepare")
         .arg(bin("trace-gen"))
         .arg("-S")
@@ -118,7 +118,8 @@ fn prepare_in_pid_namespace(args: &[&str]) -> f64 {
         .unwrap();
     assert!(
         out.status.success(),
-        "unshare -fp --mount-proc stap-cached --prepare -S {args:?}: {}",
+        "{} stap-cached --prepare -S {args:?}: {}",
+        wrapper.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
     start.elapsed().as_secs_f64()
