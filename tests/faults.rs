@@ -388,12 +388,16 @@ fn sigint_to_the_whole_pipeline_keeps_the_drained_events() {
     assert_eq!(merge_status.code(), Some(0), "{seen:?}");
 }
 
-/// A stand-in for bpftrace (through BPFTRACE_PATH): it answers `--version`, reads the
-/// script, says its probes are attached, and then prints nothing more, ever: no fence line,
-/// no process report. With `ignore_sigint` it also ignores SIGINT.
-fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
-    let path = dir.join("silent-bpftrace");
-    let trap = if ignore_sigint { "trap '' INT" } else { "" };
+/// A stand-in for bpftrace (through BPFTRACE_PATH), `dir/NAME`: it answers `--version`,
+/// ignores the signals in `deaf_to` (a list for `trap`, or nothing), reads the script, then
+/// runs `then` (shell) and stays, printing nothing more, ever.
+fn stand_in_bpftrace(dir: &Path, name: &str, deaf_to: &str, then: &str) -> PathBuf {
+    let path = dir.join(name);
+    let trap = if deaf_to.is_empty() {
+        String::new()
+    } else {
+        format!("trap '' {deaf_to}")
+    };
     std::fs::write(
         &path,
         format!(
@@ -401,7 +405,7 @@ fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
              case \"$1\" in --version) echo 'bpftrace v0.17.0'; exit 0;; esac\n\
              {trap}\n\
              cat > /dev/null\n\
-             printf '%s\\n' '{{\"type\": \"printf\", \"data\": \"# trace-gen: attached\\n\"}}'\n\
+             {then}\n\
              while :; do sleep 0.1; done\n"
         ),
     )
@@ -411,24 +415,27 @@ fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
     path
 }
 
+/// A stand-in for bpftrace that says its probes are attached, and then prints nothing more:
+/// no fence line, no process report. With `ignore_sigint` it also ignores SIGINT.
+fn silent_tracer(dir: &Path, ignore_sigint: bool) -> PathBuf {
+    stand_in_bpftrace(
+        dir,
+        "silent-bpftrace",
+        if ignore_sigint { "INT" } else { "" },
+        r##"printf '%s\n' '{"type": "printf", "data": "# trace-gen: attached\n"}'"##,
+    )
+}
+
 /// A stand-in for bpftrace whose path-walk program the kernel refuses: it says so on stderr
 /// as bpftrace does, then stays (the real one may print the verifier's log for minutes in an
 /// emulated guest), deaf to SIGINT and SIGTERM.
 fn refused_walk_tracer(dir: &Path) -> PathBuf {
-    let path = dir.join("refused-bpftrace");
-    std::fs::write(
-        &path,
-        "#!/bin/sh\n\
-         case \"$1\" in --version) echo 'bpftrace v0.17.0'; exit 0;; esac\n\
-         trap '' INT TERM\n\
-         cat > /dev/null\n\
-         echo 'ERROR: Error loading program: tracepoint:raw_syscalls:sys_exit (try -v)' >&2\n\
-         while :; do sleep 0.1; done\n",
+    stand_in_bpftrace(
+        dir,
+        "refused-bpftrace",
+        "INT TERM",
+        "echo 'ERROR: Error loading program: tracepoint:raw_syscalls:sys_exit (try -v)' >&2",
     )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 #[test]
