@@ -63,10 +63,16 @@ pub struct KernelLayout {
 }
 
 impl KernelLayout {
-    /// The running kernel's layout, if its BTF is readable and has every member.
+    /// The running kernel's layout, if its BTF is readable and has every member. Read and
+    /// parsed once per process (5 MB): the script and the start-up note both ask for it.
     pub fn running() -> Option<KernelLayout> {
-        let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-        KernelLayout::from_btf(&btf)
+        static RUNNING: std::sync::OnceLock<Option<KernelLayout>> = std::sync::OnceLock::new();
+        RUNNING
+            .get_or_init(|| {
+                let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+                KernelLayout::from_btf(&btf)
+            })
+            .clone()
     }
 
     /// The layout in a BTF blob, if it has every member of [`MEMBERS`].
