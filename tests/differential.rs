@@ -693,7 +693,8 @@ fn stop_at_exit_leaves_out_only_the_daemon_that_outlives_the_command() {
 /// process, which forks a child and a grandchild once both have seen it open DIR/ping. The
 /// pings are the handshake (their number depends on when each tracer attached) and are left
 /// out of the comparison; the child the tree forked before (followed by neither) is not
-/// compared either, since neither traces it.
+/// compared either, since neither traces it (the tracers attach once the tree says it has forked
+/// it).
 #[test]
 fn pid_of_a_running_tree_that_then_forks_matches_strace() {
     let test = "pid_of_a_running_tree_that_then_forks_matches_strace";
@@ -710,6 +711,16 @@ fn pid_of_a_running_tree_that_then_forks_matches_strace() {
         .unwrap();
     let tree = KillOnDrop(tree);
     let pid = tree.0.id().to_string();
+    // Attached before that fork, strace -f would follow the old child (and trace-gen, attached
+    // later, would not).
+    let start = Instant::now();
+    while !dirs.work.join("forked").exists() {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the tree did not fork its old child"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let log = dirs.logs.join("strace.log");
     let mut s = strace(&log);
     let strace_child = s.args(["-p", &pid]).stdin(Stdio::null()).spawn().unwrap();

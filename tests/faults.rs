@@ -522,6 +522,51 @@ fn a_tracer_that_ignores_sigint_is_killed_after_the_drain_bound() {
     );
 }
 
+/// A tracer that cannot be ended holds its output open for ever: trace-gen kills it, gives
+/// its output 2 s more, then stops reading it and ends (status 3, saying why). Here the
+/// holder is a process the stand-in started in a session of its own, so that SIGKILL to the
+/// tracer's process group does not reach it (a process spinning in the kernel, as a
+/// SystemTap module's probe can, is the same to trace-gen).
+#[test]
+fn an_output_that_stays_open_after_sigkill_does_not_hold_the_run() {
+    if !crate::common::root_ready(module_path!()) {
+        return;
+    }
+    let s = CatScratch::new("held-open");
+    let holder = s.dir.join("holder.pid");
+    let tracer = stand_in_bpftrace(
+        &s.dir,
+        "held-open-bpftrace",
+        "INT",
+        &format!(
+            r##"printf '%s\n' '{{"type": "printf", "data": "# trace-gen: attached\n"}}'
+             setsid sleep 300 & echo $! > {}"##,
+            holder.display()
+        ),
+    );
+    let mut c = trace_gen();
+    c.env("BPFTRACE_PATH", &tracer).args(["-B", "-c", "true"]);
+    let start = Instant::now();
+    let (status, out, err) = crate::common::run_with_limit(c, Duration::from_secs(60));
+    let secs = start.elapsed().as_secs_f64();
+    if let Ok(pid) = std::fs::read_to_string(&holder) {
+        kill("-KILL", pid.trim().parse().unwrap());
+    }
+    // 2 s of fence, 5 s of drain after SIGINT, SIGKILL, 2 s for the output to end.
+    assert!(secs < 20.0, "took {secs} s\n{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("stayed open 2 s after SIGKILL") && err.contains("stopped reading it"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("# incomplete: the output of bpftrace stayed open")),
+        "{out}"
+    );
+}
+
 /// Whether process `pid` is gone (or a zombie, waiting to be reaped).
 fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -657,7 +657,11 @@ fn check_last_open(f: &mut Failures, s: &Scenario) {
             s,
             &format!("{what}: every line parses, nothing lost ({} lost)", t.lost),
         );
-        f.check(s.text(status) == "0", s, &format!("{what}: status 0"));
+        f.check(
+            s.text(status) == "0",
+            s,
+            &format!("{what}: status {} (want 0)", s.text(status)),
+        );
         let prefix = format!("{dir}/{name}-");
         let got: Vec<String> = t
             .opens
@@ -783,11 +787,41 @@ fn assert_scenarios(test: &str, checks: &[(&str, Check)]) {
     }
     assert!(
         f.0.is_empty(),
-        "{} failed checks in the guest (what the guest wrote is in {}):\n\n{}",
+        "{} failed checks in the guest (what the guest wrote is in {}):\n\n{}{}",
         f.0.len(),
         results.display(),
-        f.0.join("\n\n")
+        f.0.join("\n\n"),
+        kernel_trouble(&results)
     );
+}
+
+/// What the guest's kernel said of its own trouble during the scenarios (a soft lockup, a
+/// stall, an oops: console.log from its first such line, 100 lines at most), or nothing.
+fn kernel_trouble(results: &Path) -> String {
+    let console = results.with_file_name("console.log");
+    let text = String::from_utf8_lossy(&std::fs::read(&console).unwrap_or_default()).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.iter().position(|l| {
+        [
+            "BUG:",
+            "soft lockup",
+            "rcu_sched",
+            "rcu_preempt",
+            "Oops",
+            "WARNING:",
+            "hung_task",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+    });
+    match first {
+        None => String::new(),
+        Some(i) => format!(
+            "\n\nthe guest's kernel ({}):\n{}",
+            console.display(),
+            lines[i..lines.len().min(i + 100)].join("\n")
+        ),
+    }
 }
 
 #[test]

@@ -18,7 +18,9 @@
 # the command (the console's tail is printed). Memory and CPUs: TT_GUEST_MEM (MiB, default
 # 3072), TT_GUEST_SMP (default 2); more kernel parameters: TT_GUEST_APPEND (after the defaults,
 # so they win: `mitigations=auto` restores the retpolines, which make a syscall 2.3 times slower
-# under TCG: 200,000 one-byte dd copies took 1.44 s with them, 0.62 s without). Nested KVM does not
+# under TCG: 200,000 one-byte dd copies took 1.44 s with them, 0.62 s without). The console
+# (console.log in the share) gets the kernel's warnings and worse, with the backtraces of a
+# soft lockup on every CPU (`loglevel=5 softlockup_all_cpu_backtrace=1`). Nested KVM does not
 # work on the CI machines, so this is TCG (`-accel tcg -cpu max`): about 10 to 15 s of boot, with
 # the uncompressed kernel from kernel.sh.
 set -euo pipefail
@@ -129,7 +131,7 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 \
     -nodefaults -no-user-config -display none -no-reboot \
     -chardev "file,id=console,path=$io/console.log" -serial chardev:console \
     -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyS0 quiet panic=-1 mitigations=off ${TT_GUEST_APPEND:-} tt.io=$io" \
+    -append "console=ttyS0 quiet loglevel=5 softlockup_all_cpu_backtrace=1 panic=-1 mitigations=off ${TT_GUEST_APPEND:-} tt.io=$io" \
     -virtfs "local,path=/,mount_tag=ttroot,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$io,mount_tag=ttio,security_model=none,multidevs=remap" \
     </dev/null >"$io/qemu.log" 2>&1 &

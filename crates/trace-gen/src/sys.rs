@@ -218,6 +218,47 @@ pub fn readable(fds: [RawFd; 2], timeout_ms: libc::c_int) -> io::Result<[bool; 2
     }
 }
 
+/// The handler of [`WAKE_SIGNAL`]: nothing. Its only effect is the EINTR it gives a blocked
+/// read.
+extern "C" fn wake_handler(_: libc::c_int) {}
+
+/// The signal that wakes a thread blocked in a read ([`wake_thread`]): SIGURG, which only
+/// sockets' out-of-band data raise, and trace-gen has none.
+const WAKE_SIGNAL: libc::c_int = libc::SIGURG;
+
+/// Makes [`wake_thread`] end a blocking read of the woken thread with EINTR: a handler
+/// installed without SA_RESTART (exec resets it, so no child inherits it).
+pub fn make_reads_wakeable() -> io::Result<()> {
+    // SAFETY: `action` is fully initialized (zeroed, then its handler and an empty mask);
+    // the handler is async-signal-safe (it does nothing); sigaction only reads `action`.
+    let rc = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = wake_handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = 0;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(WAKE_SIGNAL, &action, std::ptr::null_mut())
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The calling thread, for [`wake_thread`].
+pub fn this_thread() -> libc::pthread_t {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() }
+}
+
+/// Interrupts a read that `thread` is blocked in (see [`make_reads_wakeable`]); a thread not
+/// in a system call runs the empty handler and goes on.
+pub fn wake_thread(thread: libc::pthread_t) {
+    // SAFETY: `thread` comes from [`this_thread`] of a thread that lives as long as the
+    // process (the main thread); the signal's handler is installed.
+    unsafe { libc::pthread_kill(thread, WAKE_SIGNAL) };
+}
+
 /// Reads `clock` in nanoseconds (0 if it cannot be read).
 pub fn clock_ns(clock: libc::clockid_t) -> i128 {
     let mut ts = libc::timespec {

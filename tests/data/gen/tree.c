@@ -1,6 +1,7 @@
 /* Process tree corpus, `-p` of a running tree that then forks. An old child, forked before
  * any tracer attaches, opens DIR/tree-old-child every 0.1 s until the tree ends (neither
- * strace -f -p nor trace-gen -p follows it). The parent opens DIR/ping every 0.05 s until
+ * strace -f -p nor trace-gen -p follows it); the parent creates DIR/forked once it has forked
+ * it, and the tracers attach only after that. The parent opens DIR/ping every 0.05 s until
  * DIR/go exists (the tracers are attached when they have seen a ping); then it forks a child
  * that opens DIR/tree-new-child and /etc/hostname and forks a grandchild that opens
  * DIR/tree-grandchild; it waits for it and opens DIR/tree-parent. Usage: tree DIR */
@@ -30,6 +31,9 @@ int main(int argc, char **argv)
                 close(fd);
         }
     }
+    int forked = open(at(dir, "forked"), O_WRONLY | O_CREAT, 0644);
+    if (forked >= 0)
+        close(forked);
     char go[4096];
     snprintf(go, sizeof go, "%s/go", dir);
     while (access(go, F_OK) != 0) {

@@ -156,7 +156,12 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
             }));
         }
     };
-    let stdout = tracer.stdout.take().expect("stdout is piped");
+    crate::sys::make_reads_wakeable().map_err(|e| Error::io("installing a signal handler", e))?;
+    stopper.reads_on_this_thread();
+    let stdout = TracerOutput {
+        pipe: tracer.stdout.take().expect("stdout is piped"),
+        stopper: &stopper,
+    };
     let mut pumped = pump::pump(backend, stdout, out, &stopper, &stderr_lost, release);
     stopper.finish();
     if let Some(s) = sweeper {
@@ -171,7 +176,13 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
     } else {
         let status = wait_tracer(&mut tracer, &stopper)
             .map_err(|e| Error::io(format!("waiting for {program}"), e))?;
-        (status, stderr_thread.join())
+        // A tracer that could not be ended may hold its stderr open too.
+        let text = if stopper.output_given_up() {
+            stderr_thread.finish_now()
+        } else {
+            stderr_thread.join()
+        };
+        (status, text)
     };
     signal_thread.close();
     // Losses the tracer reported on stderr after its last output line, and those the backend
@@ -284,7 +295,8 @@ pub const INCOMPLETE_KEY: &str = "incomplete";
 pub const INCOMPLETE_EXIT: u8 = 3;
 
 /// Waits for the tracer once its output has ended, at most the drain bound; then kills its
-/// process group.
+/// process group, and waits [`stopper::KILLED_GRACE`] more (a process that cannot die is
+/// left behind, and its status is taken as killed).
 fn wait_tracer(tracer: &mut std::process::Child, stopper: &Stopper) -> std::io::Result<ExitStatus> {
     let start = std::time::Instant::now();
     while start.elapsed() < stopper::Bounds::default().drain_idle {
@@ -299,7 +311,41 @@ fn wait_tracer(tracer: &mut std::process::Child, stopper: &Stopper) -> std::io::
         "the tracer's output ended but it did not exit within {} s, and was killed",
         stopper::Bounds::default().drain_idle.as_secs()
     ));
-    tracer.wait()
+    let start = std::time::Instant::now();
+    while start.elapsed() < stopper::KILLED_GRACE {
+        if let Some(st) = tracer.try_wait()? {
+            return Ok(st);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stopper.note(format!(
+        "the tracer (pid {}) did not die within {} s of SIGKILL: it is left behind",
+        tracer.id(),
+        stopper::KILLED_GRACE.as_secs()
+    ));
+    Ok(ExitStatus::from_raw(libc::SIGKILL))
+}
+
+/// The tracer's stdout, read until its end, or until the stopper gives it up (it stayed open
+/// after the tracer was killed): the reader's blocked read is then interrupted, and that is
+/// the end.
+struct TracerOutput<'a> {
+    pipe: std::process::ChildStdout,
+    stopper: &'a Stopper,
+}
+
+impl std::io::Read for TracerOutput<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.pipe.read(buf) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::Interrupted
+                    && self.stopper.output_given_up() =>
+            {
+                Ok(0)
+            }
+            r => r,
+        }
+    }
 }
 
 /// The exit status of a run, once the tracer has ended: see the module doc.

@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 /// waited for.
 const REFIRE: Duration = Duration::from_millis(100);
 
+/// How long a tracer killed with SIGKILL has to close its output and exit. A process in the
+/// kernel for good (a module's probe spinning, a `D` state) cannot die, and a descendant
+/// that left the tracer's process group is not killed with it: either may hold the output
+/// open for ever.
+pub(super) const KILLED_GRACE: Duration = Duration::from_secs(2);
+
 /// The fence's account, kept across rounds: a round is drained on a CPU once a fence line
 /// was read from it that can only come from a `getppid()` of this round. Each `getppid()`
 /// prints at most one line, and a CPU's buffer is first in, first out: once more lines were
@@ -125,6 +131,10 @@ pub(super) struct Stopper {
     pub attach_timed_out: AtomicBool,
     /// trace-gen killed the tracer once a bound had passed.
     pub killed_tracer: AtomicBool,
+    /// The thread that reads the tracer's output ([`Stopper::reads_on_this_thread`]).
+    reader: std::sync::OnceLock<libc::pthread_t>,
+    /// The tracer's output stayed open after SIGKILL, and is no longer read.
+    output_given_up: AtomicBool,
     /// Lines the tracer printed so far (the bounds count time without output).
     lines: AtomicU64,
     /// What the run could not confirm (a bound passed), for the trace and stderr.
@@ -142,6 +152,8 @@ impl Stopper {
             attach_timed_out: AtomicBool::new(false),
             lines: AtomicU64::new(0),
             killed_tracer: AtomicBool::new(false),
+            reader: std::sync::OnceLock::new(),
+            output_given_up: AtomicBool::new(false),
             unconfirmed: Mutex::new(Vec::new()),
             tracer_pid,
             fence,
@@ -456,11 +468,53 @@ impl Stopper {
                     self.program,
                     self.bounds.drain_idle.as_secs()
                 ));
+                self.give_up_output_unless_it_ends();
                 return;
             }
             if self.fence {
                 kill(self.tracer_pid, libc::SIGINT);
             }
+        }
+    }
+
+    /// The tracer's output is read on the calling thread: [`Stopper::output_given_up`] wakes
+    /// it from its read.
+    pub fn reads_on_this_thread(&self) {
+        let _ = self.reader.set(crate::sys::this_thread());
+    }
+
+    /// Whether the tracer's output stayed open after SIGKILL and is no longer read: a read of
+    /// it interrupted from now on is its end.
+    pub fn output_given_up(&self) -> bool {
+        self.output_given_up.load(Ordering::SeqCst)
+    }
+
+    /// Once the tracer was killed: waits up to [`KILLED_GRACE`] for its output to end; when
+    /// it has not, stops reading it (the reader's blocked read is interrupted until the
+    /// reader has seen it) and says so.
+    fn give_up_output_unless_it_ends(&self) {
+        let start = Instant::now();
+        while start.elapsed() < KILLED_GRACE {
+            if self.finished() {
+                return;
+            }
+            self.pause(REFIRE);
+        }
+        if self.finished() {
+            return;
+        }
+        self.note(format!(
+            "the output of {} stayed open {} s after SIGKILL (a process of it that cannot \
+             die, or one that left its process group, holds it): trace-gen stopped reading it",
+            self.program,
+            KILLED_GRACE.as_secs()
+        ));
+        self.output_given_up.store(true, Ordering::SeqCst);
+        while !self.finished() {
+            if let Some(&reader) = self.reader.get() {
+                crate::sys::wake_thread(reader);
+            }
+            self.pause(REFIRE);
         }
     }
 
