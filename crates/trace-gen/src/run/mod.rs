@@ -334,6 +334,14 @@ struct TracerOutput<'a> {
     stopper: &'a Stopper,
 }
 
+impl pump::TracerPipe for TracerOutput<'_> {
+    fn more_within(&self, ms: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        let fd = self.pipe.as_raw_fd();
+        crate::sys::readable([fd, fd], ms).map_or(true, |[ready, _]| ready)
+    }
+}
+
 impl std::io::Read for TracerOutput<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self.pipe.read(buf) {

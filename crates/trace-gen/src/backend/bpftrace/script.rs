@@ -299,7 +299,7 @@ fn killed_check(tid: &str) -> String {
         "if ($ret <= -512 && $ret >= -516) {{ \
          if (curtask->pending.signal.sig[0] & {SIGKILL_BIT:#x}) {{ \
          $sig = curtask->signal->group_exit_code & 0x7f; if ($sig == 0) {{ $sig = 9; }} \
-         printf(\"K %d %lld %d\\n\", {tid}, @t[tid], $sig); }} }}"
+         printf(\"K %d %lld %d\\n\", {tid}, $d.4, $sig); }} }}"
     )
 }
 
@@ -423,14 +423,15 @@ pub(super) fn piece_has_nul(at: &str) -> Vec<String> {
 }
 
 /// The one program every open's return runs (`raw_syscalls:sys_exit`, for the threads whose
-/// entry set `@t`): the path's pieces counted, the killed check, the resolved-path walk, the
+/// entry set `@d`): the path's pieces counted, the killed check, the resolved-path walk, the
 /// `O` events. One program, not one per `syscalls:sys_exit_*` tracepoint: bpftrace builds and
 /// the kernel verifies each copy apart (measured: 0.2-0.4 s each with the walk).
 fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         "$ret = args->ret;".to_owned(),
-        "$p = uptr((int8 *)@p[tid]);".to_owned(),
+        "$d = @d[tid];".to_owned(),
+        "$p = uptr((int8 *)$d.3);".to_owned(),
         "$n = 1;".to_owned(),
         "$off = (uint64)0;".to_owned(),
         format!("while ($n < {MAX_CHUNKS}) {{"),
@@ -441,8 +442,8 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
         "  $n++;".to_owned(),
         format!("  $off += {CHUNK};"),
         "}".to_owned(),
-        "@n[tid] = $n;".to_owned(),
-        "$n = @n[tid];".to_owned(),
+        // Plus @zero, a map's 0: an unknown number to the verifier (see the comment).
+        "$n = $n + @zero;".to_owned(),
         // The ids every line of this open prints (the K, R and O lines are joined by them).
         if ns {
             format!(
@@ -454,10 +455,8 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
             "$c = (uint64)curtask + @commoff;".to_owned()
         },
         killed_check(if ns { "$ntid" } else { "tid" }),
-        "delete(@n[tid]);".to_owned(),
         // The resolved path (resolve.rs): R events before the O events.
-        "$d = @d[tid];".to_owned(),
-        "$ts = @t[tid];".to_owned(),
+        "$ts = $d.4;".to_owned(),
     ]);
     body.extend(cgroup_line);
     body.extend(resolve::walk(
@@ -486,7 +485,7 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
         "  $k++;".to_owned(),
         "}".to_owned(),
     ]);
-    body.extend(["@p", "@t", "@d"].map(|m| format!("delete({m}[tid]);")));
+    body.push("delete(@d[tid]);".to_owned());
     Block::new(
         &[
             "At return of every open, native or ia32 (the path is read now: at entry its page may",
@@ -504,13 +503,13 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
             "but the piece, which is last: bpftrace -f json escapes it, so one printf is one line",
             "whatever the bytes. The process name is printed as two numbers (its 16 bytes). One",
             "program for the whole event (two on one tracepoint were measured to diverge), and one",
-            "printf statement (each gets its own slot on the 512-byte BPF stack). N goes through",
-            "@n so that the verifier sees an unknown number, not one of 49 constants: Linux 6.1's",
+            "printf statement (each gets its own slot on the 512-byte BPF stack). N gets @zero",
+            "added so that the verifier sees an unknown number, not one of 49 constants: Linux 6.1's",
             "verifier otherwise walks the printing loop once per constant, and refuses it.",
         ],
         vec!["tracepoint:raw_syscalls:sys_exit".to_owned()],
     )
-    .when(Some("@t[tid]".to_owned()))
+    .when(Some("@d[tid].4".to_owned()))
     .body(body)
 }
 
@@ -751,7 +750,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         );
     }
 
-    let mut maps = vec!["@p", "@t", "@n", "@commoff", "@d", "@mntoff"];
+    let mut maps = vec!["@n", "@commoff", "@d", "@mntoff"];
     if bpftrace.io_uring {
         maps.extend(["@ud", "@un", "@uq", "@ut"]);
     }
