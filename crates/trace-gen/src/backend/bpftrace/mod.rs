@@ -1004,4 +1004,28 @@ mod tests {
             assert!(end.contains(&format!("clear({map});")), "{end}");
         }
     }
+
+    /// bpftrace refuses a script that clears a map it never sets ("Undefined map"): every map
+    /// END clears is used before END, with io_uring's probes or without.
+    #[test]
+    fn every_map_cleared_at_end_is_used_before() {
+        for io_uring in [true, false] {
+            for resolve_paths in [true, false] {
+                let mut b = all();
+                b.io_uring = io_uring;
+                let mut sp = spec(Target::Command);
+                sp.resolve_paths = resolve_paths;
+                let s = b.script(&sp);
+                let end = block(&s, "END");
+                let before = &s[..s.find("\nEND\n").expect("an END block")];
+                for line in end.lines().filter_map(|l| l.trim().strip_prefix("clear(")) {
+                    let map = line.trim_end_matches(");");
+                    assert!(
+                        before.contains(&format!("{map}[")) || before.contains(&format!("{map} =")),
+                        "io_uring {io_uring}, resolve {resolve_paths}: {map} is cleared, never set\n{s}"
+                    );
+                }
+            }
+        }
+    }
 }

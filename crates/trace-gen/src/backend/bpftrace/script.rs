@@ -750,9 +750,9 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         );
     }
 
-    let mut maps = vec!["@n", "@commoff", "@d", "@mntoff"];
+    let mut maps = vec!["@commoff", "@d", "@mntoff"];
     if bpftrace.io_uring {
-        maps.extend(["@ud", "@un", "@uq", "@ut"]);
+        maps.extend(["@n", "@ud", "@un", "@uq", "@ut"]);
     }
     if follow {
         maps.push("@traced");
