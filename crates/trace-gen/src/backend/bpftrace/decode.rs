@@ -9,12 +9,21 @@
 //! escaped, is an error: counted and reported, never passed through.
 //!
 //! The event line (after unescaping) is `O TID PID UID RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS
-//! PACKED PTR K N CHUNK\n`: fourteen numbers, then the raw piece of path (any bytes, spaces
-//! included). Before it come the `R TID TS_ENTRY LEN OFF W0 W1 W2 W3` events of its resolved
-//! path (see [`super::resolve`]), joined to it on (TID, TS_ENTRY). A path
-//! longer than one piece comes as N events with K = 0..N-1, all with the same thread and entry
-//! time; bpftrace may print other CPUs' events between them, so they are matched on
-//! (TID, TS_ENTRY) and K/N, never on adjacency.
+//! PACKED PTR K N CHUNK\n`: thirteen numbers, then the raw piece of path (any bytes, spaces
+//! included). Before it come the `R TID TS_ENTRY LEN OFF W0 W1 W2 W3 [LEN OFF W0 W1 W2 W3]`
+//! events of its resolved path (see [`super::resolve`]), joined to it on (TID, TS_ENTRY). A
+//! path longer than one piece comes as N events with K = 0..N-1, all with the same thread and
+//! entry time; bpftrace may print other CPUs' events between them, so they are matched on
+//! (TID, TS_ENTRY) and K/N, never on adjacency. That is io_uring's shape, and every open's
+//! with `--no-resolve`.
+//!
+//! A return with a resolved path prints one event for most opens instead (each event costs the
+//! traced program an interrupt): `W TID PID|UID<<32 RET TS_ENTRY TS_EXIT COMM0 COMM1 FLAGS
+//! PACKED PTR N LENGTHS A0 A1 A2 A3 B0 B1 B2 B3 CHUNK`, the path's first piece with the walk's
+//! last one or two name pieces (one when the walk's count of pieces is odd), after `R TID
+//! TS_ENTRY LENGTHS W0 .. W7` events of two pieces each for a longer walk (LENGTHS: `LEN_A |
+//! OFF_A << 16 | LEN_B << 32 | OFF_B << 48`), and before `C TID TS_ENTRY K CHUNK` events for
+//! a path of more than one piece.
 
 use super::{resolve, CHUNK, MAX_CHUNKS};
 use crate::backend::{classify_line, Decoded, Decoder, TracerLine};
@@ -233,27 +242,136 @@ struct NamePiece {
 /// in the walk's order: `R TID TS LEN OFF W0 W1 W2 W3 [LEN OFF W0 W1 W2 W3]`.
 fn parse_name_pieces(rest: &[u8]) -> Result<((u32, u64), Vec<NamePiece>), String> {
     let f: Vec<&[u8]> = rest.split(|&b| b == b' ').collect();
-    if f.len() != 8 && f.len() != 14 {
+    if f.len() != 8 && f.len() != 11 && f.len() != 14 {
         return Err("an R event of another shape".to_owned());
     }
     let bad = |what: &str| format!("bad {what} in an R event");
     let tid = decimal(f[0], false).ok_or_else(|| bad("tid"))?;
     let ts = decimal(f[1], false).ok_or_else(|| bad("time"))?;
     let mut pieces = Vec::with_capacity(2);
+    if f.len() == 11 {
+        // Two pieces, their lengths and offsets in one word (see `held_lengths`).
+        let lengths = hex_u64(f[2]).ok_or_else(|| bad("lengths"))?;
+        let words = hex_words(&f[3..]).ok_or_else(|| bad("word"))?;
+        for (half, w) in words.chunks(4).enumerate() {
+            let (len, off) = held_length(lengths, half);
+            pieces.push(name_piece(len, off, w)?);
+        }
+        return Ok((tid_ts(tid, ts), pieces));
+    }
     for p in f[2..].chunks(6) {
         let len: usize = decimal(p[0], false).ok_or_else(|| bad("length"))?;
         let off: usize = decimal(p[1], false).ok_or_else(|| bad("offset"))?;
-        if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
-            return Err(format!("a name piece at {off} of {len} bytes"));
-        }
-        let mut bytes = Vec::with_capacity(32);
-        for w in &p[2..] {
-            bytes.extend_from_slice(&hex_u64(w).ok_or_else(|| bad("word"))?.to_le_bytes());
-        }
-        bytes.truncate(len - off);
-        pieces.push(NamePiece { len, off, bytes });
+        let words = hex_words(&p[2..]).ok_or_else(|| bad("word"))?;
+        pieces.push(name_piece(len, off, &words)?);
     }
     Ok((tid_ts(tid, ts), pieces))
+}
+
+/// Hexadecimal words.
+fn hex_words(fields: &[&[u8]]) -> Option<Vec<u64>> {
+    fields.iter().map(|w| hex_u64(w)).collect()
+}
+
+/// The length and offset of piece `half` (0 or 1) of a word of two (see `held_lengths`).
+fn held_length(lengths: u64, half: usize) -> (usize, usize) {
+    let w = lengths >> (32 * half);
+    ((w & 0xffff) as usize, ((w >> 16) & 0xffff) as usize)
+}
+
+/// A name piece: `len - off` bytes (at most 32) of the four little-endian `words`.
+fn name_piece(len: usize, off: usize, words: &[u64]) -> Result<NamePiece, String> {
+    if len > 4096 || off >= len.max(1) || off % resolve::NAME_PIECE as usize != 0 {
+        return Err(format!("a name piece at {off} of {len} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(32);
+    for w in words {
+        bytes.extend_from_slice(&w.to_le_bytes());
+    }
+    bytes.truncate(len - off);
+    Ok(NamePiece { len, off, bytes })
+}
+
+/// Parses the text of a `W` event (after `W `): an open's first path piece with its details
+/// (as an `O` event's, with PID | UID << 32 in one word and no piece index), then the walk's
+/// last two pieces, LENGTHS A0 A1 A2 A3 B0 B1 B2 B3 (see `held_lengths`), of which the open
+/// has the last one or two ([`held_count`]).
+fn parse_open_with_pieces(rest: &[u8]) -> Result<(Piece, u64, Vec<u64>), String> {
+    let f: Vec<&[u8]> = rest.splitn(21, |&b| b == b' ').collect();
+    if f.len() != 21 {
+        return Err("a W event of another shape".to_owned());
+    }
+    let bad = |what: &str| format!("bad {what} in a W event");
+    let tid = decimal(f[0], false).ok_or_else(|| bad("tid"))?;
+    let ids = hex_u64(f[1]).ok_or_else(|| bad("pid and uid"))?;
+    let ret = decimal(f[2], true).ok_or_else(|| bad("ret"))?;
+    let ts_entry = decimal(f[3], false).ok_or_else(|| bad("entry time"))?;
+    let ts_exit = decimal(f[4], false).ok_or_else(|| bad("return time"))?;
+    let c0 = hex_u64(f[5]).ok_or_else(|| bad("comm"))?;
+    let c1 = hex_u64(f[6]).ok_or_else(|| bad("comm"))?;
+    let flags = hex_u64(f[7]).ok_or_else(|| bad("flags"))?;
+    let packed = hex_u64(f[8]).ok_or_else(|| bad("details"))?;
+    let ptr = hex_u64(f[9]).ok_or_else(|| bad("pointer"))?;
+    let n: usize = decimal(f[10], false).ok_or_else(|| bad("piece count"))?;
+    let lengths = hex_u64(f[11]).ok_or_else(|| bad("lengths"))?;
+    let words = hex_words(&f[12..20]).ok_or_else(|| bad("word"))?;
+    let chunk = f[20].to_vec();
+    if n == 0 || n > MAX_CHUNKS {
+        return Err(format!("a path of {n} pieces"));
+    }
+    if chunk.len() > CHUNK || chunk.contains(&0) {
+        return Err(format!("a path piece of {} bytes", chunk.len()));
+    }
+    let mut comm = [0u8; 16];
+    comm[..8].copy_from_slice(&c0.to_le_bytes());
+    comm[8..].copy_from_slice(&c1.to_le_bytes());
+    let piece = Piece {
+        tid,
+        pid: (ids & 0xffff_ffff) as u32,
+        uid: (ids >> 32) as u32,
+        ret,
+        ts_entry,
+        ts_exit,
+        comm,
+        flags,
+        packed,
+        ptr,
+        k: 0,
+        n,
+        chunk,
+    };
+    Ok((piece, lengths, words))
+}
+
+/// How many of a `W` event's two pieces are the open's: the walk's last one when its number
+/// of pieces (`RN`, in the details) is odd, its last two when even, none without a walk.
+fn held_count(packed: u64) -> usize {
+    match (packed >> 40) & 0xff {
+        0 => 0,
+        n if n % 2 == 1 => 1,
+        _ => 2,
+    }
+}
+
+/// A `C` event: the open's key (thread, entry time), the piece's index and its bytes.
+type Continuation = ((u32, u64), usize, Vec<u8>);
+
+/// Parses the text of a `C` event (after `C `): piece K of the path of the open of thread TID
+/// that entered at TS, `C TID TS K PIECE`.
+fn parse_continuation(rest: &[u8]) -> Result<Continuation, String> {
+    let f: Vec<&[u8]> = rest.splitn(4, |&b| b == b' ').collect();
+    if f.len() != 4 {
+        return Err("a C event of another shape".to_owned());
+    }
+    let bad = |what: &str| format!("bad {what} in a C event");
+    let tid = decimal(f[0], false).ok_or_else(|| bad("tid"))?;
+    let ts = decimal(f[1], false).ok_or_else(|| bad("time"))?;
+    let k: usize = decimal(f[2], false).ok_or_else(|| bad("piece index"))?;
+    let chunk = f[3].to_vec();
+    if k == 0 || k >= MAX_CHUNKS || chunk.len() > CHUNK || chunk.contains(&0) {
+        return Err(format!("path piece {k} of {} bytes", chunk.len()));
+    }
+    Ok(((tid, ts), k, chunk))
 }
 
 fn tid_ts(tid: u32, ts: u64) -> (u32, u64) {
@@ -486,6 +604,42 @@ impl JsonDecoder {
         };
         if let Some(rest) = text.strip_prefix(b"O ") {
             return match parse_piece(rest).and_then(|p| self.piece(p, out)) {
+                Ok(()) => Decoded::Trace,
+                Err(why) => Decoded::Malformed(why),
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"W ") {
+            return match parse_open_with_pieces(rest).and_then(|(p, lengths, words)| {
+                let held = held_count(p.packed);
+                if held > 0 {
+                    let mut pieces = Vec::with_capacity(held);
+                    for half in 0..held {
+                        let (len, off) = held_length(lengths, half);
+                        pieces.push(name_piece(len, off, &words[half * 4..half * 4 + 4])?);
+                    }
+                    self.names
+                        .entry((p.tid, p.ts_entry))
+                        .or_default()
+                        .extend(pieces);
+                }
+                self.piece(p, out)
+            }) {
+                Ok(()) => Decoded::Trace,
+                Err(why) => Decoded::Malformed(why),
+            };
+        }
+        if let Some(rest) = text.strip_prefix(b"C ") {
+            return match parse_continuation(rest).and_then(|(key, k, chunk)| {
+                let first = self
+                    .partial
+                    .get(&key)
+                    .map(|p| p.first.clone())
+                    .ok_or_else(|| "a path piece whose open's W event is missing".to_owned())?;
+                if k >= first.n {
+                    return Err(format!("piece {k} of {}", first.n));
+                }
+                self.piece(Piece { k, chunk, ..first }, out)
+            }) {
                 Ok(()) => Decoded::Trace,
                 Err(why) => Decoded::Malformed(why),
             };
@@ -1073,6 +1227,111 @@ mod tests {
                 "<= uid: 0 pid: 7 tid: 7 resolved: \"/dev/shm/{}/created\" ret: 3 105",
                 "x".repeat(70)
             )
+        );
+    }
+
+    /// The word of two pieces' lengths and offsets and their eight words, as the return's
+    /// walk prints them (`held_lengths`): piece `b` absent is zeros.
+    fn held_fields(a: (&[u8], usize), b: Option<(&[u8], usize)>) -> String {
+        let split = |f: String| -> (u64, u64, String) {
+            let mut it = f.splitn(3, ' ');
+            let len = it.next().unwrap().parse().unwrap();
+            let off = it.next().unwrap().parse().unwrap();
+            (len, off, it.next().unwrap().to_owned())
+        };
+        let (al, ao, aw) = split(piece_fields(a.0, a.1));
+        let (bl, bo, bw) = b.map_or((0, 0, "0 0 0 0".to_owned()), |b| {
+            split(piece_fields(b.0, b.1))
+        });
+        format!("{:x} {aw} {bw}", al | ao << 16 | bl << 32 | bo << 48)
+    }
+
+    /// The `W` event of an open of a path of `n` pieces (its first one `first`), with the
+    /// walk's last pieces `held` (fields of [`held_fields`]).
+    fn open_event(ts: u64, ret: i64, packed: u64, n: usize, held: &str, first: &[u8]) -> Vec<u8> {
+        let (c0, c1) = comm_words(b"cat");
+        let ids = 7u64 | 1000 << 32;
+        let mut d = format!(
+            "W 7 {ids:x} {ret} {ts} {} {c0:x} {c1:x} 0 {packed:x} 5000 {n} {held} ",
+            ts + 5
+        )
+        .into_bytes();
+        d.extend_from_slice(first);
+        d.push(b'\n');
+        json(&d)
+    }
+
+    /// The return's events: pairs of name pieces in `R` events of one lengths word, the last
+    /// one or two in the open's `W` event, a long path's pieces after the first in `C` events.
+    #[test]
+    fn resolved_paths_are_joined_from_pairs_and_the_pieces_the_open_event_holds() {
+        use resolve::{kind, walked};
+        let pair = |tid: u32, ts: u64, a: (&[u8], usize), b: (&[u8], usize)| {
+            json(format!("R {tid} {ts} {}\n", held_fields(a, Some(b))).as_bytes())
+        };
+        let long = [b'z'; 40];
+        let raw: Vec<u8> = [&b"/a/"[..], &[b'p'; 100][..]].concat();
+        // Five pieces: created, zzz..(0), zzz..(32), dir, home; one R pair, then the W of an
+        // odd count holds the last one (home, its stale second half ignored), then the raw
+        // path's second piece in a C event.
+        let lines = vec![
+            pair(7, 100, (b"created", 0), (&long, 0)),
+            pair(7, 100, (&long, 32), (b"dir", 0)),
+            open_event(
+                100,
+                3,
+                packed(0, 0, kind::OPENAT, walked::ROOT, 5),
+                2,
+                &held_fields((b"home", 0), Some((b"stale", 0))),
+                &raw[..63],
+            ),
+            json(format!("C 7 100 1 {}\n", String::from_utf8_lossy(&raw[63..])).as_bytes()),
+            // Two pieces: both in the W event, no R event.
+            open_event(
+                200,
+                4,
+                packed(0, 0, kind::OPEN, walked::ROOT, 2),
+                1,
+                &held_fields((b"hostname", 0), Some((b"etc", 0))),
+                b"/etc/hostname",
+            ),
+            // No walk (an absolute name that failed): nothing held.
+            open_event(
+                300,
+                -2,
+                packed(0, 0, kind::OPEN, 0, 0),
+                1,
+                &held_fields((b"junk", 0), Some((b"junk", 0))),
+                b"/nope",
+            ),
+        ];
+        let (out, got, left) = decode(&lines);
+        assert!(got.iter().all(|g| *g == Decoded::Trace), "{got:?}");
+        assert_eq!(left, 0);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let returns: Vec<&str> = text.lines().filter(|l| l.starts_with("<=")).collect();
+        assert_eq!(
+            returns,
+            [
+                format!(
+                    "<= uid: 1000 pid: 7 tid: 7 resolved: \"/home/dir/{}/created\" ret: 3 105",
+                    "z".repeat(40)
+                ),
+                "<= uid: 1000 pid: 7 tid: 7 resolved: \"/etc/hostname\" ret: 4 205".to_owned(),
+                "<= uid: 1000 pid: 7 tid: 7 resolved: \"/nope\" ret: -2 305".to_owned(),
+            ],
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("open: {} 100\n", String::from_utf8_lossy(&raw))),
+            "the raw path from its W and C pieces: {text}"
+        );
+        // A C event whose W event is missing is reported, never written.
+        let (out, got, _) = decode(&[json(b"C 9 900 1 tail\n")]);
+        assert!(out.is_empty());
+        assert!(
+            matches!(&got[0], Decoded::Malformed(why) if why.contains("W event is missing")),
+            "{got:?}"
         );
     }
 

@@ -657,11 +657,27 @@ mod tests {
             "pieces are counted with words, not strings"
         );
         assert_eq!(
-            s.matches("printf(\"O ").count(),
-            2,
-            "every return, and io_uring"
+            (
+                s.matches("printf(\"W ").count(),
+                s.matches("printf(\"O ").count()
+            ),
+            (1, 1),
+            "every return (W, then C for a long path), and io_uring (O)"
         );
-        assert!(s.contains("$k, $n, str($p + $k * 63, 64));"), "{s}");
+        assert!(
+            s.contains("  str($p, 64));\n  $k = 1;\n")
+                && s.contains(
+                    "printf(\"C %d %lld %d %s\\n\", tid, $ts, $k, str($p + $k * 63, 64));"
+                ),
+            "{s}"
+        );
+        let mut sp = spec(Target::Command);
+        sp.resolve_paths = false;
+        let nr = all().script(&sp);
+        assert!(
+            nr.contains("$k, $n, str($p + $k * 63, 64));") && !nr.contains("printf(\"W "),
+            "without the walk, the O events: {nr}"
+        );
         // N reaches the printing loop plus a map's 0 (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
         assert_eq!(s.matches("$n = $n + @zero;").count(), 1, "{s}");
@@ -929,8 +945,8 @@ mod tests {
         assert!(!s.contains("$1") && !s.contains("@traced[$2]"), "{s}");
         assert!(s.contains("sys_enter_getppid\n/pid == @tg/"), "{s}");
         assert!(
-            s.contains("$ntid, $npid, $uid, $ret"),
-            "opens print the namespace's ids: {s}"
+            s.contains("$ntid, $npid, $uid, $ret") && !s.contains("printf(\"W "),
+            "opens print the namespace's ids, in O events (no room for a W event): {s}"
         );
         let exit = block(&s, "tracepoint:sched:sched_process_exit");
         assert!(
@@ -957,13 +973,24 @@ mod tests {
         let mut sp = spec(Target::Command);
         let s = all().script(&sp);
         // Every return (native and ia32) and io_uring's: one walk each, bounded, crossing mounts.
-        // Two pieces an `R` event, and the last odd one alone after the walk.
-        assert_eq!(s.matches("printf(\"R ").count(), 4, "{s}");
+        // The return's walk: two pieces an `R` event once a third follows, the last one or two
+        // in the `W` event. io_uring's: two pieces an `R` event, the last odd one alone.
+        assert_eq!(s.matches("printf(\"R ").count(), 3, "{s}");
+        assert_eq!(
+            s.matches("printf(\"R %d %lld %lx %lx %lx %lx %lx %lx %lx %lx %lx\\n\", tid, $ts, (uint64)$ad->d_name.len | $ao << 16 | (uint64)$bd->d_name.len << 32 | $bo << 48,")
+                .count(),
+            1,
+            "{s}"
+        );
         assert_eq!(
             s.matches("printf(\"R %d %lld %d %d %lx %lx %lx %lx %d %d %lx %lx %lx %lx\\n\"")
                 .count(),
-            2,
+            1,
             "{s}"
+        );
+        assert!(
+            s.contains("$ad = $dn; $ao = $o;\n    } else {\n      $bd = $dn; $bo = $o; $hb = 1;\n"),
+            "the pieces held as dentries and offsets: {s}"
         );
         assert_eq!(
             s.matches("if ((($i + $pz) & 1) == 0) {").count(),

@@ -424,7 +424,7 @@ pub(super) fn piece_has_nul(at: &str) -> Vec<String> {
 
 /// The one program every open's return runs (`raw_syscalls:sys_exit`, for the threads whose
 /// entry set `@d`): the path's pieces counted, the killed check, the resolved-path walk, the
-/// `O` events. One program, not one per `syscalls:sys_exit_*` tracepoint: bpftrace builds and
+/// open's `W` event and `C` events (`O` events without the walk). One program, not one per `syscalls:sys_exit_*` tracepoint: bpftrace builds and
 /// the kernel verifies each copy apart (measured: 0.2-0.4 s each with the walk).
 fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
@@ -468,23 +468,45 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
             kind: "($d.1 >> 32)",
             dfd: "$d.2",
             abs: "*(uint8 *)$p == 47",
+            held: resolve_paths && !ns,
         },
     ));
     body.extend([
         // Every number the pieces share, read once: the loop's body stays small.
         "$now = nsecs; $uid = uid; $c0 = *(uint64 *)$c; $c1 = *(uint64 *)($c + 8);".to_owned(),
         "$fl = $d.0; $pk = $d.1 | $rf << 36 | $i << 40;".to_owned(),
-        "$k = 0;".to_owned(),
-        format!("while ($k < {MAX_CHUNKS}) {{"),
-        "  if ($k >= $n) { break; }".to_owned(),
-        format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", {ids}, $uid, $ret,"),
-        format!(
-            "    $ts, $now, $c0, $c1, $fl, $pk, (uint64)$p, $k, $n, str($p + $k * {CHUNK}, {}));",
-            CHUNK + 1
-        ),
-        "  $k++;".to_owned(),
-        "}".to_owned(),
     ]);
+    // In a PID namespace, the namespace's ids leave no room on the BPF stack for the W
+    // event: the walk's pieces all go in R events there, and the open in O events.
+    if resolve_paths && !ns {
+        // One event for the open (`W`): its details, the walk's last pieces and the path's
+        // first piece; a longer path goes on in `C` events.
+        body.extend([
+            "printf(\"W %d %lx %d %lld %lld %lx %lx %lx %lx %lx %d %lx %lx %lx %lx %lx %lx %lx %lx %lx %s\\n\", tid, (uint64)pid | (uint64)$uid << 32, $ret,".to_owned(),
+            "  $ts, $now, $c0, $c1, $fl, $pk, (uint64)$p, $n,".to_owned(),
+            format!("  {}, {}, {},", resolve::held_lengths(), resolve::held_words("$an"), resolve::held_words("$bn")),
+            format!("  str($p, {}));", CHUNK + 1),
+            "$k = 1;".to_owned(),
+            format!("while ($k < {MAX_CHUNKS}) {{"),
+            "  if ($k >= $n) { break; }".to_owned(),
+            format!("  printf(\"C %d %lld %d %s\\n\", tid, $ts, $k, str($p + $k * {CHUNK}, {}));", CHUNK + 1),
+            "  $k++;".to_owned(),
+            "}".to_owned(),
+        ]);
+    } else {
+        body.extend([
+            "$k = 0;".to_owned(),
+            format!("while ($k < {MAX_CHUNKS}) {{"),
+            "  if ($k >= $n) { break; }".to_owned(),
+            format!("  printf(\"O %d %d %d %d %lld %lld %lx %lx %lx %lx %lx %d %d %s\\n\", {ids}, $uid, $ret,"),
+            format!(
+                "    $ts, $now, $c0, $c1, $fl, $pk, (uint64)$p, $k, $n, str($p + $k * {CHUNK}, {}));",
+                CHUNK + 1
+            ),
+            "  $k++;".to_owned(),
+            "}".to_owned(),
+        ]);
+    }
     body.push("delete(@d[tid]);".to_owned());
     Block::new(
         &[
@@ -505,7 +527,10 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
             "program for the whole event (two on one tracepoint were measured to diverge), and one",
             "printf statement (each gets its own slot on the 512-byte BPF stack). N gets @zero",
             "added so that the verifier sees an unknown number, not one of 49 constants: Linux 6.1's",
-            "verifier otherwise walks the printing loop once per constant, and refuses it.",
+            "verifier otherwise walks the printing loop once per constant, and refuses it. With",
+            "the walk, the first piece is in the open's W event with the walk's last name pieces,",
+            "the others in C events (most opens are one event: each costs the traced program an",
+            "interrupt).",
         ],
         vec!["tracepoint:raw_syscalls:sys_exit".to_owned()],
     )
