@@ -487,13 +487,12 @@ READING = """
   every event to a file (opensnoop through its `-n` name filter, trace-gen through
   trace-merge's default output). "µs per open over untraced" is the program's own time
   traced minus untraced, per open; the next column divides it by opensnoop's. Targets:
-  trace-gen with resolution on at most 1.3x opensnoop's cost per open, 0 lost. Met with
-  `--no-resolve`, not with resolved paths, on this machine: perf shows 54% of
+  trace-gen with resolution on at most 1.3x opensnoop's cost per open, 0 lost. On this machine perf shows 54% of
   the traced program's time in the self-IPI (an x2APIC write, a VM exit) that the perf
-  buffer's wakeup raises for every event (opensnoop pays the same, 65% of its time, for
-  its one event per open), and a resolved open takes 1.5 events here (the `R` event of its
-  name pieces, then the `O` event): carrying the name pieces in the `O` event exceeds the
-  512-byte BPF stack, or the verifier's million instructions, in every shape tried. perf trace
+  buffer's wakeup raises for every event; opensnoop pays the same (65% of its time) for its
+  one event per open, and so does trace-gen now: an open with a resolved path is one event
+  (`W`), unless its walk has more than two name pieces (then `R` events of two pieces each
+  come first). perf trace
   prints the names' addresses only here (no augmented syscalls), so its opens are counted
   by process name. A row that "reported lost events" lost some of the burst (opensnoop
   drops silently when its buffer is full; its `Lost N events` lines are looked for).
