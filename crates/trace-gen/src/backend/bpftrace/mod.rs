@@ -665,7 +665,7 @@ mod tests {
             "every return (W, then C for a long path), and io_uring (O)"
         );
         assert!(
-            s.contains("  str($p, 64));\n  $k = 1;\n")
+            s.contains("    str($p, 64));\n    $k = 1;\n")
                 && s.contains(
                     "printf(\"C %d %lld %d %s\\n\", tid, $ts, $k, str($p + $k * 63, 64));"
                 ),
@@ -680,7 +680,8 @@ mod tests {
         );
         // N reaches the printing loop plus a map's 0 (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
-        assert_eq!(s.matches("$n = $n + @zero;").count(), 1, "{s}");
+        assert_eq!(s.matches("$n = $n + $pz;").count(), 1, "{s}");
+        assert!(s.contains("    $pz = @zero;\n    $n = 1;\n"), "{s}");
         assert!(
             s.contains("$c0 = *(uint64 *)$c; $c1 = *(uint64 *)($c + 8);"),
             "comm as two words"
@@ -720,6 +721,22 @@ mod tests {
         );
         assert!(begin.contains("printf(\"E "), "{begin}");
         assert!(!begin.contains("while"), "no search: {begin}");
+        // Every event reads comm at the number (BEGIN ended the run if it was wrong), not
+        // through a map lookup.
+        let uring = all().with_offsets(known).script(&spec(Target::Command));
+        assert!(uring.contains("io_uring_submit_req"), "{uring}");
+        assert_eq!(
+            uring.matches("$c = (uint64)curtask + 1752;").count(),
+            2,
+            "the return and io_uring's submission: {uring}"
+        );
+        assert!(!uring.replace(begin, "").contains("@commoff;"), "{uring}");
+        let searched = all().script(&spec(Target::Command));
+        assert_eq!(
+            searched.matches("$c = (uint64)curtask + @commoff;").count(),
+            2,
+            "{searched}"
+        );
         let ns = all()
             .with_offsets(known)
             .in_pid_namespace(4026532000)
@@ -780,7 +797,13 @@ mod tests {
             ia32.contains("@d[tid] = ((uint64)(*(uint64 *)uptr($a2)), ((uint64)(*(uint64 *)uptr($a2 + 8)) & 0xffff) | ((uint64)(*(uint64 *)uptr($a2 + 16)) & 0xffff) << 16 | 2 << 32,"),
             "openat2's how, read for ia32 too: {ia32}"
         );
-        assert!(s.contains("$d = @d[tid];\n  $p = uptr((int8 *)$d.3);"));
+        // One lookup of the thread's entry per return: its value is the test, no predicate.
+        assert!(
+            s.contains("tracepoint:raw_syscalls:sys_exit\n{\n  $d = @d[tid];\n  if ($d.4) {\n    $ret = args->ret;\n    $p = uptr((int8 *)$d.3);"),
+            "{s}"
+        );
+        // Ten entries (five calls, native and ia32), then one lookup and one delete.
+        assert_eq!(s.matches("@d[tid]").count(), 10 + 2, "{s}");
         let mut b = all();
         b.compat = false;
         let s = b.script(&spec(Target::Command));
@@ -989,7 +1012,9 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("$ad = $dn; $ao = $o;\n    } else {\n      $bd = $dn; $bo = $o; $hb = 1;\n"),
+            s.contains(
+                "$ad = $dn; $ao = $o;\n      } else {\n        $bd = $dn; $bo = $o; $hb = 1;\n"
+            ),
             "the pieces held as dentries and offsets: {s}"
         );
         assert_eq!(

@@ -139,7 +139,11 @@ pub struct WalkFrom<'a> {
     pub held: bool,
 }
 
-/// The walk: prints the `R` events of the open `from` and leaves `$i` (the number of name
+/// The walk: its caller has set `$pz` to 0 read from a map (`@zero`). The parity tests add
+/// it so that the verifier does not know `$i`'s parity (a branch it can decide marks `$i`
+/// exact, and it stops pruning the walk's states: measured over 1,000,000 instructions).
+///
+/// It prints the `R` events of the open `from` and leaves `$i` (the number of name
 /// pieces in them) and `$rf` ([`walked`] bits) for its `O` event. Without `on` (`--no-resolve`), nothing is
 /// walked: no `R` event, `$i` and `$rf` are 0.
 pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
@@ -191,10 +195,6 @@ pub fn walk(on: bool, from: &WalkFrom) -> Vec<String> {
         "$i = 0;".to_owned(),
         "$it = 0;".to_owned(),
         "$o = (uint64)0;".to_owned(),
-        // `$pz`, 0 read from a map: the parity tests below add it so that the verifier does
-        // not know `$i`'s parity (a branch it can decide marks `$i` exact, and it stops
-        // pruning the walk's states: measured over 1,000,000 instructions).
-        "$pz = @zero;".to_owned(),
         if *held {
             "$ad = (struct dentry *)0; $ao = (uint64)0; $bd = (struct dentry *)0; $bo = (uint64)0; $hb = 0;".to_owned()
         } else {
@@ -307,7 +307,7 @@ pub fn begin() -> Vec<String> {
 /// thread and process name, and the kernel's copy of its name in pieces (`@un[req, K]`; the
 /// kernel frees that copy before the completion). `ns`: the thread is kept by its id in
 /// trace-gen's PID namespace, as every other event of the run shows it.
-pub fn uring_submit_body(ns: bool, req: &str) -> Vec<String> {
+pub fn uring_submit_body(ns: bool, req: &str, comm: &str) -> Vec<String> {
     let chunk = super::CHUNK;
     let max = super::MAX_CHUNKS;
     let mut b = vec![
@@ -333,7 +333,7 @@ pub fn uring_submit_body(ns: bool, req: &str) -> Vec<String> {
         "  if ($z) { break; }".to_owned(),
         format!("  $off += {chunk};"),
         "}".to_owned(),
-        "$c = (uint64)curtask + @commoff;".to_owned(),
+        format!("$c = (uint64)curtask + {comm};"),
         format!(
             "@uq[$r] = ({}, $n, *(uint8 *)$p == 47, *(uint64 *)$c, *(uint64 *)($c + 8));",
             if ns {
@@ -358,6 +358,9 @@ pub fn uring_complete_body(resolve_paths: bool, ns: bool, res: &str) -> Vec<Stri
         "$q = @uq[$r];".to_owned(),
         "$d = @ud[$r];".to_owned(),
     ];
+    if resolve_paths {
+        b.push("$pz = @zero;".to_owned());
+    }
     b.extend(walk(
         resolve_paths,
         &WalkFrom {

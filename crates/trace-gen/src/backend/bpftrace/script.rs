@@ -426,12 +426,14 @@ pub(super) fn piece_has_nul(at: &str) -> Vec<String> {
 /// entry set `@d`): the path's pieces counted, the killed check, the resolved-path walk, the
 /// open's `W` event and `C` events (`O` events without the walk). One program, not one per `syscalls:sys_exit_*` tracepoint: bpftrace builds and
 /// the kernel verifies each copy apart (measured: 0.2-0.4 s each with the walk).
-fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> Block {
+fn exit_program(ns: bool, resolve_paths: bool, comm: &str, cgroup_line: Option<String>) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         "$ret = args->ret;".to_owned(),
-        "$d = @d[tid];".to_owned(),
         "$p = uptr((int8 *)$d.3);".to_owned(),
+        // `$pz`, a map's 0, read once: an unknown number to the verifier (see the comment
+        // and the walk).
+        "$pz = @zero;".to_owned(),
         "$n = 1;".to_owned(),
         "$off = (uint64)0;".to_owned(),
         format!("while ($n < {MAX_CHUNKS}) {{"),
@@ -442,17 +444,17 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
         "  $n++;".to_owned(),
         format!("  $off += {CHUNK};"),
         "}".to_owned(),
-        // Plus @zero, a map's 0: an unknown number to the verifier (see the comment).
-        "$n = $n + @zero;".to_owned(),
+        // Plus a map's 0: an unknown number to the verifier (see the comment).
+        "$n = $n + $pz;".to_owned(),
         // The ids every line of this open prints (the K, R and O lines are joined by them).
         if ns {
             format!(
-                "$c = (uint64)curtask + @commoff; $ntid = {}; $npid = {};",
+                "$c = (uint64)curtask + {comm}; $ntid = {}; $npid = {};",
                 ns_nr("curtask"),
                 ns_nr("curtask->group_leader")
             )
         } else {
-            "$c = (uint64)curtask + @commoff;".to_owned()
+            format!("$c = (uint64)curtask + {comm};")
         },
         killed_check(if ns { "$ntid" } else { "tid" }),
         // The resolved path (resolve.rs): R events before the O events.
@@ -508,11 +510,16 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
         ]);
     }
     body.push("delete(@d[tid]);".to_owned());
+    // One lookup of the thread's entry serves as the test (no predicate: that would be a
+    // second lookup of every open).
+    let mut outer = vec!["$d = @d[tid];".to_owned(), "if ($d.4) {".to_owned()];
+    outer.extend(body.into_iter().map(|l| format!("  {l}")));
+    outer.push("}".to_owned());
     Block::new(
         &[
             "At return of every open, native or ia32 (the path is read now: at entry its page may",
-            "not be there yet). This probe runs on every system call of the machine (its predicate",
-            "is one map lookup). First, how",
+            "not be there yet). This probe runs on every system call of the machine (its test is",
+            "one map lookup, whose value the open then uses). First, how",
             &format!(
                 "many {CHUNK}-byte pieces the path needs, at most {MAX_CHUNKS} ({} bytes, more than PATH_MAX):",
                 MAX_CHUNKS * CHUNK
@@ -534,8 +541,17 @@ fn exit_program(ns: bool, resolve_paths: bool, cgroup_line: Option<String>) -> B
         ],
         vec!["tracepoint:raw_syscalls:sys_exit".to_owned()],
     )
-    .when(Some("@d[tid].4".to_owned()))
-    .body(body)
+    .body(outer)
+}
+
+/// Where `task_struct` keeps `comm`, as the programs of every event read it: the number
+/// itself when the kernel's BTF gave it (`BEGIN` ends the run if it is wrong), else
+/// `@commoff` (a map lookup in every event).
+pub(super) fn comm_offset(known: Option<u64>) -> String {
+    match known {
+        Some(off) => off.to_string(),
+        None => "@commoff".to_owned(),
+    }
 }
 
 /// `BEGIN`'s first statements: `@commoff`, where `task_struct` keeps `comm`. Known from the
@@ -715,6 +731,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
         blocks.push(exit_program(
             ns.is_some(),
             spec.resolve_paths,
+            &comm_offset(bpftrace.offsets().comm),
             cgroup_line(spec, if ns.is_some() { "$ntid" } else { "tid" }, "$ts"),
         ));
     }
@@ -731,9 +748,13 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
             resolve::IORING_OP_OPENAT2
         ));
         submit.extend(
-            resolve::uring_submit_body(ns.is_some(), &f.get(SUBMIT, "req"))
-                .into_iter()
-                .map(|l| format!("  {l}")),
+            resolve::uring_submit_body(
+                ns.is_some(),
+                &f.get(SUBMIT, "req"),
+                &comm_offset(bpftrace.offsets().comm),
+            )
+            .into_iter()
+            .map(|l| format!("  {l}")),
         );
         submit.push("}".to_owned());
         blocks.push(
