@@ -405,32 +405,42 @@ def peer_table(runs, opens=200000):
          lambda: sh("%s -B --no-resolve -c '%s' 2>/dev/null | %s > %s" % (GEN, prog, MERGE, dest))),
     ]
     have = {"opensnoop": shutil.which("opensnoop"), "perf": shutil.which("perf")}
-    rows = []
-    for name, run in cmds:
+    # Interleaved: each round runs every tool once, so that a drift of the machine over the
+    # minutes the table takes (another guest on the host, heat, strace's two minutes) falls
+    # on every tool alike instead of on whichever ran last.
+    progs = {name: [] for name, _ in cmds}
+    events = {name: [] for name, _ in cmds}
+    notes = {name: "" for name, _ in cmds}
+    for name, _ in cmds:
         tool = name.split()[1] if name.startswith("libbpf") else name.split()[0]
         if tool in have and not have[tool]:
-            rows.append((name, None, "not installed"))
-            continue
-        progs, events, notes = [], [], ""
-        for _ in range(runs):
+            notes[name] = "not installed"
+    for _ in range(runs):
+        for name, run in cmds:
+            if notes[name] == "not installed" or notes[name].startswith("failed"):
+                continue
             if os.path.exists(dest):
                 os.unlink(dest)
             try:
                 err = run()
             except subprocess.CalledProcessError as e:
-                notes = "failed: %s" % e
-                break
+                notes[name] = "failed: %s" % e
+                continue
             if isinstance(err, str) and "Lost" in err:
-                notes = "reported lost events"
+                notes[name] = "reported lost events"
             with open(own) as f:
-                progs.append(int(f.read()) / 1e9)
-            events.append(burst_events(dest, name.startswith("perf")) if os.path.exists(dest) else 0)
-        if not progs:
-            rows.append((name, None, notes))
+                progs[name].append(int(f.read()) / 1e9)
+            events[name].append(burst_events(dest, name.startswith("perf")) if os.path.exists(dest) else 0)
+    rows = []
+    for name, _ in cmds:
+        if not progs[name] or notes[name].startswith("failed"):
+            rows.append((name, None, notes[name]))
             continue
-        seen = min(events) if name != "untraced" else None
+        seen = min(events[name]) if name != "untraced" else None
         counted = "" if seen is None else "%d of %d opens in its output (fewest of the runs)" % (seen, opens)
-        rows.append((name, statistics.median(progs), "; ".join(x for x in [counted, notes] if x)))
+        rows.append((name, statistics.median(progs[name]), "; ".join(x for x in [counted, notes[name]] if x)))
+    if rows[2][1] is not None:
+        rows[2] = (rows[2][0], rows[2][1], "; ".join(x for x in [rows[2][2], "names not read (addresses only)"] if x))
     base = rows[0][1]
     snoop = rows[1][1]
     out = ["| run | program s (median) | x untraced | µs per open over untraced | x opensnoop's per-open cost | events |",
@@ -442,9 +452,7 @@ def peer_table(runs, opens=200000):
         per_open = (prog_s - base) / opens * 1e6
         vs = "%.2f" % (per_open / ((snoop - base) / opens * 1e6)) if snoop and snoop > base and name != "untraced" else ""
         out.append("| %s | %.3f | %.2f | %.2f | %s | %s |" % (name, prog_s, prog_s / base, per_open, vs, note))
-    if rows[2][1] is not None:
-        rows[2] = (rows[2][0], rows[2][1], rows[2][2] + "; names not read (addresses only)")
-    head = "The cost per open next to the peers: a C program making %d opens, median of %d runs, load average %s" % (
+    head = "The cost per open next to the peers: a C program making %d opens, median of %d interleaved runs, load average %s" % (
         opens, runs, " ".join("%.2f" % x for x in os.getloadavg()))
     return head, out
 

@@ -595,7 +595,7 @@ mod tests {
         assert!(!s.contains("str(args->"), "never read at entry");
         assert_eq!(
             s.matches("args->").count(),
-            10,
+            11,
             "each args field read once (bpftrace reads tracefs' event list for each): {s}"
         );
         // With the fields' offsets known, the rare probes name `args` once each; the
@@ -625,7 +625,7 @@ mod tests {
         let s2 = all()
             .with_tracepoint_fields(f)
             .script(&spec(Target::Command));
-        assert_eq!(s2.matches("args->").count(), 6, "{s2}");
+        assert_eq!(s2.matches("args->").count(), 7, "{s2}");
         assert_eq!(s2.matches("$a = (uint64)args;").count(), 3, "{s2}");
         let fork = block(&s2, "tracepoint:task:task_newtask");
         assert!(
@@ -665,7 +665,7 @@ mod tests {
             "every return (W, then C for a long path), and io_uring (O)"
         );
         assert!(
-            s.contains("    str($p, 64));\n    $k = 1;\n")
+            s.contains("      str($p, 64));\n      $k = 1;\n")
                 && s.contains(
                     "printf(\"C %d %lld %d %s\\n\", tid, $ts, $k, str($p + $k * 63, 64));"
                 ),
@@ -681,7 +681,7 @@ mod tests {
         // N reaches the printing loop plus a map's 0 (an unknown number to the verifier):
         // with N a constant per path, Linux 6.1's verifier refuses the program.
         assert_eq!(s.matches("$n = $n + $pz;").count(), 1, "{s}");
-        assert!(s.contains("    $pz = @zero;\n    $n = 1;\n"), "{s}");
+        assert!(s.contains("      $pz = @zero;\n      $n = 1;\n"), "{s}");
         assert!(
             s.contains("$c0 = *(uint64 *)$c; $c1 = *(uint64 *)($c + 8);"),
             "comm as two words"
@@ -797,9 +797,17 @@ mod tests {
             ia32.contains("@d[tid] = ((uint64)(*(uint64 *)uptr($a2)), ((uint64)(*(uint64 *)uptr($a2 + 8)) & 0xffff) | ((uint64)(*(uint64 *)uptr($a2 + 16)) & 0xffff) << 16 | 2 << 32,"),
             "openat2's how, read for ia32 too: {ia32}"
         );
-        // One lookup of the thread's entry per return: its value is the test, no predicate.
+        // The return tests the call's number as the entry does, then looks the thread's
+        // entry up once: its value is the test, no predicate.
+        let ids = "$id == 2 || $id == 257 || $id == 437 || $id == 85 || $id == 304 || $id == 5 || $id == 8 || $id == 295 || $id == 342";
         assert!(
-            s.contains("tracepoint:raw_syscalls:sys_exit\n{\n  $d = @d[tid];\n  if ($d.4) {\n    $ret = args->ret;\n    $p = uptr((int8 *)$d.3);"),
+            s.contains(&format!("tracepoint:raw_syscalls:sys_exit\n{{\n  $id = args->id;\n  if ({ids}) {{\n    $d = @d[tid];\n    if ($d.4) {{\n      $ret = args->ret;\n      $p = uptr((int8 *)$d.3);")),
+            "{s}"
+        );
+        assert!(
+            s.contains(&format!(
+                "tracepoint:raw_syscalls:sys_enter\n{{\n  $id = args->id;\n  if ({ids}) {{\n"
+            )),
             "{s}"
         );
         // Ten entries (five calls, native and ia32), then one lookup and one delete.
@@ -1013,7 +1021,7 @@ mod tests {
         );
         assert!(
             s.contains(
-                "$ad = $dn; $ao = $o;\n      } else {\n        $bd = $dn; $bo = $o; $hb = 1;\n"
+                "$ad = $dn; $ao = $o;\n        } else {\n          $bd = $dn; $bo = $o; $hb = 1;\n"
             ),
             "the pieces held as dentries and offsets: {s}"
         );

@@ -303,6 +303,24 @@ fn killed_check(tid: &str) -> String {
     )
 }
 
+/// `$id == N || ...` for the numbers of the open family's system calls, native and ia32,
+/// once each: what the entry and the return test first, so that every other system call of
+/// the machine leaves their programs after a few compares.
+fn open_family_test(bpftrace: &Bpftrace) -> String {
+    let mut ids: Vec<String> = bpftrace
+        .syscalls
+        .iter()
+        .filter_map(|c| super::native_nr(c.name).map(|nr| nr.to_string()))
+        .collect();
+    if bpftrace.compat {
+        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| id.to_string()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let any: Vec<String> = ids.iter().map(|id| format!("$id == {id}")).collect();
+    any.join(" || ")
+}
+
 /// The one program every open's entry runs: `raw_syscalls:sys_enter`, which fires for every
 /// system call (with its number and six arguments), native and ia32. One program instead of
 /// one per `syscalls:sys_enter_*` tracepoint: bpftrace compiles, and the kernel verifies,
@@ -359,21 +377,9 @@ fn entry_program(bpftrace: &Bpftrace, predicate: Option<String>) -> Block {
         "The call's number is tested first, before any map lookup: every other system call of",
         "the machine leaves after a few compares.",
     ]);
-    // The open-family numbers, native and ia32, once each.
-    let mut ids: Vec<String> = bpftrace
-        .syscalls
-        .iter()
-        .filter_map(|c| super::native_nr(c.name).map(|nr| nr.to_string()))
-        .collect();
-    if bpftrace.compat {
-        ids.extend(IA32_OPEN_CALLS.iter().map(|&(_, id)| id.to_string()));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    let any: Vec<String> = ids.iter().map(|id| format!("$id == {id}")).collect();
     let mut outer = vec![
         "$id = args->id;".to_owned(),
-        format!("if ({}) {{", any.join(" || ")),
+        format!("if ({}) {{", open_family_test(bpftrace)),
     ];
     let inner = if predicate.is_some() { "    " } else { "  " };
     if let Some(p) = &predicate {
@@ -426,7 +432,13 @@ pub(super) fn piece_has_nul(at: &str) -> Vec<String> {
 /// entry set `@d`): the path's pieces counted, the killed check, the resolved-path walk, the
 /// open's `W` event and `C` events (`O` events without the walk). One program, not one per `syscalls:sys_exit_*` tracepoint: bpftrace builds and
 /// the kernel verifies each copy apart (measured: 0.2-0.4 s each with the walk).
-fn exit_program(ns: bool, resolve_paths: bool, comm: &str, cgroup_line: Option<String>) -> Block {
+fn exit_program(
+    open_family: &str,
+    ns: bool,
+    resolve_paths: bool,
+    comm: &str,
+    cgroup_line: Option<String>,
+) -> Block {
     let ids = if ns { "$ntid, $npid" } else { "tid, pid" };
     let mut body = vec![
         "$ret = args->ret;".to_owned(),
@@ -510,16 +522,23 @@ fn exit_program(ns: bool, resolve_paths: bool, comm: &str, cgroup_line: Option<S
         ]);
     }
     body.push("delete(@d[tid]);".to_owned());
-    // One lookup of the thread's entry serves as the test (no predicate: that would be a
-    // second lookup of every open).
-    let mut outer = vec!["$d = @d[tid];".to_owned(), "if ($d.4) {".to_owned()];
-    outer.extend(body.into_iter().map(|l| format!("  {l}")));
-    outer.push("}".to_owned());
+    // The call's number first (every other system call of the machine leaves after a few
+    // compares), then one lookup of the thread's entry, which is the test (no predicate:
+    // that would be a second lookup of every open).
+    let mut outer = vec![
+        "$id = args->id;".to_owned(),
+        format!("if ({open_family}) {{"),
+        "  $d = @d[tid];".to_owned(),
+        "  if ($d.4) {".to_owned(),
+    ];
+    outer.extend(body.into_iter().map(|l| format!("    {l}")));
+    outer.extend(["  }".to_owned(), "}".to_owned()]);
     Block::new(
         &[
             "At return of every open, native or ia32 (the path is read now: at entry its page may",
-            "not be there yet). This probe runs on every system call of the machine (its test is",
-            "one map lookup, whose value the open then uses). First, how",
+            "not be there yet). This probe runs on every system call of the machine: it tests the",
+            "call's number, then looks the open up once (its value is used, not looked up again).",
+            "First, how",
             &format!(
                 "many {CHUNK}-byte pieces the path needs, at most {MAX_CHUNKS} ({} bytes, more than PATH_MAX):",
                 MAX_CHUNKS * CHUNK
@@ -729,6 +748,7 @@ pub fn render(bpftrace: &Bpftrace, spec: &ScriptSpec) -> String {
     }
     if !bpftrace.syscalls.is_empty() || bpftrace.compat {
         blocks.push(exit_program(
+            &open_family_test(bpftrace),
             ns.is_some(),
             spec.resolve_paths,
             &comm_offset(bpftrace.offsets().comm),
