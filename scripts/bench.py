@@ -431,6 +431,9 @@ def peer_table(runs, opens=200000):
             with open(own) as f:
                 progs[name].append(int(f.read()) / 1e9)
             events[name].append(burst_events(dest, name.startswith("perf")) if os.path.exists(dest) else 0)
+            # The kernel goes on detaching a tracer's probes for about a second after it
+            # exited: let that pass before the next tool's run.
+            time.sleep(2)
     rows = []
     for name, _ in cmds:
         if not progs[name] or notes[name].startswith("failed"):
