@@ -589,7 +589,7 @@ mod tests {
         assert_eq!(s.matches("tracepoint:raw_syscalls:sys_exit\n").count(), 1);
         assert!(
             entry.contains("@d[tid] = ((uint64)(0x241),")
-                && entry.contains("(uint64)($a0), nsecs); } // creat\n"),
+                && entry.contains("(uint64)($a0), nsecs, (uint64)0); } // creat\n"),
             "creat: its path is the first argument, its flags O_CREAT|O_WRONLY|O_TRUNC: {entry}"
         );
         assert!(!s.contains("str(args->"), "never read at entry");
@@ -650,7 +650,13 @@ mod tests {
             2,
             "every return, and io_uring's copy of the name: {s}"
         );
-        assert_eq!(s.matches("$z &= 0x8080808080808080;\n").count(), 2);
+        // Four words, then the other four only when the first 32 bytes hold no NUL.
+        assert_eq!(s.matches("$z &= 0x8080808080808080;\n").count(), 4);
+        assert_eq!(
+            s.matches("$z &= 0x8080808080808080;\n        if ($z == 0) {\n          $w = *(uint64 *)($p + $off + 32); $z = ").count(),
+            1,
+            "{s}"
+        );
         assert_eq!(s.matches("  if ($z) { break; }\n").count(), 2);
         assert!(
             !s.contains("== str("),
@@ -678,10 +684,11 @@ mod tests {
             nr.contains("$k, $n, str($p + $k * 63, 64));") && !nr.contains("printf(\"W "),
             "without the walk, the O events: {nr}"
         );
-        // N reaches the printing loop plus a map's 0 (an unknown number to the verifier):
-        // with N a constant per path, Linux 6.1's verifier refuses the program.
+        // N reaches the printing loop plus the entry's 0 (read from the map, an unknown
+        // number to the verifier): with N a constant per path, Linux 6.1's verifier refuses
+        // the program.
         assert_eq!(s.matches("$n = $n + $pz;").count(), 1, "{s}");
-        assert!(s.contains("      $pz = @zero;\n      $n = 1;\n"), "{s}");
+        assert!(s.contains("      $pz = $d.5;\n      $n = 1;\n"), "{s}");
         assert!(
             s.contains("$c0 = *(uint64 *)$c; $c1 = *(uint64 *)($c + 8);"),
             "comm as two words"
@@ -785,7 +792,7 @@ mod tests {
             };
             assert!(
                 ia32.contains(&format!("        if ($id == {id}) {{ @d[tid] = "))
-                    && ia32.contains(&format!("(uint64)({path}), nsecs); }} //")),
+                    && ia32.contains(&format!("(uint64)({path}), nsecs, (uint64)0); }} //")),
                 "{ia32}"
             );
         }
@@ -1040,7 +1047,7 @@ mod tests {
         );
         assert!(s.contains("tracepoint:io_uring:io_uring_submit_req\n/@traced[pid]/\n{\n  $opc = args->opcode;\n  if ($opc == 18 || $opc == 28) {"), "{s}");
         assert!(s.contains(&format!(
-            "if ($id == {}) {{ @d[tid] = ((uint64)($a2 & 0xffffffff), ((uint64)(0) & 0xffff) | ((uint64)(0) & 0xffff) << 16 | 6 << 32, (int64)(int32)$a0, (uint64)(0), nsecs);",
+            "if ($id == {}) {{ @d[tid] = ((uint64)($a2 & 0xffffffff), ((uint64)(0) & 0xffff) | ((uint64)(0) & 0xffff) << 16 | 6 << 32, (int64)(int32)$a0, (uint64)(0), nsecs, (uint64)0);",
             native_nr("open_by_handle_at").unwrap()
         )));
         assert!(

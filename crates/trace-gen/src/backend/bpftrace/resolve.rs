@@ -82,9 +82,10 @@ const EFAULT: i32 = -14;
 
 /// The statements of an open-family call's entry (in `raw_syscalls:sys_enter`, from its
 /// arguments `$a0`..`$a3`, at the same positions in the native and the ia32 ABI), in one map
-/// entry, `@d[tid] = (FLAGS, MODE | RESOLVE << 16 | KIND << 32, DFD, PATH, TIME)`: the path
-/// pointer is a number read back at return with `uptr()`, and the entry time is never 0 (the
-/// return's predicate). One entry, not three maps: each update, lookup and delete of a hash
+/// entry, `@d[tid] = (FLAGS, MODE | RESOLVE << 16 | KIND << 32, DFD, PATH, TIME, 0)`: the path
+/// pointer is a number read back at return with `uptr()`, the entry time is never 0 (the
+/// return's test), and the last 0, read back from the map, is a number the verifier cannot
+/// know (the return's `$pz`: no lookup of `@zero` for it). One entry, not three maps: each update, lookup and delete of a hash
 /// map costs the traced call (measured on the 200,000-open burst: 13 map operations per open
 /// took 12% of the traced program's time). Mode and resolve are packed so that the `O` event
 /// fits the 512-byte BPF stack (a mode or `how.resolve` beyond 16 bits is refused by the
@@ -120,7 +121,7 @@ pub fn entry(call: &str) -> String {
         ),
     };
     format!(
-        "@d[tid] = ((uint64)({flags}), ((uint64)({mode}) & 0xffff) | ((uint64)({resolve}) & 0xffff) << 16 | {k} << 32, (int64){dfd}, (uint64)({path}), nsecs);"
+        "@d[tid] = ((uint64)({flags}), ((uint64)({mode}) & 0xffff) | ((uint64)({resolve}) & 0xffff) << 16 | {k} << 32, (int64){dfd}, (uint64)({path}), nsecs, (uint64)0);"
     )
 }
 
@@ -134,12 +135,13 @@ pub struct WalkFrom<'a> {
     pub kind: &'a str,
     pub dfd: &'a str,
     pub abs: &'a str,
-    /// The last one or two pieces are left for the open's own event ([`held_pieces`]) instead
+    /// The last one or two pieces are left for the open's own event ([`held_lengths`], [`held_words`]) instead
     /// of an `R` event of their own.
     pub held: bool,
 }
 
-/// The walk: its caller has set `$pz` to 0 read from a map (`@zero`). The parity tests add
+/// The walk: its caller has set `$pz` to 0 read from a map (the entry's last field, or
+/// `@zero`). The parity tests add
 /// it so that the verifier does not know `$i`'s parity (a branch it can decide marks `$i`
 /// exact, and it stops pruning the walk's states: measured over 1,000,000 instructions).
 ///
