@@ -727,19 +727,33 @@ fn guest_results(kver: &str) -> Result<PathBuf, String> {
                     prepare_in_pid_namespace(args)
                 ));
             }
-            let share = work.join("share");
             let start = Instant::now();
-            let run = Command::new(root().join("scripts/guest/run.sh"))
-                .args(["--timeout", "1500", "--share"])
-                .arg(&share)
-                .arg("--")
-                .arg(root().join("scripts/guest/scenarios.sh"))
-                .arg(share.join("results"))
-                .arg(bin("trace-gen"))
-                .arg(bin("trace-merge"))
-                .arg(work.join("bin"))
-                .output()
-                .unwrap();
+            let mut again = false;
+            let (run, share) = loop {
+                let share = work.join(if again { "share-again" } else { "share" });
+                let run = Command::new(root().join("scripts/guest/run.sh"))
+                    .args(["--timeout", "1500", "--share"])
+                    .arg(&share)
+                    .arg("--")
+                    .arg(root().join("scripts/guest/scenarios.sh"))
+                    .arg(share.join("results"))
+                    .arg(bin("trace-gen"))
+                    .arg(bin("trace-merge"))
+                    .arg(work.join("bin"))
+                    .output()
+                    .unwrap();
+                // The emulated kernel locked up (run.sh's 126: a soft lockup on its console,
+                // an emulator's fault seen under TCG, not trace-gen's): said, and run once more.
+                if run.status.code() == Some(126) && !again {
+                    eprintln!(
+                        "guest: the emulated kernel locked up; running the guest once more:\n{}",
+                        String::from_utf8_lossy(&run.stderr)
+                    );
+                    again = true;
+                    continue;
+                }
+                break (run, share);
+            };
             let guest_secs = start.elapsed().as_secs_f64();
             let results = share.join("results");
             if !(run.status.success() && results.join("finished").exists()) {

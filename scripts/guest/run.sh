@@ -14,7 +14,8 @@
 #   --env N=V     set in the command's environment (CI, RUST_BACKTRACE, ... are passed already)
 #   --verbose     copy the guest's console to stderr, and print boot timings
 #
-# Exit status: the command's; 124 on timeout; 125 when the guest did not boot or did not run
+# Exit status: the command's; 124 on timeout; 126 when the guest's kernel locked up (a soft
+# lockup on its console: qemu is stopped then); 125 when the guest did not boot or did not run
 # the command (the console's tail is printed). Memory and CPUs: TT_GUEST_MEM (MiB, default
 # 3072), TT_GUEST_SMP (default 2); more kernel parameters: TT_GUEST_APPEND (after the defaults,
 # so they win: `mitigations=auto` restores the retpolines, which make a syscall 2.3 times slower
@@ -147,6 +148,20 @@ if [ "$verbose" -eq 1 ]; then
     tail -n +1 -F --pid="$qpid" "$io/console.log" >&2 2>/dev/null &
     tails+=($!)
 fi
+# A soft lockup of the emulated kernel never ends by itself (seen under TCG: a vCPU spinning
+# at a jump-label site of syscall_trace_enter just patched as a stap module's tracepoints
+# went away): qemu is stopped at once, and the status is 126, not a wait for the timeout.
+(
+    while kill -0 "$qpid" 2>/dev/null; do
+        if grep -q "BUG: soft lockup" "$io/console.log" 2>/dev/null; then
+            : >"$io/lockup"
+            kill "$qpid" 2>/dev/null
+            exit 0
+        fi
+        sleep 2
+    done
+) &
+tails+=($!)
 
 qstatus=0
 wait "$qpid" || qstatus=$?
@@ -155,6 +170,11 @@ end=$(date +%s.%N)
 for p in "${tails[@]}"; do wait "$p" 2>/dev/null || true; done
 tails=()
 
+if [ -e "$io/lockup" ]; then
+    echo "run.sh: error: the guest's kernel locked up (qemu stopped); console:" >&2
+    grep -m 1 -A 8 "BUG: soft lockup" "$io/console.log" >&2 || true
+    exit 126
+fi
 if [ "$qstatus" -eq 124 ] || [ "$qstatus" -eq 137 ]; then
     echo "run.sh: error: the guest did not finish within ${timeout_s}s (qemu killed); console tail:" >&2
     tail -n 20 "$io/console.log" >&2 || true
