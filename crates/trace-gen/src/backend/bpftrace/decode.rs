@@ -164,6 +164,22 @@ pub struct Piece {
     pub chunk: Vec<u8>,
 }
 
+/// A raw path piece as an `O` or `W` event carries it: at most [`CHUNK`] bytes, no NUL.
+fn check_chunk(chunk: &[u8]) -> Result<(), String> {
+    if chunk.len() > CHUNK || chunk.contains(&0) {
+        return Err(format!("a path piece of {} bytes", chunk.len()));
+    }
+    Ok(())
+}
+
+/// The 16 bytes of a process name from the two words the events print.
+fn comm_of(c0: u64, c1: u64) -> [u8; 16] {
+    let mut comm = [0u8; 16];
+    comm[..8].copy_from_slice(&c0.to_le_bytes());
+    comm[8..].copy_from_slice(&c1.to_le_bytes());
+    comm
+}
+
 /// Parses the text of an `O` event (unescaped, without the final newline, after `O `).
 fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
     let mut f = rest.splitn(14, |&b| b == b' ');
@@ -186,12 +202,8 @@ fn parse_piece(rest: &[u8]) -> Result<Piece, String> {
     if n == 0 || n > MAX_CHUNKS || k >= n {
         return Err(format!("piece {k} of {n}"));
     }
-    if chunk.len() > CHUNK || chunk.contains(&0) {
-        return Err(format!("a path piece of {} bytes", chunk.len()));
-    }
-    let mut comm = [0u8; 16];
-    comm[..8].copy_from_slice(&c0.to_le_bytes());
-    comm[8..].copy_from_slice(&c1.to_le_bytes());
+    check_chunk(&chunk)?;
+    let comm = comm_of(c0, c1);
     Ok(Piece {
         tid,
         pid,
@@ -253,10 +265,7 @@ fn parse_name_pieces(rest: &[u8]) -> Result<((u32, u64), Vec<NamePiece>), String
         // Two pieces, their lengths and offsets in one word (see `held_lengths`).
         let lengths = hex_u64(f[2]).ok_or_else(|| bad("lengths"))?;
         let words = hex_words(&f[3..]).ok_or_else(|| bad("word"))?;
-        for (half, w) in words.chunks(4).enumerate() {
-            let (len, off) = held_length(lengths, half);
-            pieces.push(name_piece(len, off, w)?);
-        }
+        pieces.extend(held_pieces(lengths, &words, 2)?);
         return Ok((tid_ts(tid, ts), pieces));
     }
     for p in f[2..].chunks(6) {
@@ -273,10 +282,18 @@ fn hex_words(fields: &[&[u8]]) -> Option<Vec<u64>> {
     fields.iter().map(|w| hex_u64(w)).collect()
 }
 
-/// The length and offset of piece `half` (0 or 1) of a word of two (see `held_lengths`).
-fn held_length(lengths: u64, half: usize) -> (usize, usize) {
-    let w = lengths >> (32 * half);
-    ((w & 0xffff) as usize, ((w >> 16) & 0xffff) as usize)
+/// The first `count` (1 or 2) of two name pieces printed as one word of their lengths and
+/// offsets (see `held_lengths`) and four words each: an `R` event's two, a `W` event's held.
+fn held_pieces(lengths: u64, words: &[u64], count: usize) -> Result<Vec<NamePiece>, String> {
+    words
+        .chunks(4)
+        .take(count)
+        .enumerate()
+        .map(|(half, w)| {
+            let l = lengths >> (32 * half);
+            name_piece((l & 0xffff) as usize, ((l >> 16) & 0xffff) as usize, w)
+        })
+        .collect()
 }
 
 /// A name piece: `len - off` bytes (at most 32) of the four little-endian `words`.
@@ -319,12 +336,8 @@ fn parse_open_with_pieces(rest: &[u8]) -> Result<(Piece, u64, Vec<u64>), String>
     if n == 0 || n > MAX_CHUNKS {
         return Err(format!("a path of {n} pieces"));
     }
-    if chunk.len() > CHUNK || chunk.contains(&0) {
-        return Err(format!("a path piece of {} bytes", chunk.len()));
-    }
-    let mut comm = [0u8; 16];
-    comm[..8].copy_from_slice(&c0.to_le_bytes());
-    comm[8..].copy_from_slice(&c1.to_le_bytes());
+    check_chunk(&chunk)?;
+    let comm = comm_of(c0, c1);
     let piece = Piece {
         tid,
         pid: (ids & 0xffff_ffff) as u32,
@@ -612,11 +625,7 @@ impl JsonDecoder {
             return match parse_open_with_pieces(rest).and_then(|(p, lengths, words)| {
                 let held = held_count(p.packed);
                 if held > 0 {
-                    let mut pieces = Vec::with_capacity(held);
-                    for half in 0..held {
-                        let (len, off) = held_length(lengths, half);
-                        pieces.push(name_piece(len, off, &words[half * 4..half * 4 + 4])?);
-                    }
+                    let pieces = held_pieces(lengths, &words, held)?;
                     self.names
                         .entry((p.tid, p.ts_entry))
                         .or_default()
